@@ -1,0 +1,42 @@
+use crate::bindings::wharf::plugin as wit;
+
+pub mod blobs {
+    use super::wit;
+    use crate::types::StoreError;
+    use crate::{BlobRead, Body};
+
+    pub use wit::blobs::{abort_upload, finish_upload, put_bytes, start_upload, stat, upload_offset};
+
+    pub fn open(blake3: &str) -> Result<BlobRead, StoreError> {
+        wit::blobs::open(blake3).map(BlobRead::from_host)
+    }
+
+    pub fn append_upload(id: &str, body: &Body, expect_offset: Option<u64>) -> Result<u64, StoreError> {
+        wit::blobs::append_upload(id, body.host(), expect_offset)
+    }
+
+}
+
+pub mod catalog {
+    pub use super::wit::catalog::*;
+}
+
+pub mod auth {
+    pub use super::wit::auth::{login, may, whoami};
+}
+
+pub mod log {
+    use super::wit::log::{log, Level};
+    pub fn debug(message: &str) {
+        log(Level::Debug, message)
+    }
+    pub fn info(message: &str) {
+        log(Level::Info, message)
+    }
+    pub fn warn(message: &str) {
+        log(Level::Warn, message)
+    }
+    pub fn error(message: &str) {
+        log(Level::Error, message)
+    }
+}
