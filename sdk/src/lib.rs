@@ -64,9 +64,11 @@ pub trait Format: 'static {
 pub fn denial_status(denial: crate::types::Denial) -> u16 {
     use crate::types::Denial::*;
     match denial {
+        BadRequest => 400,
         Unauthenticated => 401,
         Forbidden => 403,
         NotFound => 404,
+        MethodNotAllowed => 405,
         TooLarge => 413,
         Unavailable => 503,
         Internal => 500,

@@ -1,0 +1,226 @@
+//! Users, API tokens, credentials and the permission check.
+//!
+//! Passwords are argon2id hashes. API tokens are 256-bit random strings stored
+//! as SHA-256 (a slow hash adds nothing to a random secret). A request may
+//! carry `Basic user:password`, `Basic any:<token>`, `Bearer <token>` or the
+//! raw token (cargo and gem send it that way). Successful checks are cached
+//! briefly so clients that send Basic credentials on every request do not pay
+//! argon2 each time.
+
+use crate::store::{Db, now_millis};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use rand::Rng;
+use sha2::Digest;
+use std::time::Duration;
+
+pub const TOKEN_PREFIX: &str = "wharf_";
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Caller {
+    pub user: Option<String>,
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Write,
+    Delete,
+    Admin,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum AuthError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("authentication service unavailable")]
+    Unavailable,
+}
+
+#[derive(Clone)]
+pub struct Auth {
+    db: Db,
+    anonymous_read: bool,
+    /// SHA-256 of the presented credentials → the caller they proved.
+    verified: moka::sync::Cache<[u8; 32], Caller>,
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+impl Auth {
+    pub fn new(db: Db, anonymous_read: bool) -> Self {
+        let verified = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(60)).build();
+        Auth { db, anonymous_read, verified }
+    }
+
+    /// The permission model: anonymous callers read (when allowed), users
+    /// read, write and delete, admins also administer.
+    pub fn permits(&self, caller: &Caller, action: Action) -> bool {
+        match (caller.user.is_some(), action) {
+            (_, _) if caller.admin => true,
+            (false, Action::Read) => self.anonymous_read,
+            (false, _) => false,
+            (true, Action::Admin) => false,
+            (true, _) => true,
+        }
+    }
+
+    /// Resolves the caller from an `Authorization` header value.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
+        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(Caller::default());
+        };
+        let key: [u8; 32] = sha2::Sha256::digest(value.as_bytes()).into();
+        if let Some(caller) = self.verified.get(&key) {
+            return Ok(caller);
+        }
+        let caller = match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => self.token_caller(rest.trim()).await?,
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
+                let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| AuthError::InvalidCredentials)?;
+                let text = String::from_utf8(decoded).map_err(|_| AuthError::InvalidCredentials)?;
+                let (user, secret) = text.split_once(':').ok_or(AuthError::InvalidCredentials)?;
+                if secret.starts_with(TOKEN_PREFIX) {
+                    self.token_caller(secret).await?
+                } else {
+                    self.password_caller(user, secret).await?
+                }
+            }
+            _ => self.token_caller(value).await?,
+        };
+        self.verified.insert(key, caller.clone());
+        Ok(caller)
+    }
+
+    async fn token_caller(&self, token: &str) -> Result<Caller, AuthError> {
+        let row: Option<(String, bool)> = sqlx::query_as("SELECT u.name, u.admin FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.hash = ?")
+            .bind(sha256_hex(token.as_bytes()))
+            .fetch_optional(&self.db)
+            .await
+            .map_err(|_| AuthError::Unavailable)?;
+        let (user, admin) = row.ok_or(AuthError::InvalidCredentials)?;
+        Ok(Caller { user: Some(user), admin })
+    }
+
+    /// Checks a user's password.
+    pub async fn password_caller(&self, user: &str, password: &str) -> Result<Caller, AuthError> {
+        let row: Option<(String, bool)> = sqlx::query_as("SELECT password_hash, admin FROM users WHERE name = ?")
+            .bind(user)
+            .fetch_optional(&self.db)
+            .await
+            .map_err(|_| AuthError::Unavailable)?;
+        let (hash, admin) = row.ok_or(AuthError::InvalidCredentials)?;
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        })
+        .await
+        .map_err(|_| AuthError::Unavailable)?;
+        if !ok {
+            return Err(AuthError::InvalidCredentials);
+        }
+        Ok(Caller { user: Some(user.to_string()), admin })
+    }
+
+    /// Creates a user, or sets the password of an existing one.
+    pub async fn set_user(&self, name: &str, password: &str, admin: bool) -> anyhow::Result<()> {
+        let password = password.to_string();
+        let salt: [u8; 16] = rand::rng().random();
+        let hash = tokio::task::spawn_blocking(move || {
+            let salt = SaltString::encode_b64(&salt)?;
+            Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))?;
+        sqlx::query(
+            "INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, admin = excluded.admin",
+        )
+        .bind(name)
+        .bind(hash)
+        .bind(admin)
+        .bind(now_millis())
+        .execute(&self.db)
+        .await?;
+        self.verified.invalidate_all();
+        Ok(())
+    }
+
+    pub async fn user_exists(&self, name: &str) -> anyhow::Result<bool> {
+        let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = ?").bind(name).fetch_optional(&self.db).await?;
+        Ok(hit.is_some())
+    }
+
+    /// Issues a new API token for `user`; only its hash is kept.
+    pub async fn create_token(&self, user: &str) -> anyhow::Result<String> {
+        let secret: [u8; 32] = rand::rng().random();
+        let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
+        sqlx::query("INSERT INTO tokens (hash, user_name, created_at) VALUES (?, ?, ?)")
+            .bind(sha256_hex(token.as_bytes()))
+            .bind(user)
+            .bind(now_millis())
+            .execute(&self.db)
+            .await?;
+        Ok(token)
+    }
+
+    /// First start: create `admin` with the configured or a random password.
+    /// Returns the password when it was generated, to print it once.
+    pub async fn bootstrap_admin(&self, password: Option<&str>) -> anyhow::Result<Option<String>> {
+        if self.user_exists("admin").await? {
+            return Ok(None);
+        }
+        let generated = password.is_none().then(|| hex::encode(rand::rng().random::<[u8; 12]>()));
+        let password = password.map(str::to_string).or(generated.clone()).unwrap();
+        self.set_user("admin", &password, true).await?;
+        Ok(generated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn auth() -> (tempfile::TempDir, Auth) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        (dir, Auth::new(db, true))
+    }
+
+    fn basic(user: &str, secret: &str) -> String {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}")))
+    }
+
+    #[tokio::test]
+    async fn every_credential_form_resolves_the_user() {
+        let (_d, auth) = auth().await;
+        auth.set_user("alice", "s3cret", false).await.unwrap();
+        let token = auth.create_token("alice").await.unwrap();
+        let alice = Caller { user: Some("alice".into()), admin: false };
+        for header in [basic("alice", "s3cret"), basic("anyone", &token), format!("Bearer {token}"), token.clone()] {
+            assert_eq!(auth.authenticate(Some(&header)).await.unwrap(), alice, "{header}");
+        }
+        assert_eq!(auth.authenticate(None).await.unwrap(), Caller::default());
+        assert_eq!(auth.authenticate(Some(&basic("alice", "wrong"))).await, Err(AuthError::InvalidCredentials));
+        assert_eq!(auth.authenticate(Some("Bearer wharf_nope")).await, Err(AuthError::InvalidCredentials));
+    }
+
+    #[tokio::test]
+    async fn bootstrap_once_and_permissions() {
+        let (_d, auth) = auth().await;
+        let pw = auth.bootstrap_admin(None).await.unwrap().expect("generated password");
+        assert_eq!(auth.bootstrap_admin(None).await.unwrap(), None);
+        let admin = auth.password_caller("admin", &pw).await.unwrap();
+        assert!(admin.admin && auth.permits(&admin, Action::Admin));
+        let anon = Caller::default();
+        assert!(auth.permits(&anon, Action::Read));
+        assert!(!auth.permits(&anon, Action::Write));
+        let user = Caller { user: Some("bob".into()), admin: false };
+        assert!(auth.permits(&user, Action::Delete) && !auth.permits(&user, Action::Admin));
+    }
+}

@@ -1,0 +1,183 @@
+//! Settings: embedded defaults < `wharf.toml` < `WHARF_*` variables < flags.
+//!
+//! Flags and variables come from clap (every flag has its variable); the file
+//! is read underneath them. The four names scripts rely on are fixed:
+//! `WHARF_LISTEN`, `WHARF_DATA_DIR`, `WHARF_CONFIG`, `WHARF_ADMIN_PASSWORD`.
+
+use anyhow::Context;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct Overrides {
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "WHARF_LISTEN", global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database, blobs and compiled plugins [default: ./wharf-data]
+    #[arg(long, env = "WHARF_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Path of wharf.toml [default: ./wharf.toml when it exists]
+    #[arg(long, env = "WHARF_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Path of plugin-registry.toml [default: ./plugin-registry.toml]
+    #[arg(long, env = "WHARF_PLUGIN_REGISTRY", global = true)]
+    pub plugin_registry: Option<PathBuf>,
+    /// URL clients reach this server at, used in rendered documents [default: http://<listen>]
+    #[arg(long, env = "WHARF_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Password of the bootstrap `admin` user instead of a random one
+    #[arg(long, env = "WHARF_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Log filter, e.g. `info` or `wharf=debug`
+    #[arg(long, env = "WHARF_LOG", global = true)]
+    pub log: Option<String>,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub plugin_registry: PathBuf,
+    pub public_url: Option<String>,
+    pub admin_password: Option<String>,
+    pub log: String,
+    /// Anonymous callers may read every repository.
+    pub anonymous_read: bool,
+    /// Largest request body a plugin may ingest, in bytes.
+    pub max_body_bytes: u64,
+    /// Bytes of rendered documents the host keeps in memory.
+    pub document_cache_bytes: u64,
+    /// Plugin executions at once; more wait, then get 503.
+    pub max_concurrent_plugin_calls: u32,
+    /// Repositories beyond the zero-config one per enabled format.
+    #[serde(rename = "repository")]
+    pub repositories: Vec<RepositoryConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryConfig {
+    pub name: String,
+    pub format: String,
+    #[serde(default = "hosted")]
+    pub kind: String,
+    #[serde(default)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+fn hosted() -> String {
+    "hosted".into()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".parse().unwrap(),
+            data_dir: "wharf-data".into(),
+            plugin_registry: "plugin-registry.toml".into(),
+            public_url: None,
+            admin_password: None,
+            log: "info".into(),
+            anonymous_read: true,
+            max_body_bytes: 4 << 30,
+            document_cache_bytes: 64 << 20,
+            max_concurrent_plugin_calls: 128,
+            repositories: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(o: &Overrides) -> anyhow::Result<Settings> {
+        let file = o.config.clone().or_else(|| Some(PathBuf::from("wharf.toml")).filter(|p| p.exists()));
+        let mut s = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => Settings::default(),
+        };
+        macro_rules! over {
+            ($($f:ident),*) => { $( if let Some(v) = &o.$f { s.$f = v.clone().into(); } )* };
+        }
+        over!(listen, data_dir, plugin_registry, log);
+        if o.public_url.is_some() {
+            s.public_url = o.public_url.clone();
+        }
+        if o.admin_password.is_some() {
+            s.admin_password = o.admin_password.clone();
+        }
+        Ok(s)
+    }
+
+    /// Base URL of the server, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    pub fn data_path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.data_dir.join(rel)
+    }
+}
+
+/// Parses sizes like `64MiB`, `2GiB`, `512KiB` or plain bytes.
+pub fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().with_context(|| format!("invalid size {text:?}"))?;
+    let mult = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        other => anyhow::bail!("unknown size unit {other:?} in {text:?}"),
+    };
+    Ok(n * mult)
+}
+
+/// Parses durations like `30s`, `500ms`, `2m`.
+pub fn parse_duration(text: &str) -> anyhow::Result<std::time::Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().with_context(|| format!("invalid duration {text:?}"))?;
+    Ok(match unit {
+        "ms" => std::time::Duration::from_millis(n),
+        "s" | "" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_secs(n * 60),
+        other => anyhow::bail!("unknown duration unit {other:?} in {text:?}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert!(parse_size("3 parsecs").is_err());
+        assert_eq!(parse_duration("500ms").unwrap().as_millis(), 500);
+        assert_eq!(parse_duration("2m").unwrap().as_secs(), 120);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("wharf.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nanonymous_read = false\n").unwrap();
+        let o = Overrides { config: Some(file), data_dir: Some("/srv/wharf".into()), ..Default::default() };
+        let s = Settings::load(&o).unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert!(!s.anonymous_read);
+        assert_eq!(s.data_dir, PathBuf::from("/srv/wharf"));
+    }
+}

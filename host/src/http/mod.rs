@@ -1,0 +1,37 @@
+//! The HTTP surface: probes, the admin API, and every repository.
+
+mod api;
+mod blob;
+mod compression;
+mod repo;
+
+use crate::runtime::Runtime;
+use crate::services::Services;
+use axum::Router;
+use axum::routing::{get, post};
+use std::sync::Arc;
+
+pub struct App {
+    pub services: Arc<Services>,
+    pub runtime: Arc<Runtime>,
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/ready", get(api::ready))
+        .route("/api/v1/plugins", get(api::plugins))
+        .route("/api/v1/tokens", post(api::create_token))
+        .route("/api/v1/users", post(api::create_user))
+        .fallback(repo::dispatch)
+        .layer(compression::layer())
+        .with_state(app)
+}
+
+/// A JSON error for requests no plugin answers.
+pub fn host_error(status: u16, message: &str) -> axum::response::Response {
+    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+use axum::response::IntoResponse;

@@ -1,0 +1,269 @@
+//! The life of a repository request:
+//! resolve repository → classify (plugin) → authenticate and authorize (host)
+//! → cached document, or handle (plugin) → respond (host streams blobs).
+
+use super::{App, blob, host_error};
+use crate::auth::Caller;
+use crate::docs::{DocKey, Document};
+use crate::runtime::{self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure, Reply, ReplyBody, RepoInfo, RepoKind, RequestHead};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use std::sync::Arc;
+
+/// Headers a plugin never sees: credentials are the host's business.
+const HIDDEN_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
+
+struct Target {
+    repo: RepoInfo,
+    format: String,
+    /// Path below the repository mount, still percent-encoded.
+    rest: String,
+}
+
+/// Finds the repository a path addresses: `/v2/…` is the OCI registry,
+/// `/<repo>/…` a configured repository or the zero-config one of a format.
+fn resolve(app: &App, path: &str) -> Option<Target> {
+    let path = path.trim_start_matches('/');
+    let (name, rest) = if path == "v2" || path.starts_with("v2/") { ("oci", path) } else { path.split_once('/').unwrap_or((path, "")) };
+    let settings = &app.services.settings;
+    let (format, kind, repo_settings) = match settings.repositories.iter().find(|r| r.name == name) {
+        Some(r) => (r.format.clone(), r.kind.as_str(), serde_json::Value::Object(r.settings.clone())),
+        None => (name.to_string(), "hosted", serde_json::json!({})),
+    };
+    let kind = match kind {
+        "proxy" => RepoKind::Proxy,
+        "group" => RepoKind::Group,
+        _ => RepoKind::Hosted,
+    };
+    let repo = RepoInfo {
+        name: name.to_string(),
+        kind,
+        base_url: format!("{}/{}/", settings.base_url(), name),
+        settings_json: repo_settings.to_string(),
+    };
+    Some(Target { repo, format, rest: rest.to_string() })
+}
+
+fn method(m: &axum::http::Method) -> Option<Method> {
+    Some(match m.as_str() {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
+        "OPTIONS" => Method::Options,
+        _ => return None,
+    })
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(target) = resolve(&app, parts.uri.path()) else {
+        return host_error(404, "no such repository");
+    };
+    let Some(plugin) = app.runtime.plugin(&target.format) else {
+        return host_error(404, &format!("no repository named {:?}", target.repo.name));
+    };
+    let Some(method) = method(&parts.method) else {
+        return host_error(405, "method not allowed");
+    };
+    let head = RequestHead {
+        method,
+        raw_path: target.rest,
+        raw_query: parts.uri.query().map(str::to_string),
+        headers: parts
+            .headers
+            .iter()
+            .filter(|(k, _)| !HIDDEN_HEADERS.contains(&k.as_str()))
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+    };
+    let request = RepoRequest { app: &app, plugin: &plugin, repo: &target.repo, head: &head, headers: &parts.headers };
+    request.run(body).await
+}
+
+struct RepoRequest<'a> {
+    app: &'a Arc<App>,
+    plugin: &'a Arc<LoadedPlugin>,
+    repo: &'a RepoInfo,
+    head: &'a RequestHead,
+    headers: &'a HeaderMap,
+}
+
+impl RepoRequest<'_> {
+    async fn run(&self, body: Body) -> Response {
+        let route = match self.plugin.classify(self.repo, self.head).await {
+            Ok(Ok(route)) => route,
+            Ok(Err(ClassifyError::NotFound)) => return self.deny(Denial::NotFound, "not found").await,
+            Ok(Err(ClassifyError::BadRequest(m))) => return self.deny(Denial::BadRequest, &m).await,
+            Ok(Err(ClassifyError::MethodNotAllowed(allowed))) => {
+                let mut r = self.deny(Denial::MethodNotAllowed, "method not allowed").await;
+                let allow: Vec<&str> = allowed.iter().map(method_name).collect();
+                r.headers_mut().insert(header::ALLOW, HeaderValue::from_str(&allow.join(", ")).unwrap());
+                return r;
+            }
+            Err(failure) => return self.failed(failure),
+        };
+        let caller = match self.app.services.auth.authenticate(header_str(self.headers, "authorization")).await {
+            Ok(c) => c,
+            Err(crate::auth::AuthError::InvalidCredentials) => return self.deny(Denial::Unauthenticated, "invalid credentials").await,
+            Err(_) => return self.deny(Denial::Unavailable, "authentication unavailable").await,
+        };
+        let auth = &self.app.services.auth;
+        if let Some(denied) = route.access.iter().find(|a| !auth.permits(&caller, runtime::action(a.action))) {
+            let what = denied.package.as_deref().unwrap_or(&self.repo.name);
+            return match caller.user {
+                None => self.deny(Denial::Unauthenticated, &format!("authentication required to {:?} {what}", denied.action)).await,
+                Some(_) => self.deny(Denial::Forbidden, &format!("not allowed to {:?} {what}", denied.action)).await,
+            };
+        }
+        let cacheable = matches!(self.head.method, Method::Get | Method::Head);
+        let key = DocKey {
+            plugin_hash: self.plugin.hash.clone(),
+            repo: self.repo.name.clone(),
+            path: self.head.raw_path.clone(),
+            query: self.head.raw_query.clone(),
+        };
+        if cacheable {
+            if let Some(doc) = self.app.services.docs.get(&key, |h| header_str(self.headers, h).map(str::to_string)) {
+                return self.document(&doc);
+            }
+        }
+        let body = match route.body {
+            BodyMode::Stream => Some(IncomingBody::new(body, header_str(self.headers, "content-type").map(str::to_string))),
+            BodyMode::None => None,
+        };
+        let rendered_at = self.app.services.docs.now();
+        let reply = match self.handle(route.id, caller, body).await {
+            Ok(reply) => reply,
+            Err(failure) => return self.failed(failure),
+        };
+        self.respond(reply, cacheable.then_some((key, rendered_at))).await
+    }
+
+    async fn handle(&self, route_id: String, caller: Caller, body: Option<IncomingBody>) -> Result<Reply, PluginFailure> {
+        let _permit = self.app.runtime.permit().await?;
+        let ctx = runtime::RequestContext {
+            repo: self.repo.clone(),
+            head: self.head.clone(),
+            route_id,
+            caller: runtime::WitCaller { user: caller.user.clone(), roles: if caller.admin { vec!["admin".into()] } else { vec![] } },
+        };
+        self.plugin.handle(self.app.services.clone(), ctx, caller, body).await
+    }
+
+    async fn respond(&self, reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
+        let head_only = self.head.method == Method::Head;
+        match reply.body {
+            ReplyBody::Blob(blake3) => blob::serve(&self.app.services, &blake3, head_only, self.headers, reply.status, reply.headers).await,
+            ReplyBody::Empty => build(reply.status, &reply.headers, Body::empty()),
+            ReplyBody::Bytes(bytes) => {
+                let doc = Document {
+                    status: reply.status,
+                    etag: format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]),
+                    body: bytes.into(),
+                    headers: reply.headers,
+                    tags: reply.cache.as_ref().map(|c| c.tags.clone()).unwrap_or_default(),
+                    vary: reply
+                        .cache
+                        .as_ref()
+                        .map(|c| c.vary.iter().map(|h| (h.clone(), header_str(self.headers, h).map(str::to_string))).collect())
+                        .unwrap_or_default(),
+                    rendered_at: cache_as.as_ref().map_or(0, |(_, at)| *at),
+                };
+                let response = self.document(&doc);
+                if let (Some(_), Some((key, _))) = (&reply.cache, cache_as) {
+                    if doc.status == 200 {
+                        self.app.services.docs.insert(key, doc);
+                    }
+                }
+                response
+            }
+        }
+    }
+
+    fn document(&self, doc: &Document) -> Response {
+        let mut headers = doc.headers.clone();
+        if doc.status == 200 {
+            headers.push(("etag".into(), doc.etag.clone()));
+            if !doc.vary.is_empty() {
+                headers.push(("vary".into(), doc.vary.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join(", ")));
+            }
+            if blob::if_none_match(self.headers, &doc.etag) {
+                return build(304, &headers, Body::empty());
+            }
+        }
+        build(doc.status, &headers, Body::from(doc.body.clone()))
+    }
+
+    /// A host decision, rendered by the plugin in its format's shape.
+    async fn deny(&self, denial: Denial, message: &str) -> Response {
+        let status = match denial {
+            Denial::BadRequest => 400,
+            Denial::Unauthenticated => 401,
+            Denial::Forbidden => 403,
+            Denial::NotFound => 404,
+            Denial::MethodNotAllowed => 405,
+            Denial::TooLarge => 413,
+            Denial::Unavailable => 503,
+            Denial::Internal => 500,
+        };
+        let mut response = match self.plugin.render_error(self.repo, self.head, denial, message).await {
+            Ok(reply) => build(status, &reply.headers, match reply.body {
+                ReplyBody::Bytes(b) => Body::from(b),
+                _ => Body::empty(),
+            }),
+            Err(_) => host_error(status, message),
+        };
+        if status == 401 && !response.headers().contains_key(header::WWW_AUTHENTICATE) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"wharf\""));
+        }
+        response
+    }
+
+    fn failed(&self, failure: PluginFailure) -> Response {
+        let status = match failure {
+            PluginFailure::Busy => 503,
+            PluginFailure::Deadline => 504,
+            PluginFailure::Unsupported(_) => 501,
+            PluginFailure::Trap(_) => 500,
+        };
+        tracing::error!(plugin = %self.plugin.format, path = %self.head.raw_path, error = %failure, "plugin call failed");
+        let mut r = host_error(status, &format!("the {} plugin failed: {failure}", self.plugin.format));
+        if status == 503 {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r
+    }
+}
+
+fn build(status: u16, headers: &[(String, String)], body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            response.headers_mut().append(n, v);
+        }
+    }
+    response
+}
+
+fn method_name(m: &Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        Method::Options => "OPTIONS",
+    }
+}
+

@@ -1,0 +1,391 @@
+//! The plugin runtime: loading format components and calling them.
+//!
+//! One engine for the process; per plugin version a compiled component, its
+//! `InstancePre` and the operator's policy, held in an immutable
+//! `LoadedPlugin`. The live set is swapped atomically on reload; a request
+//! keeps the `Arc` it started with, so classify and handle always run on the
+//! same version and in-flight requests finish on the old one.
+
+mod bindings;
+mod body;
+mod engine;
+mod host_api;
+mod json_base64;
+pub mod registry;
+pub mod reload;
+
+pub use bindings::{Action as WitAction, BodyMode, CacheHint, Caller as WitCaller, ClassifyError, Denial, Method, RepoInfo, RepoKind, RequestContext, RequestHead, Route};
+pub use body::IncomingBody;
+
+use crate::auth::{Action, Caller};
+use crate::services::Services;
+use arc_swap::ArcSwap;
+use bindings::{FormatPlugin, FormatPluginPre, PluginResponse, ResponseBody};
+use host_api::{RequestScope, StoreData};
+use registry::{Policy, PluginSpec};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+
+/// Imports a plugin may have: the Wharf contract and what Rust's std needs.
+/// Filesystem, sockets and HTTP are refused at load.
+const ALLOWED_IMPORTS: &[&str] = &["wharf:plugin/", "wasi:io/", "wasi:cli/", "wasi:clocks/", "wasi:random/"];
+/// Warm instances kept per plugin for classify and error rendering.
+const WARM_INSTANCES: usize = 4;
+/// Calls a warm instance serves before it is replaced (bounds heap growth).
+const WARM_MAX_USES: u32 = 10_000;
+/// Budget of a classify call; it is pure and small.
+const CLASSIFY_BUDGET: Duration = Duration::from_millis(500);
+
+pub fn action(a: WitAction) -> Action {
+    match a {
+        WitAction::Read => Action::Read,
+        WitAction::Write => Action::Write,
+        WitAction::Delete => Action::Delete,
+        WitAction::Admin => Action::Admin,
+    }
+}
+
+/// A plugin call that did not produce an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginFailure {
+    #[error("plugin trapped: {0}")]
+    Trap(String),
+    #[error("plugin exceeded its deadline")]
+    Deadline,
+    #[error("too many plugin calls in flight")]
+    Busy,
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// A plugin's answer, detached from the store it came from.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: ReplyBody,
+    pub cache: Option<CacheHint>,
+}
+
+pub enum ReplyBody {
+    Empty,
+    Bytes(Vec<u8>),
+    Blob(String),
+}
+
+struct Warm {
+    store: Store<StoreData>,
+    plugin: FormatPlugin,
+    uses: u32,
+}
+
+/// One loaded version of a plugin.
+pub struct LoadedPlugin {
+    pub format: String,
+    pub version: String,
+    /// BLAKE3 of the `.wasm`.
+    pub hash: Arc<str>,
+    pub policy: Arc<Policy>,
+    pub loaded_at: SystemTime,
+    engine: Engine,
+    pre: FormatPluginPre<StoreData>,
+    warm: Mutex<Vec<Warm>>,
+}
+
+impl LoadedPlugin {
+    fn store(&self, deadline: Instant, scope: Option<RequestScope>) -> Store<StoreData> {
+        let mut store = Store::new(&self.engine, StoreData::new(self.policy.memory_bytes, deadline, scope));
+        store.limiter(|s| s.limiter());
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
+        });
+        store
+    }
+
+    async fn take_warm(&self) -> Result<Warm, PluginFailure> {
+        if let Some(w) = self.warm.lock().unwrap().pop() {
+            return Ok(w);
+        }
+        let mut store = self.store(Instant::now() + CLASSIFY_BUDGET, None);
+        let plugin = self.pre.instantiate_async(&mut store).await.map_err(|e| failure(e, &store))?;
+        Ok(Warm { store, plugin, uses: 0 })
+    }
+
+    fn give_back(&self, mut w: Warm) {
+        w.uses += 1;
+        let mut pool = self.warm.lock().unwrap();
+        if w.uses < WARM_MAX_USES && pool.len() < WARM_INSTANCES {
+            pool.push(w);
+        }
+    }
+
+    /// Phase one on a warm instance. No host call is allowed in it.
+    pub async fn classify(&self, repo: &RepoInfo, head: &RequestHead) -> Result<Result<Route, ClassifyError>, PluginFailure> {
+        let mut w = self.take_warm().await?;
+        w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
+        w.store.set_epoch_deadline(1);
+        match w.plugin.wharf_plugin_handler().call_classify(&mut w.store, repo, head).await {
+            Ok(route) => {
+                self.give_back(w);
+                Ok(route)
+            }
+            Err(e) => Err(failure(e, &w.store)),
+        }
+    }
+
+    /// A host decision in the format's own error shape.
+    pub async fn render_error(&self, repo: &RepoInfo, head: &RequestHead, denial: Denial, message: &str) -> Result<Reply, PluginFailure> {
+        let mut w = self.take_warm().await?;
+        w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
+        w.store.set_epoch_deadline(1);
+        match w.plugin.wharf_plugin_handler().call_render_error(&mut w.store, repo, head, denial, message).await {
+            Ok(response) => {
+                let reply = reply(response);
+                self.give_back(w);
+                reply
+            }
+            Err(e) => Err(failure(e, &w.store)),
+        }
+    }
+
+    /// Phase two in a fresh store, after the host authorized the route.
+    pub async fn handle(
+        &self,
+        services: Arc<Services>,
+        ctx: RequestContext,
+        caller: Caller,
+        body: Option<IncomingBody>,
+    ) -> Result<Reply, PluginFailure> {
+        let deadline = Instant::now() + self.policy.timeout;
+        let scope = RequestScope {
+            services,
+            plugin: self.format.clone(),
+            repo: ctx.repo.name.clone(),
+            caller,
+            policy: self.policy.clone(),
+            ingested: HashSet::new(),
+            read_left: self.policy.read_limit,
+        };
+        let mut store = self.store(deadline, Some(scope));
+        let call = async {
+            let plugin = self.pre.instantiate_async(&mut store).await?;
+            let body = match body {
+                Some(b) => Some(store.data_mut().push_body(b)?),
+                None => None,
+            };
+            plugin.wharf_plugin_handler().call_handle(&mut store, &ctx, body).await
+        };
+        // Epochs cannot interrupt a guest blocked in a host call: bound the
+        // whole call as well.
+        let outcome = tokio::time::timeout(self.policy.timeout + Duration::from_millis(250), call).await;
+        match outcome {
+            Err(_) => Err(PluginFailure::Deadline),
+            Ok(Err(e)) => Err(failure(e, &store)),
+            Ok(Ok(response)) => reply(response),
+        }
+    }
+}
+
+fn reply(r: PluginResponse) -> Result<Reply, PluginFailure> {
+    let body = match r.body {
+        ResponseBody::Empty => ReplyBody::Empty,
+        ResponseBody::Bytes(b) => ReplyBody::Bytes(b),
+        ResponseBody::Blob(b) => ReplyBody::Blob(b),
+        ResponseBody::Upstream(_) => return Err(PluginFailure::Unsupported("upstream responses need a proxy repository".into())),
+    };
+    Ok(Reply { status: r.status, headers: r.headers, body, cache: r.cache })
+}
+
+fn failure(e: wasmtime::Error, store: &Store<StoreData>) -> PluginFailure {
+    if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+        return PluginFailure::Deadline;
+    }
+    let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).trim().to_string();
+    let detail = if stderr.is_empty() { format!("{e:#}") } else { format!("{e:#}; stderr: {stderr}") };
+    PluginFailure::Trap(detail)
+}
+
+/// What `GET /api/v1/plugins` reports.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct PluginStatus {
+    pub format: String,
+    pub path: String,
+    pub version: Option<String>,
+    pub hash: Option<String>,
+    /// Unix seconds.
+    pub loaded_at: Option<u64>,
+    pub last_error: Option<String>,
+}
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    compiled: engine::CompileCache,
+    plugins: ArcSwap<HashMap<String, Arc<LoadedPlugin>>>,
+    status: Mutex<BTreeMap<String, PluginStatus>>,
+    pub registry_path: std::path::PathBuf,
+    permits: tokio::sync::Semaphore,
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl Runtime {
+    pub fn new(settings: &crate::config::Settings) -> anyhow::Result<Runtime> {
+        let engine = engine::new_engine()?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        FormatPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)?;
+        spawn_epoch_ticker(&engine);
+        Ok(Runtime {
+            compiled: engine::CompileCache::new(&engine, &settings.data_dir)?,
+            engine,
+            linker,
+            plugins: ArcSwap::from_pointee(HashMap::new()),
+            status: Mutex::new(BTreeMap::new()),
+            registry_path: settings.plugin_registry.clone(),
+            permits: tokio::sync::Semaphore::new(settings.max_concurrent_plugin_calls as usize),
+            reloading: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The live version of a format's plugin.
+    pub fn plugin(&self, format: &str) -> Option<Arc<LoadedPlugin>> {
+        self.plugins.load().get(format).cloned()
+    }
+
+    pub fn formats(&self) -> Vec<String> {
+        let mut formats: Vec<String> = self.plugins.load().keys().cloned().collect();
+        formats.sort();
+        formats
+    }
+
+    pub fn status(&self) -> Vec<PluginStatus> {
+        self.status.lock().unwrap().values().cloned().collect()
+    }
+
+    /// Waits for a slot to run plugin code; bounded so overload answers 503.
+    pub async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, PluginFailure> {
+        match tokio::time::timeout(Duration::from_secs(10), self.permits.acquire()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(PluginFailure::Busy),
+        }
+    }
+
+    /// Brings the live set in line with the registry file. A plugin that
+    /// fails to load keeps its previous version serving; the error is logged
+    /// and reported in the status.
+    pub async fn reload(self: &Arc<Self>) {
+        let _one_at_a_time = self.reloading.lock().await;
+        let specs = match registry::load(&self.registry_path) {
+            Ok(specs) => specs,
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "plugin registry not applied; keeping the loaded plugins");
+                return;
+            }
+        };
+        let current = self.plugins.load_full();
+        let mut next = HashMap::new();
+        let mut status = BTreeMap::new();
+        for spec in specs {
+            let old = current.get(&spec.format).cloned();
+            let mut st = PluginStatus { format: spec.format.clone(), path: spec.path.display().to_string(), ..Default::default() };
+            let this = self.clone();
+            let spec_for_load = spec.clone();
+            let old_for_load = old.clone();
+            let loaded = tokio::task::spawn_blocking(move || this.load(&spec_for_load, old_for_load.as_deref())).await;
+            match loaded.map_err(anyhow::Error::from).and_then(|r| r) {
+                Ok(plugin) => {
+                    if old.as_ref().is_none_or(|o| o.hash != plugin.hash || o.policy != plugin.policy) {
+                        tracing::info!(format = %plugin.format, version = %plugin.version, hash = %&plugin.hash[..12], "plugin loaded");
+                    }
+                    next.insert(spec.format.clone(), plugin);
+                }
+                Err(e) => {
+                    let message = format!("{e:#}");
+                    tracing::error!(format = %spec.format, error = %message, "plugin not loaded; the previous version keeps serving");
+                    st.last_error = Some(message);
+                    if let Some(old) = old {
+                        next.insert(spec.format.clone(), old);
+                    }
+                }
+            }
+            if let Some(p) = next.get(&spec.format) {
+                st.version = Some(p.version.clone());
+                st.hash = Some(p.hash.to_string());
+                st.loaded_at = p.loaded_at.duration_since(SystemTime::UNIX_EPOCH).ok().map(|d| d.as_secs());
+            }
+            status.insert(spec.format.clone(), st);
+        }
+        for gone in current.keys().filter(|f| !next.contains_key(*f)) {
+            tracing::info!(format = %gone, "plugin disabled");
+        }
+        self.plugins.store(Arc::new(next));
+        *self.status.lock().unwrap() = status;
+    }
+
+    /// Loads one plugin (blocking: reads, compiles, validates).
+    fn load(&self, spec: &PluginSpec, old: Option<&LoadedPlugin>) -> anyhow::Result<Arc<LoadedPlugin>> {
+        let wasm = std::fs::read(&spec.path).map_err(|e| anyhow::anyhow!("reading {}: {e}", spec.path.display()))?;
+        let hash: Arc<str> = blake3::hash(&wasm).to_hex().as_str().into();
+        let policy = Arc::new(spec.policy.clone());
+        if let Some(old) = old.filter(|o| o.hash == hash) {
+            // Same code: only the policy may differ; no recompile.
+            return Ok(Arc::new(LoadedPlugin {
+                format: old.format.clone(),
+                version: old.version.clone(),
+                hash,
+                policy,
+                loaded_at: if *old.policy == spec.policy { old.loaded_at } else { SystemTime::now() },
+                engine: self.engine.clone(),
+                pre: old.pre.clone(),
+                warm: Mutex::new(Vec::new()),
+            }));
+        }
+        let component = self.compiled.load(&self.engine, &wasm, &hash)?;
+        for (name, _) in component.component_type().imports(&self.engine) {
+            if !ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) {
+                anyhow::bail!("the component imports {name}, which plugins may not use");
+            }
+        }
+        let pre = FormatPluginPre::new(self.linker.instantiate_pre(&component)?)?;
+        let plugin = LoadedPlugin {
+            format: spec.format.clone(),
+            version: String::new(),
+            hash,
+            policy,
+            loaded_at: SystemTime::now(),
+            engine: self.engine.clone(),
+            pre,
+            warm: Mutex::new(Vec::new()),
+        };
+        // Self-test: a throwaway instance must describe the expected format.
+        let info = futures::executor::block_on(async {
+            let mut store = plugin.store(Instant::now() + Duration::from_secs(5), None);
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.wharf_plugin_handler().call_describe(&mut store).await
+        })
+        .map_err(|e| anyhow::anyhow!("describe() failed: {e:#}"))?;
+        if info.format != spec.format {
+            anyhow::bail!("the component describes format {:?}, the registry enables it as {:?}", info.format, spec.format);
+        }
+        Ok(Arc::new(LoadedPlugin { version: info.version, ..plugin }))
+    }
+}
+
+/// Advances the engine's epoch every 10 ms: the unit of plugin deadlines.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("wharf-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+        .expect("spawning the epoch thread");
+}

@@ -1,0 +1,30 @@
+//! What request handling shares: settings, stores, auth and the document cache.
+
+use crate::auth::Auth;
+use crate::config::Settings;
+use crate::docs::DocumentCache;
+use crate::store::{blobs::BlobStore, catalog::Catalog, uploads::Uploads};
+
+pub struct Services {
+    pub settings: Settings,
+    pub catalog: Catalog,
+    pub blobs: BlobStore,
+    pub uploads: Uploads,
+    pub auth: Auth,
+    pub docs: DocumentCache,
+}
+
+impl Services {
+    pub async fn open(settings: Settings) -> anyhow::Result<Services> {
+        std::fs::create_dir_all(&settings.data_dir)?;
+        let db = crate::store::open_sqlite(&settings.data_path("wharf.sqlite")).await?;
+        Ok(Services {
+            catalog: Catalog::new(db.clone()),
+            blobs: BlobStore::local(&settings.data_path("objects"), db.clone())?,
+            uploads: Uploads::new(settings.data_path("uploads"), db.clone())?,
+            auth: Auth::new(db, settings.anonymous_read),
+            docs: DocumentCache::new(settings.document_cache_bytes),
+            settings,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! Content-addressed blob store over object_store.
+//!
+//! Bytes are written to a temporary object while every wanted digest is
+//! computed, and renamed to `blobs/<b3[0..2]>/<b3[2..4]>/<b3>` only when
+//! complete and verified: a reader never sees a partial blob, and identical
+//! content is stored once. The `blobs` table records the digests so later
+//! requests (checksum sidecars, index files) never rehash.
+
+use super::digest::{BlobInfo, Hasher, Want};
+use super::{Db, StoreError, now_millis};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, WriteMultipart, path::Path as ObjectPath};
+use std::ops::Range;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct BlobStore {
+    objects: Arc<dyn ObjectStore>,
+    db: Db,
+}
+
+/// A blob body to stream to a client.
+pub type ByteStream = futures::stream::BoxStream<'static, std::io::Result<Bytes>>;
+
+fn object_path(blake3: &str) -> ObjectPath {
+    ObjectPath::from(format!("blobs/{}/{}/{}", &blake3[..2], &blake3[2..4], blake3))
+}
+
+fn is_blake3_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl BlobStore {
+    pub fn local(dir: &std::path::Path, db: Db) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let objects = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        Ok(BlobStore { objects: Arc::new(objects), db })
+    }
+
+    /// Streams `body` into the store. Refuses more than `max` bytes and, when
+    /// `expect_sha256` is given, bytes with another SHA-256.
+    pub async fn ingest<S, E>(&self, mut body: S, want: Want, expect_sha256: Option<&str>, max: u64) -> Result<BlobInfo, StoreError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let want = Want { sha256: want.sha256 || expect_sha256.is_some(), ..want };
+        let tmp = ObjectPath::from(format!("tmp/{}", uuid::Uuid::new_v4()));
+        let mut upload = WriteMultipart::new(self.objects.put_multipart(&tmp).await?);
+        let mut hasher = Hasher::new(want);
+        let failure = loop {
+            match body.next().await {
+                None => break None,
+                Some(Err(e)) => break Some(StoreError::Invalid(format!("reading the request body failed: {e}"))),
+                Some(Ok(chunk)) => {
+                    hasher.update(&chunk);
+                    if hasher.size() > max {
+                        break Some(StoreError::TooLarge(max));
+                    }
+                    upload.wait_for_capacity(4).await?;
+                    upload.write(&chunk);
+                }
+            }
+        };
+        if let Some(e) = failure {
+            upload.abort().await.ok();
+            return Err(e);
+        }
+        upload.finish().await?;
+        let info = hasher.finish();
+        if let Some(expected) = expect_sha256 {
+            if info.sha256.as_deref() != Some(expected.to_ascii_lowercase().as_str()) {
+                self.objects.delete(&tmp).await.ok();
+                return Err(StoreError::DigestMismatch(format!(
+                    "expected sha256 {expected}, content has {}",
+                    info.sha256.as_deref().unwrap_or("?")
+                )));
+            }
+        }
+        self.publish(&tmp, &info).await?;
+        Ok(info)
+    }
+
+    /// Stores small bytes generated in memory.
+    pub async fn put_bytes(&self, data: Bytes, want: Want) -> Result<BlobInfo, StoreError> {
+        let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(data)]);
+        self.ingest(body, want, None, u64::MAX).await
+    }
+
+    /// Moves a finished temporary object to its content address and records it.
+    async fn publish(&self, tmp: &ObjectPath, info: &BlobInfo) -> Result<(), StoreError> {
+        self.objects.rename(tmp, &object_path(&info.blake3)).await?;
+        // A blob may already be known with fewer digests: keep the union.
+        sqlx::query(
+            "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (blake3) DO UPDATE SET
+               sha256 = coalesce(blobs.sha256, excluded.sha256), sha512 = coalesce(blobs.sha512, excluded.sha512),
+               sha1 = coalesce(blobs.sha1, excluded.sha1), md5 = coalesce(blobs.md5, excluded.md5)",
+        )
+        .bind(&info.blake3)
+        .bind(info.size as i64)
+        .bind(&info.sha256)
+        .bind(&info.sha512)
+        .bind(&info.sha1)
+        .bind(&info.md5)
+        .bind(now_millis())
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Digests recorded for a blob.
+    pub async fn info(&self, blake3: &str) -> Result<Option<BlobInfo>, StoreError> {
+        if !is_blake3_hex(blake3) {
+            return Ok(None);
+        }
+        let row: Option<(String, i64, Option<String>, Option<String>, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT blake3, size, sha256, sha512, sha1, md5 FROM blobs WHERE blake3 = ?")
+                .bind(blake3)
+                .fetch_optional(&self.db)
+                .await?;
+        Ok(row.map(|(blake3, size, sha256, sha512, sha1, md5)| BlobInfo { blake3, size: size as u64, sha256, sha512, sha1, md5 }))
+    }
+
+    /// Reads `range` of a blob into memory (plugins reading inside archives).
+    pub async fn read_range(&self, blake3: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        Ok(self.objects.get_range(&object_path(blake3), range).await?)
+    }
+
+    /// Streams a blob, or a byte range of it, to a client.
+    pub async fn stream(&self, blake3: &str, range: Option<Range<u64>>) -> Result<ByteStream, StoreError> {
+        let options = GetOptions { range: range.map(GetRange::Bounded), ..Default::default() };
+        let result = self.objects.get_opts(&object_path(blake3), options).await?;
+        let range = result.range.clone();
+        Ok(match result.payload {
+            // Local files: read with large buffers instead of object_store's 8 KiB chunks.
+            GetResultPayload::File(file, _) => {
+                use tokio::io::{AsyncReadExt, AsyncSeekExt};
+                let mut file = tokio::fs::File::from_std(file);
+                file.seek(std::io::SeekFrom::Start(range.start)).await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let reader = file.take(range.end - range.start);
+                tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).boxed()
+            }
+            GetResultPayload::Stream(s) => s.map(|r| r.map_err(std::io::Error::other)).boxed(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, BlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let blobs = BlobStore::local(&dir.path().join("blobs"), db).unwrap();
+        (dir, blobs)
+    }
+
+    fn chunks(data: &'static [u8]) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Unpin {
+        futures::stream::iter(data.chunks(3).map(|c| Ok(Bytes::from_static(c))).collect::<Vec<_>>())
+    }
+
+    #[tokio::test]
+    async fn ingest_stores_once_and_streams_ranges() {
+        let (_dir, blobs) = store().await;
+        let want = Want { sha256: true, ..Default::default() };
+        let a = blobs.ingest(chunks(b"hello wharf"), want, None, 1 << 20).await.unwrap();
+        let b = blobs.ingest(chunks(b"hello wharf"), want, None, 1 << 20).await.unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.size, 11);
+        let body: Vec<Bytes> = blobs.stream(&a.blake3, Some(6..11)).await.unwrap().map(|c| c.unwrap()).collect().await;
+        assert_eq!(body.concat(), b"wharf");
+        assert_eq!(blobs.info(&a.blake3).await.unwrap().unwrap().sha256, a.sha256);
+    }
+
+    #[tokio::test]
+    async fn wrong_digest_and_oversize_leave_nothing() {
+        let (dir, blobs) = store().await;
+        let wrong = "0".repeat(64);
+        let err = blobs.ingest(chunks(b"data"), Want::default(), Some(&wrong), 1 << 20).await.unwrap_err();
+        assert!(matches!(err, StoreError::DigestMismatch(_)));
+        let err = blobs.ingest(chunks(b"too large"), Want::default(), None, 4).await.unwrap_err();
+        assert_eq!(err, StoreError::TooLarge(4));
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM blobs").fetch_one(&blobs.db).await.unwrap();
+        assert_eq!(count, 0);
+        let leftovers = walk(&dir.path().join("blobs"));
+        assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+        out
+    }
+}
