@@ -236,7 +236,12 @@ impl RepoRequest<'_> {
             PluginFailure::Trap(_) => 500,
         };
         tracing::error!(plugin = %self.plugin.format, path = %self.head.raw_path, error = %failure, "plugin call failed");
-        let mut r = host_error(status, &format!("the {} plugin failed: {failure}", self.plugin.format));
+        // Traps carry backtraces and guest output: those stay in the log.
+        let reason = match failure {
+            PluginFailure::Trap(_) => "it trapped (details are in the server log)".to_string(),
+            other => other.to_string(),
+        };
+        let mut r = host_error(status, &format!("the {} plugin failed: {reason}", self.plugin.format));
         if status == 503 {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }

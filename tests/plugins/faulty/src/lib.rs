@@ -1,0 +1,74 @@
+//! A misbehaving format used by the runtime tests: every way a plugin can
+//! fail must fail only its own request.
+
+use wharf_sdk::types::{Asset, DigestSet, PluginInfo, Publication, VersionRow};
+use wharf_sdk::{HttpError, Request, Response, Router, blobs, catalog, need};
+
+struct Faulty;
+
+impl wharf_sdk::Format for Faulty {
+    fn info() -> PluginInfo {
+        PluginInfo { format: "faulty".into(), version: env!("CARGO_PKG_VERSION").into(), suggested_grants: vec![] }
+    }
+
+    fn router() -> Router {
+        Router::new()
+            .get("ok", "ok", need::read_repo(), ok)
+            .get("trap", "trap", need::read_repo(), trap)
+            .get("oom", "oom", need::read_repo(), oom)
+            .get("spin", "spin", need::read_repo(), spin)
+            .get("sneaky-publish", "sneaky", need::read_repo(), sneaky_publish)
+    }
+
+    fn error(status: u16, message: &str) -> Response {
+        Response::bytes(status, "text/plain", message.as_bytes().to_vec())
+    }
+}
+
+fn ok(_: &mut Request) -> Result<Response, HttpError> {
+    Ok(Response::bytes(200, "text/plain", b"ok".to_vec()))
+}
+
+fn trap(_: &mut Request) -> Result<Response, HttpError> {
+    panic!("the faulty plugin panics on purpose")
+}
+
+fn oom(_: &mut Request) -> Result<Response, HttpError> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1u8; 1 << 20]);
+        if hoard.len() > 1 << 16 {
+            return Ok(Response::bytes(200, "text/plain", b"no cap".to_vec()));
+        }
+    }
+}
+
+#[allow(clippy::empty_loop)]
+fn spin(_: &mut Request) -> Result<Response, HttpError> {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+/// Classify asked only for read access; publishing needs write, so the host
+/// must refuse whatever the plugin tries.
+fn sneaky_publish(_: &mut Request) -> Result<Response, HttpError> {
+    let blob = blobs::put_bytes(b"smuggled", DigestSet::empty())?;
+    let publication = Publication {
+        version: VersionRow {
+            package: "smuggled".into(),
+            version: "1.0.0".into(),
+            metadata_json: "{}".into(),
+            yanked: false,
+            deprecated: None,
+            published_at: 0,
+        },
+        assets: vec![Asset { path: "smuggled.bin".into(), blake3: blob.digests.blake3, content_type: "application/octet-stream".into() }],
+        tags: vec![],
+    };
+    catalog::publish(&publication)?;
+    Ok(Response::bytes(200, "text/plain", b"published".to_vec()))
+}
+
+wharf_sdk::register_format!(Faulty);

@@ -1,0 +1,230 @@
+//! Test support: start a real `wharf` on a free loopback port with a
+//! temporary data directory and its own plugin registry, and talk to it.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The `wharf` binary built by the same `cargo test` invocation.
+fn wharf_binary() -> PathBuf {
+    // Test binaries live in target/<profile>/deps; the host binary one level up.
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("wharf");
+    assert!(bin.exists(), "{} is missing: run the tests with `cargo xtask test`", bin.display());
+    bin
+}
+
+/// A built plugin component (`cargo xtask plugins` makes them).
+pub fn plugin_wasm(format: &str) -> PathBuf {
+    let path = root().join("target/plugins").join(format!("{format}.wasm"));
+    assert!(path.exists(), "{} is missing: run the tests with `cargo xtask test`", path.display());
+    path
+}
+
+pub struct PluginEntry {
+    pub format: &'static str,
+    pub extra: &'static str,
+}
+
+pub struct Server {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Server {
+    /// Starts wharf serving the given formats (each with extra registry lines).
+    pub fn start(plugins: &[PluginEntry]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+        for p in plugins {
+            std::fs::copy(plugin_wasm(p.format), dir.path().join("plugins").join(format!("{}.wasm", p.format))).unwrap();
+        }
+        std::fs::write(dir.path().join("plugin-registry.toml"), registry(plugins)).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
+        let child = Command::new(wharf_binary())
+            .current_dir(dir.path())
+            .env("WHARF_LISTEN", format!("127.0.0.1:{port}"))
+            .env("WHARF_DATA_DIR", dir.path().join("data"))
+            .env("WHARF_PLUGIN_REGISTRY", dir.path().join("plugin-registry.toml"))
+            .env("WHARF_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("WHARF_LOG", "info,wharf=debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("starting wharf");
+        let server = Server { url: format!("http://127.0.0.1:{port}"), dir, child };
+        server.wait_ready(plugins.len());
+        server
+    }
+
+    fn wait_ready(&self, formats: usize) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Ok(r) = ureq::get(&format!("{}/ready", self.url)).call() {
+                let body: serde_json::Value = r.into_json().unwrap();
+                if body["formats"].as_array().is_some_and(|f| f.len() == formats) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("wharf did not become ready; log:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("wharf.log")).unwrap_or_default()
+    }
+
+    pub fn registry_path(&self) -> PathBuf {
+        self.dir.path().join("plugin-registry.toml")
+    }
+
+    pub fn plugin_path(&self, format: &str) -> PathBuf {
+        self.dir.path().join("plugins").join(format!("{format}.wasm"))
+    }
+
+    pub fn admin_basic(&self) -> String {
+        basic("admin", ADMIN_PASSWORD)
+    }
+
+    /// Creates a user through the admin API and returns an API token for it.
+    pub fn create_user(&self, name: &str, password: &str) -> String {
+        ureq::post(&format!("{}/api/v1/users", self.url))
+            .set("Authorization", &self.admin_basic())
+            .send_json(serde_json::json!({ "name": name, "password": password }))
+            .expect("creating a user");
+        let r: serde_json::Value = ureq::post(&format!("{}/api/v1/tokens", self.url))
+            .set("Authorization", &basic(name, password))
+            .call()
+            .expect("creating a token")
+            .into_json()
+            .unwrap();
+        r["token"].as_str().unwrap().to_string()
+    }
+
+    /// `GET /api/v1/plugins` as admin.
+    pub fn plugins(&self) -> serde_json::Value {
+        ureq::get(&format!("{}/api/v1/plugins", self.url)).set("Authorization", &self.admin_basic()).call().unwrap().into_json().unwrap()
+    }
+
+    pub fn get(&self, path: &str) -> Reply {
+        send(ureq::get(&format!("{}{path}", self.url)))
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- wharf log ---\n{}", self.log());
+        }
+    }
+}
+
+fn registry(plugins: &[PluginEntry]) -> String {
+    plugins
+        .iter()
+        .map(|p| format!("[[plugin]]\nformat = \"{0}\"\npath = \"plugins/{0}.wasm\"\n{1}\n", p.format, p.extra))
+        .collect()
+}
+
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+}
+
+/// Status and body of any response, errors included.
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn send(request: ureq::Request) -> Reply {
+    send_with(request, None)
+}
+
+pub fn send_with(request: ureq::Request, body: Option<&[u8]>) -> Reply {
+    let result = match body {
+        Some(b) => request.send_bytes(b),
+        None => request.call(),
+    };
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("request failed: {e}"),
+    };
+    let status = response.status();
+    let headers = response.headers_names().into_iter().map(|n| (n.clone(), response.header(&n).unwrap_or("").to_string())).collect();
+    let mut body = Vec::new();
+    response.into_reader().read_to_end(&mut body).unwrap();
+    Reply { status, body, headers }
+}
+
+/// Runs a command; returns (success, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Appends a custom section to a component: the same code with a new hash,
+/// so the host sees a new version.
+pub fn with_custom_section(wasm: &[u8], marker: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"wharf-test";
+    let mut content = Vec::new();
+    leb(name.len(), &mut content);
+    content.extend_from_slice(name);
+    content.extend_from_slice(marker.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0);
+    leb(content.len(), &mut out);
+    out.extend_from_slice(&content);
+    out
+}
+
+/// Replaces a file by rename, the way build tools publish artifacts.
+pub fn replace_file(path: &Path, bytes: &[u8]) {
+    let tmp = path.with_extension("tmp-replace");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}

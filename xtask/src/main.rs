@@ -1,0 +1,148 @@
+//! `cargo xtask <task>`: the project's tasks, each doing its own set-up.
+//!
+//! - `run`: build the plugins and the host, then serve every format.
+//! - `test`: install what the end-to-end tests need, build, run all tests.
+//! - `plugins`: build every plugin component into `target/plugins/`.
+//! - `dev <format>`: rebuild one plugin whenever its sources change; a running
+//!   `wharf` hot-reloads it.
+
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// A plugin crate and the format it serves.
+struct Plugin {
+    package: String,
+    format: String,
+    dir: PathBuf,
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Every crate under `plugins/` (the formats) and `tests/plugins/` (fixtures).
+fn plugins() -> anyhow::Result<Vec<Plugin>> {
+    let mut out = Vec::new();
+    for (base, prefix) in [("plugins", "wharf-"), ("tests/plugins", "")] {
+        let Ok(entries) = std::fs::read_dir(root().join(base)) else { continue };
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.join("Cargo.toml").exists()).collect();
+        dirs.sort();
+        for dir in dirs {
+            let format = dir.file_name().unwrap().to_string_lossy().to_string();
+            out.push(Plugin { package: format!("{prefix}{format}"), format, dir });
+        }
+    }
+    Ok(out)
+}
+
+fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    eprintln!("+ {cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output().context("running rustup")?;
+    if !String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    Ok(())
+}
+
+/// Builds the given plugins and publishes each as `target/plugins/<format>.wasm`
+/// by rename, so a watching server never reads a half-written file.
+fn build_plugins(selected: &[&Plugin]) -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "--target", WASM_TARGET]);
+    for p in selected {
+        cmd.args(["-p", &p.package]);
+    }
+    run(&mut cmd)?;
+    let out_dir = root().join("target/plugins");
+    std::fs::create_dir_all(&out_dir)?;
+    for p in selected {
+        let built = root().join(format!("target/{WASM_TARGET}/release/{}.wasm", p.package.replace('-', "_")));
+        let tmp = out_dir.join(format!(".{}.wasm.tmp", p.format));
+        std::fs::copy(&built, &tmp).with_context(|| format!("copying {}", built.display()))?;
+        std::fs::rename(&tmp, out_dir.join(format!("{}.wasm", p.format)))?;
+        eprintln!("plugin {} -> target/plugins/{}.wasm", p.package, p.format);
+    }
+    Ok(())
+}
+
+fn build_all_plugins() -> anyhow::Result<()> {
+    let all = plugins()?;
+    build_plugins(&all.iter().collect::<Vec<_>>())
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// The package-manager clients the end-to-end tests drive.
+fn install_clients() -> anyhow::Result<()> {
+    let missing: Vec<&str> = [("npm", "npm")].into_iter().filter(|(bin, _)| !have(bin)).map(|(_, pkg)| pkg).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends"]).args(&missing))
+}
+
+fn dev(format: &str) -> anyhow::Result<()> {
+    use notify::RecursiveMode;
+    use notify_debouncer_full::new_debouncer;
+    let all = plugins()?;
+    let plugin = all.iter().find(|p| p.format == format).with_context(|| format!("no plugin named {format}"))?;
+    let build = || {
+        if let Err(e) = build_plugins(&[plugin]) {
+            eprintln!("build failed: {e:#}; the server keeps the previous version");
+        }
+    };
+    build();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut debouncer = new_debouncer(Duration::from_millis(400), None, tx)?;
+    for dir in [plugin.dir.join("src"), root().join("sdk/src"), root().join("wit")] {
+        debouncer.watch(&dir, RecursiveMode::Recursive)?;
+    }
+    eprintln!("watching {} for changes (Ctrl-C to stop)", plugin.dir.display());
+    for events in rx {
+        if events.is_ok_and(|evs| evs.iter().any(|e| !e.kind.is_access())) {
+            build();
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    match args.first().map(String::as_str) {
+        Some("plugins") => build_all_plugins(),
+        Some("run") => {
+            build_all_plugins()?;
+            run(cargo().args(["run", "--release", "-p", "wharf", "--", "serve"]).args(&rest))
+        }
+        Some("test") => {
+            install_clients()?;
+            build_all_plugins()?;
+            run(cargo().args(["test", "--release", "--workspace"]).args(&rest))
+        }
+        Some("dev") => dev(rest.first().context("usage: cargo xtask dev <format>")?),
+        _ => bail!("usage: cargo xtask <run | test | plugins | dev <format>>"),
+    }
+}
