@@ -228,3 +228,48 @@ pub fn replace_file(path: &Path, bytes: &[u8]) {
     std::fs::write(&tmp, bytes).unwrap();
     std::fs::rename(&tmp, path).unwrap();
 }
+
+/// Runs an interactive command in a pseudo-terminal (`script`), answering
+/// each prompt when it appears. Returns (success, everything printed).
+pub fn run_interactive(cmd: &str, env: &[(&str, &std::ffi::OsStr)], answers: &[(&str, &str)]) -> (bool, String) {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+    let mut command = Command::new("script");
+    command.args(["-qec", cmd, "/dev/null"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("starting script(1)");
+    let printed = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let sink = printed.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let mut seen = 0;
+    for (prompt, answer) in answers {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = printed.lock().unwrap().clone();
+            if let Some(at) = text[seen..].find(prompt) {
+                seen += at + prompt.len();
+                break;
+            }
+            assert!(Instant::now() < deadline, "no prompt {prompt:?} from {cmd:?}; it printed:\n{text}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let text = printed.lock().unwrap().clone();
+    (status.success(), text)
+}
