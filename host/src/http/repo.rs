@@ -99,6 +99,7 @@ struct RepoRequest<'a> {
 
 impl RepoRequest<'_> {
     async fn run(&self, body: Body) -> Response {
+        let classify_started = std::time::Instant::now();
         let route = match self.plugin.classify(self.repo, self.head).await {
             Ok(Ok(route)) => route,
             Ok(Err(ClassifyError::NotFound)) => return self.deny(Denial::NotFound, "not found").await,
@@ -124,6 +125,7 @@ impl RepoRequest<'_> {
                 Some(_) => self.deny(Denial::Forbidden, &format!("not allowed to {:?} {what}", denied.action)).await,
             };
         }
+        let classify_time = classify_started.elapsed();
         let cacheable = matches!(self.head.method, Method::Get | Method::Head);
         let key = DocKey {
             plugin_hash: self.plugin.hash.clone(),
@@ -137,15 +139,21 @@ impl RepoRequest<'_> {
             }
         }
         let body = match route.body {
-            BodyMode::Stream => Some(IncomingBody::new(body, header_str(self.headers, "content-type").map(str::to_string))),
+            BodyMode::Stream => Some(IncomingBody::new(body)),
             BodyMode::None => None,
         };
         let rendered_at = self.app.services.docs.now();
+        let handle_started = std::time::Instant::now();
         let reply = match self.handle(route.id, caller, body).await {
             Ok(reply) => reply,
             Err(failure) => return self.failed(failure),
         };
-        self.respond(reply, cacheable.then_some((key, rendered_at))).await
+        let handle_time = handle_started.elapsed();
+        let mut response = self.respond(reply, cacheable.then_some((key, rendered_at))).await;
+        // Where the time went, for clients and benchmarks (W3C Server-Timing).
+        let timing = format!("classify;dur={:.3}, handle;dur={:.3}", classify_time.as_secs_f64() * 1e3, handle_time.as_secs_f64() * 1e3);
+        response.headers_mut().insert("server-timing", HeaderValue::from_str(&timing).unwrap());
+        response
     }
 
     async fn handle(&self, route_id: String, caller: Caller, body: Option<IncomingBody>) -> Result<Reply, PluginFailure> {

@@ -10,12 +10,11 @@ pub struct IncomingBody {
     stream: BodyDataStream,
     /// Bytes received but not yet consumed.
     pending: Bytes,
-    pub content_type: Option<String>,
 }
 
 impl IncomingBody {
-    pub fn new(body: axum::body::Body, content_type: Option<String>) -> Self {
-        IncomingBody { stream: body.into_data_stream(), pending: Bytes::new(), content_type }
+    pub fn new(body: axum::body::Body) -> Self {
+        IncomingBody { stream: body.into_data_stream(), pending: Bytes::new() }
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Bytes>, StoreError> {
@@ -90,7 +89,7 @@ mod tests {
 
     fn body(parts: &[&'static str]) -> IncomingBody {
         let chunks: Vec<Result<Bytes, std::io::Error>> = parts.iter().map(|p| Ok(Bytes::from_static(p.as_bytes()))).collect();
-        IncomingBody::new(axum::body::Body::from_stream(futures::stream::iter(chunks)), None)
+        IncomingBody::new(axum::body::Body::from_stream(futures::stream::iter(chunks)))
     }
 
     #[tokio::test]

@@ -112,7 +112,6 @@ pub fn wit_error(e: HostError) -> StoreError {
     match e {
         HostError::NotFound => StoreError::NotFound,
         HostError::AlreadyExists => StoreError::AlreadyExists,
-        HostError::Forbidden(m) => StoreError::Forbidden(m),
         HostError::DigestMismatch(m) => StoreError::DigestMismatch(m),
         HostError::TooLarge(n) => StoreError::TooLarge(n),
         HostError::Invalid(m) => StoreError::Invalid(m),

@@ -76,15 +76,15 @@ impl Hasher {
     }
 }
 
-pub fn digest_of(data: &[u8], want: Want) -> BlobInfo {
-    let mut h = Hasher::new(want);
-    h.update(data);
-    h.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn digest_of(data: &[u8], want: Want) -> BlobInfo {
+        let mut h = Hasher::new(want);
+        h.update(data);
+        h.finish()
+    }
 
     #[test]
     fn known_digests() {

@@ -18,8 +18,6 @@ pub enum StoreError {
     NotFound,
     #[error("already exists")]
     AlreadyExists,
-    #[error("forbidden: {0}")]
-    Forbidden(String),
     #[error("digest mismatch: {0}")]
     DigestMismatch(String),
     #[error("larger than {0} bytes")]
