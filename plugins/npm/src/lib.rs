@@ -1,0 +1,144 @@
+//! The npm format: the registry API the npm CLI speaks (packuments, publish,
+//! dist-tags, unpublish, deprecate, search, login), served from the host's
+//! catalog and blob store. See docs/formats/npm.md.
+
+mod names;
+mod packument;
+mod publish;
+mod search;
+mod tags;
+mod unpublish;
+mod user;
+
+#[cfg(test)]
+mod tests;
+
+use serde_json::json;
+use wharf_sdk::need::{delete, read, read_repo, write};
+use wharf_sdk::types::PluginInfo;
+use wharf_sdk::{Format, HttpError, Request, Response, Router, catalog, register_format};
+
+/// Largest JSON document read into the plugin (a pruned packument on unpublish).
+pub(crate) const DOCUMENT_LIMIT: usize = 64 << 20;
+/// Largest small request body (login, a dist-tag's version).
+pub(crate) const SMALL_LIMIT: usize = 64 << 10;
+
+pub struct Npm;
+
+impl Format for Npm {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            format: "npm".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            suggested_grants: vec!["registry.npmjs.org:443".into()],
+        }
+    }
+
+    /// First match wins: the literal `-/…` routes come before `{pkg}` ones,
+    /// and longer package routes before the bare `{pkg}`.
+    fn router() -> Router {
+        Router::new()
+            .normalize(names::normalize)
+            .get("-/ping", "ping", read_repo(), ping)
+            .get("-/whoami", "whoami", read_repo(), user::whoami)
+            .put("-/user/{id}", "login", read_repo(), user::login)
+            .post("-/v1/login", "web-login", read_repo(), user::web_login)
+            .get("-/v1/search", "search", read_repo(), search::search)
+            .post(
+                "-/npm/v1/security/advisories/bulk",
+                "advisories",
+                read_repo(),
+                advisories,
+            )
+            .get(
+                "-/package/{pkg}/dist-tags",
+                "dist-tags",
+                read("pkg"),
+                tags::list,
+            )
+            .put(
+                "-/package/{pkg}/dist-tags/{tag}",
+                "dist-tag-set",
+                write("pkg"),
+                tags::set,
+            )
+            .post(
+                "-/package/{pkg}/dist-tags/{tag}",
+                "dist-tag-set",
+                write("pkg"),
+                tags::set,
+            )
+            .delete(
+                "-/package/{pkg}/dist-tags/{tag}",
+                "dist-tag-remove",
+                write("pkg"),
+                tags::remove,
+            )
+            .get("{pkg}/-/{file}", "tarball", read("pkg"), tarball)
+            .delete(
+                "{pkg}/-/{file}/-rev/{rev}",
+                "unpublish-tarball",
+                delete("pkg"),
+                unpublish::tarball,
+            )
+            .put(
+                "{pkg}/-rev/{rev}",
+                "unpublish-versions",
+                delete("pkg"),
+                unpublish::versions,
+            )
+            .delete(
+                "{pkg}/-rev/{rev}",
+                "unpublish-package",
+                delete("pkg"),
+                unpublish::package,
+            )
+            .get(
+                "{pkg}/{version}",
+                "version",
+                read("pkg"),
+                packument::get_version,
+            )
+            .get("{pkg}", "packument", read("pkg"), packument::get)
+            .put("{pkg}", "publish", write("pkg"), publish::put)
+    }
+
+    /// npm clients print the `error` member of a failed response.
+    fn error(status: u16, message: &str) -> Response {
+        let message = match (message.is_empty(), status) {
+            (false, _) => message,
+            (true, 401) => "authentication required",
+            (true, 403) => "forbidden",
+            (true, 404) => "not found",
+            (true, _) => "request failed",
+        };
+        Response::json(status, &json!({ "error": message }))
+    }
+}
+
+register_format!(Npm);
+
+/// The body npm accepts for any write.
+pub(crate) fn ok() -> Response {
+    Response::json(200, &json!({ "ok": true }))
+}
+
+/// `npm ping`.
+fn ping(_: &mut Request) -> Result<Response, HttpError> {
+    Ok(Response::json(200, &json!({})))
+}
+
+/// The audit step of `npm install`: no advisories are known here, so the
+/// audit is clean instead of failing with a warning.
+fn advisories(_: &mut Request) -> Result<Response, HttpError> {
+    Ok(Response::json(200, &json!({})))
+}
+
+/// `GET {pkg}/-/{file}`: the host streams the stored tarball.
+fn tarball(req: &mut Request) -> Result<Response, HttpError> {
+    let name = req.param("pkg");
+    names::validate(name)?;
+    let asset = catalog::find_asset(&names::tarball_path(name, req.param("file")))
+        .ok_or_else(|| HttpError::not_found("tarball not found"))?;
+    Ok(Response::blob(&asset.blake3, "application/octet-stream"))
+}

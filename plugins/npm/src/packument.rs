@@ -1,0 +1,298 @@
+//! The package document ("packument"): full for `npm view` and writers,
+//! abbreviated ("corgi") for installers, both rendered from the catalog at
+//! read time so tarball URLs always follow the repository's base URL.
+
+use serde_json::{Map, Value, json};
+use wharf_sdk::types::VersionRow;
+use wharf_sdk::{HttpError, Request, Response, catalog};
+
+use crate::names;
+
+pub const CORGI: &str = "application/vnd.npm.install-v1+json";
+
+/// Package-level fields taken from the latest publish and kept in the kv space.
+pub const PACKAGE_FIELDS: &[&str] = &[
+    "description",
+    "readme",
+    "readmeFilename",
+    "license",
+    "keywords",
+    "repository",
+    "homepage",
+    "bugs",
+    "author",
+    "maintainers",
+];
+
+/// Version fields an installer needs (the abbreviated document keeps only these).
+const INSTALL_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "dist",
+    "dependencies",
+    "optionalDependencies",
+    "devDependencies",
+    "peerDependencies",
+    "peerDependenciesMeta",
+    "bundleDependencies",
+    "bundledDependencies",
+    "bin",
+    "directories",
+    "engines",
+    "cpu",
+    "os",
+    "_hasShrinkwrap",
+    "hasInstallScript",
+    "deprecated",
+];
+
+/// What the catalog knows about one package.
+pub struct Package {
+    pub name: String,
+    /// Oldest first.
+    pub versions: Vec<VersionRow>,
+    pub tags: Vec<(String, String)>,
+    pub doc: Map<String, Value>,
+}
+
+impl Package {
+    /// `None` when the package has no versions (unknown or fully unpublished).
+    pub fn load(name: &str) -> Option<Package> {
+        let versions = catalog::list_versions(name);
+        if versions.is_empty() {
+            return None;
+        }
+        Some(Package {
+            name: name.to_string(),
+            versions,
+            tags: catalog::list_tags(name),
+            doc: package_doc(name),
+        })
+    }
+
+    pub fn load_or_404(name: &str) -> Result<Package, HttpError> {
+        names::validate(name)?;
+        Package::load(name).ok_or_else(|| HttpError::not_found("not found"))
+    }
+
+    pub fn tag_map(&self) -> Map<String, Value> {
+        self.tags
+            .iter()
+            .map(|(t, v)| (t.clone(), Value::from(v.as_str())))
+            .collect()
+    }
+
+    fn modified(&self) -> u64 {
+        self.versions
+            .iter()
+            .map(|r| r.published_at)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A CouchDB-style revision that changes whenever the rendered document would.
+    pub fn rev(&self) -> String {
+        let mut state = String::new();
+        for r in &self.versions {
+            state.push_str(&format!(
+                "{}\0{}\0{:?}\0",
+                r.version, r.published_at, r.deprecated
+            ));
+        }
+        for (t, v) in &self.tags {
+            state.push_str(&format!("{t}\0{v}\0"));
+        }
+        state.push_str(&Value::Object(self.doc.clone()).to_string());
+        format!("{}-{:016x}", self.versions.len(), fnv1a(state.as_bytes()))
+    }
+
+    /// The full document: everything npm stores, minus `_attachments`.
+    pub fn full(&self, base_url: &str) -> Value {
+        let latest = self.latest();
+        let mut doc = Map::new();
+        doc.insert("_id".into(), json!(self.name));
+        doc.insert("_rev".into(), json!(self.rev()));
+        doc.insert("name".into(), json!(self.name));
+        for field in PACKAGE_FIELDS {
+            let value = self
+                .doc
+                .get(*field)
+                .or_else(|| latest.as_ref().and_then(|l| l.get(*field)));
+            if let Some(value) = value {
+                doc.insert(field.to_string(), value.clone());
+            }
+        }
+        doc.insert("dist-tags".into(), Value::Object(self.tag_map()));
+        let versions = self
+            .versions
+            .iter()
+            .map(|r| (r.version.clone(), self.version_object(r, base_url)));
+        doc.insert("versions".into(), Value::Object(versions.collect()));
+        let mut time = Map::new();
+        let created = self
+            .versions
+            .iter()
+            .map(|r| r.published_at)
+            .min()
+            .unwrap_or(0);
+        time.insert("created".into(), json!(iso_time(created)));
+        time.insert("modified".into(), json!(iso_time(self.modified())));
+        for r in &self.versions {
+            time.insert(r.version.clone(), json!(iso_time(r.published_at)));
+        }
+        doc.insert("time".into(), Value::Object(time));
+        Value::Object(doc)
+    }
+
+    /// The abbreviated document `npm install` asks for.
+    pub fn abbreviated(&self, base_url: &str) -> Value {
+        let versions = self.versions.iter().map(|r| {
+            let full = self.version_object(r, base_url);
+            let kept = INSTALL_FIELDS
+                .iter()
+                .filter_map(|f| full.get(*f).map(|v| (f.to_string(), v.clone())));
+            (r.version.clone(), Value::Object(kept.collect()))
+        });
+        json!({
+            "name": self.name,
+            "modified": iso_time(self.modified()),
+            "dist-tags": self.tag_map(),
+            "versions": Value::Object(versions.collect()),
+        })
+    }
+
+    /// One version as published, with the tarball URL of this repository and
+    /// the deprecation the catalog holds.
+    pub fn version_object(&self, row: &VersionRow, base_url: &str) -> Value {
+        let mut v: Map<String, Value> =
+            serde_json::from_str(&row.metadata_json).unwrap_or_default();
+        v.entry("name").or_insert_with(|| json!(self.name));
+        v.entry("version").or_insert_with(|| json!(row.version));
+        if let Some(Value::Object(dist)) = v.get_mut("dist") {
+            let file = match dist.get("tarball").and_then(Value::as_str) {
+                Some(file) => file.to_string(),
+                None => names::tarball_file(&self.name, &row.version),
+            };
+            dist.insert(
+                "tarball".into(),
+                json!(format!(
+                    "{base_url}{}",
+                    names::tarball_path(&self.name, &file)
+                )),
+            );
+        }
+        match &row.deprecated {
+            Some(message) => v.insert("deprecated".into(), json!(message)),
+            None => v.remove("deprecated"),
+        };
+        Value::Object(v)
+    }
+
+    /// The version object `latest` points at (or the newest one).
+    fn latest(&self) -> Option<Map<String, Value>> {
+        let tagged = self
+            .tags
+            .iter()
+            .find(|(t, _)| t == "latest")
+            .map(|(_, v)| v);
+        let row = tagged
+            .and_then(|v| self.versions.iter().find(|r| &r.version == v))
+            .or(self.versions.last())?;
+        serde_json::from_str(&row.metadata_json).ok()
+    }
+}
+
+/// `GET {pkg}`: full unless the client asks for the install document.
+pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    let name = req.param("pkg").to_string();
+    let package = Package::load_or_404(&name)?;
+    let corgi = req.header("accept").is_some_and(|a| a.contains(CORGI));
+    let (doc, content_type) = match corgi {
+        true => (package.abbreviated(req.base_url()), CORGI),
+        false => (package.full(req.base_url()), "application/json"),
+    };
+    let body = serde_json::to_vec(&doc).expect("JSON value");
+    // The host emits `Vary: accept` from the cache hint.
+    Ok(Response::bytes(200, content_type, body).cacheable(&[&name], &["accept"]))
+}
+
+/// `GET {pkg}/{version}`: one version object, by version or dist-tag
+/// (what yarn and pnpm sometimes ask for).
+pub fn get_version(req: &mut Request) -> Result<Response, HttpError> {
+    let name = req.param("pkg").to_string();
+    let package = Package::load_or_404(&name)?;
+    let wanted = req.param("version");
+    let version = package
+        .tags
+        .iter()
+        .find(|(t, _)| t == wanted)
+        .map_or(wanted, |(_, v)| v.as_str());
+    let row = package
+        .versions
+        .iter()
+        .find(|r| r.version == version)
+        .ok_or_else(|| HttpError::not_found(format!("version not found: {wanted}")))?;
+    Ok(Response::json(200, &package.version_object(row, req.base_url())).cacheable(&[&name], &[]))
+}
+
+fn doc_key(name: &str) -> String {
+    format!("package:{name}")
+}
+
+/// The package-level fields stored by the last publish (empty when none).
+pub fn package_doc(name: &str) -> Map<String, Value> {
+    catalog::kv_get(&doc_key(name))
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+pub fn save_package_doc(name: &str, doc: &Map<String, Value>) -> Result<(), HttpError> {
+    let bytes = serde_json::to_vec(doc).expect("JSON value");
+    Ok(catalog::kv_put(&doc_key(name), &bytes)?)
+}
+
+/// The kv space has no delete: an empty value stands for "no document".
+pub fn clear_package_doc(name: &str) -> Result<(), HttpError> {
+    Ok(catalog::kv_put(&doc_key(name), b"")?)
+}
+
+/// Unix milliseconds → `2024-05-01T12:00:00.000Z`.
+pub fn iso_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        ms % 1000
+    )
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_time_formats_unix_milliseconds() {
+        assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}
