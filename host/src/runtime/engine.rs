@@ -13,6 +13,8 @@ pub const MAX_PLUGIN_MEMORY: usize = 1 << 30;
 fn config(pooling: bool) -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    // Plugins use classic (synchronous-ABI) functions; no component-model-async state per store.
+    config.concurrency_support(false);
     if pooling {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(INSTANCE_SLOTS)
