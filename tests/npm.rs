@@ -18,7 +18,11 @@ impl NpmUser {
     fn new(server: &Server) -> NpmUser {
         let home = tempfile::tempdir().unwrap();
         let registry = format!("{}/npm/", server.url);
-        std::fs::write(home.path().join(".npmrc"), format!("registry={registry}\naudit=false\nfund=false\nupdate-notifier=false\n")).unwrap();
+        std::fs::write(
+            home.path().join(".npmrc"),
+            format!("registry={registry}\naudit=false\nfund=false\nupdate-notifier=false\n"),
+        )
+        .unwrap();
         NpmUser { home, registry }
     }
 
@@ -41,8 +45,14 @@ impl NpmUser {
 
     /// `npm login` or `npm adduser` (which also asks for an e-mail address).
     fn login(&self, command: &str, user: &str, password: &str) {
-        let env = [("HOME", self.home.path().as_os_str()), ("NO_COLOR", std::ffi::OsStr::new("1"))];
-        let cmd = format!("npm {command} --auth-type=legacy --registry {}", self.registry);
+        let env = [
+            ("HOME", self.home.path().as_os_str()),
+            ("NO_COLOR", std::ffi::OsStr::new("1")),
+        ];
+        let cmd = format!(
+            "npm {command} --auth-type=legacy --registry {}",
+            self.registry
+        );
         let mut answers = vec![("Username:", user), ("Password:", password)];
         if command == "adduser" {
             answers.push(("Email", "user@example.com"));
@@ -64,11 +74,29 @@ fn package(dir: &Path, name: &str, version: &str, extra: serde_json::Value) -> P
         "license": "MIT",
         "keywords": ["wharf-e2e"],
     });
-    manifest.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    std::fs::write(path.join("package.json"), serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
-    std::fs::write(path.join("index.js"), format!("module.exports = {{ name: {name:?}, version: {version:?} }};\n")).unwrap();
-    std::fs::write(path.join("README.md"), format!("# {name}\n\nVersion {version}.\n")).unwrap();
-    let binary: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).chain(version.bytes()).collect();
+    manifest
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    std::fs::write(
+        path.join("package.json"),
+        serde_json::to_string_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        path.join("index.js"),
+        format!("module.exports = {{ name: {name:?}, version: {version:?} }};\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        path.join("README.md"),
+        format!("# {name}\n\nVersion {version}.\n"),
+    )
+    .unwrap();
+    let binary: Vec<u8> = (0..70_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .chain(version.bytes())
+        .collect();
     std::fs::write(path.join("lib/data.bin"), binary).unwrap();
     path
 }
@@ -76,15 +104,23 @@ fn package(dir: &Path, name: &str, version: &str, extra: serde_json::Value) -> P
 fn assert_same_files(source: &Path, installed: &Path) {
     for file in ["package.json", "index.js", "README.md", "lib/data.bin"] {
         let want = std::fs::read(source.join(file)).unwrap();
-        let got = std::fs::read(installed.join(file)).unwrap_or_else(|e| panic!("{} not installed: {e}", installed.join(file).display()));
+        let got = std::fs::read(installed.join(file))
+            .unwrap_or_else(|e| panic!("{} not installed: {e}", installed.join(file).display()));
         if file == "package.json" {
             // npm rewrites nothing in package.json on install today, but compare
             // the fields a user relies on rather than formatting.
-            let (w, g): (serde_json::Value, serde_json::Value) = (serde_json::from_slice(&want).unwrap(), serde_json::from_slice(&got).unwrap());
+            let (w, g): (serde_json::Value, serde_json::Value) = (
+                serde_json::from_slice(&want).unwrap(),
+                serde_json::from_slice(&got).unwrap(),
+            );
             assert_eq!(w["name"], g["name"]);
             assert_eq!(w["version"], g["version"]);
         } else {
-            assert!(want == got, "{file} differs after install from {}", installed.display());
+            assert!(
+                want == got,
+                "{file} differs after install from {}",
+                installed.display()
+            );
         }
     }
 }
@@ -92,13 +128,20 @@ fn assert_same_files(source: &Path, installed: &Path) {
 fn project(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(&path).unwrap();
-    std::fs::write(path.join("package.json"), format!("{{\"name\": \"{name}\", \"version\": \"0.0.0\", \"private\": true}}")).unwrap();
+    std::fs::write(
+        path.join("package.json"),
+        format!("{{\"name\": \"{name}\", \"version\": \"0.0.0\", \"private\": true}}"),
+    )
+    .unwrap();
     path
 }
 
 #[test]
 fn the_npm_cli_publishes_and_installs_through_wharf() {
-    let server = Server::start(&[PluginEntry { format: "npm", extra: "" }]);
+    let server = Server::start(&[PluginEntry {
+        format: "npm",
+        extra: "",
+    }]);
     server.create_user("alice", "alice-password");
     let alice = NpmUser::new(&server);
     let work = tempfile::tempdir().unwrap();
@@ -108,7 +151,10 @@ fn the_npm_cli_publishes_and_installs_through_wharf() {
     alice.login("login", "alice", "alice-password");
     assert_eq!(alice.ok(w, &["whoami"]).trim(), "alice");
     let npmrc = std::fs::read_to_string(alice.home.path().join(".npmrc")).unwrap();
-    assert!(npmrc.contains(":_authToken=wharf_"), "npm stored the host-issued token:\n{npmrc}");
+    assert!(
+        npmrc.contains(":_authToken=wharf_"),
+        "npm stored the host-issued token:\n{npmrc}"
+    );
     // adduser with an existing account logs in as well.
     alice.login("adduser", "alice", "alice-password");
     assert_eq!(alice.ok(w, &["whoami"]).trim(), "alice");
@@ -117,18 +163,34 @@ fn the_npm_cli_publishes_and_installs_through_wharf() {
     let plain_1 = package(w, "wharf-e2e-plain", "1.0.0", serde_json::json!({}));
     let plain_2 = package(w, "wharf-e2e-plain", "1.1.0", serde_json::json!({}));
     let scoped_1 = package(w, "@acme/widget", "1.0.0", serde_json::json!({}));
-    let scoped_2 = package(w, "@acme/widget", "2.0.0", serde_json::json!({ "dependencies": { "wharf-e2e-plain": "^1.0.0" } }));
+    let scoped_2 = package(
+        w,
+        "@acme/widget",
+        "2.0.0",
+        serde_json::json!({ "dependencies": { "wharf-e2e-plain": "^1.0.0" } }),
+    );
     for dir in [&plain_1, &plain_2, &scoped_1, &scoped_2] {
         alice.ok(dir, &["publish"]);
     }
     let versions = alice.ok(w, &["view", "@acme/widget", "versions", "--json"]);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&versions).unwrap(), serde_json::json!(["1.0.0", "2.0.0"]));
-    assert_eq!(alice.ok(w, &["view", "wharf-e2e-plain", "dist-tags.latest"]).trim(), "1.1.0");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&versions).unwrap(),
+        serde_json::json!(["1.0.0", "2.0.0"])
+    );
+    assert_eq!(
+        alice
+            .ok(w, &["view", "wharf-e2e-plain", "dist-tags.latest"])
+            .trim(),
+        "1.1.0"
+    );
 
     // Republishing a version is refused (the status, 403, is checked over raw HTTP below).
     let (ok, _, err) = alice.npm(&plain_1, &["publish"]);
     assert!(!ok, "republish must fail");
-    assert!(err.contains("You cannot publish over the previously published versions: 1.0.0"), "{err}");
+    assert!(
+        err.contains("You cannot publish over the previously published versions: 1.0.0"),
+        "{err}"
+    );
 
     // Install into a fresh project in a fresh HOME: the files are the ones published.
     let bob = NpmUser::new(&server);
@@ -137,42 +199,87 @@ fn the_npm_cli_publishes_and_installs_through_wharf() {
     assert_same_files(&scoped_2, &app.join("node_modules/@acme/widget"));
     assert_same_files(&plain_2, &app.join("node_modules/wharf-e2e-plain"));
     let lock = std::fs::read_to_string(app.join("package-lock.json")).unwrap();
-    assert!(lock.contains("\"integrity\": \"sha512-"), "the lockfile records sha512 integrity");
-    let (ok, out, _) = run(Command::new("node").args(["-e", "console.log(require('@acme/widget').version)"]).current_dir(&app));
+    assert!(
+        lock.contains("\"integrity\": \"sha512-"),
+        "the lockfile records sha512 integrity"
+    );
+    let (ok, out, _) = run(Command::new("node")
+        .args(["-e", "console.log(require('@acme/widget').version)"])
+        .current_dir(&app));
     assert!(ok && out.trim() == "2.0.0");
 
     // dist-tags: add, list, remove.
     alice.ok(w, &["dist-tag", "add", "wharf-e2e-plain@1.0.0", "stable"]);
     let tags = alice.ok(w, &["dist-tag", "ls", "wharf-e2e-plain"]);
-    assert!(tags.contains("stable: 1.0.0") && tags.contains("latest: 1.1.0"), "{tags}");
+    assert!(
+        tags.contains("stable: 1.0.0") && tags.contains("latest: 1.1.0"),
+        "{tags}"
+    );
     let pinned = project(w, "pinned");
     bob.ok(&pinned, &["install", "wharf-e2e-plain@stable"]);
     assert_same_files(&plain_1, &pinned.join("node_modules/wharf-e2e-plain"));
     alice.ok(w, &["dist-tag", "rm", "wharf-e2e-plain", "stable"]);
-    assert!(!alice.ok(w, &["dist-tag", "ls", "wharf-e2e-plain"]).contains("stable"));
+    assert!(
+        !alice
+            .ok(w, &["dist-tag", "ls", "wharf-e2e-plain"])
+            .contains("stable")
+    );
 
     // Deprecate: the warning shows on install; undeprecate removes it.
-    alice.ok(w, &["deprecate", "wharf-e2e-plain@1.0.0", "please use 1.1.0"]);
+    alice.ok(
+        w,
+        &["deprecate", "wharf-e2e-plain@1.0.0", "please use 1.1.0"],
+    );
     let old = project(w, "old");
     let (ok, out, err) = bob.npm(&old, &["install", "wharf-e2e-plain@1.0.0"]);
     assert!(ok, "{err}");
-    assert!(format!("{out}{err}").contains("please use 1.1.0"), "deprecation warning shown:\n{out}\n{err}");
+    assert!(
+        format!("{out}{err}").contains("please use 1.1.0"),
+        "deprecation warning shown:\n{out}\n{err}"
+    );
     alice.ok(w, &["deprecate", "wharf-e2e-plain@1.0.0", ""]);
     let again = project(w, "again");
-    let (ok, out, err) = bob.npm(&again, &["install", "wharf-e2e-plain@1.0.0", "--prefer-online"]);
-    assert!(ok && !format!("{out}{err}").contains("please use 1.1.0"), "no warning after undeprecate:\n{out}\n{err}");
+    let (ok, out, err) = bob.npm(
+        &again,
+        &["install", "wharf-e2e-plain@1.0.0", "--prefer-online"],
+    );
+    assert!(
+        ok && !format!("{out}{err}").contains("please use 1.1.0"),
+        "no warning after undeprecate:\n{out}\n{err}"
+    );
 
     // Search.
     let found = alice.ok(w, &["search", "wharf-e2e", "--json"]);
-    let names: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&found).unwrap().iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
-    assert!(names.contains(&"wharf-e2e-plain".to_string()) && names.contains(&"@acme/widget".to_string()), "{names:?}");
+    let names: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&found)
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        names.contains(&"wharf-e2e-plain".to_string())
+            && names.contains(&"@acme/widget".to_string()),
+        "{names:?}"
+    );
 
     // Unpublish one version, then a whole package.
     alice.ok(w, &["unpublish", "wharf-e2e-plain@1.0.0"]);
     let versions = alice.ok(w, &["view", "wharf-e2e-plain", "versions", "--json"]);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&versions).unwrap(), serde_json::json!(["1.1.0"]));
-    assert_eq!(server.get("/npm/wharf-e2e-plain/-/wharf-e2e-plain-1.0.0.tgz").status, 404);
-    assert_eq!(server.get("/npm/wharf-e2e-plain/-/wharf-e2e-plain-1.1.0.tgz").status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&versions).unwrap(),
+        serde_json::json!(["1.1.0"])
+    );
+    assert_eq!(
+        server
+            .get("/npm/wharf-e2e-plain/-/wharf-e2e-plain-1.0.0.tgz")
+            .status,
+        404
+    );
+    assert_eq!(
+        server
+            .get("/npm/wharf-e2e-plain/-/wharf-e2e-plain-1.1.0.tgz")
+            .status,
+        200
+    );
     alice.ok(w, &["unpublish", "@acme/widget", "--force"]);
     let (ok, _, err) = alice.npm(w, &["view", "@acme/widget"]);
     assert!(!ok && err.contains("404"), "{err}");
@@ -182,13 +289,19 @@ fn the_npm_cli_publishes_and_installs_through_wharf() {
     let sneaky = package(w, "wharf-e2e-anonymous", "1.0.0", serde_json::json!({}));
     let (ok, _, err) = anonymous.npm(&sneaky, &["publish"]);
     assert!(!ok, "anonymous publish must fail");
-    assert!(err.contains("E401") || err.contains("ENEEDAUTH") || err.contains("401"), "{err}");
+    assert!(
+        err.contains("E401") || err.contains("ENEEDAUTH") || err.contains("401"),
+        "{err}"
+    );
     assert_eq!(server.get("/npm/wharf-e2e-anonymous").status, 404);
 }
 
 /// A publish body as npm sends it, with the integrity it claims.
 fn publish_body(name: &str, version: &str, tarball: &[u8], claimed: &[u8]) -> Vec<u8> {
-    let integrity = format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(claimed)));
+    let integrity = format!(
+        "sha512-{}",
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(claimed))
+    );
     let shasum = hex(&sha1::Sha1::digest(claimed));
     let file = format!("{name}-{version}.tgz");
     serde_json::to_vec(&serde_json::json!({
@@ -207,10 +320,14 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn bad_publishes_are_refused_in_npm_error_shape_and_leave_nothing() {
-    let server = Server::start(&[PluginEntry { format: "npm", extra: "" }]);
+    let server = Server::start(&[PluginEntry {
+        format: "npm",
+        extra: "",
+    }]);
     let token = server.create_user("carol", "carol-password");
     let put = |path: &str, body: &[u8], auth: Option<&str>| {
-        let mut req = ureq::put(&format!("{}/npm/{path}", server.url)).set("content-type", "application/json");
+        let mut req = ureq::put(&format!("{}/npm/{path}", server.url))
+            .set("content-type", "application/json");
         if let Some(t) = auth {
             req = req.set("authorization", &format!("Bearer {t}"));
         }
@@ -218,9 +335,20 @@ fn bad_publishes_are_refused_in_npm_error_shape_and_leave_nothing() {
     };
 
     // Integrity that does not match the tarball.
-    let reply = put("tampered", &publish_body("tampered", "1.0.0", b"real bytes", b"other bytes"), Some(&token));
+    let reply = put(
+        "tampered",
+        &publish_body("tampered", "1.0.0", b"real bytes", b"other bytes"),
+        Some(&token),
+    );
     assert_eq!(reply.status, 400, "{}", reply.text());
-    assert!(reply.json()["error"].as_str().unwrap().contains("integrity"), "{}", reply.text());
+    assert!(
+        reply.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("integrity"),
+        "{}",
+        reply.text()
+    );
     assert_eq!(server.get("/npm/tampered").status, 404);
     assert_eq!(server.get("/npm/tampered/-/tampered-1.0.0.tgz").status, 404);
 
@@ -237,10 +365,27 @@ fn bad_publishes_are_refused_in_npm_error_shape_and_leave_nothing() {
 
     // A good publish, then the tarball streams with Range and ETag.
     let tarball: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
-    assert_eq!(put("good", &publish_body("good", "1.0.0", &tarball, &tarball), Some(&token)).status, 200);
-    let again = put("good", &publish_body("good", "1.0.0", &tarball, &tarball), Some(&token));
+    assert_eq!(
+        put(
+            "good",
+            &publish_body("good", "1.0.0", &tarball, &tarball),
+            Some(&token)
+        )
+        .status,
+        200
+    );
+    let again = put(
+        "good",
+        &publish_body("good", "1.0.0", &tarball, &tarball),
+        Some(&token),
+    );
     assert_eq!(again.status, 403, "{}", again.text());
-    assert!(again.json()["error"].as_str().unwrap().contains("cannot publish over"));
+    assert!(
+        again.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot publish over")
+    );
     let url = format!("{}/npm/good/-/good-1.0.0.tgz", server.url);
     let full = send(ureq::get(&url));
     assert_eq!(full.body, tarball);
@@ -248,13 +393,19 @@ fn bad_publishes_are_refused_in_npm_error_shape_and_leave_nothing() {
     assert_eq!(part.status, 206);
     assert_eq!(part.body, &tarball[10..20]);
     let etag = full.header("etag").unwrap().to_string();
-    assert_eq!(send(ureq::get(&url).set("if-none-match", &etag)).status, 304);
+    assert_eq!(
+        send(ureq::get(&url).set("if-none-match", &etag)).status,
+        304
+    );
     let head = send(ureq::head(&url));
     assert_eq!(head.header("content-length"), Some("100000"));
 
     // The packument's integrity is the host's sha512 of the stored bytes.
     let doc = server.get("/npm/good").json();
-    let want = format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(&tarball)));
+    let want = format!(
+        "sha512-{}",
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(&tarball))
+    );
     assert_eq!(doc["versions"]["1.0.0"]["dist"]["integrity"], want.as_str());
     assert!(doc.get("_attachments").is_none());
 }

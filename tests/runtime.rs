@@ -8,8 +8,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use wharf_tests::{PluginEntry, Server, replace_file, with_custom_section};
 
-const FAULTY: PluginEntry = PluginEntry { format: "faulty", extra: "memory = \"16MiB\"\ntimeout = \"1s\"" };
-const NPM: PluginEntry = PluginEntry { format: "npm", extra: "" };
+const FAULTY: PluginEntry = PluginEntry {
+    format: "faulty",
+    extra: "memory = \"16MiB\"\ntimeout = \"1s\"",
+};
+const NPM: PluginEntry = PluginEntry {
+    format: "npm",
+    extra: "",
+};
 
 #[test]
 fn a_misbehaving_plugin_fails_only_its_own_request() {
@@ -19,8 +25,14 @@ fn a_misbehaving_plugin_fails_only_its_own_request() {
     let trap = server.get("/faulty/trap");
     assert_eq!(trap.status, 500);
     assert!(trap.text().contains("trapped"), "{}", trap.text());
-    assert!(!trap.text().contains("wasm backtrace"), "trap details must stay in the log");
-    assert!(server.log().contains("panics on purpose"), "the guest's panic message is logged");
+    assert!(
+        !trap.text().contains("wasm backtrace"),
+        "trap details must stay in the log"
+    );
+    assert!(
+        server.log().contains("panics on purpose"),
+        "the guest's panic message is logged"
+    );
 
     let oom = server.get("/faulty/oom");
     assert_eq!(oom.status, 500, "{}", oom.text());
@@ -29,7 +41,10 @@ fn a_misbehaving_plugin_fails_only_its_own_request() {
     let started = Instant::now();
     let spin = server.get("/faulty/spin");
     assert_eq!(spin.status, 504, "{}", spin.text());
-    assert!(started.elapsed() < Duration::from_secs(5), "the deadline stopped the loop");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the deadline stopped the loop"
+    );
 
     // The process and the plugin keep serving.
     assert!(server.is_running());
@@ -65,7 +80,11 @@ fn load(server: &Server, stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<(
             std::thread::spawn(move || {
                 let (mut count, mut failures) = (0, Vec::new());
                 while !stop.load(Ordering::Relaxed) && count < 200_000 {
-                    let path = if i % 2 == 0 { "/npm/-/ping" } else { "/npm/no-such-package" };
+                    let path = if i % 2 == 0 {
+                        "/npm/-/ping"
+                    } else {
+                        "/npm/no-such-package"
+                    };
                     let reply = wharf_tests::send(ureq::get(&format!("{url}{path}")));
                     let expected = if i % 2 == 0 { 200 } else { 404 };
                     if reply.status != expected {
@@ -91,7 +110,14 @@ fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
 }
 
 fn plugin_status(server: &Server, format: &str) -> serde_json::Value {
-    server.plugins().as_array().unwrap().iter().find(|p| p["format"] == format).cloned().unwrap_or(serde_json::Value::Null)
+    server
+        .plugins()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["format"] == format)
+        .cloned()
+        .unwrap_or(serde_json::Value::Null)
 }
 
 #[test]
@@ -107,34 +133,65 @@ fn plugins_reload_under_load_without_a_failed_request() {
         let build = with_custom_section(&original, &format!("build {i}"));
         let hash = blake3_hex(&build);
         replace_file(&server.plugin_path("npm"), &build);
-        wait_for("the new npm build to serve", Duration::from_secs(30), || plugin_status(&server, "npm")["hash"] == hash.as_str());
+        wait_for(
+            "the new npm build to serve",
+            Duration::from_secs(30),
+            || plugin_status(&server, "npm")["hash"] == hash.as_str(),
+        );
         reloads.fetch_add(1, Ordering::Relaxed);
     }
 
     // A broken build leaves the last good one serving, and says why.
     let last_good = plugin_status(&server, "npm")["hash"].clone();
     replace_file(&server.plugin_path("npm"), b"\0asm this is not a component");
-    wait_for("the load error to be reported", Duration::from_secs(30), || !plugin_status(&server, "npm")["last_error"].is_null());
+    wait_for(
+        "the load error to be reported",
+        Duration::from_secs(30),
+        || !plugin_status(&server, "npm")["last_error"].is_null(),
+    );
     assert_eq!(plugin_status(&server, "npm")["hash"], last_good);
     replace_file(&server.plugin_path("npm"), &original);
-    wait_for("the fixed build to load", Duration::from_secs(30), || plugin_status(&server, "npm")["last_error"].is_null());
+    wait_for("the fixed build to load", Duration::from_secs(30), || {
+        plugin_status(&server, "npm")["last_error"].is_null()
+    });
 
     // Editing the registry disables and re-enables a format; limits change too.
     let registry = std::fs::read_to_string(server.registry_path()).unwrap();
-    let without_faulty = registry.split("[[plugin]]").filter(|s| !s.contains("faulty")).collect::<Vec<_>>().join("[[plugin]]");
+    let without_faulty = registry
+        .split("[[plugin]]")
+        .filter(|s| !s.contains("faulty"))
+        .collect::<Vec<_>>()
+        .join("[[plugin]]");
     replace_file(&server.registry_path(), without_faulty.as_bytes());
-    wait_for("faulty to be disabled", Duration::from_secs(30), || server.get("/faulty/ok").status == 404);
-    replace_file(&server.registry_path(), registry.replace("timeout = \"1s\"", "timeout = \"2s\"").as_bytes());
-    wait_for("faulty to be enabled again", Duration::from_secs(30), || server.get("/faulty/ok").status == 200);
+    wait_for("faulty to be disabled", Duration::from_secs(30), || {
+        server.get("/faulty/ok").status == 404
+    });
+    replace_file(
+        &server.registry_path(),
+        registry
+            .replace("timeout = \"1s\"", "timeout = \"2s\"")
+            .as_bytes(),
+    );
+    wait_for(
+        "faulty to be enabled again",
+        Duration::from_secs(30),
+        || server.get("/faulty/ok").status == 200,
+    );
     let started = Instant::now();
     assert_eq!(server.get("/faulty/spin").status, 504);
-    assert!(started.elapsed() >= Duration::from_millis(1900), "the new 2s deadline applies");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "the new 2s deadline applies"
+    );
 
     stop.store(true, Ordering::Relaxed);
     let mut total = 0;
     for w in workers {
         let (count, failures) = w.join().unwrap();
-        assert!(failures.is_empty(), "failed requests during reload: {failures:?}");
+        assert!(
+            failures.is_empty(),
+            "failed requests during reload: {failures:?}"
+        );
         total += count;
     }
     assert_eq!(reloads.load(Ordering::Relaxed), 10);

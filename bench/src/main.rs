@@ -21,11 +21,18 @@ use std::time::{Duration, Instant};
 const ADMIN: &str = "bench-admin-password";
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Wharf {
@@ -55,7 +62,10 @@ fn start(dir: &Path) -> anyhow::Result<(Wharf, Duration)> {
         .stderr(Stdio::null())
         .spawn()
         .context("starting target/release/wharf (build it first: cargo xtask plugins && cargo build --release)")?;
-    let wharf = Wharf { child, url: format!("http://127.0.0.1:{port}") };
+    let wharf = Wharf {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     while started.elapsed() < Duration::from_secs(60) {
         if ureq::get(&format!("{}/health", wharf.url)).call().is_ok() {
             return Ok((wharf, started.elapsed()));
@@ -67,7 +77,11 @@ fn start(dir: &Path) -> anyhow::Result<(Wharf, Duration)> {
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> anyhow::Result<()> {
@@ -94,7 +108,10 @@ fn ensure_wrk() -> anyhow::Result<()> {
     if Command::new("wrk").arg("--version").output().is_ok() {
         return Ok(());
     }
-    let ok = Command::new("sh").args(["-c", "apt-get update -qq && apt-get install -y -qq wrk"]).status()?.success();
+    let ok = Command::new("sh")
+        .args(["-c", "apt-get update -qq && apt-get install -y -qq wrk"])
+        .status()?
+        .success();
     if !ok {
         bail!("wrk is needed: apt-get install wrk");
     }
@@ -103,9 +120,16 @@ fn ensure_wrk() -> anyhow::Result<()> {
 
 /// Requests per second wrk measured against `url`.
 fn wrk(url: &str, extra: &[&str]) -> anyhow::Result<f64> {
-    let out = Command::new("wrk").args(["-t2", "-c64", "-d10s", "--latency"]).args(extra).arg(url).output()?;
+    let out = Command::new("wrk")
+        .args(["-t2", "-c64", "-d10s", "--latency"])
+        .args(extra)
+        .arg(url)
+        .output()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let rps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).context("wrk printed no Requests/sec")?;
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .context("wrk printed no Requests/sec")?;
     if text.contains("Non-2xx") {
         bail!("wrk saw errors:\n{text}");
     }
@@ -121,8 +145,15 @@ fn main() -> anyhow::Result<()> {
     ensure_wrk()?;
     let dir = tempfile::tempdir()?;
     std::fs::create_dir_all(dir.path().join("plugins"))?;
-    std::fs::copy(root().join("target/plugins/npm.wasm"), dir.path().join("plugins/npm.wasm")).context("build the plugins first: cargo xtask plugins")?;
-    std::fs::write(dir.path().join("plugin-registry.toml"), "[[plugin]]\nformat = \"npm\"\npath = \"plugins/npm.wasm\"\n")?;
+    std::fs::copy(
+        root().join("target/plugins/npm.wasm"),
+        dir.path().join("plugins/npm.wasm"),
+    )
+    .context("build the plugins first: cargo xtask plugins")?;
+    std::fs::write(
+        dir.path().join("plugin-registry.toml"),
+        "[[plugin]]\nformat = \"npm\"\npath = \"plugins/npm.wasm\"\n",
+    )?;
 
     let (first, cold_compile) = start(dir.path())?;
     drop(first);
@@ -131,13 +162,25 @@ fn main() -> anyhow::Result<()> {
     let pid = wharf.child.id();
     let idle_rss = rss_kib(pid);
 
-    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN}")));
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN}"))
+    );
     for i in 0..100 {
-        publish(&wharf.url, &auth, "bench-pkg", &format!("1.0.{i}"), format!("tarball {i}").as_bytes())?;
+        publish(
+            &wharf.url,
+            &auth,
+            "bench-pkg",
+            &format!("1.0.{i}"),
+            format!("tarball {i}").as_bytes(),
+        )?;
     }
     let packument_url = format!("{}/npm/bench-pkg", wharf.url);
     let mut doc = Vec::new();
-    ureq::get(&packument_url).call()?.into_reader().read_to_end(&mut doc)?;
+    ureq::get(&packument_url)
+        .call()?
+        .into_reader()
+        .read_to_end(&mut doc)?;
     let doc_file = dir.path().join("packument.json");
     std::fs::write(&doc_file, &doc)?;
 
@@ -146,8 +189,14 @@ fn main() -> anyhow::Result<()> {
     let mut total = Vec::new();
     for _ in 0..2000 {
         let r = ureq::get(&format!("{}/npm/-/ping", wharf.url)).call()?;
-        let timing = r.header("server-timing").context("no server-timing")?.to_string();
-        let ms: Vec<f64> = timing.split(',').filter_map(|p| p.split("dur=").nth(1)?.parse().ok()).collect();
+        let timing = r
+            .header("server-timing")
+            .context("no server-timing")?
+            .to_string();
+        let ms: Vec<f64> = timing
+            .split(',')
+            .filter_map(|p| p.split("dur=").nth(1)?.parse().ok())
+            .collect();
         classify.push(ms[0] * 1000.0);
         total.push((ms[0] + ms[1]) * 1000.0);
     }
@@ -165,7 +214,9 @@ fn main() -> anyhow::Result<()> {
     let baseline_rps = baseline_rps?;
 
     // 50 MiB tarball: RSS growth while it streams to a client.
-    let big: Vec<u8> = (0..50u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8).collect();
+    let big: Vec<u8> = (0..50u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
     publish(&wharf.url, &auth, "big-pkg", "1.0.0", &big)?;
     drop(big);
     std::thread::sleep(Duration::from_secs(2));
@@ -180,7 +231,9 @@ fn main() -> anyhow::Result<()> {
         peak
     });
     let started = Instant::now();
-    let mut reader = ureq::get(&format!("{}/npm/big-pkg/-/big-pkg-1.0.0.tgz", wharf.url)).call()?.into_reader();
+    let mut reader = ureq::get(&format!("{}/npm/big-pkg/-/big-pkg-1.0.0.tgz", wharf.url))
+        .call()?
+        .into_reader();
     let (mut buf, mut got) = (vec![0u8; 1 << 16], 0usize);
     loop {
         let n = reader.read(&mut buf)?;
@@ -197,15 +250,39 @@ fn main() -> anyhow::Result<()> {
 
     println!("| measurement | result |");
     println!("| --- | --- |");
-    println!("| cold start to first /health 200, first start (compiles the npm plugin) | {} ms |", cold_compile.as_millis());
-    println!("| cold start to first /health 200, compiled component cached | {} ms |", cold_cached.as_millis());
-    println!("| idle RSS after start | {:.1} MiB |", idle_rss as f64 / 1024.0);
-    println!("| warm packument GET, 100 versions ({} bytes), wrk -t2 -c64 -d10s | {wharf_rps:.0} req/s |", doc.len());
+    println!(
+        "| cold start to first /health 200, first start (compiles the npm plugin) | {} ms |",
+        cold_compile.as_millis()
+    );
+    println!(
+        "| cold start to first /health 200, compiled component cached | {} ms |",
+        cold_cached.as_millis()
+    );
+    println!(
+        "| idle RSS after start | {:.1} MiB |",
+        idle_rss as f64 / 1024.0
+    );
+    println!(
+        "| warm packument GET, 100 versions ({} bytes), wrk -t2 -c64 -d10s | {wharf_rps:.0} req/s |",
+        doc.len()
+    );
     println!("| minimal axum handler, same bytes, same wrk | {baseline_rps:.0} req/s |");
     println!("| wharf / baseline | {:.2} |", wharf_rps / baseline_rps);
-    println!("| plugin overhead per request, classify (warm instance), median | {:.1} µs |", median(classify));
-    println!("| plugin overhead per request, classify + handle (fresh store), median | {:.1} µs |", median(total));
-    println!("| 50 MiB tarball download: time | {} ms |", download.as_millis());
-    println!("| 50 MiB tarball download: RSS growth over the download | {:.1} MiB |", peak.saturating_sub(before) as f64 / 1024.0);
+    println!(
+        "| plugin overhead per request, classify (warm instance), median | {:.1} µs |",
+        median(classify)
+    );
+    println!(
+        "| plugin overhead per request, classify + handle (fresh store), median | {:.1} µs |",
+        median(total)
+    );
+    println!(
+        "| 50 MiB tarball download: time | {} ms |",
+        download.as_millis()
+    );
+    println!(
+        "| 50 MiB tarball download: RSS growth over the download | {:.1} MiB |",
+        peak.saturating_sub(before) as f64 / 1024.0
+    );
     Ok(())
 }

@@ -8,8 +8,8 @@
 //! argon2 each time.
 
 use crate::store::{Db, now_millis};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::Rng;
 use sha2::Digest;
@@ -54,8 +54,15 @@ fn sha256_hex(data: &[u8]) -> String {
 
 impl Auth {
     pub fn new(db: Db, anonymous_read: bool) -> Self {
-        let verified = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(60)).build();
-        Auth { db, anonymous_read, verified }
+        let verified = moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(Duration::from_secs(60))
+            .build();
+        Auth {
+            db,
+            anonymous_read,
+            verified,
+        }
     }
 
     /// The permission model: anonymous callers read (when allowed), users
@@ -80,9 +87,13 @@ impl Auth {
             return Ok(caller);
         }
         let caller = match value.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => self.token_caller(rest.trim()).await?,
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+                self.token_caller(rest.trim()).await?
+            }
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
-                let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| AuthError::InvalidCredentials)?;
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(rest.trim())
+                    .map_err(|_| AuthError::InvalidCredentials)?;
                 let text = String::from_utf8(decoded).map_err(|_| AuthError::InvalidCredentials)?;
                 let (user, secret) = text.split_once(':').ok_or(AuthError::InvalidCredentials)?;
                 if secret.starts_with(TOKEN_PREFIX) {
@@ -104,27 +115,38 @@ impl Auth {
             .await
             .map_err(|_| AuthError::Unavailable)?;
         let (user, admin) = row.ok_or(AuthError::InvalidCredentials)?;
-        Ok(Caller { user: Some(user), admin })
+        Ok(Caller {
+            user: Some(user),
+            admin,
+        })
     }
 
     /// Checks a user's password.
     pub async fn password_caller(&self, user: &str, password: &str) -> Result<Caller, AuthError> {
-        let row: Option<(String, bool)> = sqlx::query_as("SELECT password_hash, admin FROM users WHERE name = ?")
-            .bind(user)
-            .fetch_optional(&self.db)
-            .await
-            .map_err(|_| AuthError::Unavailable)?;
+        let row: Option<(String, bool)> =
+            sqlx::query_as("SELECT password_hash, admin FROM users WHERE name = ?")
+                .bind(user)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(|_| AuthError::Unavailable)?;
         let (hash, admin) = row.ok_or(AuthError::InvalidCredentials)?;
         let password = password.to_string();
         let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            PasswordHash::new(&hash).is_ok_and(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
         })
         .await
         .map_err(|_| AuthError::Unavailable)?;
         if !ok {
             return Err(AuthError::InvalidCredentials);
         }
-        Ok(Caller { user: Some(user.to_string()), admin })
+        Ok(Caller {
+            user: Some(user.to_string()),
+            admin,
+        })
     }
 
     /// Creates a user, or sets the password of an existing one.
@@ -133,7 +155,9 @@ impl Auth {
         let salt: [u8; 16] = rand::rng().random();
         let hash = tokio::task::spawn_blocking(move || {
             let salt = SaltString::encode_b64(&salt)?;
-            Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
         })
         .await?
         .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))?;
@@ -152,7 +176,10 @@ impl Auth {
     }
 
     pub async fn user_exists(&self, name: &str) -> anyhow::Result<bool> {
-        let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = ?").bind(name).fetch_optional(&self.db).await?;
+        let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.db)
+            .await?;
         Ok(hit.is_some())
     }
 
@@ -175,7 +202,9 @@ impl Auth {
         if self.user_exists("admin").await? {
             return Ok(None);
         }
-        let generated = password.is_none().then(|| hex::encode(rand::rng().random::<[u8; 12]>()));
+        let generated = password
+            .is_none()
+            .then(|| hex::encode(rand::rng().random::<[u8; 12]>()));
         let password = password.map(str::to_string).or(generated.clone()).unwrap();
         self.set_user("admin", &password, true).await?;
         Ok(generated)
@@ -188,12 +217,17 @@ mod tests {
 
     async fn auth() -> (tempfile::TempDir, Auth) {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
         (dir, Auth::new(db, true))
     }
 
     fn basic(user: &str, secret: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+        )
     }
 
     #[tokio::test]
@@ -201,26 +235,51 @@ mod tests {
         let (_d, auth) = auth().await;
         auth.set_user("alice", "s3cret", false).await.unwrap();
         let token = auth.create_token("alice").await.unwrap();
-        let alice = Caller { user: Some("alice".into()), admin: false };
-        for header in [basic("alice", "s3cret"), basic("anyone", &token), format!("Bearer {token}"), token.clone()] {
-            assert_eq!(auth.authenticate(Some(&header)).await.unwrap(), alice, "{header}");
+        let alice = Caller {
+            user: Some("alice".into()),
+            admin: false,
+        };
+        for header in [
+            basic("alice", "s3cret"),
+            basic("anyone", &token),
+            format!("Bearer {token}"),
+            token.clone(),
+        ] {
+            assert_eq!(
+                auth.authenticate(Some(&header)).await.unwrap(),
+                alice,
+                "{header}"
+            );
         }
         assert_eq!(auth.authenticate(None).await.unwrap(), Caller::default());
-        assert_eq!(auth.authenticate(Some(&basic("alice", "wrong"))).await, Err(AuthError::InvalidCredentials));
-        assert_eq!(auth.authenticate(Some("Bearer wharf_nope")).await, Err(AuthError::InvalidCredentials));
+        assert_eq!(
+            auth.authenticate(Some(&basic("alice", "wrong"))).await,
+            Err(AuthError::InvalidCredentials)
+        );
+        assert_eq!(
+            auth.authenticate(Some("Bearer wharf_nope")).await,
+            Err(AuthError::InvalidCredentials)
+        );
     }
 
     #[tokio::test]
     async fn bootstrap_once_and_permissions() {
         let (_d, auth) = auth().await;
-        let pw = auth.bootstrap_admin(None).await.unwrap().expect("generated password");
+        let pw = auth
+            .bootstrap_admin(None)
+            .await
+            .unwrap()
+            .expect("generated password");
         assert_eq!(auth.bootstrap_admin(None).await.unwrap(), None);
         let admin = auth.password_caller("admin", &pw).await.unwrap();
         assert!(admin.admin && auth.permits(&admin, Action::Admin));
         let anon = Caller::default();
         assert!(auth.permits(&anon, Action::Read));
         assert!(!auth.permits(&anon, Action::Write));
-        let user = Caller { user: Some("bob".into()), admin: false };
+        let user = Caller {
+            user: Some("bob".into()),
+            admin: false,
+        };
         assert!(auth.permits(&user, Action::Delete) && !auth.permits(&user, Action::Admin));
     }
 }

@@ -27,7 +27,12 @@ pub struct Overrides {
     #[arg(long, env = "WHARF_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     /// Password of the bootstrap `admin` user instead of a random one
-    #[arg(long, env = "WHARF_ADMIN_PASSWORD", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "WHARF_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
     pub admin_password: Option<String>,
     /// Log filter, e.g. `info` or `wharf=debug`
     #[arg(long, env = "WHARF_LOG", global = true)]
@@ -92,10 +97,14 @@ impl Default for Settings {
 
 impl Settings {
     pub fn load(o: &Overrides) -> anyhow::Result<Settings> {
-        let file = o.config.clone().or_else(|| Some(PathBuf::from("wharf.toml")).filter(|p| p.exists()));
+        let file = o
+            .config
+            .clone()
+            .or_else(|| Some(PathBuf::from("wharf.toml")).filter(|p| p.exists()));
         let mut s = match &file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
             }
             None => Settings::default(),
@@ -131,7 +140,9 @@ pub fn parse_size(text: &str) -> anyhow::Result<u64> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().with_context(|| format!("invalid size {text:?}"))?;
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("invalid size {text:?}"))?;
     let mult = match unit.trim() {
         "" | "B" => 1,
         "KiB" | "K" => 1 << 10,
@@ -147,7 +158,9 @@ pub fn parse_duration(text: &str) -> anyhow::Result<std::time::Duration> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().with_context(|| format!("invalid duration {text:?}"))?;
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("invalid duration {text:?}"))?;
     Ok(match unit {
         "ms" => std::time::Duration::from_millis(n),
         "s" | "" => std::time::Duration::from_secs(n),
@@ -173,8 +186,16 @@ mod tests {
     fn flags_override_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("wharf.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nanonymous_read = false\n").unwrap();
-        let o = Overrides { config: Some(file), data_dir: Some("/srv/wharf".into()), ..Default::default() };
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nanonymous_read = false\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            config: Some(file),
+            data_dir: Some("/srv/wharf".into()),
+            ..Default::default()
+        };
         let s = Settings::load(&o).unwrap();
         assert_eq!(s.listen.port(), 9000);
         assert!(!s.anonymous_read);

@@ -44,9 +44,15 @@ impl DocumentCache {
     pub fn new(max_bytes: u64) -> Self {
         let entries = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|_: &DocKey, v: &Arc<Vec<Arc<Document>>>| v.iter().map(|d| d.body.len() as u32 + 256).sum::<u32>())
+            .weigher(|_: &DocKey, v: &Arc<Vec<Arc<Document>>>| {
+                v.iter().map(|d| d.body.len() as u32 + 256).sum::<u32>()
+            })
             .build();
-        DocumentCache { entries, clock: AtomicU64::new(1), changed: Mutex::new(HashMap::new()) }
+        DocumentCache {
+            entries,
+            clock: AtomicU64::new(1),
+            changed: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The generation to stamp on a render that starts now.
@@ -64,11 +70,19 @@ impl DocumentCache {
 
     fn fresh(&self, repo: &str, doc: &Document) -> bool {
         let changed = self.changed.lock().unwrap();
-        doc.tags.iter().all(|t| changed.get(&(repo.to_string(), t.clone())).is_none_or(|&g| g <= doc.rendered_at))
+        doc.tags.iter().all(|t| {
+            changed
+                .get(&(repo.to_string(), t.clone()))
+                .is_none_or(|&g| g <= doc.rendered_at)
+        })
     }
 
     /// A valid cached variant for a request with these headers.
-    pub fn get(&self, key: &DocKey, header: impl Fn(&str) -> Option<String>) -> Option<Arc<Document>> {
+    pub fn get(
+        &self,
+        key: &DocKey,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> Option<Arc<Document>> {
         let variants = self.entries.get(key)?;
         variants
             .iter()
@@ -82,7 +96,12 @@ impl DocumentCache {
         let mut variants: Vec<Arc<Document>> = self
             .entries
             .get(&key)
-            .map(|v| v.iter().filter(|d| d.vary != doc.vary && self.fresh(&key.repo, d)).cloned().collect())
+            .map(|v| {
+                v.iter()
+                    .filter(|d| d.vary != doc.vary && self.fresh(&key.repo, d))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         variants.push(doc);
         self.entries.insert(key, Arc::new(variants));
@@ -106,7 +125,12 @@ mod tests {
     }
 
     fn key() -> DocKey {
-        DocKey { plugin_hash: "h".into(), repo: "npm".into(), path: "left-pad".into(), query: None }
+        DocKey {
+            plugin_hash: "h".into(),
+            repo: "npm".into(),
+            path: "left-pad".into(),
+            query: None,
+        }
     }
 
     #[test]

@@ -46,12 +46,16 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(&cli.overrides)?;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&settings.log).unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
-        Command::Token { command: TokenCommand::Create { user } } => {
+        Command::Token {
+            command: TokenCommand::Create { user },
+        } => {
             let services = services::Services::open(settings).await?;
             if !services.auth.user_exists(&user).await? {
                 anyhow::bail!("no user named {user:?}");
@@ -65,7 +69,11 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let services = Arc::new(services::Services::open(settings.clone()).await?);
-    if let Some(password) = services.auth.bootstrap_admin(settings.admin_password.as_deref()).await? {
+    if let Some(password) = services
+        .auth
+        .bootstrap_admin(settings.admin_password.as_deref())
+        .await?
+    {
         // Printed once, on the first start only.
         println!("Created user admin with password: {password}");
     }
@@ -76,7 +84,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Arc::new(http::App { services, runtime });
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     tracing::info!(address = %listener.local_addr()?, formats = ?app.runtime.formats(), startup_ms = started.elapsed().as_millis() as u64, "wharf is listening");
-    axum::serve(listener, http::router(app)).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, http::router(app))
+        .with_graceful_shutdown(shutdown())
+        .await?;
     Ok(())
 }
 
@@ -86,7 +96,11 @@ fn spawn_upload_reaper(services: Arc<services::Services>) {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every.tick().await;
-            match services.uploads.reap(std::time::Duration::from_secs(24 * 3600)).await {
+            match services
+                .uploads
+                .reap(std::time::Duration::from_secs(24 * 3600))
+                .await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "reaped abandoned uploads"),
                 Err(e) => tracing::warn!(error = %e, "reaping uploads failed"),
@@ -97,7 +111,8 @@ fn spawn_upload_reaper(services: Arc<services::Services>) {
 
 async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("signal handler");
     tokio::select! {
         _ = ctrl_c => {},
         _ = term.recv() => {},

@@ -21,7 +21,13 @@ pub struct BlobRead {
 impl BlobRead {
     pub fn from_host(inner: Inner) -> Self {
         let size = inner.size();
-        BlobRead { inner, size, pos: 0, buf: Vec::new(), buf_start: 0 }
+        BlobRead {
+            inner,
+            size,
+            pos: 0,
+            buf: Vec::new(),
+            buf_start: 0,
+        }
     }
 
     pub fn size(&self) -> u64 {
@@ -61,7 +67,10 @@ impl Seek for BlobRead {
             SeekFrom::Current(d) => self.pos as i128 + d as i128,
         };
         if target < 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before start"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before start",
+            ));
         }
         self.pos = target as u64;
         Ok(self.pos)

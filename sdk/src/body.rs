@@ -52,7 +52,10 @@ impl Body {
             }
             out.extend_from_slice(&chunk);
             if out.len() > limit {
-                return Err(HttpError::new(413, format!("body larger than {limit} bytes")));
+                return Err(HttpError::new(
+                    413,
+                    format!("body larger than {limit} bytes"),
+                ));
             }
         }
     }
@@ -71,7 +74,12 @@ impl Body {
     }
 
     /// Stream the next `len` bytes (or the rest) into the blob store.
-    pub fn ingest(&self, len: Option<u64>, want: DigestSet, expect_sha256: Option<&str>) -> Result<BlobInfo, StoreError> {
+    pub fn ingest(
+        &self,
+        len: Option<u64>,
+        want: DigestSet,
+        expect_sha256: Option<&str>,
+    ) -> Result<BlobInfo, StoreError> {
         self.0.ingest(len, want, expect_sha256)
     }
 
@@ -82,7 +90,11 @@ impl Body {
 
     /// Decode base64 strings at the JSON `pointers` into the blob store;
     /// returns the rewritten document and the stored blobs.
-    pub fn ingest_json_base64(&self, pointers: &[String], want: DigestSet) -> Result<(String, Vec<BlobInfo>), StoreError> {
+    pub fn ingest_json_base64(
+        &self,
+        pointers: &[String],
+        want: DigestSet,
+    ) -> Result<(String, Vec<BlobInfo>), StoreError> {
         self.0.ingest_json_base64(pointers, want)
     }
 }

@@ -50,7 +50,9 @@ impl Request {
 
     /// Takes the request body (routes declared with a body have one).
     pub fn take_body(&mut self) -> Result<Body, HttpError> {
-        self.body.take().ok_or_else(|| HttpError::bad_request("a request body is required"))
+        self.body
+            .take()
+            .ok_or_else(|| HttpError::bad_request("a request body is required"))
     }
 }
 
@@ -70,7 +72,9 @@ pub fn query_pairs(raw: &str) -> impl Iterator<Item = (String, String)> + '_ {
 }
 
 fn decode(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A response under construction.
@@ -84,11 +88,18 @@ pub struct Response {
 
 impl Response {
     pub fn empty(status: u16) -> Self {
-        Response { status, headers: Vec::new(), body: ResponseBody::Empty, cache: None }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: ResponseBody::Empty,
+            cache: None,
+        }
     }
 
     pub fn bytes(status: u16, content_type: &str, bytes: Vec<u8>) -> Self {
-        Response::empty(status).header("content-type", content_type).with_body(ResponseBody::Bytes(bytes))
+        Response::empty(status)
+            .header("content-type", content_type)
+            .with_body(ResponseBody::Bytes(bytes))
     }
 
     pub fn json(status: u16, value: &impl serde::Serialize) -> Self {
@@ -104,7 +115,8 @@ impl Response {
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.to_string()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_string()));
         self
     }
 
@@ -141,7 +153,12 @@ impl Response {
     }
 
     pub fn into_wit(self) -> WitResponse {
-        WitResponse { status: self.status, headers: self.headers, body: self.body, cache: self.cache }
+        WitResponse {
+            status: self.status,
+            headers: self.headers,
+            body: self.body,
+            cache: self.cache,
+        }
     }
 }
 
@@ -154,7 +171,10 @@ pub struct HttpError {
 
 impl HttpError {
     pub fn new(status: u16, message: impl Into<String>) -> Self {
-        HttpError { status, message: message.into() }
+        HttpError {
+            status,
+            message: message.into(),
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(400, message)

@@ -35,7 +35,7 @@ pub use blob_read::BlobRead;
 pub use body::{Body, FormFile, FormPart};
 pub use host::{auth, blobs, catalog, log};
 pub use http::{HttpError, Request, Response};
-pub use router::{need, Handler, Need, Params, Router};
+pub use router::{Handler, Need, Params, Router, need};
 
 /// The WIT types a plugin works with, under short names.
 pub mod types {

@@ -79,7 +79,9 @@ impl TestRequest {
         TestRequest { head, body: None }
     }
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.head.headers.push((name.to_ascii_lowercase(), value.to_string()));
+        self.head
+            .headers
+            .push((name.to_ascii_lowercase(), value.to_string()));
         self
     }
     pub fn body(mut self, bytes: impl Into<Vec<u8>>) -> Self {
@@ -92,8 +94,16 @@ impl TestRequest {
         let router = F::router();
         let repo = repo();
         let route = router.classify(&repo, &self.head)?;
-        let caller = Caller { user: with(|h| h.caller.clone()), roles: Vec::new() };
-        let ctx = RequestContext { repo, head: self.head, route_id: route.id.clone(), caller };
+        let caller = Caller {
+            user: with(|h| h.caller.clone()),
+            roles: Vec::new(),
+        };
+        let ctx = RequestContext {
+            repo,
+            head: self.head,
+            route_id: route.id.clone(),
+            caller,
+        };
         let body = match route.body {
             BodyMode::Stream => Some(Body::from_bytes(self.body.unwrap_or_default())),
             BodyMode::None => None,
@@ -122,7 +132,8 @@ fn digests(data: &[u8], want: DigestSet) -> BlobInfo {
 impl MockHost {
     fn store(&mut self, data: Vec<u8>, want: DigestSet) -> BlobInfo {
         let info = digests(&data, want);
-        self.blobs.insert(info.digests.blake3.clone(), (data, info.clone()));
+        self.blobs
+            .insert(info.digests.blake3.clone(), (data, info.clone()));
         info
     }
 
@@ -169,25 +180,39 @@ impl MockBody {
         Ok(data)
     }
 
-    pub fn ingest(&self, len: Option<u64>, want: DigestSet, expect_sha256: Option<&str>) -> Result<BlobInfo, StoreError> {
+    pub fn ingest(
+        &self,
+        len: Option<u64>,
+        want: DigestSet,
+        expect_sha256: Option<&str>,
+    ) -> Result<BlobInfo, StoreError> {
         let data = self.rest(len)?;
         let info = digests(&data, want | DigestSet::SHA256);
         if let Some(expected) = expect_sha256 {
             if info.digests.sha256.as_deref() != Some(&expected.to_ascii_lowercase()) {
-                return Err(StoreError::DigestMismatch(format!("sha256 is {}", info.digests.sha256.unwrap())));
+                return Err(StoreError::DigestMismatch(format!(
+                    "sha256 is {}",
+                    info.digests.sha256.unwrap()
+                )));
             }
         }
         Ok(with(|h| h.store(data, want)))
     }
 
     pub fn ingest_multipart(&self, _want: DigestSet) -> Result<Vec<FormPart>, StoreError> {
-        Err(StoreError::Unavailable("the mock host does not parse multipart bodies yet".into()))
+        Err(StoreError::Unavailable(
+            "the mock host does not parse multipart bodies yet".into(),
+        ))
     }
 
-    pub fn ingest_json_base64(&self, pointers: &[String], want: DigestSet) -> Result<(String, Vec<BlobInfo>), StoreError> {
+    pub fn ingest_json_base64(
+        &self,
+        pointers: &[String],
+        want: DigestSet,
+    ) -> Result<(String, Vec<BlobInfo>), StoreError> {
         let data = self.rest(None)?;
-        let mut doc: serde_json::Value =
-            serde_json::from_slice(&data).map_err(|e| StoreError::Invalid(format!("invalid JSON: {e}")))?;
+        let mut doc: serde_json::Value = serde_json::from_slice(&data)
+            .map_err(|e| StoreError::Invalid(format!("invalid JSON: {e}")))?;
         let mut stored = Vec::new();
         for pointer in pointers {
             let parts: Vec<&str> = pointer.split('/').skip(1).collect();
@@ -197,7 +222,12 @@ impl MockBody {
     }
 }
 
-fn replace_base64(v: &mut serde_json::Value, parts: &[&str], want: DigestSet, out: &mut Vec<BlobInfo>) -> Result<(), StoreError> {
+fn replace_base64(
+    v: &mut serde_json::Value,
+    parts: &[&str],
+    want: DigestSet,
+    out: &mut Vec<BlobInfo>,
+) -> Result<(), StoreError> {
     let Some((first, rest)) = parts.split_first() else {
         if let Some(text) = v.as_str() {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -240,7 +270,12 @@ pub(crate) mod imp {
         with(|h| h.blobs.get(blake3).map(|(_, i)| i.clone()))
     }
     pub fn open(blake3: &str) -> Result<MockReader, StoreError> {
-        with(|h| h.blobs.get(blake3).map(|(b, _)| MockReader(b.clone())).ok_or(StoreError::NotFound))
+        with(|h| {
+            h.blobs
+                .get(blake3)
+                .map(|(b, _)| MockReader(b.clone()))
+                .ok_or(StoreError::NotFound)
+        })
     }
     pub fn put_bytes(data: &[u8], want: DigestSet) -> Result<BlobInfo, StoreError> {
         Ok(with(|h| h.store(data.to_vec(), want)))
@@ -252,21 +287,37 @@ pub(crate) mod imp {
             Ok(id)
         })
     }
-    pub fn append_upload(id: &str, body: &MockBody, expect_offset: Option<u64>) -> Result<u64, StoreError> {
+    pub fn append_upload(
+        id: &str,
+        body: &MockBody,
+        expect_offset: Option<u64>,
+    ) -> Result<u64, StoreError> {
         let data = body.rest(None)?;
         with(|h| {
             let upload = h.uploads.get_mut(id).ok_or(StoreError::NotFound)?;
             if expect_offset.is_some_and(|o| o != upload.len() as u64) {
-                return Err(StoreError::Invalid(format!("upload is at offset {}", upload.len())));
+                return Err(StoreError::Invalid(format!(
+                    "upload is at offset {}",
+                    upload.len()
+                )));
             }
             upload.extend_from_slice(&data);
             Ok(upload.len() as u64)
         })
     }
     pub fn upload_offset(id: &str) -> Result<u64, StoreError> {
-        with(|h| h.uploads.get(id).map(|u| u.len() as u64).ok_or(StoreError::NotFound))
+        with(|h| {
+            h.uploads
+                .get(id)
+                .map(|u| u.len() as u64)
+                .ok_or(StoreError::NotFound)
+        })
     }
-    pub fn finish_upload(id: &str, want: DigestSet, expect_sha256: Option<&str>) -> Result<BlobInfo, StoreError> {
+    pub fn finish_upload(
+        id: &str,
+        want: DigestSet,
+        expect_sha256: Option<&str>,
+    ) -> Result<BlobInfo, StoreError> {
         let data = with(|h| h.uploads.remove(id)).ok_or(StoreError::NotFound)?;
         MockBody::new(data).ingest(None, want, expect_sha256)
     }
@@ -291,21 +342,37 @@ pub(crate) mod imp {
             row.published_at = h.tick();
             h.packages.get_mut(&v.package).unwrap().push(row);
             for a in &p.assets {
-                h.assets.insert(a.path.clone(), (a.clone(), v.package.clone(), v.version.clone()));
+                h.assets.insert(
+                    a.path.clone(),
+                    (a.clone(), v.package.clone(), v.version.clone()),
+                );
             }
             for t in &p.tags {
-                h.tags.entry(v.package.clone()).or_default().insert(t.clone(), v.version.clone());
+                h.tags
+                    .entry(v.package.clone())
+                    .or_default()
+                    .insert(t.clone(), v.version.clone());
             }
             Ok(())
         })
     }
     pub fn get_version(package: &str, version: &str) -> Option<VersionRow> {
-        with(|h| h.packages.get(package)?.iter().find(|r| r.version == version).cloned())
+        with(|h| {
+            h.packages
+                .get(package)?
+                .iter()
+                .find(|r| r.version == version)
+                .cloned()
+        })
     }
     pub fn list_versions(package: &str) -> Vec<VersionRow> {
         with(|h| h.packages.get(package).cloned().unwrap_or_default())
     }
-    fn update(package: &str, version: &str, f: impl FnOnce(&mut VersionRow)) -> Result<(), StoreError> {
+    fn update(
+        package: &str,
+        version: &str,
+        f: impl FnOnce(&mut VersionRow),
+    ) -> Result<(), StoreError> {
         with(|h| {
             let row = h
                 .packages
@@ -319,8 +386,14 @@ pub(crate) mod imp {
     pub fn set_yanked(package: &str, version: &str, yanked: bool) -> Result<(), StoreError> {
         update(package, version, |r| r.yanked = yanked)
     }
-    pub fn set_deprecated(package: &str, version: &str, message: Option<&str>) -> Result<(), StoreError> {
-        update(package, version, |r| r.deprecated = message.map(str::to_string))
+    pub fn set_deprecated(
+        package: &str,
+        version: &str,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        update(package, version, |r| {
+            r.deprecated = message.map(str::to_string)
+        })
     }
     pub fn delete_version(package: &str, version: &str) -> Result<(), StoreError> {
         with(|h| {
@@ -333,7 +406,8 @@ pub(crate) mod imp {
             if versions.is_empty() {
                 h.packages.remove(package);
             }
-            h.assets.retain(|_, (_, p, v)| !(p == package && v == version));
+            h.assets
+                .retain(|_, (_, p, v)| !(p == package && v == version));
             if let Some(tags) = h.tags.get_mut(package) {
                 tags.retain(|_, v| v != version);
             }
@@ -352,15 +426,31 @@ pub(crate) mod imp {
         with(|h| h.assets.get(path).map(|(a, _, _)| a.clone()))
     }
     pub fn list_tags(package: &str) -> Vec<(String, String)> {
-        with(|h| h.tags.get(package).map(|t| t.clone().into_iter().collect()).unwrap_or_default())
+        with(|h| {
+            h.tags
+                .get(package)
+                .map(|t| t.clone().into_iter().collect())
+                .unwrap_or_default()
+        })
     }
     pub fn set_tag(package: &str, tag: &str, version: &str) -> Result<(), StoreError> {
         get_version(package, version).ok_or(StoreError::NotFound)?;
-        with(|h| h.tags.entry(package.into()).or_default().insert(tag.into(), version.into()));
+        with(|h| {
+            h.tags
+                .entry(package.into())
+                .or_default()
+                .insert(tag.into(), version.into())
+        });
         Ok(())
     }
     pub fn remove_tag(package: &str, tag: &str) -> Result<(), StoreError> {
-        with(|h| h.tags.get_mut(package).and_then(|t| t.remove(tag)).map(|_| ()).ok_or(StoreError::NotFound))
+        with(|h| {
+            h.tags
+                .get_mut(package)
+                .and_then(|t| t.remove(tag))
+                .map(|_| ())
+                .ok_or(StoreError::NotFound)
+        })
     }
     pub fn list_packages(prefix: Option<&str>, after: Option<&str>, limit: u32) -> Vec<String> {
         with(|h| {
@@ -381,12 +471,19 @@ pub(crate) mod imp {
                 .iter()
                 .filter_map(|(name, vs)| {
                     let latest = vs.last()?;
-                    let hit = name.to_lowercase().contains(&text) || latest.metadata_json.to_lowercase().contains(&text);
+                    let hit = name.to_lowercase().contains(&text)
+                        || latest.metadata_json.to_lowercase().contains(&text);
                     hit.then(|| latest.clone())
                 })
                 .collect();
             let total = hits.len() as u64;
-            (total, hits.into_iter().skip(offset as usize).take(limit as usize).collect())
+            (
+                total,
+                hits.into_iter()
+                    .skip(offset as usize)
+                    .take(limit as usize)
+                    .collect(),
+            )
         })
     }
     pub fn kv_get(key: &str) -> Option<Vec<u8>> {
@@ -398,7 +495,10 @@ pub(crate) mod imp {
     }
 
     pub fn whoami() -> Caller {
-        Caller { user: with(|h| h.caller.clone()), roles: Vec::new() }
+        Caller {
+            user: with(|h| h.caller.clone()),
+            roles: Vec::new(),
+        }
     }
     pub fn may(_: &Access) -> bool {
         with(|h| h.caller.is_some())

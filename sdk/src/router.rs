@@ -27,10 +27,16 @@ pub enum Need {
 
 impl Need {
     fn accesses(&self, params: &Params) -> Vec<Access> {
-        let access = |action, package: Option<String>| Access { action, package, repository: None };
+        let access = |action, package: Option<String>| Access {
+            action,
+            package,
+            repository: None,
+        };
         match *self {
             Need::Repo(action) => vec![access(action, None)],
-            Need::Package(action, param) => vec![access(action, Some(params.get(param).to_string()))],
+            Need::Package(action, param) => {
+                vec![access(action, Some(params.get(param).to_string()))]
+            }
             Need::Custom(f) => f(params),
         }
     }
@@ -42,10 +48,14 @@ pub struct Params(Vec<(&'static str, String)>);
 
 impl Params {
     pub fn get(&self, name: &str) -> &str {
-        self.try_get(name).unwrap_or_else(|| panic!("route has no parameter {name}"))
+        self.try_get(name)
+            .unwrap_or_else(|| panic!("route has no parameter {name}"))
     }
     pub fn try_get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -67,25 +77,33 @@ fn parse_pattern(pattern: &'static str) -> Vec<Segment> {
     pattern
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name) => match name.strip_suffix('*') {
-                Some(name) => Segment::Many(name),
-                None => Segment::One(name),
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => match name.strip_suffix('*') {
+                    Some(name) => Segment::Many(name),
+                    None => Segment::One(name),
+                },
+                None => Segment::Literal(s),
             },
-            None => Segment::Literal(s),
-        })
+        )
         .collect()
 }
 
 /// Matches raw (still encoded) segments; collects decoded parameters.
-fn match_segments(pattern: &[Segment], path: &[&str], out: &mut Vec<(&'static str, String)>) -> bool {
+fn match_segments(
+    pattern: &[Segment],
+    path: &[&str],
+    out: &mut Vec<(&'static str, String)>,
+) -> bool {
     let Some((first, rest)) = pattern.split_first() else {
         return path.is_empty();
     };
     match first {
         Segment::Literal(lit) => path.first() == Some(lit) && match_segments(rest, &path[1..], out),
         Segment::One(name) => {
-            let Some(seg) = path.first() else { return false };
+            let Some(seg) = path.first() else {
+                return false;
+            };
             out.push((name, decode(seg)));
             if match_segments(rest, &path[1..], out) {
                 return true;
@@ -97,7 +115,14 @@ fn match_segments(pattern: &[Segment], path: &[&str], out: &mut Vec<(&'static st
             // Greedy, then back off: the longest prefix that lets the rest match.
             for take in (1..=path.len()).rev() {
                 let mark = out.len();
-                out.push((name, path[..take].iter().map(|s| decode(s)).collect::<Vec<_>>().join("/")));
+                out.push((
+                    name,
+                    path[..take]
+                        .iter()
+                        .map(|s| decode(s))
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                ));
                 if match_segments(rest, &path[take..], out) {
                     return true;
                 }
@@ -131,24 +156,67 @@ impl Router {
         self
     }
 
-    pub fn route(mut self, method: Method, pattern: &'static str, id: &'static str, need: Need, handler: Handler) -> Self {
-        self.routes.push(RouteDef { method, pattern: parse_pattern(pattern), id, need, handler });
+    pub fn route(
+        mut self,
+        method: Method,
+        pattern: &'static str,
+        id: &'static str,
+        need: Need,
+        handler: Handler,
+    ) -> Self {
+        self.routes.push(RouteDef {
+            method,
+            pattern: parse_pattern(pattern),
+            id,
+            need,
+            handler,
+        });
         self
     }
 
-    pub fn get(self, pattern: &'static str, id: &'static str, need: Need, handler: Handler) -> Self {
+    pub fn get(
+        self,
+        pattern: &'static str,
+        id: &'static str,
+        need: Need,
+        handler: Handler,
+    ) -> Self {
         self.route(Method::Get, pattern, id, need, handler)
     }
-    pub fn put(self, pattern: &'static str, id: &'static str, need: Need, handler: Handler) -> Self {
+    pub fn put(
+        self,
+        pattern: &'static str,
+        id: &'static str,
+        need: Need,
+        handler: Handler,
+    ) -> Self {
         self.route(Method::Put, pattern, id, need, handler)
     }
-    pub fn post(self, pattern: &'static str, id: &'static str, need: Need, handler: Handler) -> Self {
+    pub fn post(
+        self,
+        pattern: &'static str,
+        id: &'static str,
+        need: Need,
+        handler: Handler,
+    ) -> Self {
         self.route(Method::Post, pattern, id, need, handler)
     }
-    pub fn patch(self, pattern: &'static str, id: &'static str, need: Need, handler: Handler) -> Self {
+    pub fn patch(
+        self,
+        pattern: &'static str,
+        id: &'static str,
+        need: Need,
+        handler: Handler,
+    ) -> Self {
         self.route(Method::Patch, pattern, id, need, handler)
     }
-    pub fn delete(self, pattern: &'static str, id: &'static str, need: Need, handler: Handler) -> Self {
+    pub fn delete(
+        self,
+        pattern: &'static str,
+        id: &'static str,
+        need: Need,
+        handler: Handler,
+    ) -> Self {
         self.route(Method::Delete, pattern, id, need, handler)
     }
 
@@ -165,7 +233,8 @@ impl Router {
             if !match_segments(&route.pattern, &segments, &mut params) {
                 continue;
             }
-            let answers = route.method == method || (route.method == Method::Get && method == Method::Head);
+            let answers =
+                route.method == method || (route.method == Method::Get && method == Method::Head);
             if answers {
                 return Ok((route, Params(params)));
             }
@@ -188,11 +257,20 @@ impl Router {
             Method::Put | Method::Post | Method::Patch => BodyMode::Stream,
             _ => BodyMode::None,
         };
-        Ok(Route { id: route.id.to_string(), access: route.need.accesses(&params), body })
+        Ok(Route {
+            id: route.id.to_string(),
+            access: route.need.accesses(&params),
+            body,
+        })
     }
 
     /// Phase two: run the handler of the route; errors take the format's shape.
-    pub fn handle(&self, ctx: RequestContext, body: Option<Body>, error: fn(u16, &str) -> Response) -> Response {
+    pub fn handle(
+        &self,
+        ctx: RequestContext,
+        body: Option<Body>,
+        error: fn(u16, &str) -> Response,
+    ) -> Response {
         let (route, params) = match self.find(ctx.head.method, &ctx.head.raw_path) {
             Ok(found) => found,
             Err(_) => return error(404, "not found"),
@@ -245,7 +323,12 @@ mod tests {
     fn router() -> Router {
         Router::new()
             .get("-/v1/search", "search", need::read_repo(), ok)
-            .get("v2/{name*}/manifests/{reference}", "manifest", need::read("name"), ok)
+            .get(
+                "v2/{name*}/manifests/{reference}",
+                "manifest",
+                need::read("name"),
+                ok,
+            )
             .get("{pkg}", "doc", need::read("pkg"), ok)
             .put("{pkg}", "publish", need::write("pkg"), ok)
     }
@@ -257,7 +340,12 @@ mod tests {
             base_url: "http://x/r/".into(),
             settings_json: "{}".into(),
         };
-        let head = RequestHead { method, raw_path: path.into(), raw_query: None, headers: vec![] };
+        let head = RequestHead {
+            method,
+            raw_path: path.into(),
+            raw_query: None,
+            headers: vec![],
+        };
         router().classify(&repo, &head)
     }
 
@@ -278,11 +366,19 @@ mod tests {
     #[test]
     fn head_follows_get_and_wrong_methods_are_listed() {
         assert_eq!(classify(Method::Head, "pkg").unwrap().id, "doc");
-        assert!(matches!(classify(Method::Put, "pkg").unwrap().body, BodyMode::Stream));
+        assert!(matches!(
+            classify(Method::Put, "pkg").unwrap().body,
+            BodyMode::Stream
+        ));
         match classify(Method::Delete, "pkg") {
-            Err(ClassifyError::MethodNotAllowed(m)) => assert_eq!(m, vec![Method::Get, Method::Head, Method::Put]),
+            Err(ClassifyError::MethodNotAllowed(m)) => {
+                assert_eq!(m, vec![Method::Get, Method::Head, Method::Put])
+            }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(matches!(classify(Method::Get, "a/b/c"), Err(ClassifyError::NotFound)));
+        assert!(matches!(
+            classify(Method::Get, "a/b/c"),
+            Err(ClassifyError::NotFound)
+        ));
     }
 }

@@ -11,7 +11,10 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The `wharf` binary built by the same `cargo test` invocation.
@@ -19,14 +22,22 @@ fn wharf_binary() -> PathBuf {
     // Test binaries live in target/<profile>/deps; the host binary one level up.
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().parent().unwrap().join("wharf");
-    assert!(bin.exists(), "{} is missing: run the tests with `cargo xtask test`", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo xtask test`",
+        bin.display()
+    );
     bin
 }
 
 /// A built plugin component (`cargo xtask plugins` makes them).
 pub fn plugin_wasm(format: &str) -> PathBuf {
     let path = root().join("target/plugins").join(format!("{format}.wasm"));
-    assert!(path.exists(), "{} is missing: run the tests with `cargo xtask test`", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo xtask test`",
+        path.display()
+    );
     path
 }
 
@@ -47,16 +58,29 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
         for p in plugins {
-            std::fs::copy(plugin_wasm(p.format), dir.path().join("plugins").join(format!("{}.wasm", p.format))).unwrap();
+            std::fs::copy(
+                plugin_wasm(p.format),
+                dir.path()
+                    .join("plugins")
+                    .join(format!("{}.wasm", p.format)),
+            )
+            .unwrap();
         }
         std::fs::write(dir.path().join("plugin-registry.toml"), registry(plugins)).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
         let child = Command::new(wharf_binary())
             .current_dir(dir.path())
             .env("WHARF_LISTEN", format!("127.0.0.1:{port}"))
             .env("WHARF_DATA_DIR", dir.path().join("data"))
-            .env("WHARF_PLUGIN_REGISTRY", dir.path().join("plugin-registry.toml"))
+            .env(
+                "WHARF_PLUGIN_REGISTRY",
+                dir.path().join("plugin-registry.toml"),
+            )
             .env("WHARF_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("WHARF_LOG", "info,wharf=debug")
             .stdin(Stdio::null())
@@ -64,7 +88,11 @@ impl Server {
             .stderr(log)
             .spawn()
             .expect("starting wharf");
-        let server = Server { url: format!("http://127.0.0.1:{port}"), dir, child };
+        let server = Server {
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+            child,
+        };
         server.wait_ready(plugins.len());
         server
     }
@@ -74,7 +102,10 @@ impl Server {
         while Instant::now() < deadline {
             if let Ok(r) = ureq::get(&format!("{}/ready", self.url)).call() {
                 let body: serde_json::Value = r.into_json().unwrap();
-                if body["formats"].as_array().is_some_and(|f| f.len() == formats) {
+                if body["formats"]
+                    .as_array()
+                    .is_some_and(|f| f.len() == formats)
+                {
                     return;
                 }
             }
@@ -92,7 +123,10 @@ impl Server {
     }
 
     pub fn plugin_path(&self, format: &str) -> PathBuf {
-        self.dir.path().join("plugins").join(format!("{format}.wasm"))
+        self.dir
+            .path()
+            .join("plugins")
+            .join(format!("{format}.wasm"))
     }
 
     pub fn admin_basic(&self) -> String {
@@ -116,7 +150,12 @@ impl Server {
 
     /// `GET /api/v1/plugins` as admin.
     pub fn plugins(&self) -> serde_json::Value {
-        ureq::get(&format!("{}/api/v1/plugins", self.url)).set("Authorization", &self.admin_basic()).call().unwrap().into_json().unwrap()
+        ureq::get(&format!("{}/api/v1/plugins", self.url))
+            .set("Authorization", &self.admin_basic())
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap()
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -141,13 +180,21 @@ impl Drop for Server {
 fn registry(plugins: &[PluginEntry]) -> String {
     plugins
         .iter()
-        .map(|p| format!("[[plugin]]\nformat = \"{0}\"\npath = \"plugins/{0}.wasm\"\n{1}\n", p.format, p.extra))
+        .map(|p| {
+            format!(
+                "[[plugin]]\nformat = \"{0}\"\npath = \"plugins/{0}.wasm\"\n{1}\n",
+                p.format, p.extra
+            )
+        })
         .collect()
 }
 
 pub fn basic(user: &str, password: &str) -> String {
     use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 /// Status and body of any response, errors included.
@@ -165,7 +212,10 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -184,16 +234,31 @@ pub fn send_with(request: ureq::Request, body: Option<&[u8]>) -> Reply {
         Err(e) => panic!("request failed: {e}"),
     };
     let status = response.status();
-    let headers = response.headers_names().into_iter().map(|n| (n.clone(), response.header(&n).unwrap_or("").to_string())).collect();
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .map(|n| (n.clone(), response.header(&n).unwrap_or("").to_string()))
+        .collect();
     let mut body = Vec::new();
     response.into_reader().read_to_end(&mut body).unwrap();
-    Reply { status, body, headers }
+    Reply {
+        status,
+        body,
+        headers,
+    }
 }
 
 /// Runs a command; returns (success, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Appends a custom section to a component: the same code with a new hash,
@@ -231,11 +296,19 @@ pub fn replace_file(path: &Path, bytes: &[u8]) {
 
 /// Runs an interactive command in a pseudo-terminal (`script`), answering
 /// each prompt when it appears. Returns (success, everything printed).
-pub fn run_interactive(cmd: &str, env: &[(&str, &std::ffi::OsStr)], answers: &[(&str, &str)]) -> (bool, String) {
+pub fn run_interactive(
+    cmd: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+    answers: &[(&str, &str)],
+) -> (bool, String) {
     use std::io::Write;
     use std::sync::{Arc, Mutex};
     let mut command = Command::new("script");
-    command.args(["-qec", cmd, "/dev/null"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .args(["-qec", cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         command.env(k, v);
     }
@@ -249,7 +322,9 @@ pub fn run_interactive(cmd: &str, env: &[(&str, &std::ffi::OsStr)], answers: &[(
             if n == 0 {
                 break;
             }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
     let mut stdin = child.stdin.take().unwrap();
@@ -262,7 +337,10 @@ pub fn run_interactive(cmd: &str, env: &[(&str, &std::ffi::OsStr)], answers: &[(
                 seen += at + prompt.len();
                 break;
             }
-            assert!(Instant::now() < deadline, "no prompt {prompt:?} from {cmd:?}; it printed:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "no prompt {prompt:?} from {cmd:?}; it printed:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();

@@ -21,19 +21,32 @@ struct Plugin {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Every crate under `plugins/` (the formats) and `tests/plugins/` (fixtures).
 fn plugins() -> anyhow::Result<Vec<Plugin>> {
     let mut out = Vec::new();
     for (base, prefix) in [("plugins", "wharf-"), ("tests/plugins", "")] {
-        let Ok(entries) = std::fs::read_dir(root().join(base)) else { continue };
-        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.join("Cargo.toml").exists()).collect();
+        let Ok(entries) = std::fs::read_dir(root().join(base)) else {
+            continue;
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("Cargo.toml").exists())
+            .collect();
         dirs.sort();
         for dir in dirs {
             let format = dir.file_name().unwrap().to_string_lossy().to_string();
-            out.push(Plugin { package: format!("{prefix}{format}"), format, dir });
+            out.push(Plugin {
+                package: format!("{prefix}{format}"),
+                format,
+                dir,
+            });
         }
     }
     Ok(out)
@@ -55,8 +68,14 @@ fn cargo() -> Command {
 }
 
 fn ensure_wasm_target() -> anyhow::Result<()> {
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output().context("running rustup")?;
-    if !String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup")?;
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
     Ok(())
@@ -75,7 +94,10 @@ fn build_plugins(selected: &[&Plugin]) -> anyhow::Result<()> {
     let out_dir = root().join("target/plugins");
     std::fs::create_dir_all(&out_dir)?;
     for p in selected {
-        let built = root().join(format!("target/{WASM_TARGET}/release/{}.wasm", p.package.replace('-', "_")));
+        let built = root().join(format!(
+            "target/{WASM_TARGET}/release/{}.wasm",
+            p.package.replace('-', "_")
+        ));
         let tmp = out_dir.join(format!(".{}.wasm.tmp", p.format));
         std::fs::copy(&built, &tmp).with_context(|| format!("copying {}", built.display()))?;
         std::fs::rename(&tmp, out_dir.join(format!("{}.wasm", p.format)))?;
@@ -90,24 +112,77 @@ fn build_all_plugins() -> anyhow::Result<()> {
 }
 
 fn have(program: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// The package-manager clients the end-to-end tests drive.
 fn install_clients() -> anyhow::Result<()> {
-    let missing: Vec<&str> = [("npm", "npm")].into_iter().filter(|(bin, _)| !have(bin)).map(|(_, pkg)| pkg).collect();
+    let missing: Vec<&str> = [("npm", "npm")]
+        .into_iter()
+        .filter(|(bin, _)| !have(bin))
+        .map(|(_, pkg)| pkg)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends"]).args(&missing))
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&missing))
+}
+
+/// Runs every test of the workspace, echoing cargo's output, and closes with
+/// one line that totals all the test binaries.
+fn test(extra: &[&str]) -> anyhow::Result<()> {
+    use std::io::{BufRead, BufReader};
+    let mut cmd = cargo();
+    cmd.args(["test", "--release", "--workspace"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped());
+    eprintln!("+ {cmd:?}");
+    let mut child = cmd.spawn()?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(summary) = line.strip_prefix("test result: ") {
+            let count = |word: &str| {
+                summary
+                    .split(';')
+                    .find_map(|p| {
+                        p.trim()
+                            .strip_suffix(word)?
+                            .trim()
+                            .rsplit(' ')
+                            .next()?
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .unwrap_or(0)
+            };
+            passed += count("passed");
+            failed += count("failed");
+        }
+    }
+    let status = child.wait()?;
+    println!("{passed} passed, {failed} failed");
+    if !status.success() {
+        bail!("cargo test failed with {status}");
+    }
+    Ok(())
 }
 
 fn dev(format: &str) -> anyhow::Result<()> {
     use notify::RecursiveMode;
     use notify_debouncer_full::new_debouncer;
     let all = plugins()?;
-    let plugin = all.iter().find(|p| p.format == format).with_context(|| format!("no plugin named {format}"))?;
+    let plugin = all
+        .iter()
+        .find(|p| p.format == format)
+        .with_context(|| format!("no plugin named {format}"))?;
     let build = || {
         if let Err(e) = build_plugins(&[plugin]) {
             eprintln!("build failed: {e:#}; the server keeps the previous version");
@@ -116,10 +191,17 @@ fn dev(format: &str) -> anyhow::Result<()> {
     build();
     let (tx, rx) = std::sync::mpsc::channel();
     let mut debouncer = new_debouncer(Duration::from_millis(400), None, tx)?;
-    for dir in [plugin.dir.join("src"), root().join("sdk/src"), root().join("wit")] {
+    for dir in [
+        plugin.dir.join("src"),
+        root().join("sdk/src"),
+        root().join("wit"),
+    ] {
         debouncer.watch(&dir, RecursiveMode::Recursive)?;
     }
-    eprintln!("watching {} for changes (Ctrl-C to stop)", plugin.dir.display());
+    eprintln!(
+        "watching {} for changes (Ctrl-C to stop)",
+        plugin.dir.display()
+    );
     for events in rx {
         if events.is_ok_and(|evs| evs.iter().any(|e| !e.kind.is_access())) {
             build();
@@ -135,12 +217,14 @@ fn main() -> anyhow::Result<()> {
         Some("plugins") => build_all_plugins(),
         Some("run") => {
             build_all_plugins()?;
-            run(cargo().args(["run", "--release", "-p", "wharf", "--", "serve"]).args(&rest))
+            run(cargo()
+                .args(["run", "--release", "-p", "wharf", "--", "serve"])
+                .args(&rest))
         }
         Some("test") => {
             install_clients()?;
             build_all_plugins()?;
-            run(cargo().args(["test", "--release", "--workspace"]).args(&rest))
+            test(&rest)
         }
         Some("dev") => dev(rest.first().context("usage: cargo xtask dev <format>")?),
         _ => bail!("usage: cargo xtask <run | test | plugins | dev <format>>"),

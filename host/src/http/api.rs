@@ -10,7 +10,9 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, Response> {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     match app.services.auth.authenticate(auth).await {
         Ok(c) => Ok(c),
         Err(_) => Err(unauthorized()),
@@ -19,7 +21,10 @@ async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, Response> {
 
 fn unauthorized() -> Response {
     let mut r = host_error(401, "authentication required");
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, "Basic realm=\"wharf\"".parse().unwrap());
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        "Basic realm=\"wharf\"".parse().unwrap(),
+    );
     r
 }
 
@@ -36,7 +41,13 @@ async fn require(app: &App, headers: &HeaderMap, action: Action) -> Result<Calle
 
 /// Ready when the database answers and the plugin registry has been applied.
 pub async fn ready(State(app): State<Arc<App>>) -> Response {
-    if app.services.catalog.list_packages("", None, None, 1).await.is_err() {
+    if app
+        .services
+        .catalog
+        .list_packages("", None, None, 1)
+        .await
+        .is_err()
+    {
         return host_error(503, "database unavailable");
     }
     Json(serde_json::json!({ "formats": app.runtime.formats() })).into_response()
@@ -58,7 +69,11 @@ pub async fn create_token(State(app): State<Arc<App>>, headers: HeaderMap) -> Re
     };
     let user = caller.user.unwrap_or_default();
     match app.services.auth.create_token(&user).await {
-        Ok(token) => (axum::http::StatusCode::CREATED, Json(serde_json::json!({ "token": token }))).into_response(),
+        Ok(token) => (
+            axum::http::StatusCode::CREATED,
+            Json(serde_json::json!({ "token": token })),
+        )
+            .into_response(),
         Err(e) => host_error(500, &e.to_string()),
     }
 }
@@ -72,16 +87,37 @@ pub struct NewUser {
 }
 
 /// Creates a user or resets a password (admins only).
-pub async fn create_user(State(app): State<Arc<App>>, headers: HeaderMap, Json(user): Json<NewUser>) -> Response {
+pub async fn create_user(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(user): Json<NewUser>,
+) -> Response {
     if let Err(r) = require(&app, &headers, Action::Admin).await {
         return r;
     }
-    let valid = !user.name.is_empty() && user.name.len() <= 64 && user.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let valid = !user.name.is_empty()
+        && user.name.len() <= 64
+        && user
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if !valid || user.password.len() < 8 {
-        return host_error(400, "user names are 1-64 of [A-Za-z0-9._-] and passwords at least 8 characters");
+        return host_error(
+            400,
+            "user names are 1-64 of [A-Za-z0-9._-] and passwords at least 8 characters",
+        );
     }
-    match app.services.auth.set_user(&user.name, &user.password, user.admin).await {
-        Ok(()) => (axum::http::StatusCode::CREATED, Json(serde_json::json!({ "name": user.name }))).into_response(),
+    match app
+        .services
+        .auth
+        .set_user(&user.name, &user.password, user.admin)
+        .await
+    {
+        Ok(()) => (
+            axum::http::StatusCode::CREATED,
+            Json(serde_json::json!({ "name": user.name })),
+        )
+            .into_response(),
         Err(e) => host_error(500, &e.to_string()),
     }
 }

@@ -8,7 +8,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use std::ops::Range;
 
-pub async fn serve(services: &Services, blake3: &str, head_only: bool, request: &HeaderMap, status: u16, headers: Vec<(String, String)>) -> Response {
+pub async fn serve(
+    services: &Services,
+    blake3: &str,
+    head_only: bool,
+    request: &HeaderMap,
+    status: u16,
+    headers: Vec<(String, String)>,
+) -> Response {
     let info = match services.blobs.info(blake3).await {
         Ok(Some(info)) => info,
         Ok(None) => {
@@ -30,12 +37,18 @@ pub async fn serve(services: &Services, blake3: &str, head_only: bool, request: 
     }
     builder = builder.header(header::ACCEPT_RANGES, "bytes");
     if if_none_match(request, &etag) {
-        return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).unwrap();
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap();
     }
     let (status, range) = match request.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(spec) => match parse_range(spec, info.size) {
             Ok(Some(r)) => {
-                builder = builder.header(header::CONTENT_RANGE, format!("bytes {}-{}/{}", r.start, r.end - 1, info.size));
+                builder = builder.header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {}-{}/{}", r.start, r.end - 1, info.size),
+                );
                 (StatusCode::PARTIAL_CONTENT, Some(r))
             }
             Ok(None) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), None),
@@ -50,7 +63,9 @@ pub async fn serve(services: &Services, blake3: &str, head_only: bool, request: 
         None => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), None),
     };
     let length = range.as_ref().map_or(info.size, |r| r.end - r.start);
-    builder = builder.status(status).header(header::CONTENT_LENGTH, length);
+    builder = builder
+        .status(status)
+        .header(header::CONTENT_LENGTH, length);
     if head_only {
         return builder.body(Body::empty()).unwrap();
     }
@@ -75,7 +90,9 @@ pub fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
 /// One `bytes=` range; `Ok(None)` for forms served as the full body
 /// (several ranges, other units), `Err` when unsatisfiable.
 fn parse_range(spec: &str, size: u64) -> Result<Option<Range<u64>>, ()> {
-    let Some(set) = spec.trim().strip_prefix("bytes=") else { return Ok(None) };
+    let Some(set) = spec.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
     if set.contains(',') {
         return Ok(None);
     }
@@ -89,12 +106,22 @@ fn parse_range(spec: &str, size: u64) -> Result<Option<Range<u64>>, ()> {
         size.saturating_sub(suffix)..size
     } else {
         let start: u64 = a.parse().map_err(|_| ())?;
-        let end = if b.is_empty() { size } else { b.parse::<u64>().map_err(|_| ())?.saturating_add(1).min(size) };
+        let end = if b.is_empty() {
+            size
+        } else {
+            b.parse::<u64>()
+                .map_err(|_| ())?
+                .saturating_add(1)
+                .min(size)
+        };
         start..end
     };
-    if range.start >= size || range.is_empty() { Err(()) } else { Ok(Some(range)) }
+    if range.start >= size || range.is_empty() {
+        Err(())
+    } else {
+        Ok(Some(range))
+    }
 }
-
 
 #[cfg(test)]
 mod tests {

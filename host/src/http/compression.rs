@@ -9,14 +9,23 @@ pub struct MetadataOnly;
 
 impl Predicate for MetadataOnly {
     fn should_compress<B: axum::body::HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
-        let ct = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let textual = ct.contains("json") || ct.contains("xml") || ct.starts_with("text/") || ct.contains("yaml");
+        let ct = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let textual = ct.contains("json")
+            || ct.contains("xml")
+            || ct.starts_with("text/")
+            || ct.contains("yaml");
         let big_enough = response.body().size_hint().exact().is_none_or(|n| n >= 512);
         textual && big_enough && response.status() != StatusCode::PARTIAL_CONTENT
     }
 }
 
 pub fn layer() -> CompressionLayer<MetadataOnly> {
-    CompressionLayer::new().gzip(true).br(true).compress_when(MetadataOnly)
+    CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .compress_when(MetadataOnly)
 }
-

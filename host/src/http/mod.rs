@@ -30,7 +30,8 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// A JSON error for requests no plugin answers.
 pub fn host_error(status: u16, message: &str) -> axum::response::Response {
-    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let status = axum::http::StatusCode::from_u16(status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 

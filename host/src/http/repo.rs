@@ -5,7 +5,10 @@
 use super::{App, blob, host_error};
 use crate::auth::Caller;
 use crate::docs::{DocKey, Document};
-use crate::runtime::{self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure, Reply, ReplyBody, RepoInfo, RepoKind, RequestHead};
+use crate::runtime::{
+    self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
+    Reply, ReplyBody, RepoInfo, RepoKind, RequestHead,
+};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -26,10 +29,19 @@ struct Target {
 /// `/<repo>/…` a configured repository or the zero-config one of a format.
 fn resolve(app: &App, path: &str) -> Option<Target> {
     let path = path.trim_start_matches('/');
-    let (name, rest) = if path == "v2" || path.starts_with("v2/") { ("oci", path) } else { path.split_once('/').unwrap_or((path, "")) };
+    let (name, rest) = if path == "v2" || path.starts_with("v2/") {
+        ("oci", path)
+    } else {
+        path.split_once('/').unwrap_or((path, ""))
+    };
     let settings = &app.services.settings;
-    let (format, kind, repo_settings) = match settings.repositories.iter().find(|r| r.name == name) {
-        Some(r) => (r.format.clone(), r.kind.as_str(), serde_json::Value::Object(r.settings.clone())),
+    let (format, kind, repo_settings) = match settings.repositories.iter().find(|r| r.name == name)
+    {
+        Some(r) => (
+            r.format.clone(),
+            r.kind.as_str(),
+            serde_json::Value::Object(r.settings.clone()),
+        ),
         None => (name.to_string(), "hosted", serde_json::json!({})),
     };
     let kind = match kind {
@@ -43,7 +55,11 @@ fn resolve(app: &App, path: &str) -> Option<Target> {
         base_url: format!("{}/{}/", settings.base_url(), name),
         settings_json: repo_settings.to_string(),
     };
-    Some(Target { repo, format, rest: rest.to_string() })
+    Some(Target {
+        repo,
+        format,
+        rest: rest.to_string(),
+    })
 }
 
 fn method(m: &axum::http::Method) -> Option<Method> {
@@ -85,7 +101,13 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect(),
     };
-    let request = RepoRequest { app: &app, plugin: &plugin, repo: &target.repo, head: &head, headers: &parts.headers };
+    let request = RepoRequest {
+        app: &app,
+        plugin: &plugin,
+        repo: &target.repo,
+        head: &head,
+        headers: &parts.headers,
+    };
     request.run(body).await
 }
 
@@ -102,27 +124,66 @@ impl RepoRequest<'_> {
         let classify_started = std::time::Instant::now();
         let route = match self.plugin.classify(self.repo, self.head).await {
             Ok(Ok(route)) => route,
-            Ok(Err(ClassifyError::NotFound)) => return self.deny(Denial::NotFound, "not found").await,
-            Ok(Err(ClassifyError::BadRequest(m))) => return self.deny(Denial::BadRequest, &m).await,
+            Ok(Err(ClassifyError::NotFound)) => {
+                return self.deny(Denial::NotFound, "not found").await;
+            }
+            Ok(Err(ClassifyError::BadRequest(m))) => {
+                return self.deny(Denial::BadRequest, &m).await;
+            }
             Ok(Err(ClassifyError::MethodNotAllowed(allowed))) => {
-                let mut r = self.deny(Denial::MethodNotAllowed, "method not allowed").await;
+                let mut r = self
+                    .deny(Denial::MethodNotAllowed, "method not allowed")
+                    .await;
                 let allow: Vec<&str> = allowed.iter().map(method_name).collect();
-                r.headers_mut().insert(header::ALLOW, HeaderValue::from_str(&allow.join(", ")).unwrap());
+                r.headers_mut().insert(
+                    header::ALLOW,
+                    HeaderValue::from_str(&allow.join(", ")).unwrap(),
+                );
                 return r;
             }
             Err(failure) => return self.failed(failure),
         };
-        let caller = match self.app.services.auth.authenticate(header_str(self.headers, "authorization")).await {
+        let caller = match self
+            .app
+            .services
+            .auth
+            .authenticate(header_str(self.headers, "authorization"))
+            .await
+        {
             Ok(c) => c,
-            Err(crate::auth::AuthError::InvalidCredentials) => return self.deny(Denial::Unauthenticated, "invalid credentials").await,
-            Err(_) => return self.deny(Denial::Unavailable, "authentication unavailable").await,
+            Err(crate::auth::AuthError::InvalidCredentials) => {
+                return self
+                    .deny(Denial::Unauthenticated, "invalid credentials")
+                    .await;
+            }
+            Err(_) => {
+                return self
+                    .deny(Denial::Unavailable, "authentication unavailable")
+                    .await;
+            }
         };
         let auth = &self.app.services.auth;
-        if let Some(denied) = route.access.iter().find(|a| !auth.permits(&caller, runtime::action(a.action))) {
+        if let Some(denied) = route
+            .access
+            .iter()
+            .find(|a| !auth.permits(&caller, runtime::action(a.action)))
+        {
             let what = denied.package.as_deref().unwrap_or(&self.repo.name);
             return match caller.user {
-                None => self.deny(Denial::Unauthenticated, &format!("authentication required to {:?} {what}", denied.action)).await,
-                Some(_) => self.deny(Denial::Forbidden, &format!("not allowed to {:?} {what}", denied.action)).await,
+                None => {
+                    self.deny(
+                        Denial::Unauthenticated,
+                        &format!("authentication required to {:?} {what}", denied.action),
+                    )
+                    .await
+                }
+                Some(_) => {
+                    self.deny(
+                        Denial::Forbidden,
+                        &format!("not allowed to {:?} {what}", denied.action),
+                    )
+                    .await
+                }
             };
         }
         let classify_time = classify_started.elapsed();
@@ -134,7 +195,12 @@ impl RepoRequest<'_> {
             query: self.head.raw_query.clone(),
         };
         if cacheable {
-            if let Some(doc) = self.app.services.docs.get(&key, |h| header_str(self.headers, h).map(str::to_string)) {
+            if let Some(doc) = self
+                .app
+                .services
+                .docs
+                .get(&key, |h| header_str(self.headers, h).map(str::to_string))
+            {
                 return self.document(&doc);
             }
         }
@@ -149,28 +215,60 @@ impl RepoRequest<'_> {
             Err(failure) => return self.failed(failure),
         };
         let handle_time = handle_started.elapsed();
-        let mut response = self.respond(reply, cacheable.then_some((key, rendered_at))).await;
+        let mut response = self
+            .respond(reply, cacheable.then_some((key, rendered_at)))
+            .await;
         // Where the time went, for clients and benchmarks (W3C Server-Timing).
-        let timing = format!("classify;dur={:.3}, handle;dur={:.3}", classify_time.as_secs_f64() * 1e3, handle_time.as_secs_f64() * 1e3);
-        response.headers_mut().insert("server-timing", HeaderValue::from_str(&timing).unwrap());
+        let timing = format!(
+            "classify;dur={:.3}, handle;dur={:.3}",
+            classify_time.as_secs_f64() * 1e3,
+            handle_time.as_secs_f64() * 1e3
+        );
+        response
+            .headers_mut()
+            .insert("server-timing", HeaderValue::from_str(&timing).unwrap());
         response
     }
 
-    async fn handle(&self, route_id: String, caller: Caller, body: Option<IncomingBody>) -> Result<Reply, PluginFailure> {
+    async fn handle(
+        &self,
+        route_id: String,
+        caller: Caller,
+        body: Option<IncomingBody>,
+    ) -> Result<Reply, PluginFailure> {
         let _permit = self.app.runtime.permit().await?;
         let ctx = runtime::RequestContext {
             repo: self.repo.clone(),
             head: self.head.clone(),
             route_id,
-            caller: runtime::WitCaller { user: caller.user.clone(), roles: if caller.admin { vec!["admin".into()] } else { vec![] } },
+            caller: runtime::WitCaller {
+                user: caller.user.clone(),
+                roles: if caller.admin {
+                    vec!["admin".into()]
+                } else {
+                    vec![]
+                },
+            },
         };
-        self.plugin.handle(self.app.services.clone(), ctx, caller, body).await
+        self.plugin
+            .handle(self.app.services.clone(), ctx, caller, body)
+            .await
     }
 
     async fn respond(&self, reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
         let head_only = self.head.method == Method::Head;
         match reply.body {
-            ReplyBody::Blob(blake3) => blob::serve(&self.app.services, &blake3, head_only, self.headers, reply.status, reply.headers).await,
+            ReplyBody::Blob(blake3) => {
+                blob::serve(
+                    &self.app.services,
+                    &blake3,
+                    head_only,
+                    self.headers,
+                    reply.status,
+                    reply.headers,
+                )
+                .await
+            }
             ReplyBody::Empty => build(reply.status, &reply.headers, Body::empty()),
             ReplyBody::Bytes(bytes) => {
                 let doc = Document {
@@ -178,11 +276,22 @@ impl RepoRequest<'_> {
                     etag: format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]),
                     body: bytes.into(),
                     headers: reply.headers,
-                    tags: reply.cache.as_ref().map(|c| c.tags.clone()).unwrap_or_default(),
+                    tags: reply
+                        .cache
+                        .as_ref()
+                        .map(|c| c.tags.clone())
+                        .unwrap_or_default(),
                     vary: reply
                         .cache
                         .as_ref()
-                        .map(|c| c.vary.iter().map(|h| (h.clone(), header_str(self.headers, h).map(str::to_string))).collect())
+                        .map(|c| {
+                            c.vary
+                                .iter()
+                                .map(|h| {
+                                    (h.clone(), header_str(self.headers, h).map(str::to_string))
+                                })
+                                .collect()
+                        })
                         .unwrap_or_default(),
                     rendered_at: cache_as.as_ref().map_or(0, |(_, at)| *at),
                 };
@@ -202,7 +311,14 @@ impl RepoRequest<'_> {
         if doc.status == 200 {
             headers.push(("etag".into(), doc.etag.clone()));
             if !doc.vary.is_empty() {
-                headers.push(("vary".into(), doc.vary.iter().map(|(h, _)| h.as_str()).collect::<Vec<_>>().join(", ")));
+                headers.push((
+                    "vary".into(),
+                    doc.vary
+                        .iter()
+                        .map(|(h, _)| h.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ));
             }
             if blob::if_none_match(self.headers, &doc.etag) {
                 return build(304, &headers, Body::empty());
@@ -223,15 +339,26 @@ impl RepoRequest<'_> {
             Denial::Unavailable => 503,
             Denial::Internal => 500,
         };
-        let mut response = match self.plugin.render_error(self.repo, self.head, denial, message).await {
-            Ok(reply) => build(status, &reply.headers, match reply.body {
-                ReplyBody::Bytes(b) => Body::from(b),
-                _ => Body::empty(),
-            }),
+        let mut response = match self
+            .plugin
+            .render_error(self.repo, self.head, denial, message)
+            .await
+        {
+            Ok(reply) => build(
+                status,
+                &reply.headers,
+                match reply.body {
+                    ReplyBody::Bytes(b) => Body::from(b),
+                    _ => Body::empty(),
+                },
+            ),
             Err(_) => host_error(status, message),
         };
         if status == 401 && !response.headers().contains_key(header::WWW_AUTHENTICATE) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"wharf\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wharf\""),
+            );
         }
         response
     }
@@ -249,9 +376,13 @@ impl RepoRequest<'_> {
             PluginFailure::Trap(_) => "it trapped (details are in the server log)".to_string(),
             other => other.to_string(),
         };
-        let mut r = host_error(status, &format!("the {} plugin failed: {reason}", self.plugin.format));
+        let mut r = host_error(
+            status,
+            &format!("the {} plugin failed: {reason}", self.plugin.format),
+        );
         if status == 503 {
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         r
     }
@@ -259,9 +390,13 @@ impl RepoRequest<'_> {
 
 fn build(status: u16, headers: &[(String, String)], body: Body) -> Response {
     let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in headers {
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
             response.headers_mut().append(n, v);
         }
     }
@@ -279,4 +414,3 @@ fn method_name(m: &Method) -> &'static str {
         Method::Options => "OPTIONS",
     }
 }
-

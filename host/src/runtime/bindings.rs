@@ -20,6 +20,6 @@ pub use exports::wharf::plugin::handler::{
     CacheHint, Denial, RequestContext, Response as PluginResponse, ResponseBody,
 };
 pub use wharf::plugin::types::{
-    Access, Action, BlobInfo, BodyMode, Caller, ClassifyError, DigestSet, Digests, Method, RepoInfo, RepoKind,
-    RequestHead, Route, StoreError,
+    Access, Action, BlobInfo, BodyMode, Caller, ClassifyError, DigestSet, Digests, Method,
+    RepoInfo, RepoKind, RequestHead, Route, StoreError,
 };

@@ -14,7 +14,10 @@ pub struct IncomingBody {
 
 impl IncomingBody {
     pub fn new(body: axum::body::Body) -> Self {
-        IncomingBody { stream: body.into_data_stream(), pending: Bytes::new() }
+        IncomingBody {
+            stream: body.into_data_stream(),
+            pending: Bytes::new(),
+        }
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Bytes>, StoreError> {
@@ -24,7 +27,9 @@ impl IncomingBody {
         match self.stream.next().await {
             None => Ok(None),
             Some(Ok(chunk)) => Ok(Some(chunk)),
-            Some(Err(e)) => Err(StoreError::Invalid(format!("reading the request body failed: {e}"))),
+            Some(Err(e)) => Err(StoreError::Invalid(format!(
+                "reading the request body failed: {e}"
+            ))),
         }
     }
 
@@ -46,26 +51,35 @@ impl IncomingBody {
 
     /// The next `len` bytes (or the rest) as a stream; a body that ends
     /// before `len` yields an error.
-    pub fn take(&mut self, len: Option<u64>) -> impl Stream<Item = Result<Bytes, StoreError>> + Unpin + Send + '_ {
-        Box::pin(futures::stream::unfold((self, len), |(body, left)| async move {
-            if left == Some(0) {
-                return None;
-            }
-            match body.next_chunk().await {
-                Err(e) => Some((Err(e), (body, Some(0)))),
-                Ok(None) if left.is_some() => Some((Err(StoreError::Invalid("request body ended early".into())), (body, Some(0)))),
-                Ok(None) => None,
-                Ok(Some(mut chunk)) => {
-                    let left = left.map(|n| {
-                        if chunk.len() as u64 > n {
-                            body.pending = chunk.split_off(n as usize);
-                        }
-                        n - chunk.len() as u64
-                    });
-                    Some((Ok(chunk), (body, left)))
+    pub fn take(
+        &mut self,
+        len: Option<u64>,
+    ) -> impl Stream<Item = Result<Bytes, StoreError>> + Unpin + Send + '_ {
+        Box::pin(futures::stream::unfold(
+            (self, len),
+            |(body, left)| async move {
+                if left == Some(0) {
+                    return None;
                 }
-            }
-        }))
+                match body.next_chunk().await {
+                    Err(e) => Some((Err(e), (body, Some(0)))),
+                    Ok(None) if left.is_some() => Some((
+                        Err(StoreError::Invalid("request body ended early".into())),
+                        (body, Some(0)),
+                    )),
+                    Ok(None) => None,
+                    Ok(Some(mut chunk)) => {
+                        let left = left.map(|n| {
+                            if chunk.len() as u64 > n {
+                                body.pending = chunk.split_off(n as usize);
+                            }
+                            n - chunk.len() as u64
+                        });
+                        Some((Ok(chunk), (body, left)))
+                    }
+                }
+            },
+        ))
     }
 
     /// The whole rest of the body, refusing more than `max` bytes.
@@ -88,7 +102,10 @@ mod tests {
     use super::*;
 
     fn body(parts: &[&'static str]) -> IncomingBody {
-        let chunks: Vec<Result<Bytes, std::io::Error>> = parts.iter().map(|p| Ok(Bytes::from_static(p.as_bytes()))).collect();
+        let chunks: Vec<Result<Bytes, std::io::Error>> = parts
+            .iter()
+            .map(|p| Ok(Bytes::from_static(p.as_bytes())))
+            .collect();
         IncomingBody::new(axum::body::Body::from_stream(futures::stream::iter(chunks)))
     }
 
@@ -107,6 +124,9 @@ mod tests {
         let mut b = body(&["abc"]);
         let got: Vec<_> = b.take(Some(10)).collect().await;
         assert!(got.last().unwrap().is_err());
-        assert_eq!(body(&["abcdef"]).collect(3).await, Err(StoreError::TooLarge(3)));
+        assert_eq!(
+            body(&["abcdef"]).collect(3).await,
+            Err(StoreError::TooLarge(3))
+        );
     }
 }

@@ -55,7 +55,9 @@ impl CompileCache {
     pub fn new(engine: &Engine, data_dir: &Path) -> anyhow::Result<Self> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
-        let dir = data_dir.join("compiled").join(format!("{:016x}", h.finish()));
+        let dir = data_dir
+            .join("compiled")
+            .join(format!("{:016x}", h.finish()));
         std::fs::create_dir_all(&dir)?;
         Ok(CompileCache { dir })
     }
@@ -69,10 +71,13 @@ impl CompileCache {
             // BLAKE3 of the source it was compiled from.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(error = %e, path = %path.display(), "discarding unreadable compiled component"),
+                Err(e) => {
+                    tracing::warn!(error = %e, path = %path.display(), "discarding unreadable compiled component")
+                }
             }
         }
-        let component = Component::new(engine, wasm).map_err(|e| anyhow::anyhow!("compiling the component: {e:#}"))?;
+        let component = Component::new(engine, wasm)
+            .map_err(|e| anyhow::anyhow!("compiling the component: {e:#}"))?;
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&tmp, component.serialize()?)?;
         std::fs::rename(&tmp, &path)?;

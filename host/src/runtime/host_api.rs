@@ -50,12 +50,21 @@ pub struct RequestScope {
 impl StoreData {
     pub fn new(memory_bytes: u64, deadline: Instant, scope: Option<RequestScope>) -> Self {
         let stderr = MemoryOutputPipe::new(16 * 1024);
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new().stderr(stderr.clone()).build();
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stderr(stderr.clone())
+            .build();
         let limits = wasmtime::StoreLimitsBuilder::new()
             .memory_size(memory_bytes as usize)
             .trap_on_grow_failure(true)
             .build();
-        StoreData { wasi, table: ResourceTable::new(), limits, deadline, stderr, scope }
+        StoreData {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            deadline,
+            stderr,
+            scope,
+        }
     }
 
     pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
@@ -67,13 +76,18 @@ impl StoreData {
     }
 
     fn scope(&mut self) -> wasmtime::Result<&mut RequestScope> {
-        self.scope.as_mut().ok_or_else(|| wasmtime::Error::msg("host calls are not allowed during classify"))
+        self.scope
+            .as_mut()
+            .ok_or_else(|| wasmtime::Error::msg("host calls are not allowed during classify"))
     }
 }
 
 impl WasiView for StoreData {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -82,7 +96,9 @@ impl RequestScope {
         if self.services.auth.permits(&self.caller, action) {
             Ok(())
         } else {
-            Err(StoreError::Forbidden(format!("{action:?} on {package} is not allowed for this caller")))
+            Err(StoreError::Forbidden(format!(
+                "{action:?} on {package} is not allowed for this caller"
+            )))
         }
     }
 
@@ -99,7 +115,12 @@ impl RequestScope {
     }
 
     async fn visible(&self, blake3: &str) -> Result<bool, HostError> {
-        Ok(self.ingested.contains(blake3) || self.services.catalog.repo_has_blob(&self.repo, blake3).await?)
+        Ok(self.ingested.contains(blake3)
+            || self
+                .services
+                .catalog
+                .repo_has_blob(&self.repo, blake3)
+                .await?)
     }
 
     fn stored(&mut self, info: digest::BlobInfo) -> BlobInfo {
@@ -130,7 +151,13 @@ fn want(set: DigestSet) -> Want {
 
 fn wit_blob(i: digest::BlobInfo) -> BlobInfo {
     BlobInfo {
-        digests: Digests { blake3: i.blake3, sha256: i.sha256, sha512: i.sha512, sha1: i.sha1, md5: i.md5 },
+        digests: Digests {
+            blake3: i.blake3,
+            sha256: i.sha256,
+            sha512: i.sha512,
+            sha1: i.sha1,
+            md5: i.md5,
+        },
         size: i.size,
     }
 }
@@ -147,7 +174,11 @@ fn wit_version(v: cat::VersionRow) -> catalog::VersionRow {
 }
 
 fn wit_asset(a: cat::Asset) -> catalog::Asset {
-    catalog::Asset { path: a.path, blake3: a.blake3, content_type: a.content_type }
+    catalog::Asset {
+        path: a.path,
+        blake3: a.blake3,
+        content_type: a.content_type,
+    }
 }
 
 /// Turns a store result into the WIT result (never a trap).
@@ -158,7 +189,11 @@ fn done<T>(r: Result<T, HostError>) -> wasmtime::Result<Result<T, StoreError>> {
 impl types::Host for StoreData {}
 
 impl blobs::HostIncomingBody for StoreData {
-    async fn read(&mut self, body: Resource<IncomingBody>, max: u32) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
+    async fn read(
+        &mut self,
+        body: Resource<IncomingBody>,
+        max: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
         let max = max.min(MAX_READ_WINDOW) as usize;
         let chunk = match self.table.get_mut(&body)?.read(max).await {
             Ok(c) => c,
@@ -174,16 +209,30 @@ impl blobs::HostIncomingBody for StoreData {
         wanted: DigestSet,
         expect_sha256: Option<String>,
     ) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
-        let scope = self.scope.as_mut().ok_or_else(|| wasmtime::Error::msg("no request scope"))?;
+        let scope = self
+            .scope
+            .as_mut()
+            .ok_or_else(|| wasmtime::Error::msg("no request scope"))?;
         let services = scope.services.clone();
         let max = services.settings.max_body_bytes;
         let body = self.table.get_mut(&body)?;
-        let result = services.blobs.ingest(body.take(len), want(wanted), expect_sha256.as_deref(), max).await;
-        Ok(result.map(|info| self.scope.as_mut().unwrap().stored(info)).map_err(wit_error))
+        let result = services
+            .blobs
+            .ingest(body.take(len), want(wanted), expect_sha256.as_deref(), max)
+            .await;
+        Ok(result
+            .map(|info| self.scope.as_mut().unwrap().stored(info))
+            .map_err(wit_error))
     }
 
-    async fn ingest_multipart(&mut self, _body: Resource<IncomingBody>, _want: DigestSet) -> wasmtime::Result<Result<Vec<blobs::FormPart>, StoreError>> {
-        Ok(Err(StoreError::Unavailable("multipart bodies are not supported by this host yet".into())))
+    async fn ingest_multipart(
+        &mut self,
+        _body: Resource<IncomingBody>,
+        _want: DigestSet,
+    ) -> wasmtime::Result<Result<Vec<blobs::FormPart>, StoreError>> {
+        Ok(Err(StoreError::Unavailable(
+            "multipart bodies are not supported by this host yet".into(),
+        )))
     }
 
     async fn ingest_json_base64(
@@ -193,7 +242,12 @@ impl blobs::HostIncomingBody for StoreData {
         wanted: DigestSet,
     ) -> wasmtime::Result<Result<(String, Vec<BlobInfo>), StoreError>> {
         let services = self.scope()?.services.clone();
-        let raw = match self.table.get_mut(&body)?.collect(services.settings.max_body_bytes).await {
+        let raw = match self
+            .table
+            .get_mut(&body)?
+            .collect(services.settings.max_body_bytes)
+            .await
+        {
             Ok(raw) => raw,
             Err(e) => return done(Err(e)),
         };
@@ -235,14 +289,30 @@ impl blobs::HostBlobReader for StoreData {
         Ok(self.table.get(&reader)?.size)
     }
 
-    async fn read(&mut self, reader: Resource<BlobReader>, offset: u64, len: u32) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
+    async fn read(
+        &mut self,
+        reader: Resource<BlobReader>,
+        offset: u64,
+        len: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
         let r = self.table.get(&reader)?;
-        let (blake3, end) = (r.blake3.clone(), offset.saturating_add(len.min(MAX_READ_WINDOW) as u64).min(r.size));
+        let (blake3, end) = (
+            r.blake3.clone(),
+            offset
+                .saturating_add(len.min(MAX_READ_WINDOW) as u64)
+                .min(r.size),
+        );
         let services = self.scope()?.services.clone();
         if offset >= end {
             return Ok(Ok(Vec::new()));
         }
-        done(services.blobs.read_range(&blake3, offset..end).await.map(|b| b.to_vec()))
+        done(
+            services
+                .blobs
+                .read_range(&blake3, offset..end)
+                .await
+                .map(|b| b.to_vec()),
+        )
     }
 
     async fn drop(&mut self, reader: Resource<BlobReader>) -> wasmtime::Result<()> {
@@ -257,10 +327,20 @@ impl blobs::Host for StoreData {
         if !scope.visible(&blake3).await.unwrap_or(false) {
             return Ok(None);
         }
-        Ok(scope.services.blobs.info(&blake3).await.ok().flatten().map(wit_blob))
+        Ok(scope
+            .services
+            .blobs
+            .info(&blake3)
+            .await
+            .ok()
+            .flatten()
+            .map(wit_blob))
     }
 
-    async fn open(&mut self, blake3: String) -> wasmtime::Result<Result<Resource<BlobReader>, StoreError>> {
+    async fn open(
+        &mut self,
+        blake3: String,
+    ) -> wasmtime::Result<Result<Resource<BlobReader>, StoreError>> {
         let scope = self.scope()?;
         let info = match scope.visible(&blake3).await {
             Ok(true) => scope.services.blobs.info(&blake3).await,
@@ -268,15 +348,26 @@ impl blobs::Host for StoreData {
             Err(e) => Err(e),
         };
         match info {
-            Ok(Some(info)) => Ok(Ok(self.table.push(BlobReader { blake3, size: info.size })?)),
+            Ok(Some(info)) => Ok(Ok(self.table.push(BlobReader {
+                blake3,
+                size: info.size,
+            })?)),
             Ok(None) => Ok(Err(StoreError::NotFound)),
             Err(e) => done(Err(e)),
         }
     }
 
-    async fn put_bytes(&mut self, data: Vec<u8>, wanted: DigestSet) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
+    async fn put_bytes(
+        &mut self,
+        data: Vec<u8>,
+        wanted: DigestSet,
+    ) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
         let scope = self.scope()?;
-        let result = scope.services.blobs.put_bytes(data.into(), want(wanted)).await;
+        let result = scope
+            .services
+            .blobs
+            .put_bytes(data.into(), want(wanted))
+            .await;
         Ok(result.map(|info| scope.stored(info)).map_err(wit_error))
     }
 
@@ -285,12 +376,25 @@ impl blobs::Host for StoreData {
         done(scope.services.uploads.start(&scope.repo).await)
     }
 
-    async fn append_upload(&mut self, id: String, body: Resource<IncomingBody>, expect_offset: Option<u64>) -> wasmtime::Result<Result<u64, StoreError>> {
-        let scope = self.scope.as_ref().ok_or_else(|| wasmtime::Error::msg("no request scope"))?;
+    async fn append_upload(
+        &mut self,
+        id: String,
+        body: Resource<IncomingBody>,
+        expect_offset: Option<u64>,
+    ) -> wasmtime::Result<Result<u64, StoreError>> {
+        let scope = self
+            .scope
+            .as_ref()
+            .ok_or_else(|| wasmtime::Error::msg("no request scope"))?;
         let (services, repo) = (scope.services.clone(), scope.repo.clone());
         let body = self.table.get_mut(&body)?;
         let max = services.settings.max_body_bytes;
-        done(services.uploads.append(&repo, &id, body.take(None), expect_offset, max).await)
+        done(
+            services
+                .uploads
+                .append(&repo, &id, body.take(None), expect_offset, max)
+                .await,
+        )
     }
 
     async fn upload_offset(&mut self, id: String) -> wasmtime::Result<Result<u64, StoreError>> {
@@ -298,10 +402,24 @@ impl blobs::Host for StoreData {
         done(scope.services.uploads.offset(&scope.repo, &id).await)
     }
 
-    async fn finish_upload(&mut self, id: String, wanted: DigestSet, expect_sha256: Option<String>) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
+    async fn finish_upload(
+        &mut self,
+        id: String,
+        wanted: DigestSet,
+        expect_sha256: Option<String>,
+    ) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
         let scope = self.scope()?;
         let services = scope.services.clone();
-        let result = services.uploads.finish(&scope.repo, &id, &services.blobs, want(wanted), expect_sha256.as_deref()).await;
+        let result = services
+            .uploads
+            .finish(
+                &scope.repo,
+                &id,
+                &services.blobs,
+                want(wanted),
+                expect_sha256.as_deref(),
+            )
+            .await;
         Ok(result.map(|info| scope.stored(info)).map_err(wit_error))
     }
 
@@ -313,18 +431,33 @@ impl blobs::Host for StoreData {
 }
 
 impl catalog::Host for StoreData {
-    async fn publish(&mut self, p: catalog::Publication) -> wasmtime::Result<Result<(), StoreError>> {
+    async fn publish(
+        &mut self,
+        p: catalog::Publication,
+    ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
         let package = p.version.package.clone();
         if let Err(e) = scope.require(Action::Write, &package) {
             return Ok(Err(e));
         }
-        if let Some(a) = p.assets.iter().find(|a| !scope.ingested.contains(&a.blake3)) {
+        if let Some(a) = p
+            .assets
+            .iter()
+            .find(|a| !scope.ingested.contains(&a.blake3))
+        {
             // Only bytes this request stored may be published: a plugin cannot
             // attach a blob it learned the address of elsewhere.
-            let visible = scope.services.catalog.repo_has_blob(&scope.repo, &a.blake3).await.unwrap_or(false);
+            let visible = scope
+                .services
+                .catalog
+                .repo_has_blob(&scope.repo, &a.blake3)
+                .await
+                .unwrap_or(false);
             if !visible {
-                return Ok(Err(StoreError::Forbidden(format!("blob {} was not stored by this request", a.blake3))));
+                return Ok(Err(StoreError::Forbidden(format!(
+                    "blob {} was not stored by this request",
+                    a.blake3
+                ))));
             }
         }
         let publication = cat::Publication {
@@ -336,120 +469,250 @@ impl catalog::Host for StoreData {
                 deprecated: p.version.deprecated,
                 published_at: 0,
             },
-            assets: p.assets.into_iter().map(|a| cat::Asset { path: a.path, blake3: a.blake3, content_type: a.content_type }).collect(),
+            assets: p
+                .assets
+                .into_iter()
+                .map(|a| cat::Asset {
+                    path: a.path,
+                    blake3: a.blake3,
+                    content_type: a.content_type,
+                })
+                .collect(),
             tags: p.tags,
         };
-        let result = scope.services.catalog.publish(&scope.repo, &publication).await;
+        let result = scope
+            .services
+            .catalog
+            .publish(&scope.repo, &publication)
+            .await;
         if result.is_ok() {
             scope.changed(&package);
         }
         done(result)
     }
 
-    async fn get_version(&mut self, package: String, version: String) -> wasmtime::Result<Option<catalog::VersionRow>> {
+    async fn get_version(
+        &mut self,
+        package: String,
+        version: String,
+    ) -> wasmtime::Result<Option<catalog::VersionRow>> {
         let scope = self.scope()?;
-        Ok(scope.services.catalog.get_version(&scope.repo, &package, &version).await.ok().flatten().map(wit_version))
+        Ok(scope
+            .services
+            .catalog
+            .get_version(&scope.repo, &package, &version)
+            .await
+            .ok()
+            .flatten()
+            .map(wit_version))
     }
 
-    async fn list_versions(&mut self, package: String) -> wasmtime::Result<Vec<catalog::VersionRow>> {
+    async fn list_versions(
+        &mut self,
+        package: String,
+    ) -> wasmtime::Result<Vec<catalog::VersionRow>> {
         let scope = self.scope()?;
-        let rows = scope.services.catalog.list_versions(&scope.repo, &package).await.unwrap_or_default();
+        let rows = scope
+            .services
+            .catalog
+            .list_versions(&scope.repo, &package)
+            .await
+            .unwrap_or_default();
         Ok(rows.into_iter().map(wit_version).collect())
     }
 
-    async fn set_yanked(&mut self, package: String, version: String, yanked: bool) -> wasmtime::Result<Result<(), StoreError>> {
+    async fn set_yanked(
+        &mut self,
+        package: String,
+        version: String,
+        yanked: bool,
+    ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
         if let Err(e) = scope.require(Action::Write, &package) {
             return Ok(Err(e));
         }
-        let r = scope.services.catalog.set_yanked(&scope.repo, &package, &version, yanked).await;
+        let r = scope
+            .services
+            .catalog
+            .set_yanked(&scope.repo, &package, &version, yanked)
+            .await;
         scope.changed(&package);
         done(r)
     }
 
-    async fn set_deprecated(&mut self, package: String, version: String, message: Option<String>) -> wasmtime::Result<Result<(), StoreError>> {
+    async fn set_deprecated(
+        &mut self,
+        package: String,
+        version: String,
+        message: Option<String>,
+    ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
         if let Err(e) = scope.require(Action::Write, &package) {
             return Ok(Err(e));
         }
-        let r = scope.services.catalog.set_deprecated(&scope.repo, &package, &version, message.as_deref()).await;
+        let r = scope
+            .services
+            .catalog
+            .set_deprecated(&scope.repo, &package, &version, message.as_deref())
+            .await;
         scope.changed(&package);
         done(r)
     }
 
-    async fn delete_version(&mut self, package: String, version: String) -> wasmtime::Result<Result<(), StoreError>> {
+    async fn delete_version(
+        &mut self,
+        package: String,
+        version: String,
+    ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
         if let Err(e) = scope.require(Action::Delete, &package) {
             return Ok(Err(e));
         }
-        let r = scope.services.catalog.delete_version(&scope.repo, &package, &version).await;
+        let r = scope
+            .services
+            .catalog
+            .delete_version(&scope.repo, &package, &version)
+            .await;
         scope.changed(&package);
         done(r)
     }
 
-    async fn delete_package(&mut self, package: String) -> wasmtime::Result<Result<(), StoreError>> {
+    async fn delete_package(
+        &mut self,
+        package: String,
+    ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
         if let Err(e) = scope.require(Action::Delete, &package) {
             return Ok(Err(e));
         }
-        let r = scope.services.catalog.delete_package(&scope.repo, &package).await;
+        let r = scope
+            .services
+            .catalog
+            .delete_package(&scope.repo, &package)
+            .await;
         scope.changed(&package);
         done(r)
     }
 
     async fn find_asset(&mut self, path: String) -> wasmtime::Result<Option<catalog::Asset>> {
         let scope = self.scope()?;
-        Ok(scope.services.catalog.find_asset(&scope.repo, &path).await.ok().flatten().map(wit_asset))
+        Ok(scope
+            .services
+            .catalog
+            .find_asset(&scope.repo, &path)
+            .await
+            .ok()
+            .flatten()
+            .map(wit_asset))
     }
 
     async fn list_tags(&mut self, package: String) -> wasmtime::Result<Vec<(String, String)>> {
         let scope = self.scope()?;
-        Ok(scope.services.catalog.list_tags(&scope.repo, &package).await.unwrap_or_default())
+        Ok(scope
+            .services
+            .catalog
+            .list_tags(&scope.repo, &package)
+            .await
+            .unwrap_or_default())
     }
 
-    async fn set_tag(&mut self, package: String, tag: String, version: String) -> wasmtime::Result<Result<(), StoreError>> {
+    async fn set_tag(
+        &mut self,
+        package: String,
+        tag: String,
+        version: String,
+    ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
         if let Err(e) = scope.require(Action::Write, &package) {
             return Ok(Err(e));
         }
-        let r = scope.services.catalog.set_tag(&scope.repo, &package, &tag, &version).await;
+        let r = scope
+            .services
+            .catalog
+            .set_tag(&scope.repo, &package, &tag, &version)
+            .await;
         scope.changed(&package);
         done(r)
     }
 
-    async fn remove_tag(&mut self, package: String, tag: String) -> wasmtime::Result<Result<(), StoreError>> {
+    async fn remove_tag(
+        &mut self,
+        package: String,
+        tag: String,
+    ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
         if let Err(e) = scope.require(Action::Write, &package) {
             return Ok(Err(e));
         }
-        let r = scope.services.catalog.remove_tag(&scope.repo, &package, &tag).await;
+        let r = scope
+            .services
+            .catalog
+            .remove_tag(&scope.repo, &package, &tag)
+            .await;
         scope.changed(&package);
         done(r)
     }
 
-    async fn list_packages(&mut self, prefix: Option<String>, after: Option<String>, limit: u32) -> wasmtime::Result<Vec<String>> {
+    async fn list_packages(
+        &mut self,
+        prefix: Option<String>,
+        after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Vec<String>> {
         let scope = self.scope()?;
         let catalog = &scope.services.catalog;
-        Ok(catalog.list_packages(&scope.repo, prefix.as_deref(), after.as_deref(), limit.min(10_000)).await.unwrap_or_default())
+        Ok(catalog
+            .list_packages(
+                &scope.repo,
+                prefix.as_deref(),
+                after.as_deref(),
+                limit.min(10_000),
+            )
+            .await
+            .unwrap_or_default())
     }
 
-    async fn search(&mut self, text: String, offset: u32, limit: u32) -> wasmtime::Result<(u64, Vec<catalog::VersionRow>)> {
+    async fn search(
+        &mut self,
+        text: String,
+        offset: u32,
+        limit: u32,
+    ) -> wasmtime::Result<(u64, Vec<catalog::VersionRow>)> {
         let scope = self.scope()?;
-        let (total, rows) = scope.services.catalog.search(&scope.repo, &text, offset, limit.min(1_000)).await.unwrap_or_default();
+        let (total, rows) = scope
+            .services
+            .catalog
+            .search(&scope.repo, &text, offset, limit.min(1_000))
+            .await
+            .unwrap_or_default();
         Ok((total, rows.into_iter().map(wit_version).collect()))
     }
 
     async fn kv_get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
         let scope = self.scope()?;
-        Ok(scope.services.catalog.kv_get(&scope.repo, &key).await.ok().flatten())
+        Ok(scope
+            .services
+            .catalog
+            .kv_get(&scope.repo, &key)
+            .await
+            .ok()
+            .flatten())
     }
 
-    async fn kv_put(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), StoreError>> {
+    async fn kv_put(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
         if let Err(e) = scope.require(Action::Write, &key) {
             return Ok(Err(e));
         }
-        let r = scope.services.catalog.kv_put(&scope.repo, &key, &value).await;
+        let r = scope
+            .services
+            .catalog
+            .kv_put(&scope.repo, &key, &value)
+            .await;
         scope.changed("*");
         done(r)
     }
@@ -462,13 +725,25 @@ impl upstream::HostUpstreamResponse for StoreData {
     async fn status(&mut self, _: Resource<UpstreamResponse>) -> wasmtime::Result<u16> {
         Ok(502)
     }
-    async fn headers(&mut self, _: Resource<UpstreamResponse>) -> wasmtime::Result<Vec<(String, String)>> {
+    async fn headers(
+        &mut self,
+        _: Resource<UpstreamResponse>,
+    ) -> wasmtime::Result<Vec<(String, String)>> {
         Ok(Vec::new())
     }
-    async fn read(&mut self, _: Resource<UpstreamResponse>, _: u32) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
+    async fn read(
+        &mut self,
+        _: Resource<UpstreamResponse>,
+        _: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
         Ok(Err(StoreError::Unavailable("no upstream".into())))
     }
-    async fn ingest(&mut self, _: Resource<UpstreamResponse>, _: DigestSet, _: Option<String>) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
+    async fn ingest(
+        &mut self,
+        _: Resource<UpstreamResponse>,
+        _: DigestSet,
+        _: Option<String>,
+    ) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
         Ok(Err(StoreError::Unavailable("no upstream".into())))
     }
     async fn drop(&mut self, r: Resource<UpstreamResponse>) -> wasmtime::Result<()> {
@@ -478,40 +753,72 @@ impl upstream::HostUpstreamResponse for StoreData {
 }
 
 impl upstream::Host for StoreData {
-    async fn fetch(&mut self, req: upstream::UpstreamRequest) -> wasmtime::Result<Result<Resource<UpstreamResponse>, upstream::UpstreamError>> {
+    async fn fetch(
+        &mut self,
+        req: upstream::UpstreamRequest,
+    ) -> wasmtime::Result<Result<Resource<UpstreamResponse>, upstream::UpstreamError>> {
         let scope = self.scope()?;
         // Outbound HTTP arrives with proxy repositories; until then no host is
         // reachable, whatever the grants say.
         let _ = &scope.policy.upstream;
-        Ok(Err(upstream::UpstreamError::NotGranted(format!("{} is not a granted upstream", req.url))))
+        Ok(Err(upstream::UpstreamError::NotGranted(format!(
+            "{} is not a granted upstream",
+            req.url
+        ))))
     }
 }
 
 impl auth::Host for StoreData {
     async fn whoami(&mut self) -> wasmtime::Result<WitCaller> {
         let caller = &self.scope()?.caller;
-        Ok(WitCaller { user: caller.user.clone(), roles: if caller.admin { vec!["admin".into()] } else { vec![] } })
+        Ok(WitCaller {
+            user: caller.user.clone(),
+            roles: if caller.admin {
+                vec!["admin".into()]
+            } else {
+                vec![]
+            },
+        })
     }
 
     async fn may(&mut self, a: Access) -> wasmtime::Result<bool> {
         let scope = self.scope()?;
-        Ok(scope.services.auth.permits(&scope.caller, super::action(a.action)))
+        Ok(scope
+            .services
+            .auth
+            .permits(&scope.caller, super::action(a.action)))
     }
 
-    async fn login(&mut self, user: String, password: String) -> wasmtime::Result<Result<String, String>> {
+    async fn login(
+        &mut self,
+        user: String,
+        password: String,
+    ) -> wasmtime::Result<Result<String, String>> {
         let services = self.scope()?.services.clone();
         match services.auth.password_caller(&user, &password).await {
-            Ok(_) => Ok(services.auth.create_token(&user).await.map_err(|e| e.to_string())),
+            Ok(_) => Ok(services
+                .auth
+                .create_token(&user)
+                .await
+                .map_err(|e| e.to_string())),
             Err(e) => Ok(Err(e.to_string())),
         }
     }
 }
 
 impl signing::Host for StoreData {
-    async fn clearsign(&mut self, key_id: String, _data: Vec<u8>) -> wasmtime::Result<Result<String, String>> {
+    async fn clearsign(
+        &mut self,
+        key_id: String,
+        _data: Vec<u8>,
+    ) -> wasmtime::Result<Result<String, String>> {
         Ok(Err(format!("signing key {key_id:?} is not configured")))
     }
-    async fn sign_detached(&mut self, key_id: String, _data: Vec<u8>) -> wasmtime::Result<Result<String, String>> {
+    async fn sign_detached(
+        &mut self,
+        key_id: String,
+        _data: Vec<u8>,
+    ) -> wasmtime::Result<Result<String, String>> {
         Ok(Err(format!("signing key {key_id:?} is not configured")))
     }
     async fn public_key(&mut self, key_id: String) -> wasmtime::Result<Result<String, String>> {
@@ -521,7 +828,11 @@ impl signing::Host for StoreData {
 
 impl log::Host for StoreData {
     async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let plugin = self.scope.as_ref().map(|s| s.plugin.as_str()).unwrap_or("?");
+        let plugin = self
+            .scope
+            .as_ref()
+            .map(|s| s.plugin.as_str())
+            .unwrap_or("?");
         match level {
             log::Level::Trace => tracing::trace!(plugin, "{message}"),
             log::Level::Debug => tracing::debug!(plugin, "{message}"),

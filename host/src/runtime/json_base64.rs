@@ -10,8 +10,12 @@ use crate::store::StoreError;
 use base64::Engine;
 use serde_json::Value;
 
-pub fn extract(raw: &[u8], patterns: &[String]) -> Result<(Value, Vec<(String, Vec<u8>)>), StoreError> {
-    let doc: Value = serde_json::from_slice(raw).map_err(|e| StoreError::Invalid(format!("invalid JSON body: {e}")))?;
+pub fn extract(
+    raw: &[u8],
+    patterns: &[String],
+) -> Result<(Value, Vec<(String, Vec<u8>)>), StoreError> {
+    let doc: Value = serde_json::from_slice(raw)
+        .map_err(|e| StoreError::Invalid(format!("invalid JSON body: {e}")))?;
     let mut found = Vec::new();
     for pattern in patterns {
         let segments: Vec<&str> = pattern.split('/').skip(1).collect();
@@ -20,7 +24,12 @@ pub fn extract(raw: &[u8], patterns: &[String]) -> Result<(Value, Vec<(String, V
     Ok((doc, found))
 }
 
-fn collect(v: &Value, segments: &[&str], at: String, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), StoreError> {
+fn collect(
+    v: &Value,
+    segments: &[&str],
+    at: String,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> Result<(), StoreError> {
     let Some((first, rest)) = segments.split_first() else {
         if let Some(text) = v.as_str() {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -58,13 +67,22 @@ mod tests {
         let body = br#"{"name":"a","_attachments":{"a/b-1.0.0.tgz":{"data":"aGVsbG8="},"x.tgz":{"data":"d29ybGQ="}}}"#;
         let (mut doc, found) = extract(body, &["/_attachments/*/data".into()]).unwrap();
         assert_eq!(found.len(), 2);
-        assert_eq!(found[0], ("/_attachments/a~1b-1.0.0.tgz/data".to_string(), b"hello".to_vec()));
+        assert_eq!(
+            found[0],
+            (
+                "/_attachments/a~1b-1.0.0.tgz/data".to_string(),
+                b"hello".to_vec()
+            )
+        );
         assert!(doc.pointer_mut(&found[0].0).is_some());
     }
 
     #[test]
     fn bad_base64_and_bad_json_are_invalid() {
-        assert!(matches!(extract(br#"{"a":{"data":"%%%"}}"#, &["/a/data".into()]), Err(StoreError::Invalid(_))));
+        assert!(matches!(
+            extract(br#"{"a":{"data":"%%%"}}"#, &["/a/data".into()]),
+            Err(StoreError::Invalid(_))
+        ));
         assert!(matches!(extract(b"{", &[]), Err(StoreError::Invalid(_))));
     }
 }

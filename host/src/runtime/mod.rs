@@ -14,7 +14,10 @@ mod json_base64;
 pub mod registry;
 pub mod reload;
 
-pub use bindings::{Action as WitAction, BodyMode, CacheHint, Caller as WitCaller, ClassifyError, Denial, Method, RepoInfo, RepoKind, RequestContext, RequestHead, Route};
+pub use bindings::{
+    Action as WitAction, BodyMode, CacheHint, Caller as WitCaller, ClassifyError, Denial, Method,
+    RepoInfo, RepoKind, RequestContext, RequestHead, Route,
+};
 pub use body::IncomingBody;
 
 use crate::auth::{Action, Caller};
@@ -22,7 +25,7 @@ use crate::services::Services;
 use arc_swap::ArcSwap;
 use bindings::{FormatPlugin, FormatPluginPre, PluginResponse, ResponseBody};
 use host_api::{RequestScope, StoreData};
-use registry::{Policy, PluginSpec};
+use registry::{PluginSpec, Policy};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -32,7 +35,13 @@ use wasmtime::{Engine, Store, UpdateDeadline};
 
 /// Imports a plugin may have: the Wharf contract and what Rust's std needs.
 /// Filesystem, sockets and HTTP are refused at load.
-const ALLOWED_IMPORTS: &[&str] = &["wharf:plugin/", "wasi:io/", "wasi:cli/", "wasi:clocks/", "wasi:random/"];
+const ALLOWED_IMPORTS: &[&str] = &[
+    "wharf:plugin/",
+    "wasi:io/",
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:random/",
+];
 /// Warm instances kept per plugin for classify and error rendering.
 const WARM_INSTANCES: usize = 4;
 /// Calls a warm instance serves before it is replaced (bounds heap growth).
@@ -97,11 +106,18 @@ pub struct LoadedPlugin {
 
 impl LoadedPlugin {
     fn store(&self, deadline: Instant, scope: Option<RequestScope>) -> Store<StoreData> {
-        let mut store = Store::new(&self.engine, StoreData::new(self.policy.memory_bytes, deadline, scope));
+        let mut store = Store::new(
+            &self.engine,
+            StoreData::new(self.policy.memory_bytes, deadline, scope),
+        );
         store.limiter(|s| s.limiter());
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|ctx| {
-            if Instant::now() >= ctx.data().deadline { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
         });
         store
     }
@@ -111,8 +127,16 @@ impl LoadedPlugin {
             return Ok(w);
         }
         let mut store = self.store(Instant::now() + CLASSIFY_BUDGET, None);
-        let plugin = self.pre.instantiate_async(&mut store).await.map_err(|e| failure(e, &store))?;
-        Ok(Warm { store, plugin, uses: 0 })
+        let plugin = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| failure(e, &store))?;
+        Ok(Warm {
+            store,
+            plugin,
+            uses: 0,
+        })
     }
 
     fn give_back(&self, mut w: Warm) {
@@ -124,11 +148,20 @@ impl LoadedPlugin {
     }
 
     /// Phase one on a warm instance. No host call is allowed in it.
-    pub async fn classify(&self, repo: &RepoInfo, head: &RequestHead) -> Result<Result<Route, ClassifyError>, PluginFailure> {
+    pub async fn classify(
+        &self,
+        repo: &RepoInfo,
+        head: &RequestHead,
+    ) -> Result<Result<Route, ClassifyError>, PluginFailure> {
         let mut w = self.take_warm().await?;
         w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
         w.store.set_epoch_deadline(1);
-        match w.plugin.wharf_plugin_handler().call_classify(&mut w.store, repo, head).await {
+        match w
+            .plugin
+            .wharf_plugin_handler()
+            .call_classify(&mut w.store, repo, head)
+            .await
+        {
             Ok(route) => {
                 self.give_back(w);
                 Ok(route)
@@ -138,11 +171,22 @@ impl LoadedPlugin {
     }
 
     /// A host decision in the format's own error shape.
-    pub async fn render_error(&self, repo: &RepoInfo, head: &RequestHead, denial: Denial, message: &str) -> Result<Reply, PluginFailure> {
+    pub async fn render_error(
+        &self,
+        repo: &RepoInfo,
+        head: &RequestHead,
+        denial: Denial,
+        message: &str,
+    ) -> Result<Reply, PluginFailure> {
         let mut w = self.take_warm().await?;
         w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
         w.store.set_epoch_deadline(1);
-        match w.plugin.wharf_plugin_handler().call_render_error(&mut w.store, repo, head, denial, message).await {
+        match w
+            .plugin
+            .wharf_plugin_handler()
+            .call_render_error(&mut w.store, repo, head, denial, message)
+            .await
+        {
             Ok(response) => {
                 let reply = reply(response);
                 self.give_back(w);
@@ -177,11 +221,15 @@ impl LoadedPlugin {
                 Some(b) => Some(store.data_mut().push_body(b)?),
                 None => None,
             };
-            plugin.wharf_plugin_handler().call_handle(&mut store, &ctx, body).await
+            plugin
+                .wharf_plugin_handler()
+                .call_handle(&mut store, &ctx, body)
+                .await
         };
         // Epochs cannot interrupt a guest blocked in a host call: bound the
         // whole call as well.
-        let outcome = tokio::time::timeout(self.policy.timeout + Duration::from_millis(250), call).await;
+        let outcome =
+            tokio::time::timeout(self.policy.timeout + Duration::from_millis(250), call).await;
         match outcome {
             Err(_) => Err(PluginFailure::Deadline),
             Ok(Err(e)) => Err(failure(e, &store)),
@@ -195,17 +243,35 @@ fn reply(r: PluginResponse) -> Result<Reply, PluginFailure> {
         ResponseBody::Empty => ReplyBody::Empty,
         ResponseBody::Bytes(b) => ReplyBody::Bytes(b),
         ResponseBody::Blob(b) => ReplyBody::Blob(b),
-        ResponseBody::Upstream(_) => return Err(PluginFailure::Unsupported("upstream responses need a proxy repository".into())),
+        ResponseBody::Upstream(_) => {
+            return Err(PluginFailure::Unsupported(
+                "upstream responses need a proxy repository".into(),
+            ));
+        }
     };
-    Ok(Reply { status: r.status, headers: r.headers, body, cache: r.cache })
+    Ok(Reply {
+        status: r.status,
+        headers: r.headers,
+        body,
+        cache: r.cache,
+    })
 }
 
 fn failure(e: wasmtime::Error, store: &Store<StoreData>) -> PluginFailure {
-    if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+    if matches!(
+        e.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::Interrupt)
+    ) {
         return PluginFailure::Deadline;
     }
-    let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).trim().to_string();
-    let detail = if stderr.is_empty() { format!("{e:#}") } else { format!("{e:#}; stderr: {stderr}") };
+    let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
+        .trim()
+        .to_string();
+    let detail = if stderr.is_empty() {
+        format!("{e:#}")
+    } else {
+        format!("{e:#}; stderr: {stderr}")
+    };
     PluginFailure::Trap(detail)
 }
 
@@ -282,7 +348,10 @@ impl Runtime {
         let specs = match registry::load(&self.registry_path) {
             Ok(specs) => specs,
             Err(e) => {
-                tracing::error!(error = format!("{e:#}"), "plugin registry not applied; keeping the loaded plugins");
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "plugin registry not applied; keeping the loaded plugins"
+                );
                 return;
             }
         };
@@ -291,14 +360,24 @@ impl Runtime {
         let mut status = BTreeMap::new();
         for spec in specs {
             let old = current.get(&spec.format).cloned();
-            let mut st = PluginStatus { format: spec.format.clone(), path: spec.path.display().to_string(), ..Default::default() };
+            let mut st = PluginStatus {
+                format: spec.format.clone(),
+                path: spec.path.display().to_string(),
+                ..Default::default()
+            };
             let this = self.clone();
             let spec_for_load = spec.clone();
             let old_for_load = old.clone();
-            let loaded = tokio::task::spawn_blocking(move || this.load(&spec_for_load, old_for_load.as_deref())).await;
+            let loaded = tokio::task::spawn_blocking(move || {
+                this.load(&spec_for_load, old_for_load.as_deref())
+            })
+            .await;
             match loaded.map_err(anyhow::Error::from).and_then(|r| r) {
                 Ok(plugin) => {
-                    if old.as_ref().is_none_or(|o| o.hash != plugin.hash || o.policy != plugin.policy) {
+                    if old
+                        .as_ref()
+                        .is_none_or(|o| o.hash != plugin.hash || o.policy != plugin.policy)
+                    {
                         tracing::info!(format = %plugin.format, version = %plugin.version, hash = %&plugin.hash[..12], "plugin loaded");
                     }
                     next.insert(spec.format.clone(), plugin);
@@ -315,7 +394,11 @@ impl Runtime {
             if let Some(p) = next.get(&spec.format) {
                 st.version = Some(p.version.clone());
                 st.hash = Some(p.hash.to_string());
-                st.loaded_at = p.loaded_at.duration_since(SystemTime::UNIX_EPOCH).ok().map(|d| d.as_secs());
+                st.loaded_at = p
+                    .loaded_at
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs());
             }
             status.insert(spec.format.clone(), st);
         }
@@ -327,8 +410,13 @@ impl Runtime {
     }
 
     /// Loads one plugin (blocking: reads, compiles, validates).
-    fn load(&self, spec: &PluginSpec, old: Option<&LoadedPlugin>) -> anyhow::Result<Arc<LoadedPlugin>> {
-        let wasm = std::fs::read(&spec.path).map_err(|e| anyhow::anyhow!("reading {}: {e}", spec.path.display()))?;
+    fn load(
+        &self,
+        spec: &PluginSpec,
+        old: Option<&LoadedPlugin>,
+    ) -> anyhow::Result<Arc<LoadedPlugin>> {
+        let wasm = std::fs::read(&spec.path)
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", spec.path.display()))?;
         let hash: Arc<str> = blake3::hash(&wasm).to_hex().as_str().into();
         let policy = Arc::new(spec.policy.clone());
         if let Some(old) = old.filter(|o| o.hash == hash) {
@@ -338,7 +426,11 @@ impl Runtime {
                 version: old.version.clone(),
                 hash,
                 policy,
-                loaded_at: if *old.policy == spec.policy { old.loaded_at } else { SystemTime::now() },
+                loaded_at: if *old.policy == spec.policy {
+                    old.loaded_at
+                } else {
+                    SystemTime::now()
+                },
                 engine: self.engine.clone(),
                 pre: old.pre.clone(),
                 warm: Mutex::new(Vec::new()),
@@ -365,13 +457,23 @@ impl Runtime {
         let info = futures::executor::block_on(async {
             let mut store = plugin.store(Instant::now() + Duration::from_secs(5), None);
             let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance.wharf_plugin_handler().call_describe(&mut store).await
+            instance
+                .wharf_plugin_handler()
+                .call_describe(&mut store)
+                .await
         })
         .map_err(|e| anyhow::anyhow!("describe() failed: {e:#}"))?;
         if info.format != spec.format {
-            anyhow::bail!("the component describes format {:?}, the registry enables it as {:?}", info.format, spec.format);
+            anyhow::bail!(
+                "the component describes format {:?}, the registry enables it as {:?}",
+                info.format,
+                spec.format
+            );
         }
-        Ok(Arc::new(LoadedPlugin { version: info.version, ..plugin }))
+        Ok(Arc::new(LoadedPlugin {
+            version: info.version,
+            ..plugin
+        }))
     }
 }
 

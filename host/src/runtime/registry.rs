@@ -76,23 +76,42 @@ pub struct PluginSpec {
 
 /// The enabled plugins of a registry file, in file order.
 pub fn load(path: &Path) -> anyhow::Result<Vec<PluginSpec>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file: File = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: File =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut specs = Vec::new();
     for entry in file.plugin.into_iter().filter(|e| e.enabled) {
-        let limit = |own: &Option<String>, default: &Option<String>| own.clone().or_else(|| default.clone());
+        let limit = |own: &Option<String>, default: &Option<String>| {
+            own.clone().or_else(|| default.clone())
+        };
         let policy = Policy {
-            memory_bytes: parse_size(&limit(&entry.limits.memory, &file.defaults.memory).unwrap_or("128MiB".into()))?,
-            timeout: parse_duration(&limit(&entry.limits.timeout, &file.defaults.timeout).unwrap_or("30s".into()))?,
-            read_limit: parse_size(&limit(&entry.limits.read_limit, &file.defaults.read_limit).unwrap_or("64MiB".into()))?,
+            memory_bytes: parse_size(
+                &limit(&entry.limits.memory, &file.defaults.memory).unwrap_or("128MiB".into()),
+            )?,
+            timeout: parse_duration(
+                &limit(&entry.limits.timeout, &file.defaults.timeout).unwrap_or("30s".into()),
+            )?,
+            read_limit: parse_size(
+                &limit(&entry.limits.read_limit, &file.defaults.read_limit)
+                    .unwrap_or("64MiB".into()),
+            )?,
             upstream: entry.upstream,
             signing_keys: entry.signing_keys,
         };
         if specs.iter().any(|s: &PluginSpec| s.format == entry.format) {
-            anyhow::bail!("format {:?} is enabled twice in {}", entry.format, path.display());
+            anyhow::bail!(
+                "format {:?} is enabled twice in {}",
+                entry.format,
+                path.display()
+            );
         }
-        specs.push(PluginSpec { format: entry.format, path: base.join(entry.path), policy });
+        specs.push(PluginSpec {
+            format: entry.format,
+            path: base.join(entry.path),
+            policy,
+        });
     }
     Ok(specs)
 }

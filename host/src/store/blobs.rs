@@ -10,7 +10,9 @@ use super::digest::{BlobInfo, Hasher, Want};
 use super::{Db, StoreError, now_millis};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, WriteMultipart, path::Path as ObjectPath};
+use object_store::{
+    GetOptions, GetRange, GetResultPayload, ObjectStore, WriteMultipart, path::Path as ObjectPath,
+};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -24,35 +26,58 @@ pub struct BlobStore {
 pub type ByteStream = futures::stream::BoxStream<'static, std::io::Result<Bytes>>;
 
 fn object_path(blake3: &str) -> ObjectPath {
-    ObjectPath::from(format!("blobs/{}/{}/{}", &blake3[..2], &blake3[2..4], blake3))
+    ObjectPath::from(format!(
+        "blobs/{}/{}/{}",
+        &blake3[..2],
+        &blake3[2..4],
+        blake3
+    ))
 }
 
 fn is_blake3_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl BlobStore {
     pub fn local(dir: &std::path::Path, db: Db) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let objects = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
-        Ok(BlobStore { objects: Arc::new(objects), db })
+        Ok(BlobStore {
+            objects: Arc::new(objects),
+            db,
+        })
     }
 
     /// Streams `body` into the store. Refuses more than `max` bytes and, when
     /// `expect_sha256` is given, bytes with another SHA-256.
-    pub async fn ingest<S, E>(&self, mut body: S, want: Want, expect_sha256: Option<&str>, max: u64) -> Result<BlobInfo, StoreError>
+    pub async fn ingest<S, E>(
+        &self,
+        mut body: S,
+        want: Want,
+        expect_sha256: Option<&str>,
+        max: u64,
+    ) -> Result<BlobInfo, StoreError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let want = Want { sha256: want.sha256 || expect_sha256.is_some(), ..want };
+        let want = Want {
+            sha256: want.sha256 || expect_sha256.is_some(),
+            ..want
+        };
         let tmp = ObjectPath::from(format!("tmp/{}", uuid::Uuid::new_v4()));
         let mut upload = WriteMultipart::new(self.objects.put_multipart(&tmp).await?);
         let mut hasher = Hasher::new(want);
         let failure = loop {
             match body.next().await {
                 None => break None,
-                Some(Err(e)) => break Some(StoreError::Invalid(format!("reading the request body failed: {e}"))),
+                Some(Err(e)) => {
+                    break Some(StoreError::Invalid(format!(
+                        "reading the request body failed: {e}"
+                    )));
+                }
                 Some(Ok(chunk)) => {
                     hasher.update(&chunk);
                     if hasher.size() > max {
@@ -115,12 +140,29 @@ impl BlobStore {
         if !is_blake3_hex(blake3) {
             return Ok(None);
         }
-        let row: Option<(String, i64, Option<String>, Option<String>, Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT blake3, size, sha256, sha512, sha1, md5 FROM blobs WHERE blake3 = ?")
-                .bind(blake3)
-                .fetch_optional(&self.db)
-                .await?;
-        Ok(row.map(|(blake3, size, sha256, sha512, sha1, md5)| BlobInfo { blake3, size: size as u64, sha256, sha512, sha1, md5 }))
+        let row: Option<(
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT blake3, size, sha256, sha512, sha1, md5 FROM blobs WHERE blake3 = ?",
+        )
+        .bind(blake3)
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(
+            row.map(|(blake3, size, sha256, sha512, sha1, md5)| BlobInfo {
+                blake3,
+                size: size as u64,
+                sha256,
+                sha512,
+                sha1,
+                md5,
+            }),
+        )
     }
 
     /// Reads `range` of a blob into memory (plugins reading inside archives).
@@ -132,8 +174,15 @@ impl BlobStore {
     }
 
     /// Streams a blob, or a byte range of it, to a client.
-    pub async fn stream(&self, blake3: &str, range: Option<Range<u64>>) -> Result<ByteStream, StoreError> {
-        let options = GetOptions { range: range.map(GetRange::Bounded), ..Default::default() };
+    pub async fn stream(
+        &self,
+        blake3: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<ByteStream, StoreError> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..Default::default()
+        };
         let result = self.objects.get_opts(&object_path(blake3), options).await?;
         let range = result.range.clone();
         Ok(match result.payload {
@@ -141,7 +190,9 @@ impl BlobStore {
             GetResultPayload::File(file, _) => {
                 use tokio::io::{AsyncReadExt, AsyncSeekExt};
                 let mut file = tokio::fs::File::from_std(file);
-                file.seek(std::io::SeekFrom::Start(range.start)).await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                file.seek(std::io::SeekFrom::Start(range.start))
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 let reader = file.take(range.end - range.start);
                 tokio_util::io::ReaderStream::with_capacity(reader, 256 * 1024).boxed()
             }
@@ -156,37 +207,72 @@ mod tests {
 
     async fn store() -> (tempfile::TempDir, BlobStore) {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
         let blobs = BlobStore::local(&dir.path().join("blobs"), db).unwrap();
         (dir, blobs)
     }
 
-    fn chunks(data: &'static [u8]) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Unpin {
-        futures::stream::iter(data.chunks(3).map(|c| Ok(Bytes::from_static(c))).collect::<Vec<_>>())
+    fn chunks(
+        data: &'static [u8],
+    ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Unpin {
+        futures::stream::iter(
+            data.chunks(3)
+                .map(|c| Ok(Bytes::from_static(c)))
+                .collect::<Vec<_>>(),
+        )
     }
 
     #[tokio::test]
     async fn ingest_stores_once_and_streams_ranges() {
         let (_dir, blobs) = store().await;
-        let want = Want { sha256: true, ..Default::default() };
-        let a = blobs.ingest(chunks(b"hello wharf"), want, None, 1 << 20).await.unwrap();
-        let b = blobs.ingest(chunks(b"hello wharf"), want, None, 1 << 20).await.unwrap();
+        let want = Want {
+            sha256: true,
+            ..Default::default()
+        };
+        let a = blobs
+            .ingest(chunks(b"hello wharf"), want, None, 1 << 20)
+            .await
+            .unwrap();
+        let b = blobs
+            .ingest(chunks(b"hello wharf"), want, None, 1 << 20)
+            .await
+            .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.size, 11);
-        let body: Vec<Bytes> = blobs.stream(&a.blake3, Some(6..11)).await.unwrap().map(|c| c.unwrap()).collect().await;
+        let body: Vec<Bytes> = blobs
+            .stream(&a.blake3, Some(6..11))
+            .await
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect()
+            .await;
         assert_eq!(body.concat(), b"wharf");
-        assert_eq!(blobs.info(&a.blake3).await.unwrap().unwrap().sha256, a.sha256);
+        assert_eq!(
+            blobs.info(&a.blake3).await.unwrap().unwrap().sha256,
+            a.sha256
+        );
     }
 
     #[tokio::test]
     async fn wrong_digest_and_oversize_leave_nothing() {
         let (dir, blobs) = store().await;
         let wrong = "0".repeat(64);
-        let err = blobs.ingest(chunks(b"data"), Want::default(), Some(&wrong), 1 << 20).await.unwrap_err();
+        let err = blobs
+            .ingest(chunks(b"data"), Want::default(), Some(&wrong), 1 << 20)
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::DigestMismatch(_)));
-        let err = blobs.ingest(chunks(b"too large"), Want::default(), None, 4).await.unwrap_err();
+        let err = blobs
+            .ingest(chunks(b"too large"), Want::default(), None, 4)
+            .await
+            .unwrap_err();
         assert_eq!(err, StoreError::TooLarge(4));
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM blobs").fetch_one(&blobs.db).await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM blobs")
+            .fetch_one(&blobs.db)
+            .await
+            .unwrap();
         assert_eq!(count, 0);
         let leftovers = walk(&dir.path().join("blobs"));
         assert!(leftovers.is_empty(), "left behind: {leftovers:?}");

@@ -54,9 +54,15 @@ impl Catalog {
             .execute(&mut *tx)
             .await?;
         for a in &p.assets {
-            let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE blake3 = ?").bind(&a.blake3).fetch_optional(&mut *tx).await?;
+            let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE blake3 = ?")
+                .bind(&a.blake3)
+                .fetch_optional(&mut *tx)
+                .await?;
             if known.is_none() {
-                return Err(StoreError::Invalid(format!("asset {} names an unknown blob", a.path)));
+                return Err(StoreError::Invalid(format!(
+                    "asset {} names an unknown blob",
+                    a.path
+                )));
             }
             sqlx::query("INSERT INTO assets (repo, path, blake3, content_type, package, version) VALUES (?, ?, ?, ?, ?, ?)")
                 .bind(repo)
@@ -75,41 +81,84 @@ impl Catalog {
         Ok(())
     }
 
-    pub async fn get_version(&self, repo: &str, package: &str, version: &str) -> Result<Option<VersionRow>, StoreError> {
-        let sql = format!("SELECT {VERSION_COLUMNS} FROM versions WHERE repo = ? AND package = ? AND version = ?");
-        Ok(sqlx::query_as(&sql).bind(repo).bind(package).bind(version).fetch_optional(&self.db).await?)
+    pub async fn get_version(
+        &self,
+        repo: &str,
+        package: &str,
+        version: &str,
+    ) -> Result<Option<VersionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM versions WHERE repo = ? AND package = ? AND version = ?"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(repo)
+            .bind(package)
+            .bind(version)
+            .fetch_optional(&self.db)
+            .await?)
     }
 
     /// Oldest first.
-    pub async fn list_versions(&self, repo: &str, package: &str) -> Result<Vec<VersionRow>, StoreError> {
-        let sql = format!("SELECT {VERSION_COLUMNS} FROM versions WHERE repo = ? AND package = ? ORDER BY id");
-        Ok(sqlx::query_as(&sql).bind(repo).bind(package).fetch_all(&self.db).await?)
-    }
-
-    pub async fn set_yanked(&self, repo: &str, package: &str, version: &str, yanked: bool) -> Result<(), StoreError> {
-        let r = sqlx::query("UPDATE versions SET yanked = ? WHERE repo = ? AND package = ? AND version = ?")
-            .bind(yanked)
+    pub async fn list_versions(
+        &self,
+        repo: &str,
+        package: &str,
+    ) -> Result<Vec<VersionRow>, StoreError> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM versions WHERE repo = ? AND package = ? ORDER BY id"
+        );
+        Ok(sqlx::query_as(&sql)
             .bind(repo)
             .bind(package)
-            .bind(version)
-            .execute(&self.db)
-            .await?;
+            .fetch_all(&self.db)
+            .await?)
+    }
+
+    pub async fn set_yanked(
+        &self,
+        repo: &str,
+        package: &str,
+        version: &str,
+        yanked: bool,
+    ) -> Result<(), StoreError> {
+        let r = sqlx::query(
+            "UPDATE versions SET yanked = ? WHERE repo = ? AND package = ? AND version = ?",
+        )
+        .bind(yanked)
+        .bind(repo)
+        .bind(package)
+        .bind(version)
+        .execute(&self.db)
+        .await?;
         found(r.rows_affected())
     }
 
-    pub async fn set_deprecated(&self, repo: &str, package: &str, version: &str, message: Option<&str>) -> Result<(), StoreError> {
-        let r = sqlx::query("UPDATE versions SET deprecated = ? WHERE repo = ? AND package = ? AND version = ?")
-            .bind(message)
-            .bind(repo)
-            .bind(package)
-            .bind(version)
-            .execute(&self.db)
-            .await?;
+    pub async fn set_deprecated(
+        &self,
+        repo: &str,
+        package: &str,
+        version: &str,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let r = sqlx::query(
+            "UPDATE versions SET deprecated = ? WHERE repo = ? AND package = ? AND version = ?",
+        )
+        .bind(message)
+        .bind(repo)
+        .bind(package)
+        .bind(version)
+        .execute(&self.db)
+        .await?;
         found(r.rows_affected())
     }
 
     /// Removes a version with its assets and the tags that point at it.
-    pub async fn delete_version(&self, repo: &str, package: &str, version: &str) -> Result<(), StoreError> {
+    pub async fn delete_version(
+        &self,
+        repo: &str,
+        package: &str,
+        version: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
         let r = sqlx::query("DELETE FROM versions WHERE repo = ? AND package = ? AND version = ?")
             .bind(repo)
@@ -119,12 +168,14 @@ impl Catalog {
             .await?;
         found(r.rows_affected())?;
         for table in ["assets", "tags"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE repo = ? AND package = ? AND version = ?"))
-                .bind(repo)
-                .bind(package)
-                .bind(version)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE repo = ? AND package = ? AND version = ?"
+            ))
+            .bind(repo)
+            .bind(package)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -132,46 +183,67 @@ impl Catalog {
 
     pub async fn delete_package(&self, repo: &str, package: &str) -> Result<(), StoreError> {
         let mut tx = self.db.begin().await?;
-        let r = sqlx::query("DELETE FROM versions WHERE repo = ? AND package = ?").bind(repo).bind(package).execute(&mut *tx).await?;
+        let r = sqlx::query("DELETE FROM versions WHERE repo = ? AND package = ?")
+            .bind(repo)
+            .bind(package)
+            .execute(&mut *tx)
+            .await?;
         found(r.rows_affected())?;
         for table in ["assets", "tags"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE repo = ? AND package = ?"))
-                .bind(repo)
-                .bind(package)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE repo = ? AND package = ?"
+            ))
+            .bind(repo)
+            .bind(package)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn find_asset(&self, repo: &str, path: &str) -> Result<Option<Asset>, StoreError> {
-        Ok(sqlx::query_as("SELECT path, blake3, content_type FROM assets WHERE repo = ? AND path = ?")
-            .bind(repo)
-            .bind(path)
-            .fetch_optional(&self.db)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT path, blake3, content_type FROM assets WHERE repo = ? AND path = ?",
+        )
+        .bind(repo)
+        .bind(path)
+        .fetch_optional(&self.db)
+        .await?)
     }
 
     /// Whether any asset of `repo` serves this blob (plugins may only open those).
     pub async fn repo_has_blob(&self, repo: &str, blake3: &str) -> Result<bool, StoreError> {
-        let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM assets WHERE repo = ? AND blake3 = ? LIMIT 1")
-            .bind(repo)
-            .bind(blake3)
-            .fetch_optional(&self.db)
-            .await?;
+        let hit: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM assets WHERE repo = ? AND blake3 = ? LIMIT 1")
+                .bind(repo)
+                .bind(blake3)
+                .fetch_optional(&self.db)
+                .await?;
         Ok(hit.is_some())
     }
 
-    pub async fn list_tags(&self, repo: &str, package: &str) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT tag, version FROM tags WHERE repo = ? AND package = ? ORDER BY tag")
-            .bind(repo)
-            .bind(package)
-            .fetch_all(&self.db)
-            .await?)
+    pub async fn list_tags(
+        &self,
+        repo: &str,
+        package: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT tag, version FROM tags WHERE repo = ? AND package = ? ORDER BY tag",
+        )
+        .bind(repo)
+        .bind(package)
+        .fetch_all(&self.db)
+        .await?)
     }
 
-    pub async fn set_tag(&self, repo: &str, package: &str, tag: &str, version: &str) -> Result<(), StoreError> {
+    pub async fn set_tag(
+        &self,
+        repo: &str,
+        package: &str,
+        tag: &str,
+        version: &str,
+    ) -> Result<(), StoreError> {
         if self.get_version(repo, package, version).await?.is_none() {
             return Err(StoreError::NotFound);
         }
@@ -188,8 +260,21 @@ impl Catalog {
         found(r.rows_affected())
     }
 
-    pub async fn list_packages(&self, repo: &str, prefix: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<String>, StoreError> {
-        let pattern = format!("{}%", prefix.unwrap_or("").replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    pub async fn list_packages(
+        &self,
+        repo: &str,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let pattern = format!(
+            "{}%",
+            prefix
+                .unwrap_or("")
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         Ok(sqlx::query_scalar(
             "SELECT DISTINCT package FROM versions WHERE repo = ? AND package LIKE ? ESCAPE '\\' AND package > ? ORDER BY package LIMIT ?",
         )
@@ -203,23 +288,47 @@ impl Catalog {
 
     /// The latest version of each package whose name or latest metadata
     /// contains `text` (case-insensitive), with the total number of hits.
-    pub async fn search(&self, repo: &str, text: &str, offset: u32, limit: u32) -> Result<(u64, Vec<VersionRow>), StoreError> {
-        let pattern = format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    pub async fn search(
+        &self,
+        repo: &str,
+        text: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(u64, Vec<VersionRow>), StoreError> {
+        let pattern = format!(
+            "%{}%",
+            text.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
         let latest = "SELECT v.* FROM versions v JOIN (SELECT max(id) AS id FROM versions WHERE repo = ? GROUP BY package) l ON v.id = l.id
                       WHERE lower(v.package) LIKE ?2 ESCAPE '\\' OR lower(v.metadata) LIKE ?2 ESCAPE '\\'";
-        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({latest})")).bind(repo).bind(&pattern).fetch_one(&self.db).await?;
-        let rows = sqlx::query_as(&format!("SELECT {VERSION_COLUMNS} FROM ({latest}) ORDER BY package LIMIT ?3 OFFSET ?4"))
+        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({latest})"))
             .bind(repo)
             .bind(&pattern)
-            .bind(limit as i64)
-            .bind(offset as i64)
-            .fetch_all(&self.db)
+            .fetch_one(&self.db)
             .await?;
+        let rows = sqlx::query_as(&format!(
+            "SELECT {VERSION_COLUMNS} FROM ({latest}) ORDER BY package LIMIT ?3 OFFSET ?4"
+        ))
+        .bind(repo)
+        .bind(&pattern)
+        .bind(limit as i64)
+        .bind(offset as i64)
+        .fetch_all(&self.db)
+        .await?;
         Ok((total as u64, rows))
     }
 
     pub async fn kv_get(&self, repo: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM kv WHERE repo = ? AND key = ?").bind(repo).bind(key).fetch_optional(&self.db).await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM kv WHERE repo = ? AND key = ?")
+                .bind(repo)
+                .bind(key)
+                .fetch_optional(&self.db)
+                .await?,
+        )
     }
 
     pub async fn kv_put(&self, repo: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
@@ -233,7 +342,13 @@ impl Catalog {
     }
 }
 
-async fn upsert_tag<'e>(db: impl sqlx::SqliteExecutor<'e>, repo: &str, package: &str, tag: &str, version: &str) -> Result<(), StoreError> {
+async fn upsert_tag<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
+    repo: &str,
+    package: &str,
+    tag: &str,
+    version: &str,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO tags (repo, package, tag, version) VALUES (?, ?, ?, ?) ON CONFLICT (repo, package, tag) DO UPDATE SET version = excluded.version")
         .bind(repo)
         .bind(package)
@@ -245,7 +360,11 @@ async fn upsert_tag<'e>(db: impl sqlx::SqliteExecutor<'e>, repo: &str, package: 
 }
 
 fn found(rows: u64) -> Result<(), StoreError> {
-    if rows == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -255,9 +374,14 @@ mod tests {
 
     async fn setup() -> (tempfile::TempDir, Catalog, String) {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite")).await.unwrap();
+        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
         let blobs = BlobStore::local(&dir.path().join("blobs"), db.clone()).unwrap();
-        let blob = blobs.put_bytes("tarball".into(), Want::default()).await.unwrap();
+        let blob = blobs
+            .put_bytes("tarball".into(), Want::default())
+            .await
+            .unwrap();
         (dir, Catalog::new(db), blob.blake3)
     }
 
@@ -271,7 +395,11 @@ mod tests {
                 deprecated: None,
                 published_at: 0,
             },
-            assets: vec![Asset { path: format!("{package}/-/{version}.tgz"), blake3: blake3.into(), content_type: "application/octet-stream".into() }],
+            assets: vec![Asset {
+                path: format!("{package}/-/{version}.tgz"),
+                blake3: blake3.into(),
+                content_type: "application/octet-stream".into(),
+            }],
             tags: vec!["latest".into()],
         }
     }
@@ -279,32 +407,76 @@ mod tests {
     #[tokio::test]
     async fn publish_is_all_or_nothing() {
         let (_d, cat, blob) = setup().await;
-        cat.publish("npm", &publication("left-pad", "1.0.0", &blob)).await.unwrap();
-        assert_eq!(cat.publish("npm", &publication("left-pad", "1.0.0", &blob)).await, Err(StoreError::AlreadyExists));
+        cat.publish("npm", &publication("left-pad", "1.0.0", &blob))
+            .await
+            .unwrap();
+        assert_eq!(
+            cat.publish("npm", &publication("left-pad", "1.0.0", &blob))
+                .await,
+            Err(StoreError::AlreadyExists)
+        );
         let bad = publication("right-pad", "1.0.0", &"f".repeat(64));
-        assert!(matches!(cat.publish("npm", &bad).await, Err(StoreError::Invalid(_))));
-        assert!(cat.list_versions("npm", "right-pad").await.unwrap().is_empty());
-        assert_eq!(cat.list_tags("npm", "left-pad").await.unwrap(), vec![("latest".into(), "1.0.0".into())]);
-        assert!(cat.find_asset("npm", "left-pad/-/1.0.0.tgz").await.unwrap().is_some());
-        assert!(cat.find_asset("other", "left-pad/-/1.0.0.tgz").await.unwrap().is_none());
+        assert!(matches!(
+            cat.publish("npm", &bad).await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(
+            cat.list_versions("npm", "right-pad")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            cat.list_tags("npm", "left-pad").await.unwrap(),
+            vec![("latest".into(), "1.0.0".into())]
+        );
+        assert!(
+            cat.find_asset("npm", "left-pad/-/1.0.0.tgz")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            cat.find_asset("other", "left-pad/-/1.0.0.tgz")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]
     async fn delete_version_takes_assets_and_tags() {
         let (_d, cat, blob) = setup().await;
-        cat.publish("npm", &publication("a", "1.0.0", &blob)).await.unwrap();
-        cat.publish("npm", &publication("a", "2.0.0", &blob)).await.unwrap();
+        cat.publish("npm", &publication("a", "1.0.0", &blob))
+            .await
+            .unwrap();
+        cat.publish("npm", &publication("a", "2.0.0", &blob))
+            .await
+            .unwrap();
         cat.delete_version("npm", "a", "2.0.0").await.unwrap();
         assert_eq!(cat.list_versions("npm", "a").await.unwrap().len(), 1);
         assert!(cat.list_tags("npm", "a").await.unwrap().is_empty());
-        assert!(cat.find_asset("npm", "a/-/2.0.0.tgz").await.unwrap().is_none());
-        assert_eq!(cat.delete_version("npm", "a", "2.0.0").await, Err(StoreError::NotFound));
+        assert!(
+            cat.find_asset("npm", "a/-/2.0.0.tgz")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            cat.delete_version("npm", "a", "2.0.0").await,
+            Err(StoreError::NotFound)
+        );
     }
 
     #[tokio::test]
     async fn search_and_listing() {
         let (_d, cat, blob) = setup().await;
-        for (p, v) in [("alpha", "1.0.0"), ("alpha", "1.1.0"), ("beta", "1.0.0"), ("al_pha", "1.0.0")] {
+        for (p, v) in [
+            ("alpha", "1.0.0"),
+            ("alpha", "1.1.0"),
+            ("beta", "1.0.0"),
+            ("al_pha", "1.0.0"),
+        ] {
             cat.publish("npm", &publication(p, v, &blob)).await.unwrap();
         }
         let (total, rows) = cat.search("npm", "ALPHA", 0, 10).await.unwrap();
@@ -312,7 +484,17 @@ mod tests {
         assert_eq!(rows[0].version, "1.1.0");
         let (total, _) = cat.search("npm", "package", 0, 1).await.unwrap();
         assert_eq!(total, 3);
-        assert_eq!(cat.list_packages("npm", Some("al_"), None, 10).await.unwrap(), vec!["al_pha"]);
-        assert_eq!(cat.list_packages("npm", None, Some("alpha"), 10).await.unwrap(), vec!["beta"]);
+        assert_eq!(
+            cat.list_packages("npm", Some("al_"), None, 10)
+                .await
+                .unwrap(),
+            vec!["al_pha"]
+        );
+        assert_eq!(
+            cat.list_packages("npm", None, Some("alpha"), 10)
+                .await
+                .unwrap(),
+            vec!["beta"]
+        );
     }
 }

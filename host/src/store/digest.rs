@@ -88,10 +88,21 @@ mod tests {
 
     #[test]
     fn known_digests() {
-        let all = Want { sha256: true, sha512: true, sha1: true, md5: true };
+        let all = Want {
+            sha256: true,
+            sha512: true,
+            sha1: true,
+            md5: true,
+        };
         let info = digest_of(b"abc", all);
-        assert_eq!(info.sha256.unwrap(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(info.sha1.unwrap(), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            info.sha256.unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            info.sha1.unwrap(),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert_eq!(info.md5.unwrap(), "900150983cd24fb0d6963f7d28e17f72");
         assert_eq!(info.blake3, blake3::hash(b"abc").to_hex().to_string());
         assert_eq!(digest_of(b"abc", Want::default()).sha256, None);

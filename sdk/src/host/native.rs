@@ -10,18 +10,26 @@ pub mod blobs {
     pub fn open(blake3: &str) -> Result<BlobRead, StoreError> {
         imp::open(blake3).map(BlobRead::from_host)
     }
-    pub fn append_upload(id: &str, body: &Body, expect_offset: Option<u64>) -> Result<u64, StoreError> {
+    pub fn append_upload(
+        id: &str,
+        body: &Body,
+        expect_offset: Option<u64>,
+    ) -> Result<u64, StoreError> {
         imp::append_upload(id, body.host(), expect_offset)
     }
-    pub fn finish_upload(id: &str, want: DigestSet, expect_sha256: Option<&str>) -> Result<BlobInfo, StoreError> {
+    pub fn finish_upload(
+        id: &str,
+        want: DigestSet,
+        expect_sha256: Option<&str>,
+    ) -> Result<BlobInfo, StoreError> {
         imp::finish_upload(id, want, expect_sha256)
     }
 }
 
 pub mod catalog {
     pub use crate::mock::imp::{
-        delete_package, delete_version, find_asset, get_version, kv_get, kv_put, list_packages, list_tags,
-        list_versions, publish, remove_tag, search, set_deprecated, set_tag, set_yanked,
+        delete_package, delete_version, find_asset, get_version, kv_get, kv_put, list_packages,
+        list_tags, list_versions, publish, remove_tag, search, set_deprecated, set_tag, set_yanked,
     };
     pub use crate::types::{Asset, Publication, VersionRow};
 }

@@ -5,16 +5,21 @@ pub mod blobs {
     use crate::types::StoreError;
     use crate::{BlobRead, Body};
 
-    pub use wit::blobs::{abort_upload, finish_upload, put_bytes, start_upload, stat, upload_offset};
+    pub use wit::blobs::{
+        abort_upload, finish_upload, put_bytes, start_upload, stat, upload_offset,
+    };
 
     pub fn open(blake3: &str) -> Result<BlobRead, StoreError> {
         wit::blobs::open(blake3).map(BlobRead::from_host)
     }
 
-    pub fn append_upload(id: &str, body: &Body, expect_offset: Option<u64>) -> Result<u64, StoreError> {
+    pub fn append_upload(
+        id: &str,
+        body: &Body,
+        expect_offset: Option<u64>,
+    ) -> Result<u64, StoreError> {
         wit::blobs::append_upload(id, body.host(), expect_offset)
     }
-
 }
 
 pub mod catalog {
@@ -26,7 +31,7 @@ pub mod auth {
 }
 
 pub mod log {
-    use super::wit::log::{log, Level};
+    use super::wit::log::{Level, log};
     pub fn debug(message: &str) {
         log(Level::Debug, message)
     }

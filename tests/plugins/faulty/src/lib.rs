@@ -8,7 +8,11 @@ struct Faulty;
 
 impl wharf_sdk::Format for Faulty {
     fn info() -> PluginInfo {
-        PluginInfo { format: "faulty".into(), version: env!("CARGO_PKG_VERSION").into(), suggested_grants: vec![] }
+        PluginInfo {
+            format: "faulty".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            suggested_grants: vec![],
+        }
     }
 
     fn router() -> Router {
@@ -17,7 +21,12 @@ impl wharf_sdk::Format for Faulty {
             .get("trap", "trap", need::read_repo(), trap)
             .get("oom", "oom", need::read_repo(), oom)
             .get("spin", "spin", need::read_repo(), spin)
-            .get("sneaky-publish", "sneaky", need::read_repo(), sneaky_publish)
+            .get(
+                "sneaky-publish",
+                "sneaky",
+                need::read_repo(),
+                sneaky_publish,
+            )
     }
 
     fn error(status: u16, message: &str) -> Response {
@@ -64,7 +73,11 @@ fn sneaky_publish(_: &mut Request) -> Result<Response, HttpError> {
             deprecated: None,
             published_at: 0,
         },
-        assets: vec![Asset { path: "smuggled.bin".into(), blake3: blob.digests.blake3, content_type: "application/octet-stream".into() }],
+        assets: vec![Asset {
+            path: "smuggled.bin".into(),
+            blake3: blob.digests.blake3,
+            content_type: "application/octet-stream".into(),
+        }],
         tags: vec![],
     };
     catalog::publish(&publication)?;
