@@ -6,7 +6,9 @@ use base64::Engine;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wharf_tests::{PluginEntry, Server, run, run_interactive, send, send_with};
+use wharf_tests::{
+    PluginEntry, Server, npm_publish_body as publish_body, run, run_interactive, send, send_with,
+};
 
 /// An npm user with their own HOME (and so their own ~/.npmrc and cache).
 struct NpmUser {
@@ -294,28 +296,6 @@ fn the_npm_cli_publishes_and_installs_through_wharf() {
         "{err}"
     );
     assert_eq!(server.get("/npm/wharf-e2e-anonymous").status, 404);
-}
-
-/// A publish body as npm sends it, with the integrity it claims.
-fn publish_body(name: &str, version: &str, tarball: &[u8], claimed: &[u8]) -> Vec<u8> {
-    let integrity = format!(
-        "sha512-{}",
-        base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(claimed))
-    );
-    let shasum = hex(&sha1::Sha1::digest(claimed));
-    let file = format!("{name}-{version}.tgz");
-    serde_json::to_vec(&serde_json::json!({
-        "_id": name, "name": name, "dist-tags": { "latest": version },
-        "versions": { version: { "name": name, "version": version, "dist": {
-            "integrity": integrity, "shasum": shasum, "tarball": format!("http://x/{name}/-/{file}") } } },
-        "_attachments": { file: { "content_type": "application/octet-stream",
-            "data": base64::engine::general_purpose::STANDARD.encode(tarball), "length": tarball.len() } }
-    }))
-    .unwrap()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

@@ -61,6 +61,27 @@ fn the_host_refuses_writes_a_route_did_not_ask_for() {
 }
 
 #[test]
+fn a_plugin_cannot_reach_another_repositorys_blobs() {
+    let server = Server::start(&[NPM, FAULTY]);
+    let token = server.create_user("dave", "dave-password");
+    let body =
+        wharf_tests::npm_publish_body("private-thing", "1.0.0", b"secret bytes", b"secret bytes");
+    let put = ureq::put(&format!("{}/npm/private-thing", server.url))
+        .set("authorization", &format!("Bearer {token}"));
+    assert_eq!(wharf_tests::send_with(put, Some(&body)).status, 200);
+    let tarball = server.get("/npm/private-thing/-/private-thing-1.0.0.tgz");
+    assert_eq!(tarball.body, b"secret bytes");
+    // The default ETag of a blob is its BLAKE3 address.
+    let blake3 = tarball
+        .header("etag")
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert_eq!(server.get(&format!("/faulty/serve/{blake3}")).status, 500);
+    assert_eq!(server.get(&format!("/faulty/open/{blake3}")).status, 404);
+}
+
+#[test]
 fn methods_and_unknown_paths_get_clean_errors() {
     let server = Server::start(&[FAULTY]);
     let reply = wharf_tests::send(ureq::delete(&format!("{}/faulty/ok", server.url)));

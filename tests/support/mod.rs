@@ -1,6 +1,9 @@
 //! Test support: start a real `wharf` on a free loopback port with a
 //! temporary data directory and its own plugin registry, and talk to it.
 
+use base64::{Engine, engine::general_purpose::STANDARD};
+use sha1::{Digest, Sha1};
+use sha2::Sha512;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -350,4 +353,23 @@ pub fn run_interactive(
     reader.join().unwrap();
     let text = printed.lock().unwrap().clone();
     (status.success(), text)
+}
+
+/// A publish body as npm sends it, with the integrity it claims.
+pub fn npm_publish_body(name: &str, version: &str, tarball: &[u8], claimed: &[u8]) -> Vec<u8> {
+    let integrity = format!("sha512-{}", STANDARD.encode(Sha512::digest(claimed)));
+    let shasum = hex(&Sha1::digest(claimed));
+    let file = format!("{name}-{version}.tgz");
+    serde_json::to_vec(&serde_json::json!({
+        "_id": name, "name": name, "dist-tags": { "latest": version },
+        "versions": { version: { "name": name, "version": version, "dist": {
+            "integrity": integrity, "shasum": shasum, "tarball": format!("http://x/{name}/-/{file}") } } },
+        "_attachments": { file: { "content_type": "application/octet-stream",
+            "data": STANDARD.encode(tarball), "length": tarball.len() } }
+    }))
+    .unwrap()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -8,18 +8,30 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use std::ops::Range;
 
+/// Serves `blake3` as the plugin asked, but only if an asset of `repo` refers
+/// to it: a plugin cannot serve content of another repository by its address.
 pub async fn serve(
     services: &Services,
+    repo: &str,
     blake3: &str,
     head_only: bool,
     request: &HeaderMap,
     status: u16,
     headers: Vec<(String, String)>,
 ) -> Response {
-    let info = match services.blobs.info(blake3).await {
+    let info = match services.catalog.repo_has_blob(repo, blake3).await {
+        Ok(true) => services.blobs.info(blake3).await,
+        Ok(false) => Ok(None),
+        Err(e) => Err(e),
+    };
+    let info = match info {
         Ok(Some(info)) => info,
         Ok(None) => {
-            tracing::error!(blake3, "a plugin served a blob the store does not have");
+            tracing::error!(
+                repo,
+                blake3,
+                "a plugin served a blob this repository does not hold"
+            );
             return host_error(500, "the referenced content is missing");
         }
         Err(_) => return host_error(503, "blob store unavailable"),

@@ -261,6 +261,7 @@ impl RepoRequest<'_> {
             ReplyBody::Blob(blake3) => {
                 blob::serve(
                     &self.app.services,
+                    &self.repo.name,
                     &blake3,
                     head_only,
                     self.headers,

@@ -27,6 +27,8 @@ impl wharf_sdk::Format for Faulty {
                 need::read_repo(),
                 sneaky_publish,
             )
+            .get("serve/{blake3}", "serve", need::read_repo(), serve_any)
+            .get("open/{blake3}", "open", need::read_repo(), open_any)
     }
 
     fn error(status: u16, message: &str) -> Response {
@@ -82,6 +84,25 @@ fn sneaky_publish(_: &mut Request) -> Result<Response, HttpError> {
     };
     catalog::publish(&publication)?;
     Ok(Response::bytes(200, "text/plain", b"published".to_vec()))
+}
+
+/// Names a blob by address; the host must refuse unless this repository
+/// serves it.
+fn serve_any(req: &mut Request) -> Result<Response, HttpError> {
+    Ok(Response::blob(
+        req.param("blake3"),
+        "application/octet-stream",
+    ))
+}
+
+/// Reading another repository's blob must look like it does not exist.
+fn open_any(req: &mut Request) -> Result<Response, HttpError> {
+    let reader = blobs::open(req.param("blake3"))?;
+    Ok(Response::bytes(
+        200,
+        "text/plain",
+        format!("opened {} bytes", reader.size()).into_bytes(),
+    ))
 }
 
 wharf_sdk::register_format!(Faulty);
