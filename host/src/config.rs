@@ -37,6 +37,18 @@ pub struct Overrides {
     /// Log filter, e.g. `info` or `wharf=debug`
     #[arg(long, env = "WHARF_LOG", global = true)]
     pub log: Option<String>,
+    /// Whether anonymous callers may read [default: true]
+    #[arg(long, env = "WHARF_ANONYMOUS_READ", global = true)]
+    pub anonymous_read: Option<bool>,
+    /// Largest request body a plugin may ingest, in bytes [default: 4 GiB]
+    #[arg(long, env = "WHARF_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<u64>,
+    /// Bytes of rendered documents kept in memory [default: 64 MiB]
+    #[arg(long, env = "WHARF_DOCUMENT_CACHE_BYTES", global = true)]
+    pub document_cache_bytes: Option<u64>,
+    /// Plugin executions at once [default: 128]
+    #[arg(long, env = "WHARF_MAX_CONCURRENT_PLUGIN_CALLS", global = true)]
+    pub max_concurrent_plugin_calls: Option<u32>,
 }
 
 /// The effective settings.
@@ -112,7 +124,16 @@ impl Settings {
         macro_rules! over {
             ($($f:ident),*) => { $( if let Some(v) = &o.$f { s.$f = v.clone().into(); } )* };
         }
-        over!(listen, data_dir, plugin_registry, log);
+        over!(
+            listen,
+            data_dir,
+            plugin_registry,
+            log,
+            anonymous_read,
+            max_body_bytes,
+            document_cache_bytes,
+            max_concurrent_plugin_calls
+        );
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();
         }

@@ -27,7 +27,7 @@ struct Target {
 
 /// Finds the repository a path addresses: `/v2/…` is the OCI registry,
 /// `/<repo>/…` a configured repository or the zero-config one of a format.
-fn resolve(app: &App, path: &str) -> Option<Target> {
+fn resolve(app: &App, path: &str) -> Target {
     let path = path.trim_start_matches('/');
     let (name, rest) = if path == "v2" || path.starts_with("v2/") {
         ("oci", path)
@@ -55,11 +55,11 @@ fn resolve(app: &App, path: &str) -> Option<Target> {
         base_url: format!("{}/{}/", settings.base_url(), name),
         settings_json: repo_settings.to_string(),
     };
-    Some(Target {
+    Target {
         repo,
         format,
         rest: rest.to_string(),
-    })
+    }
 }
 
 fn method(m: &axum::http::Method) -> Option<Method> {
@@ -81,9 +81,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let Some(target) = resolve(&app, parts.uri.path()) else {
-        return host_error(404, "no such repository");
-    };
+    let target = resolve(&app, parts.uri.path());
     let Some(plugin) = app.runtime.plugin(&target.format) else {
         return host_error(404, &format!("no repository named {:?}", target.repo.name));
     };
