@@ -1,0 +1,129 @@
+//! The OCI format: the OCI distribution spec v1.1 (and the Docker registry v2
+//! API it grew from) at `/v2/`: pull, push (monolithic, chunked, streamed,
+//! mount), content discovery (tags, catalog, referrers) and deletes.
+//! How blobs, manifests and tags map onto the catalog: see `store`.
+//! See docs/formats/oci.md.
+
+mod blob;
+mod discovery;
+mod error;
+mod manifest;
+mod names;
+mod store;
+mod upload;
+
+#[cfg(test)]
+mod tests;
+
+use wharf_sdk::need::{delete, read, read_repo, write};
+use wharf_sdk::types::PluginInfo;
+use wharf_sdk::{Format, HttpError, Request, Response, Router, register_format};
+
+pub struct Oci;
+
+impl Format for Oci {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            format: "oci".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            suggested_grants: vec![],
+        }
+    }
+
+    /// Upload routes come before `blobs/{digest}`; `{name*}` backs off so
+    /// nested names (`org/team/app`) match.
+    fn router() -> Router {
+        Router::new()
+            .get("v2", "base", read_repo(), base)
+            .get(
+                "v2/_catalog",
+                "catalog",
+                read_repo(),
+                discovery::repositories,
+            )
+            .post(
+                "v2/{name*}/blobs/uploads",
+                "upload-start",
+                write("name"),
+                upload::start,
+            )
+            .patch(
+                "v2/{name*}/blobs/uploads/{id}",
+                "upload-chunk",
+                write("name"),
+                upload::patch,
+            )
+            .put(
+                "v2/{name*}/blobs/uploads/{id}",
+                "upload-finish",
+                write("name"),
+                upload::finish,
+            )
+            .get(
+                "v2/{name*}/blobs/uploads/{id}",
+                "upload-status",
+                write("name"),
+                upload::status,
+            )
+            .delete(
+                "v2/{name*}/blobs/uploads/{id}",
+                "upload-cancel",
+                write("name"),
+                upload::cancel,
+            )
+            .get("v2/{name*}/blobs/{digest}", "blob", read("name"), blob::get)
+            .delete(
+                "v2/{name*}/blobs/{digest}",
+                "blob-delete",
+                delete("name"),
+                blob::delete,
+            )
+            .get(
+                "v2/{name*}/manifests/{reference}",
+                "manifest",
+                read("name"),
+                manifest::get,
+            )
+            .put(
+                "v2/{name*}/manifests/{reference}",
+                "manifest-put",
+                write("name"),
+                manifest::put,
+            )
+            .delete(
+                "v2/{name*}/manifests/{reference}",
+                "manifest-delete",
+                delete("name"),
+                manifest::delete,
+            )
+            .get(
+                "v2/{name*}/tags/list",
+                "tags",
+                read("name"),
+                discovery::tags,
+            )
+            .get(
+                "v2/{name*}/referrers/{digest}",
+                "referrers",
+                read("name"),
+                discovery::referrers,
+            )
+    }
+
+    fn error(status: u16, message: &str) -> Response {
+        error::render(status, message)
+    }
+}
+
+register_format!(Oci);
+
+/// `GET /v2/`: 200 for a signed-in caller. Anonymous callers get the 401
+/// challenge, which is how Docker-style clients learn to send credentials.
+fn base(req: &mut Request) -> Result<Response, HttpError> {
+    let response = match req.user() {
+        Some(_) => Response::json(200, &serde_json::json!({})),
+        None => error::render(401, "UNAUTHORIZED: authentication required")
+            .header("www-authenticate", "Basic realm=\"wharf\""),
+    };
+    Ok(response.header("docker-distribution-api-version", "registry/2.0"))
+}

@@ -1,0 +1,324 @@
+//! Manifests: Docker v2 schema 2, Docker manifest lists, OCI image manifests
+//! and indexes, OCI artifacts (`artifactType`, `subject`). The exact bytes
+//! pushed are stored and served; the digest is over those bytes.
+
+use crate::error::{
+    DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN, MANIFEST_INVALID, MANIFEST_UNKNOWN, NAME_UNKNOWN,
+    SIZE_INVALID, oci, store,
+};
+use crate::names::{self, Reference};
+use crate::store as repo;
+use serde_json::{Value, json};
+use wharf_sdk::catalog::{self, Asset, Publication};
+use wharf_sdk::types::DigestSet;
+use wharf_sdk::{HttpError, Request, Response, blobs};
+
+/// Largest manifest accepted (distribution's limit).
+pub const MANIFEST_LIMIT: usize = 4 << 20;
+
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Layers that live elsewhere (Windows base layers) are not pushed.
+const FOREIGN_LAYERS: &[&str] = &[
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+];
+
+/// What the registry needs to know about a pushed manifest.
+#[derive(Debug, PartialEq)]
+pub struct Parsed {
+    pub media_type: String,
+    /// `artifactType`, or for an image manifest its config's media type.
+    pub artifact_type: Option<String>,
+    pub subject: Option<String>,
+    /// Blobs that must exist in the repository: (digest, size).
+    pub blobs: Vec<(String, u64)>,
+    /// Manifests an index lists, which must exist in the repository.
+    pub manifests: Vec<String>,
+    pub annotations: Option<Value>,
+}
+
+fn invalid(message: impl std::fmt::Display) -> HttpError {
+    oci(400, MANIFEST_INVALID, message)
+}
+
+/// A descriptor's digest (validated) and size.
+fn descriptor(d: &Value) -> Result<(String, u64), HttpError> {
+    let digest = d["digest"]
+        .as_str()
+        .ok_or_else(|| invalid("a descriptor has no digest"))?;
+    names::digest(digest).map_err(|e| invalid(e.message))?;
+    let size = d["size"]
+        .as_u64()
+        .ok_or_else(|| invalid(format!("descriptor {digest} has no size")))?;
+    Ok((digest.to_string(), size))
+}
+
+/// Parses a manifest; `content_type` is the request's Content-Type.
+pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, HttpError> {
+    let doc: Value =
+        serde_json::from_slice(bytes).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    if !doc.is_object() {
+        return Err(invalid("a manifest is a JSON object"));
+    }
+    let declared = doc["mediaType"].as_str();
+    let content_type = content_type
+        .map(|c| c.split(';').next().unwrap_or("").trim())
+        .filter(|c| !c.is_empty() && *c != "application/json" && *c != "application/octet-stream");
+    let media_type = match (content_type, declared) {
+        (Some(c), Some(d)) if c != d => {
+            return Err(invalid(format!(
+                "Content-Type {c} differs from mediaType {d}"
+            )));
+        }
+        (Some(c), _) => c,
+        (None, Some(d)) => d,
+        (None, None) if doc.get("manifests").is_some() => OCI_INDEX,
+        (None, None) => OCI_MANIFEST,
+    }
+    .to_string();
+    if doc["schemaVersion"].as_u64() != Some(2) {
+        return Err(invalid("schemaVersion must be 2"));
+    }
+    let subject = match doc.get("subject") {
+        Some(s) => Some(descriptor(s)?.0),
+        None => None,
+    };
+    let mut parsed = Parsed {
+        artifact_type: doc["artifactType"].as_str().map(str::to_string),
+        subject,
+        blobs: Vec::new(),
+        manifests: Vec::new(),
+        annotations: doc.get("annotations").cloned(),
+        media_type,
+    };
+    match parsed.media_type.as_str() {
+        DOCKER_MANIFEST | OCI_MANIFEST => {
+            let config = doc
+                .get("config")
+                .ok_or_else(|| invalid("an image manifest has a config"))?;
+            parsed.blobs.push(descriptor(config)?);
+            if parsed.artifact_type.is_none() {
+                parsed.artifact_type = config["mediaType"].as_str().map(str::to_string);
+            }
+            let layers = doc["layers"]
+                .as_array()
+                .ok_or_else(|| invalid("an image manifest has layers"))?;
+            for layer in layers {
+                let d = descriptor(layer)?;
+                let foreign = layer["mediaType"]
+                    .as_str()
+                    .is_some_and(|m| FOREIGN_LAYERS.contains(&m));
+                if !foreign {
+                    parsed.blobs.push(d);
+                }
+            }
+        }
+        DOCKER_LIST | OCI_INDEX => {
+            let manifests = doc["manifests"]
+                .as_array()
+                .ok_or_else(|| invalid("an index has manifests"))?;
+            for m in manifests {
+                parsed.manifests.push(descriptor(m)?.0);
+            }
+        }
+        other => {
+            return Err(invalid(format!("unsupported manifest media type {other}")));
+        }
+    }
+    Ok(parsed)
+}
+
+/// Every blob and child manifest must already be in the repository.
+fn check_references(name: &str, parsed: &Parsed) -> Result<(), HttpError> {
+    for (digest, size) in &parsed.blobs {
+        let asset = repo::find_blob(name, digest).ok_or_else(|| {
+            oci(
+                400,
+                MANIFEST_BLOB_UNKNOWN,
+                format!("blob {digest} is unknown to {name}"),
+            )
+        })?;
+        if let Some(info) = blobs::stat(&asset.blake3) {
+            if info.size != *size {
+                return Err(invalid(format!(
+                    "blob {digest} has {} bytes, the manifest says {size}",
+                    info.size
+                )));
+            }
+        }
+    }
+    for digest in &parsed.manifests {
+        if repo::find_manifest(name, digest).is_none() {
+            return Err(oci(
+                400,
+                MANIFEST_BLOB_UNKNOWN,
+                format!("manifest {digest} is unknown to {name}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The catalog metadata of a manifest row (what referrers and GC need).
+fn metadata(parsed: &Parsed, size: u64) -> Value {
+    let references: Vec<&str> = parsed
+        .blobs
+        .iter()
+        .map(|(d, _)| d.as_str())
+        .chain(parsed.manifests.iter().map(String::as_str))
+        .collect();
+    json!({
+        "mediaType": parsed.media_type,
+        "size": size,
+        "artifactType": parsed.artifact_type,
+        "subject": parsed.subject,
+        "annotations": parsed.annotations,
+        "references": references,
+    })
+}
+
+/// `PUT /v2/<name>/manifests/<reference>`.
+pub fn put(req: &mut Request) -> Result<Response, HttpError> {
+    let name = req.param("name").to_string();
+    names::name(&name)?;
+    let reference = req.param("reference").to_string();
+    let reference = names::reference(&reference)?;
+    let bytes = req
+        .take_body()?
+        .read_to_end(MANIFEST_LIMIT)
+        .map_err(|e| match e.status {
+            413 => oci(
+                413,
+                SIZE_INVALID,
+                format!("manifests are limited to {MANIFEST_LIMIT} bytes"),
+            ),
+            _ => e,
+        })?;
+    let parsed = parse(&bytes, req.header("content-type"))?;
+    let info = blobs::put_bytes(&bytes, DigestSet::SHA256).map_err(store)?;
+    let digest = format!("sha256:{}", info.digests.sha256.unwrap_or_default());
+    if let Reference::Digest(claimed) = reference {
+        if claimed != digest {
+            return Err(oci(
+                400,
+                DIGEST_INVALID,
+                format!("the manifest's digest is {digest}, not {claimed}"),
+            ));
+        }
+    }
+    check_references(&name, &parsed)?;
+    let tags: Vec<String> = match reference {
+        Reference::Tag(t) => vec![t.to_string()],
+        Reference::Digest(_) => vec![],
+    };
+    if catalog::get_version(&name, &digest).is_some() {
+        for tag in &tags {
+            catalog::set_tag(&name, tag, &digest).map_err(store)?;
+        }
+    } else {
+        catalog::publish(&Publication {
+            version: repo::row(&name, &digest, metadata(&parsed, info.size)),
+            assets: vec![Asset {
+                path: repo::manifest_path(&name, &digest),
+                blake3: info.digests.blake3,
+                content_type: parsed.media_type.clone(),
+            }],
+            tags,
+        })
+        .map_err(store)?;
+    }
+    let mut response = Response::empty(201)
+        .header("location", &format!("/v2/{name}/manifests/{digest}"))
+        .header("docker-content-digest", &digest)
+        .header("content-length", "0");
+    if let Some(subject) = &parsed.subject {
+        response = response.header("oci-subject", subject);
+    }
+    Ok(response)
+}
+
+/// The digest a reference resolves to in `name`.
+fn resolve(name: &str, reference: &Reference) -> Result<String, HttpError> {
+    let found = match reference {
+        Reference::Digest(d) => Some(d.to_string()),
+        Reference::Tag(t) => repo::tagged(name, t),
+    };
+    found.ok_or_else(|| unknown(name, reference))
+}
+
+fn unknown(name: &str, reference: &Reference) -> HttpError {
+    if !repo::exists(name) {
+        return oci(404, NAME_UNKNOWN, format!("repository {name} is unknown"));
+    }
+    let r = match reference {
+        Reference::Tag(t) | Reference::Digest(t) => t,
+    };
+    oci(
+        404,
+        MANIFEST_UNKNOWN,
+        format!("manifest {r} is unknown to {name}"),
+    )
+}
+
+/// Whether an `Accept` header admits `media_type` (no header admits all).
+pub fn accepts(accept: Option<&str>, media_type: &str) -> bool {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return true;
+    };
+    accept
+        .split(',')
+        .map(|a| a.split(';').next().unwrap_or("").trim())
+        .any(|a| a == media_type || a == "*/*" || a == "application/*")
+}
+
+/// `GET`/`HEAD /v2/<name>/manifests/<reference>`.
+pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    let name = req.param("name").to_string();
+    names::name(&name)?;
+    let raw = req.param("reference").to_string();
+    let reference = names::reference(&raw)?;
+    let digest = resolve(&name, &reference)?;
+    let asset = repo::find_manifest(&name, &digest).ok_or_else(|| unknown(&name, &reference))?;
+    let accept = req
+        .head
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "accept")
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    if !accepts(Some(&accept), &asset.content_type) {
+        return Err(oci(
+            404,
+            MANIFEST_UNKNOWN,
+            format!(
+                "manifest {raw} is a {} the client does not accept",
+                asset.content_type
+            ),
+        ));
+    }
+    Ok(Response::blob(&asset.blake3, &asset.content_type)
+        .header("docker-content-digest", &digest)
+        .header("etag", &format!("\"{digest}\"")))
+}
+
+/// `DELETE /v2/<name>/manifests/<reference>`: a digest removes the manifest
+/// (and the tags on it), a tag only the tag.
+pub fn delete(req: &mut Request) -> Result<Response, HttpError> {
+    let name = req.param("name").to_string();
+    names::name(&name)?;
+    let raw = req.param("reference").to_string();
+    let reference = names::reference(&raw)?;
+    let removed = match &reference {
+        Reference::Digest(d) => catalog::delete_version(&name, d),
+        Reference::Tag(t) => catalog::remove_tag(&name, t),
+    };
+    removed.map_err(|_| unknown(&name, &reference))?;
+    Ok(Response::empty(202).header("content-length", "0"))
+}
