@@ -3,6 +3,7 @@
 //! are replaced, broken, disabled and re-enabled under load without a failed
 //! request.
 
+use sha2::Digest;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -79,6 +80,48 @@ fn a_plugin_cannot_reach_another_repositorys_blobs() {
         .to_string();
     assert_eq!(server.get(&format!("/faulty/serve/{blake3}")).status, 500);
     assert_eq!(server.get(&format!("/faulty/open/{blake3}")).status, 404);
+}
+
+#[test]
+fn multipart_forms_stream_files_into_the_store() {
+    let server = Server::start(&[FAULTY]);
+    let token = server.create_user("erin", "erin-password");
+    let file: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        b"--XyZ\r\nContent-Disposition: form-data; name=\":action\"\r\n\r\nfile_upload\r\n",
+    );
+    body.extend_from_slice(b"--XyZ\r\nContent-Disposition: form-data; name=\"content\"; filename=\"demo-1.0.tar.gz\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+    body.extend_from_slice(&file);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let post = ureq::post(&format!("{}/faulty/form", server.url))
+        .set("authorization", &format!("Bearer {token}"))
+        .set("content-type", "multipart/form-data; boundary=XyZ");
+    let reply = wharf_tests::send_with(post, Some(&body));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let sha256 = sha2::Sha256::digest(&file)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    assert_eq!(
+        reply.text(),
+        format!(
+            "field :action=file_upload\nfile content demo-1.0.tar.gz 300000 sha256={sha256} md5={}",
+            md5_hex(&file)
+        )
+    );
+    let bad = ureq::post(&format!("{}/faulty/form", server.url))
+        .set("authorization", &format!("Bearer {token}"))
+        .set("content-type", "multipart/form-data");
+    assert_eq!(wharf_tests::send_with(bad, Some(b"nonsense")).status, 400);
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    md5::compute(data)
+        .0
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]

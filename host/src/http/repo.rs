@@ -203,7 +203,10 @@ impl RepoRequest<'_> {
             }
         }
         let body = match route.body {
-            BodyMode::Stream => Some(IncomingBody::new(body)),
+            BodyMode::Stream => Some(IncomingBody::new(
+                body,
+                header_str(self.headers, "content-type").map(str::to_string),
+            )),
             BodyMode::None => None,
         };
         let rendered_at = self.app.services.docs.now();

@@ -10,13 +10,16 @@ pub struct IncomingBody {
     stream: BodyDataStream,
     /// Bytes received but not yet consumed.
     pending: Bytes,
+    /// The request's Content-Type (multipart needs its boundary).
+    pub content_type: Option<String>,
 }
 
 impl IncomingBody {
-    pub fn new(body: axum::body::Body) -> Self {
+    pub fn new(body: axum::body::Body, content_type: Option<String>) -> Self {
         IncomingBody {
             stream: body.into_data_stream(),
             pending: Bytes::new(),
+            content_type,
         }
     }
 
@@ -106,7 +109,10 @@ mod tests {
             .iter()
             .map(|p| Ok(Bytes::from_static(p.as_bytes())))
             .collect();
-        IncomingBody::new(axum::body::Body::from_stream(futures::stream::iter(chunks)))
+        IncomingBody::new(
+            axum::body::Body::from_stream(futures::stream::iter(chunks)),
+            None,
+        )
     }
 
     #[tokio::test]

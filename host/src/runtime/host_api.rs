@@ -102,7 +102,7 @@ impl RequestScope {
         }
     }
 
-    fn charge(&mut self, n: usize) -> Result<(), StoreError> {
+    pub(super) fn charge(&mut self, n: usize) -> Result<(), StoreError> {
         if n as u64 > self.read_left {
             return Err(StoreError::TooLarge(self.policy.read_limit));
         }
@@ -123,13 +123,13 @@ impl RequestScope {
                 .await?)
     }
 
-    fn stored(&mut self, info: digest::BlobInfo) -> BlobInfo {
+    pub(super) fn stored(&mut self, info: digest::BlobInfo) -> BlobInfo {
         self.ingested.insert(info.blake3.clone());
         wit_blob(info)
     }
 }
 
-pub fn wit_error(e: HostError) -> StoreError {
+pub(super) fn wit_error(e: HostError) -> StoreError {
     match e {
         HostError::NotFound => StoreError::NotFound,
         HostError::AlreadyExists => StoreError::AlreadyExists,
@@ -227,12 +227,15 @@ impl blobs::HostIncomingBody for StoreData {
 
     async fn ingest_multipart(
         &mut self,
-        _body: Resource<IncomingBody>,
-        _want: DigestSet,
+        body: Resource<IncomingBody>,
+        wanted: DigestSet,
     ) -> wasmtime::Result<Result<Vec<blobs::FormPart>, StoreError>> {
-        Ok(Err(StoreError::Unavailable(
-            "multipart bodies are not supported by this host yet".into(),
-        )))
+        let StoreData { table, scope, .. } = self;
+        let scope = scope
+            .as_mut()
+            .ok_or_else(|| wasmtime::Error::msg("no request scope"))?;
+        let body = table.get_mut(&body)?;
+        Ok(super::multipart::ingest(scope, body, want(wanted)).await)
     }
 
     async fn ingest_json_base64(

@@ -11,6 +11,7 @@ mod body;
 mod engine;
 mod host_api;
 mod json_base64;
+mod multipart;
 pub mod registry;
 pub mod reload;
 

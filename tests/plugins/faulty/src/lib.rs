@@ -2,7 +2,7 @@
 //! fail must fail only its own request.
 
 use wharf_sdk::types::{Asset, DigestSet, PluginInfo, Publication, VersionRow};
-use wharf_sdk::{HttpError, Request, Response, Router, blobs, catalog, need};
+use wharf_sdk::{FormPart, HttpError, Request, Response, Router, blobs, catalog, need};
 
 struct Faulty;
 
@@ -29,6 +29,7 @@ impl wharf_sdk::Format for Faulty {
             )
             .get("serve/{blake3}", "serve", need::read_repo(), serve_any)
             .get("open/{blake3}", "open", need::read_repo(), open_any)
+            .post("form", "form", need::write_repo(), echo_form)
     }
 
     fn error(status: u16, message: &str) -> Response {
@@ -102,6 +103,32 @@ fn open_any(req: &mut Request) -> Result<Response, HttpError> {
         200,
         "text/plain",
         format!("opened {} bytes", reader.size()).into_bytes(),
+    ))
+}
+
+/// Echoes a multipart form: text fields, and each file's name and digests.
+fn echo_form(req: &mut Request) -> Result<Response, HttpError> {
+    let parts = req
+        .take_body()?
+        .ingest_multipart(DigestSet::SHA256 | DigestSet::MD5)?;
+    let lines: Vec<String> = parts
+        .into_iter()
+        .map(|part| match part {
+            FormPart::Field((name, value)) => format!("field {name}={value}"),
+            FormPart::File(f) => format!(
+                "file {} {} {} sha256={} md5={}",
+                f.name,
+                f.filename,
+                f.blob.size,
+                f.blob.digests.sha256.unwrap_or_default(),
+                f.blob.digests.md5.unwrap_or_default()
+            ),
+        })
+        .collect();
+    Ok(Response::bytes(
+        200,
+        "text/plain",
+        lines.join("\n").into_bytes(),
     ))
 }
 
