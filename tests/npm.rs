@@ -391,11 +391,19 @@ fn bad_publishes_are_refused_in_npm_error_shape_and_leave_nothing() {
 
     // Metadata is compressed for clients that accept it; tarballs never are.
     let plain = server.get("/npm/good");
-    assert!(plain.body.len() >= 512, "packument large enough to be compressed");
-    let gzipped = send(ureq::get(&format!("{}/npm/good", server.url)).set("accept-encoding", "gzip"));
+    assert!(
+        plain.body.len() >= 512,
+        "packument large enough to be compressed"
+    );
+    let gzipped =
+        send(ureq::get(&format!("{}/npm/good", server.url)).set("accept-encoding", "gzip"));
     assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
     let mut unzipped = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzipped.body[..]), &mut unzipped).unwrap();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gzipped.body[..]),
+        &mut unzipped,
+    )
+    .unwrap();
     assert_eq!(unzipped, plain.body);
     let tarball = send(ureq::get(&url).set("accept-encoding", "gzip, br"));
     assert_eq!(tarball.header("content-encoding"), None);
