@@ -1,0 +1,127 @@
+//! Crate owners (kept in the repository's kv space) and the owner-only
+//! actions: yank, unyank, owner changes.
+
+use serde::Deserialize;
+use serde_json::json;
+use wharf_sdk::{HttpError, Request, Response, catalog};
+
+use crate::names;
+
+fn entry(key: &str) -> String {
+    format!("owners:{key}")
+}
+
+/// The owners of a crate, first publisher first.
+pub fn list(key: &str) -> Vec<String> {
+    catalog::kv_get(&entry(key))
+        .and_then(|v| serde_json::from_slice(&v).ok())
+        .unwrap_or_default()
+}
+
+pub fn save(key: &str, owners: &[String]) -> Result<(), HttpError> {
+    catalog::kv_put(&entry(key), &serde_json::to_vec(owners)?)?;
+    Ok(())
+}
+
+/// The catalog key of an existing crate, or 404.
+fn existing(name: &str) -> Result<String, HttpError> {
+    let key = names::key(name);
+    if names::validate(name).is_err() || catalog::list_versions(&key).is_empty() {
+        return Err(HttpError::not_found(format!(
+            "crate `{name}` does not exist"
+        )));
+    }
+    Ok(key)
+}
+
+/// Refuses callers that do not own the crate.
+pub fn require(key: &str, user: Option<&str>) -> Result<(), HttpError> {
+    match user {
+        Some(user) if list(key).iter().any(|o| o == user) => Ok(()),
+        Some(user) => Err(HttpError::forbidden(format!(
+            "`{user}` is not an owner of crate `{key}`"
+        ))),
+        None => Err(HttpError::new(401, "authentication required")),
+    }
+}
+
+/// `GET api/v1/crates/{name}/owners`.
+pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    let key = existing(req.param("name"))?;
+    let users: Vec<_> = list(&key)
+        .iter()
+        .enumerate()
+        .map(|(i, login)| json!({ "id": i + 1, "login": login, "name": login }))
+        .collect();
+    Ok(Response::json(200, &json!({ "users": users })))
+}
+
+#[derive(Deserialize)]
+struct Change {
+    users: Vec<String>,
+}
+
+fn change(req: &mut Request, add: bool) -> Result<Response, HttpError> {
+    let key = existing(req.param("name"))?;
+    require(&key, req.user())?;
+    let change: Change = serde_json::from_slice(&req.take_body()?.read_to_end(64 << 10)?)?;
+    let mut owners = list(&key);
+    for user in &change.users {
+        if add && !owners.contains(user) {
+            owners.push(user.clone());
+        } else if !add {
+            owners.retain(|o| o != user);
+        }
+    }
+    if owners.is_empty() {
+        return Err(HttpError::bad_request("a crate keeps at least one owner"));
+    }
+    save(&key, &owners)?;
+    let users = change.users.join(", ");
+    let msg = if add {
+        format!("user(s) {users} added as owner(s) of crate {key}")
+    } else {
+        format!("user(s) {users} removed from the owners of crate {key}")
+    };
+    Ok(Response::json(200, &json!({ "ok": true, "msg": msg })))
+}
+
+/// `PUT api/v1/crates/{name}/owners`.
+pub fn add(req: &mut Request) -> Result<Response, HttpError> {
+    change(req, true)
+}
+
+/// `DELETE api/v1/crates/{name}/owners`. cargo sends the logins in the
+/// body of the DELETE, which the SDK router does not pass to DELETE routes.
+pub fn remove(req: &mut Request) -> Result<Response, HttpError> {
+    if req.body.is_none() {
+        return Err(HttpError::new(
+            501,
+            "removing owners is not supported yet: this server does not read DELETE bodies",
+        ));
+    }
+    change(req, false)
+}
+
+fn set_yanked(req: &mut Request, yanked: bool) -> Result<Response, HttpError> {
+    let key = existing(req.param("name"))?;
+    require(&key, req.user())?;
+    let version = req.param("version");
+    if catalog::get_version(&key, version).is_none() {
+        return Err(HttpError::not_found(format!(
+            "crate `{key}` has no version {version}"
+        )));
+    }
+    catalog::set_yanked(&key, version, yanked)?;
+    Ok(Response::json(200, &json!({ "ok": true })))
+}
+
+/// `DELETE api/v1/crates/{name}/{version}/yank`.
+pub fn yank(req: &mut Request) -> Result<Response, HttpError> {
+    set_yanked(req, true)
+}
+
+/// `PUT api/v1/crates/{name}/{version}/unyank`.
+pub fn unyank(req: &mut Request) -> Result<Response, HttpError> {
+    set_yanked(req, false)
+}

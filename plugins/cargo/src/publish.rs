@@ -1,0 +1,125 @@
+//! `PUT api/v1/crates/new`: `cargo publish`. The body is framed: u32 LE
+//! length + JSON metadata, u32 LE length + the `.crate` (a .tar.gz).
+
+use serde_json::json;
+use std::io::Read;
+use wharf_sdk::types::{Asset, DigestSet, Publication, StoreError, VersionRow};
+use wharf_sdk::{HttpError, Request, Response, blobs, catalog};
+
+use crate::index::{self, NewCrate};
+use crate::{names, owners};
+
+/// Largest metadata document accepted (crates.io allows much less).
+const METADATA_LIMIT: u32 = 1 << 20;
+
+fn length(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes(bytes.try_into().expect("four bytes"))
+}
+
+pub fn put(req: &mut Request) -> Result<Response, HttpError> {
+    let user = req.user().map(str::to_string);
+    let body = req.take_body()?;
+    let json_len = length(&body.read_exact(4)?);
+    if json_len > METADATA_LIMIT {
+        return Err(HttpError::new(
+            413,
+            format!("the publish metadata is larger than {METADATA_LIMIT} bytes"),
+        ));
+    }
+    let meta: NewCrate = serde_json::from_slice(&body.read_exact(json_len as usize)?)?;
+    let crate_len = length(&body.read_exact(4)?);
+
+    names::validate(&meta.name)?;
+    let version = semver::Version::parse(&meta.vers)
+        .map_err(|e| HttpError::bad_request(format!("invalid version `{}`: {e}", meta.vers)))?;
+    let key = names::key(&meta.name);
+    let existing = catalog::list_versions(&key);
+    match names::claimed_by(&meta.name) {
+        Some(other) if other != meta.name => {
+            return Err(HttpError::conflict(format!(
+                "crate `{}` conflicts with the existing crate `{other}` \
+                 (names differing only in case or `-`/`_` are the same crate)",
+                meta.name
+            )));
+        }
+        _ => {}
+    }
+    if existing.is_empty() {
+        names::claim(&meta.name)?;
+        // The first publisher owns the crate (an entry left by a publish that
+        // failed before any version existed is replaced).
+        owners::save(&key, &user.iter().cloned().collect::<Vec<_>>())?;
+    } else {
+        owners::require(&key, user.as_deref())?;
+    }
+    // Build metadata does not make a new version (1.0.0+a equals 1.0.0).
+    let same = |row: &VersionRow| {
+        semver::Version::parse(&row.version).is_ok_and(|v| {
+            (&v.major, &v.minor, &v.patch, &v.pre)
+                == (&version.major, &version.minor, &version.patch, &version.pre)
+        })
+    };
+    if existing.iter().any(same) {
+        return Err(republished(&meta));
+    }
+
+    let blob = body.ingest(Some(crate_len.into()), DigestSet::SHA256, None)?;
+    check_gzip(&blob.digests.blake3)?;
+    let cksum = blob
+        .digests
+        .sha256
+        .ok_or_else(|| HttpError::new(500, "the host computed no sha256 digest"))?;
+    let metadata = json!({
+        "index": index::line(&meta, &cksum)?,
+        "description": meta.description,
+        "license": meta.license,
+        "repository": meta.repository,
+        "homepage": meta.homepage,
+        "documentation": meta.documentation,
+        "keywords": meta.keywords,
+        "publisher": user,
+    });
+    let publication = Publication {
+        version: VersionRow {
+            package: key.clone(),
+            version: meta.vers.clone(),
+            metadata_json: metadata.to_string(),
+            yanked: false,
+            deprecated: None,
+            published_at: 0,
+        },
+        assets: vec![Asset {
+            path: names::crate_path(&key, &meta.vers),
+            blake3: blob.digests.blake3.clone(),
+            content_type: "application/gzip".into(),
+        }],
+        tags: vec![],
+    };
+    catalog::publish(&publication).map_err(|e| match e {
+        StoreError::AlreadyExists => republished(&meta),
+        e => e.into(),
+    })?;
+    Ok(Response::json(
+        200,
+        &json!({ "warnings": { "invalid_categories": [], "invalid_badges": [], "other": [] } }),
+    ))
+}
+
+fn republished(meta: &NewCrate) -> HttpError {
+    HttpError::conflict(format!(
+        "crate version `{}@{}` is already uploaded",
+        meta.name, meta.vers
+    ))
+}
+
+/// A `.crate` is a gzip stream; anything else is refused before it is served.
+fn check_gzip(blake3: &str) -> Result<(), HttpError> {
+    let mut magic = [0u8; 2];
+    let read = blobs::open(blake3)?.read_exact(&mut magic);
+    if read.is_err() || magic != [0x1f, 0x8b] {
+        return Err(HttpError::bad_request(
+            "the .crate file is not gzip-compressed",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! cargo's requests, replayed against the mock host.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use wharf_sdk::Response;
+use wharf_sdk::mock::{self, TestRequest};
+use wharf_sdk::types::{Action, Method, ResponseBody, Route};
+
+use crate::Cargo;
+
+fn send(req: TestRequest) -> (Route, Response) {
+    req.send::<Cargo>().expect("the request classifies")
+}
+
+fn get(path: &str) -> Response {
+    send(TestRequest::new(Method::Get, path)).1
+}
+
+fn crate_bytes(name: &str, version: &str) -> Vec<u8> {
+    let mut bytes = vec![0x1f, 0x8b, 8, 0];
+    bytes.extend_from_slice(format!("pretend tar of {name}-{version}").as_bytes());
+    bytes
+}
+
+/// The metadata `cargo publish` sends.
+fn metadata(name: &str, version: &str) -> Value {
+    json!({
+        "name": name, "vers": version, "deps": [], "features": {},
+        "authors": ["A <a@example.com>"], "description": format!("{name} does things"),
+        "documentation": null, "homepage": null, "readme": null, "readme_file": null,
+        "keywords": ["demo"], "categories": [], "license": "MIT", "license_file": null,
+        "repository": null, "badges": {}, "links": null, "rust_version": null,
+    })
+}
+
+/// cargo's framing: u32 LE length + JSON, u32 LE length + .crate.
+fn framed(meta: &Value, krate: &[u8]) -> Vec<u8> {
+    let json = meta.to_string();
+    let mut body = (json.len() as u32).to_le_bytes().to_vec();
+    body.extend_from_slice(json.as_bytes());
+    body.extend_from_slice(&(krate.len() as u32).to_le_bytes());
+    body.extend_from_slice(krate);
+    body
+}
+
+fn publish_meta(meta: &Value) -> Response {
+    let krate = crate_bytes(
+        meta["name"].as_str().unwrap(),
+        meta["vers"].as_str().unwrap(),
+    );
+    send(TestRequest::new(Method::Put, "api/v1/crates/new").body(framed(meta, &krate))).1
+}
+
+fn publish(name: &str, version: &str) -> Response {
+    publish_meta(&metadata(name, version))
+}
+
+fn lines(response: &Response) -> Vec<Value> {
+    std::str::from_utf8(response.body_bytes())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn detail(response: &Response) -> String {
+    response.body_json()["errors"][0]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn start() {
+    mock::reset();
+    mock::login_as(Some("alice"));
+}
+
+#[test]
+fn config_points_cargo_at_the_api() {
+    start();
+    let config = get("config.json");
+    assert_eq!(
+        config.body_json(),
+        json!({
+            "dl": "http://registry.test/test/api/v1/crates",
+            "api": "http://registry.test/test",
+            "auth-required": false,
+        })
+    );
+}
+
+#[test]
+fn index_paths_follow_the_prefix_layout() {
+    start();
+    for name in ["a", "ab", "abc", "Abcd", "serde_json"] {
+        assert_eq!(publish(name, "1.0.0").status, 200, "{name}");
+    }
+    for path in ["1/a", "2/ab", "3/a/abc", "ab/cd/abcd", "se/rd/serde_json"] {
+        let file = get(path);
+        assert_eq!(file.status, 200, "{path}");
+        assert_eq!(
+            file.header_value("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        let name = path.rsplit('/').next().unwrap();
+        assert_eq!(file.cache.as_ref().unwrap().tags, vec![name.to_string()]);
+    }
+    // The published spelling stays in the line; the path is lower-case only.
+    assert_eq!(lines(&get("ab/cd/abcd"))[0]["name"], "Abcd");
+    for path in ["Ab/cd/abcd", "ab/cd/Abcd", "3/b/abc", "ab/cd/abce", "1/ab"] {
+        assert_eq!(get(path).status, 404, "{path}");
+    }
+    let (route, _) = send(TestRequest::new(Method::Get, "se/rd/serde_json"));
+    assert_eq!(route.access[0].action, Action::Read);
+    assert_eq!(route.access[0].package.as_deref(), Some("serde_json"));
+}
+
+#[test]
+fn publish_renders_the_exact_index_line() {
+    start();
+    let mut meta = metadata("demo", "0.3.0");
+    meta["deps"] = json!([
+        { "name": "serde", "version_req": "^1.0", "features": ["derive"], "optional": true,
+          "default_features": false, "target": null, "kind": "normal",
+          "registry": "https://github.com/rust-lang/crates.io-index", "explicit_name_in_toml": null },
+        { "name": "helper", "version_req": "^0.2", "features": [], "optional": false,
+          "default_features": true, "target": "cfg(unix)", "kind": "dev",
+          "registry": null, "explicit_name_in_toml": "my_helper" },
+    ]);
+    meta["features"] =
+        json!({ "default": ["std"], "std": [], "serde": ["dep:serde"], "x": ["serde?/std"] });
+    meta["links"] = json!("z");
+    meta["rust_version"] = json!("1.70");
+    let krate = crate_bytes("demo", "0.3.0");
+    let (route, response) =
+        send(TestRequest::new(Method::Put, "api/v1/crates/new").body(framed(&meta, &krate)));
+    assert_eq!(route.access[0].action, Action::Write);
+    assert_eq!(route.access[0].package, None);
+    assert_eq!(response.status, 200, "{:?}", response.body_json());
+    assert_eq!(
+        response.body_json(),
+        json!({ "warnings": { "invalid_categories": [], "invalid_badges": [], "other": [] } })
+    );
+    let cksum = hex(&Sha256::digest(&krate));
+    assert_eq!(
+        lines(&get("de/mo/demo")),
+        vec![json!({
+            "name": "demo", "vers": "0.3.0",
+            "deps": [
+                { "name": "serde", "req": "^1.0", "features": ["derive"], "optional": true,
+                  "default_features": false, "target": null, "kind": "normal",
+                  "registry": "https://github.com/rust-lang/crates.io-index" },
+                { "name": "my_helper", "package": "helper", "req": "^0.2", "features": [],
+                  "optional": false, "default_features": true, "target": "cfg(unix)", "kind": "dev" },
+            ],
+            "cksum": cksum,
+            "features": { "default": ["std"], "std": [] },
+            "features2": { "serde": ["dep:serde"], "x": ["serde?/std"] },
+            "yanked": false, "links": "z", "rust_version": "1.70", "v": 2,
+        })]
+    );
+
+    let download = get("api/v1/crates/demo/0.3.0/download");
+    let ResponseBody::Blob(blake3) = &download.body else {
+        panic!("not a blob: {download:?}")
+    };
+    assert_eq!(mock::with(|h| h.blob(blake3).unwrap().to_vec()), krate);
+    assert_eq!(get("api/v1/crates/demo/9.9.9/download").status, 404);
+}
+
+#[test]
+fn plain_features_are_an_object_and_v1() {
+    start();
+    assert_eq!(publish("plain", "1.0.0").status, 200);
+    let line = &lines(&get("pl/ai/plain"))[0];
+    assert_eq!(line["features"], json!({}));
+    assert_eq!(line["deps"], json!([]));
+    assert_eq!(line["v"], 1);
+    assert!(line.get("features2").is_none());
+    assert_eq!(line["links"], Value::Null);
+}
+
+#[test]
+fn versions_are_listed_oldest_first_and_republish_is_refused() {
+    start();
+    assert_eq!(publish("demo", "0.1.0").status, 200);
+    assert_eq!(publish("demo", "0.2.0").status, 200);
+    for version in ["0.2.0", "0.2.0+build"] {
+        let again = publish("demo", version);
+        assert_eq!(again.status, 409, "{version}");
+        assert!(
+            detail(&again).contains("already uploaded"),
+            "{}",
+            detail(&again)
+        );
+    }
+    let vers: Vec<Value> = lines(&get("de/mo/demo"))
+        .iter()
+        .map(|l| l["vers"].clone())
+        .collect();
+    assert_eq!(vers, vec![json!("0.1.0"), json!("0.2.0")]);
+}
+
+#[test]
+fn names_that_crates_io_treats_as_equal_collide() {
+    start();
+    assert_eq!(publish("foo-bar", "1.0.0").status, 200);
+    for name in ["Foo_bar", "foo_bar", "FOO-BAR"] {
+        let refused = publish(name, "2.0.0");
+        assert_eq!(refused.status, 409, "{name}");
+        assert!(detail(&refused).contains("foo-bar"), "{}", detail(&refused));
+    }
+    assert_eq!(publish("foo-bar", "2.0.0").status, 200);
+    assert!(get("fo/o_/foo_bar").status == 404);
+}
+
+#[test]
+fn bad_input_is_refused_in_cargos_shape() {
+    start();
+    for name in ["1abc", "a b", "", "ab/cd", &"x".repeat(65)] {
+        let refused = publish(name, "1.0.0");
+        assert_eq!(refused.status, 400, "{name}");
+        assert!(detail(&refused).contains("invalid crate name"));
+    }
+    assert_eq!(publish("demo", "1.0").status, 400);
+    let mut meta = metadata("demo", "1.0.0");
+    meta["deps"] = json!([{ "name": "x", "version_req": "not a req", "kind": "normal" }]);
+    assert_eq!(publish_meta(&meta).status, 400);
+    // A truncated body.
+    let body = framed(&metadata("demo", "1.0.0"), b"\x1f\x8b");
+    let short = send(
+        TestRequest::new(Method::Put, "api/v1/crates/new").body(body[..body.len() - 1].to_vec()),
+    )
+    .1;
+    assert_eq!(short.status, 400);
+    // Not a gzip file.
+    let body = framed(&metadata("demo", "1.0.0"), b"plain text");
+    let plain = send(TestRequest::new(Method::Put, "api/v1/crates/new").body(body)).1;
+    assert_eq!(plain.status, 400);
+    assert_eq!(get("de/mo/demo").status, 404);
+}
+
+#[test]
+fn yank_shows_in_the_index_and_only_owners_may() {
+    start();
+    assert_eq!(publish("demo", "0.1.0").status, 200);
+    assert_eq!(publish("demo", "0.2.0").status, 200);
+    let (route, yank) = send(TestRequest::new(
+        Method::Delete,
+        "api/v1/crates/Demo/0.2.0/yank",
+    ));
+    assert_eq!(route.access[0].action, Action::Write);
+    assert_eq!(route.access[0].package.as_deref(), Some("demo"));
+    assert_eq!(yank.status, 200);
+    assert_eq!(yank.body_json(), json!({ "ok": true }));
+    let yanked: Vec<Value> = lines(&get("de/mo/demo"))
+        .iter()
+        .map(|l| l["yanked"].clone())
+        .collect();
+    assert_eq!(yanked, vec![json!(false), json!(true)]);
+    // A yanked version still downloads (existing lock files need it).
+    assert_eq!(get("api/v1/crates/demo/0.2.0/download").status, 200);
+
+    mock::login_as(Some("mallory"));
+    let refused = send(TestRequest::new(
+        Method::Put,
+        "api/v1/crates/demo/0.2.0/unyank",
+    ))
+    .1;
+    assert_eq!(refused.status, 403);
+    assert_eq!(publish("demo", "0.3.0").status, 403);
+
+    mock::login_as(Some("alice"));
+    assert_eq!(
+        send(TestRequest::new(
+            Method::Put,
+            "api/v1/crates/demo/0.2.0/unyank"
+        ))
+        .1
+        .status,
+        200
+    );
+    assert_eq!(lines(&get("de/mo/demo"))[1]["yanked"], false);
+    assert_eq!(
+        send(TestRequest::new(
+            Method::Delete,
+            "api/v1/crates/demo/9.0.0/yank"
+        ))
+        .1
+        .status,
+        404
+    );
+}
+
+#[test]
+fn owners_are_listed_added_and_removed() {
+    start();
+    assert_eq!(publish("demo", "0.1.0").status, 200);
+    let logins = || -> Vec<Value> {
+        get("api/v1/crates/demo/owners").body_json()["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["login"].clone())
+            .collect()
+    };
+    assert_eq!(logins(), vec![json!("alice")]);
+    let add = send(
+        TestRequest::new(Method::Put, "api/v1/crates/demo/owners")
+            .body(json!({ "users": ["bob"] }).to_string()),
+    )
+    .1;
+    assert_eq!(add.status, 200);
+    assert_eq!(add.body_json()["ok"], true);
+    assert!(add.body_json()["msg"].as_str().unwrap().contains("bob"));
+    assert_eq!(logins(), vec![json!("alice"), json!("bob")]);
+
+    // bob now publishes and yanks; carol does not.
+    mock::login_as(Some("bob"));
+    assert_eq!(publish("demo", "0.2.0").status, 200);
+    mock::login_as(Some("carol"));
+    let put = TestRequest::new(Method::Put, "api/v1/crates/demo/owners")
+        .body(json!({ "users": ["carol"] }).to_string());
+    assert_eq!(send(put).1.status, 403);
+    assert_eq!(logins(), vec![json!("alice"), json!("bob")]);
+    assert_eq!(get("api/v1/crates/nothing/owners").status, 404);
+
+    // cargo's DELETE carries its logins in a body the router does not pass on.
+    mock::login_as(Some("alice"));
+    let remove = send(TestRequest::new(
+        Method::Delete,
+        "api/v1/crates/demo/owners",
+    ))
+    .1;
+    assert_eq!(remove.status, 501);
+    assert!(detail(&remove).contains("not supported yet"));
+}
+
+#[test]
+fn search_and_crate_summary() {
+    start();
+    assert_eq!(publish("wharf-demo", "0.1.0").status, 200);
+    assert_eq!(publish("wharf-demo", "0.2.0").status, 200);
+    assert_eq!(publish("other", "1.0.0").status, 200);
+    let found = get("api/v1/crates?q=wharf&per_page=5").body_json();
+    assert_eq!(found["meta"]["total"], 1);
+    assert_eq!(found["crates"][0]["name"], "wharf-demo");
+    assert_eq!(found["crates"][0]["max_version"], "0.2.0");
+    assert_eq!(found["crates"][0]["description"], "wharf-demo does things");
+
+    send(TestRequest::new(
+        Method::Delete,
+        "api/v1/crates/wharf-demo/0.2.0/yank",
+    ));
+    let info = get("api/v1/crates/wharf-demo").body_json();
+    assert_eq!(info["crate"]["max_version"], "0.1.0");
+    assert_eq!(info["versions"][0]["num"], "0.2.0");
+    assert_eq!(info["versions"][0]["yanked"], true);
+    assert_eq!(get("api/v1/crates/missing").status, 404);
+}
+
+#[test]
+fn host_denials_use_cargos_error_shape() {
+    use wharf_sdk::Format;
+    let denied = Cargo::error(401, "");
+    assert_eq!(denied.status, 401);
+    assert_eq!(
+        denied.body_json(),
+        json!({ "errors": [{ "detail": "authentication required" }] })
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,353 @@
+//! Cargo, end to end: the real `cargo` against a running wharf through the
+//! sparse index, in a fresh CARGO_HOME: publish, build from the registry,
+//! yank, search, owners, and the refusals a registry owes its users.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wharf_tests::{PluginEntry, Server, run, send_with};
+
+/// A cargo user: their own CARGO_HOME pointing at wharf, and a token.
+struct CargoUser {
+    home: tempfile::TempDir,
+    target: PathBuf,
+    token: Option<String>,
+}
+
+impl CargoUser {
+    fn new(server: &Server, target: &Path, token: Option<&str>) -> CargoUser {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join("config.toml"),
+            format!(
+                "[registries.wharf]\nindex = \"sparse+{}/cargo/\"\n\n\
+                 [registry]\nglobal-credential-providers = [\"cargo:token\"]\n",
+                server.url
+            ),
+        )
+        .unwrap();
+        CargoUser {
+            home,
+            target: target.to_path_buf(),
+            token: token.map(str::to_string),
+        }
+    }
+
+    /// Runs cargo, bounded in time; no crates.io access is needed or made.
+    fn cargo(&self, dir: &Path, args: &[&str]) -> (bool, String, String) {
+        let mut cmd = Command::new("timeout");
+        cmd.arg("300")
+            .arg("cargo")
+            .args(args)
+            .current_dir(dir)
+            .env("CARGO_HOME", self.home.path())
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("CARGO_NET_RETRY", "0")
+            .env("CARGO_HTTP_TIMEOUT", "30")
+            .env("CARGO_TERM_COLOR", "never");
+        for var in [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "CARGO_BUILD_TARGET",
+            "RUSTC_WRAPPER",
+            "CARGO_MAKEFLAGS",
+            "MAKEFLAGS",
+            "CARGO_REGISTRIES_WHARF_TOKEN",
+        ] {
+            cmd.env_remove(var);
+        }
+        if let Some(token) = &self.token {
+            cmd.env("CARGO_REGISTRIES_WHARF_TOKEN", token);
+        }
+        run(&mut cmd)
+    }
+
+    /// Runs cargo and fails the test with its output if it fails.
+    fn ok(&self, dir: &Path, args: &[&str]) -> String {
+        let (ok, out, err) = self.cargo(dir, args);
+        assert!(ok, "cargo {args:?} failed\nstdout:\n{out}\nstderr:\n{err}");
+        out
+    }
+
+    /// Runs cargo expecting a failure; returns what it printed.
+    fn fails(&self, dir: &Path, args: &[&str]) -> String {
+        let (ok, out, err) = self.cargo(dir, args);
+        assert!(
+            !ok,
+            "cargo {args:?} succeeded\nstdout:\n{out}\nstderr:\n{err}"
+        );
+        err
+    }
+}
+
+/// A crate directory with a manifest and one source file.
+fn krate(dir: &Path, name: &str, version: &str, deps: &str, file: &str, code: &str) -> PathBuf {
+    let path = dir.join(format!("{name}-{version}"));
+    std::fs::create_dir_all(path.join("src")).unwrap();
+    std::fs::write(
+        path.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\n\
+             description = \"{name} for the wharf end-to-end test\"\nlicense = \"MIT\"\n\
+             publish = [\"wharf\"]\n\n[dependencies]\n{deps}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(path.join("src").join(file), code).unwrap();
+    path
+}
+
+fn library(dir: &Path, version: &str) -> PathBuf {
+    krate(
+        dir,
+        "wharf-e2e-lib",
+        version,
+        "",
+        "lib.rs",
+        &format!("pub fn hello() -> &'static str {{ \"hello from wharf-e2e-lib {version}\" }}\n"),
+    )
+}
+
+/// The version of `name` a lock file resolved.
+fn locked_versions(project: &Path, name: &str) -> Vec<String> {
+    let lock = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
+    let mut found = Vec::new();
+    let mut current = None;
+    for line in lock.lines() {
+        if let Some(n) = line.strip_prefix("name = ") {
+            current = Some(n.trim_matches('"').to_string());
+        } else if let Some(v) = line.strip_prefix("version = ")
+            && current.as_deref() == Some(name)
+        {
+            found.push(v.trim_matches('"').to_string());
+        }
+    }
+    found
+}
+
+/// The `.crate` cargo packaged (cargo versions differ on the folder under
+/// `target/package`).
+fn packaged(target: &Path, file: &str) -> PathBuf {
+    let mut dirs = vec![target.join("package")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.file_name().is_some_and(|n| n == file) {
+                return path;
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            }
+        }
+    }
+    panic!("cargo packaged no {file} under {}", target.display());
+}
+
+/// cargo's publish body: u32 LE length + JSON, u32 LE length + .crate.
+fn framed(meta: &serde_json::Value, krate: &[u8]) -> Vec<u8> {
+    let json = meta.to_string();
+    let mut body = (json.len() as u32).to_le_bytes().to_vec();
+    body.extend_from_slice(json.as_bytes());
+    body.extend_from_slice(&(krate.len() as u32).to_le_bytes());
+    body.extend_from_slice(krate);
+    body
+}
+
+#[test]
+fn cargo_publishes_builds_yanks_and_searches() {
+    let server = Server::start(&[PluginEntry {
+        format: "cargo",
+        extra: "",
+    }]);
+    let work = tempfile::tempdir().unwrap();
+    let target = work.path().join("target");
+    let alice_token = server.create_user("alice", "alice-password");
+    let alice = CargoUser::new(&server, &target, Some(&alice_token));
+
+    let config = server.get("/cargo/config.json").json();
+    assert_eq!(config["dl"], format!("{}/cargo/api/v1/crates", server.url));
+    assert_eq!(config["api"], format!("{}/cargo", server.url));
+
+    // Two versions of a library, then a crate depending on it through a
+    // renamed dependency; its verify step builds against wharf.
+    for version in ["0.1.0", "0.2.0"] {
+        let dir = library(work.path(), version);
+        alice.ok(&dir, &["publish", "--registry", "wharf"]);
+    }
+    let greeter = krate(
+        work.path(),
+        "wharf-e2e-greeter",
+        "0.1.0",
+        "base = { package = \"wharf-e2e-lib\", version = \"0.2\", registry = \"wharf\" }",
+        "lib.rs",
+        "pub fn greet() -> String { format!(\"{} (greeted)\", base::hello()) }\n",
+    );
+    alice.ok(&greeter, &["publish", "--registry", "wharf"]);
+
+    let index = server.get("/cargo/wh/ar/wharf-e2e-greeter");
+    assert_eq!(index.status, 200);
+    assert!(
+        index
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let line: serde_json::Value = serde_json::from_str(index.text().trim()).unwrap();
+    assert_eq!(line["deps"][0]["name"], "base");
+    assert_eq!(line["deps"][0]["package"], "wharf-e2e-lib");
+    assert_eq!(line["deps"][0]["req"], "^0.2");
+    assert_eq!(line["features"], serde_json::json!({}));
+
+    // The bytes served are the bytes cargo packaged.
+    let packaged = std::fs::read(packaged(&target, "wharf-e2e-lib-0.2.0.crate")).unwrap();
+    let served = server.get("/cargo/api/v1/crates/wharf-e2e-lib/0.2.0/download");
+    assert_eq!(served.status, 200);
+    assert!(served.body == packaged, "downloaded .crate differs");
+
+    // A fresh binary crate builds from wharf alone and uses both libraries.
+    let bob_home = CargoUser::new(&server, &target, None);
+    let app = krate(
+        work.path(),
+        "wharf-e2e-app",
+        "0.0.0",
+        "wharf-e2e-lib = { version = \"0.2\", registry = \"wharf\" }\n\
+         wharf-e2e-greeter = { version = \"0.1\", registry = \"wharf\" }",
+        "main.rs",
+        "fn main() {\n    println!(\"{}\", wharf_e2e_lib::hello());\n    \
+         println!(\"{}\", wharf_e2e_greeter::greet());\n}\n",
+    );
+    let out = bob_home.ok(&app, &["run", "--quiet"]);
+    assert_eq!(
+        out,
+        "hello from wharf-e2e-lib 0.2.0\nhello from wharf-e2e-lib 0.2.0 (greeted)\n"
+    );
+
+    // After a yank, a fresh resolution of `>=0.1` picks 0.1.0.
+    alice.ok(
+        &app,
+        &[
+            "yank",
+            "--version",
+            "0.2.0",
+            "--registry",
+            "wharf",
+            "wharf-e2e-lib",
+        ],
+    );
+    let index = server.get("/cargo/wh/ar/wharf-e2e-lib").text();
+    let yanked: Vec<bool> = index
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["yanked"] == true)
+        .collect();
+    assert_eq!(yanked, vec![false, true]);
+    let loose = krate(
+        work.path(),
+        "wharf-e2e-loose",
+        "0.0.0",
+        "wharf-e2e-lib = { version = \">=0.1\", registry = \"wharf\" }",
+        "main.rs",
+        "fn main() { println!(\"{}\", wharf_e2e_lib::hello()); }\n",
+    );
+    bob_home.ok(&loose, &["generate-lockfile"]);
+    assert_eq!(locked_versions(&loose, "wharf-e2e-lib"), vec!["0.1.0"]);
+    assert_eq!(
+        bob_home.ok(&loose, &["run", "--quiet"]),
+        "hello from wharf-e2e-lib 0.1.0\n"
+    );
+    // The app's lock file still pins the yanked 0.2.0, and it still builds.
+    std::fs::remove_dir_all(bob_home.home.path().join("registry")).unwrap();
+    assert_eq!(locked_versions(&app, "wharf-e2e-lib"), vec!["0.2.0"]);
+    bob_home.ok(&app, &["build", "--quiet"]);
+
+    let found = bob_home.ok(&app, &["search", "--registry", "wharf", "wharf-e2e"]);
+    assert!(found.contains("wharf-e2e-lib = \"0.1.0\""), "{found}");
+    assert!(found.contains("wharf-e2e-greeter = \"0.1.0\""), "{found}");
+
+    // Republishing is refused: cargo checks the index first, and the server
+    // refuses a client that does not.
+    let err = alice.fails(
+        &library(work.path(), "0.1.0"),
+        &["publish", "--registry", "wharf"],
+    );
+    assert!(err.contains("already exists"), "{err}");
+    let meta =
+        serde_json::json!({ "name": "wharf-e2e-lib", "vers": "0.1.0", "deps": [], "features": {} });
+    let again = send_with(
+        ureq::put(&format!("{}/cargo/api/v1/crates/new", server.url))
+            .set("Authorization", &alice_token),
+        Some(&framed(&meta, &packaged)),
+    );
+    assert_eq!(again.status, 409);
+    assert!(
+        again.json()["errors"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already uploaded")
+    );
+
+    // A name crates.io treats as the same crate is refused, and cargo shows why.
+    let twin = krate(work.path(), "wharf_e2e_lib", "9.0.0", "", "lib.rs", "");
+    let err = alice.fails(&twin, &["publish", "--registry", "wharf", "--no-verify"]);
+    assert!(
+        err.contains("conflicts with the existing crate `wharf-e2e-lib`"),
+        "{err}"
+    );
+
+    // Only owners publish: bob may not until alice adds him.
+    let bob_token = server.create_user("bob", "bob-password");
+    let bob = CargoUser::new(&server, &target, Some(&bob_token));
+    let next = library(work.path(), "0.3.0");
+    let err = bob.fails(&next, &["publish", "--registry", "wharf"]);
+    assert!(
+        err.contains("`bob` is not an owner of crate `wharf-e2e-lib`"),
+        "{err}"
+    );
+    let owners = alice.ok(
+        &app,
+        &["owner", "--list", "--registry", "wharf", "wharf-e2e-lib"],
+    );
+    assert_eq!(owners.trim(), "alice (alice)");
+    alice.ok(
+        &app,
+        &[
+            "owner",
+            "--add",
+            "bob",
+            "--registry",
+            "wharf",
+            "wharf-e2e-lib",
+        ],
+    );
+    bob.ok(&next, &["publish", "--registry", "wharf"]);
+    assert!(
+        server
+            .get("/cargo/wh/ar/wharf-e2e-lib")
+            .text()
+            .contains("\"vers\":\"0.3.0\"")
+    );
+
+    // Anonymous and badly authenticated publishes are refused.
+    let anonymous = send_with(
+        ureq::put(&format!("{}/cargo/api/v1/crates/new", server.url)),
+        Some(&framed(&meta, &packaged)),
+    );
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.json()["errors"][0]["detail"].is_string());
+    let stranger = CargoUser::new(&server, &target, Some("not-a-token"));
+    let err = stranger.fails(
+        &library(work.path(), "0.4.0"),
+        &["publish", "--registry", "wharf", "--no-verify"],
+    );
+    assert!(err.contains("401"), "{err}");
+    let nobody = CargoUser::new(&server, &target, None);
+    nobody.fails(
+        &library(work.path(), "0.4.0"),
+        &["publish", "--registry", "wharf", "--no-verify"],
+    );
+    assert!(
+        !server
+            .get("/cargo/wh/ar/wharf-e2e-lib")
+            .text()
+            .contains("0.4.0")
+    );
+    assert_eq!(server.get("/cargo/wh/ar/wharf-e2e-nothing").status, 404);
+}
