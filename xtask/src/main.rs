@@ -120,7 +120,7 @@ fn have(program: &str) -> bool {
 
 /// The package-manager clients the end-to-end tests drive.
 fn install_clients() -> anyhow::Result<()> {
-    let missing: Vec<&str> = [("npm", "npm")]
+    let missing: Vec<&str> = [("npm", "npm"), ("skopeo", "skopeo")]
         .into_iter()
         .filter(|(bin, _)| !have(bin))
         .map(|(_, pkg)| pkg)

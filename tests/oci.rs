@@ -1,0 +1,668 @@
+//! OCI, end to end: a conformance-style walk over HTTP (pull, push in every
+//! upload mode, content discovery, content management) asserting statuses,
+//! headers and bodies; then the real `skopeo` pushing and pulling an image
+//! and a multi-arch index, byte for byte.
+
+use serde_json::{Value, json};
+use sha2::Digest;
+use std::path::Path;
+use std::process::Command;
+use wharf_tests::{PluginEntry, Reply, Server, basic, run, send, send_with};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const REPO: &str = "org/team/app";
+
+fn start() -> Server {
+    Server::start(&[PluginEntry {
+        format: "oci",
+        extra: "",
+    }])
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// Deterministic pseudo-random bytes.
+fn bytes(seed: &str, n: usize) -> Vec<u8> {
+    let mut out = vec![0; n];
+    blake3::Hasher::new()
+        .update(seed.as_bytes())
+        .finalize_xof()
+        .fill(&mut out);
+    out
+}
+
+/// An HTTP client for one server, signed in or anonymous.
+struct Client<'a> {
+    server: &'a Server,
+    auth: Option<String>,
+}
+
+impl Client<'_> {
+    fn req(&self, method: &str, path: &str) -> ureq::Request {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.server.url)
+        };
+        let r = ureq::request(method, &url).timeout(std::time::Duration::from_secs(30));
+        match &self.auth {
+            Some(a) => r.set("Authorization", a),
+            None => r,
+        }
+    }
+    fn call(&self, method: &str, path: &str) -> Reply {
+        send(self.req(method, path))
+    }
+    fn body(&self, r: ureq::Request, body: &[u8]) -> Reply {
+        send_with(r, Some(body))
+    }
+    fn put_manifest(&self, name: &str, reference: &str, bytes: &[u8]) -> Reply {
+        self.body(
+            self.req("PUT", &format!("/v2/{name}/manifests/{reference}"))
+                .set("Content-Type", OCI_MANIFEST),
+            bytes,
+        )
+    }
+    /// Monolithic POST push.
+    fn push_blob(&self, name: &str, blob: &[u8]) -> String {
+        let d = digest(blob);
+        let r = self.body(
+            self.req("POST", &format!("/v2/{name}/blobs/uploads/?digest={d}")),
+            blob,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        d
+    }
+}
+
+fn code(r: &Reply) -> String {
+    r.json()["errors"][0]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+fn assert_error(r: &Reply, status: u16, expected: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    assert_eq!(code(r), expected, "{}", r.text());
+    assert!(r.json()["errors"][0]["message"].is_string());
+}
+
+fn image_manifest(config: &str, config_len: usize, layers: &[(&str, usize)]) -> Vec<u8> {
+    let layers: Vec<Value> = layers
+        .iter()
+        .map(|(d, n)| json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": d, "size": n}))
+        .collect();
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_len},
+        "layers": layers,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn conformance_walk_over_http() {
+    let server = start();
+    let token = server.create_user("pusher", "pusher-password");
+    let anon = Client {
+        server: &server,
+        auth: None,
+    };
+    let c = Client {
+        server: &server,
+        auth: Some(basic("pusher", &token)),
+    };
+
+    // Base: the 401 challenge teaches clients to send credentials.
+    let r = anon.call("GET", "/v2/");
+    assert_error(&r, 401, "UNAUTHORIZED");
+    assert!(r.header("www-authenticate").unwrap().starts_with("Basic"));
+    assert_eq!(c.call("GET", "/v2/").status, 200);
+
+    // Monolithic POST with digest.
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let config_digest = digest(&config);
+    let r = c.body(
+        c.req(
+            "POST",
+            &format!("/v2/{REPO}/blobs/uploads/?digest={config_digest}"),
+        ),
+        &config,
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/v2/{REPO}/blobs/{config_digest}").as_str())
+    );
+    assert_eq!(
+        r.header("docker-content-digest"),
+        Some(config_digest.as_str())
+    );
+
+    // Bytes that do not hash to the claimed digest.
+    let r = c.body(
+        c.req(
+            "POST",
+            &format!("/v2/{REPO}/blobs/uploads/?digest={}", digest(b"x")),
+        ),
+        b"not x",
+    );
+    assert_error(&r, 400, "DIGEST_INVALID");
+
+    // POST, then monolithic PUT.
+    let layer1 = bytes("layer1", 70_000);
+    let r = c.call("POST", &format!("/v2/{REPO}/blobs/uploads/"));
+    assert_eq!(r.status, 202);
+    let location = r.header("location").unwrap().to_string();
+    assert!(location.starts_with(&format!("/v2/{REPO}/blobs/uploads/")));
+    let r = c.body(
+        c.req("PUT", &format!("{location}?digest={}", digest(&layer1)))
+            .set("Content-Type", "application/octet-stream"),
+        &layer1,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // Chunked, with an out-of-order chunk refused.
+    let layer2 = bytes("layer2", 50_000);
+    let r = c.call("POST", &format!("/v2/{REPO}/blobs/uploads/"));
+    let location = r.header("location").unwrap().to_string();
+    let patch = |loc: &str, from: usize, to: usize| {
+        c.body(
+            c.req("PATCH", loc)
+                .set("Content-Type", "application/octet-stream")
+                .set("Content-Range", &format!("{from}-{}", to - 1)),
+            &layer2[from..to],
+        )
+    };
+    let r = patch(&location, 0, 20_000);
+    assert_eq!(r.status, 202);
+    assert_eq!(r.header("range"), Some("0-19999"));
+    let location = r.header("location").unwrap().to_string();
+    let r = patch(&location, 30_000, 40_000);
+    assert_error(&r, 416, "RANGE_INVALID");
+    assert_eq!(r.header("range"), Some("0-19999"));
+    let r = patch(&location, 20_000, 40_000);
+    assert_eq!(r.status, 202);
+    let r = c.call("GET", &location);
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("range"), Some("0-39999"));
+    assert_eq!(r.header("location"), Some(location.as_str()));
+    let r = c.body(
+        c.req("PUT", &format!("{location}?digest={}", digest(&layer2)))
+            .set("Content-Type", "application/octet-stream")
+            .set("Content-Range", "40000-49999"),
+        &layer2[40_000..],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // Streamed PATCH without Content-Range, closed by an empty PUT.
+    let layer3 = bytes("layer3", 30_000);
+    let r = c.call("POST", &format!("/v2/{REPO}/blobs/uploads/"));
+    let location = r.header("location").unwrap().to_string();
+    let r = c.body(
+        c.req("PATCH", &location)
+            .set("Content-Type", "application/octet-stream"),
+        &layer3,
+    );
+    assert_eq!((r.status, r.header("range")), (202, Some("0-29999")));
+    let r = c.body(
+        c.req("PUT", &format!("{location}?digest={}", digest(&layer3))),
+        b"",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // Cancel.
+    let r = c.call("POST", &format!("/v2/{REPO}/blobs/uploads/"));
+    let location = r.header("location").unwrap().to_string();
+    assert_eq!(c.call("DELETE", &location).status, 204);
+    assert_error(&c.call("GET", &location), 404, "BLOB_UPLOAD_UNKNOWN");
+
+    // Cross-repository mount, and the 202 fallback when the source lacks it.
+    let r = c.call(
+        "POST",
+        &format!(
+            "/v2/org/other/blobs/uploads/?mount={}&from={REPO}",
+            digest(&layer1)
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/v2/org/other/blobs/{}", digest(&layer1)).as_str())
+    );
+    assert_eq!(
+        c.call("GET", &format!("/v2/org/other/blobs/{}", digest(&layer1)))
+            .body,
+        layer1
+    );
+    let r = c.call(
+        "POST",
+        &format!(
+            "/v2/org/other/blobs/uploads/?mount={}&from={REPO}",
+            digest(b"absent")
+        ),
+    );
+    assert_eq!(r.status, 202);
+
+    // Anonymous writes are refused in the spec's shape.
+    let r = anon.body(
+        anon.req(
+            "POST",
+            &format!("/v2/{REPO}/blobs/uploads/?digest={}", digest(b"a")),
+        ),
+        b"a",
+    );
+    assert_error(&r, 401, "UNAUTHORIZED");
+
+    // Manifests: every referenced blob must exist.
+    let layers = [
+        (digest(&layer1), layer1.len()),
+        (digest(&layer2), layer2.len()),
+        (digest(&layer3), layer3.len()),
+    ];
+    let missing = image_manifest(&config_digest, config.len(), &[(&digest(b"nope"), 4)]);
+    assert_error(
+        &c.put_manifest(REPO, "v1", &missing),
+        400,
+        "MANIFEST_BLOB_UNKNOWN",
+    );
+    assert_error(
+        &c.put_manifest(REPO, "v1", b"{\"schemaVersion\":"),
+        400,
+        "MANIFEST_INVALID",
+    );
+    let layer_refs: Vec<(&str, usize)> = layers.iter().map(|(d, n)| (d.as_str(), *n)).collect();
+    let manifest = image_manifest(&config_digest, config.len(), &layer_refs);
+    let manifest_digest = digest(&manifest);
+    assert_error(
+        &c.put_manifest(REPO, &digest(b"other"), &manifest),
+        400,
+        "DIGEST_INVALID",
+    );
+    let r = c.put_manifest(REPO, "v1", &manifest);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        r.header("docker-content-digest"),
+        Some(manifest_digest.as_str())
+    );
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/v2/{REPO}/manifests/{manifest_digest}").as_str())
+    );
+
+    // Pull: manifests by tag and digest (anonymous reads are allowed).
+    for reference in ["v1", manifest_digest.as_str()] {
+        let r = send(
+            anon.req("GET", &format!("/v2/{REPO}/manifests/{reference}"))
+                .set("Accept", &format!("{OCI_MANIFEST}, {OCI_INDEX}")),
+        );
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, manifest, "the exact bytes pushed");
+        assert_eq!(r.header("content-type"), Some(OCI_MANIFEST));
+        assert_eq!(
+            r.header("docker-content-digest"),
+            Some(manifest_digest.as_str())
+        );
+    }
+    let r = anon.call("HEAD", &format!("/v2/{REPO}/manifests/v1"));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-length"),
+        Some(manifest.len().to_string().as_str())
+    );
+    assert_eq!(
+        r.header("docker-content-digest"),
+        Some(manifest_digest.as_str())
+    );
+    assert!(r.body.is_empty());
+    let r = send(anon.req("GET", &format!("/v2/{REPO}/manifests/v1")).set(
+        "Accept",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ));
+    assert_error(&r, 404, "MANIFEST_UNKNOWN");
+
+    // Pull: blobs, whole, HEAD and Range.
+    let blob_url = format!("/v2/{REPO}/blobs/{}", digest(&layer2));
+    let r = anon.call("GET", &blob_url);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, layer2);
+    assert_eq!(
+        r.header("docker-content-digest"),
+        Some(digest(&layer2).as_str())
+    );
+    let r = anon.call("HEAD", &blob_url);
+    assert_eq!((r.status, r.header("content-length")), (200, Some("50000")));
+    let r = send(anon.req("GET", &blob_url).set("Range", "bytes=100-199"));
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, layer2[100..200]);
+    assert_eq!(r.header("content-range"), Some("bytes 100-199/50000"));
+
+    // Failures, each with its code.
+    assert_error(
+        &anon.call("GET", &format!("/v2/{REPO}/blobs/{}", digest(b"zz"))),
+        404,
+        "BLOB_UNKNOWN",
+    );
+    assert_error(
+        &anon.call("GET", &format!("/v2/{REPO}/manifests/nope")),
+        404,
+        "MANIFEST_UNKNOWN",
+    );
+    assert_error(
+        &anon.call("GET", "/v2/no/such/manifests/v1"),
+        404,
+        "NAME_UNKNOWN",
+    );
+    assert_error(
+        &anon.call("GET", "/v2/Bad_Name/manifests/v1"),
+        400,
+        "NAME_INVALID",
+    );
+    assert_error(
+        &anon.call("GET", &format!("/v2/{REPO}/manifests/-bad")),
+        400,
+        "TAG_INVALID",
+    );
+    assert_error(
+        &anon.call("GET", &format!("/v2/{REPO}/blobs/sha256:123")),
+        400,
+        "DIGEST_INVALID",
+    );
+
+    // Discovery: tags in lexical order, paged with n/last and Link.
+    for tag in ["t3", "t1", "t2", "t4"] {
+        assert_eq!(c.put_manifest(REPO, tag, &manifest).status, 201);
+    }
+    let r = anon.call("GET", &format!("/v2/{REPO}/tags/list?n=2"));
+    assert_eq!(r.json(), json!({"name": REPO, "tags": ["t1", "t2"]}));
+    let link = r.header("link").unwrap().to_string();
+    assert_eq!(
+        link,
+        format!("</v2/{REPO}/tags/list?last=t2&n=2>; rel=\"next\"")
+    );
+    let next = link.trim_start_matches('<').split('>').next().unwrap();
+    let r = anon.call("GET", next);
+    assert_eq!(r.json()["tags"], json!(["t3", "t4"]));
+    assert!(r.header("link").is_some(), "v1 is still to come");
+    let r = anon.call("GET", &format!("/v2/{REPO}/tags/list?n=2&last=t4"));
+    assert_eq!(r.json()["tags"], json!(["v1"]));
+    assert!(r.header("link").is_none());
+    let r = anon.call("GET", "/v2/_catalog?n=1");
+    assert_eq!(r.json(), json!({"repositories": ["org/other"]}));
+    assert_eq!(
+        r.header("link"),
+        Some("</v2/_catalog?last=org/other&n=1>; rel=\"next\"")
+    );
+    let r = anon.call("GET", "/v2/_catalog?n=5&last=org/other");
+    assert_eq!(r.json(), json!({"repositories": [REPO]}));
+
+    // Referrers: artifacts whose subject is the image.
+    let empty = c.push_blob(REPO, b"{}");
+    let artifact = |artifact_type: &str, note: &str| {
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2}],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": manifest_digest, "size": manifest.len()},
+            "annotations": {"note": note},
+        }))
+        .unwrap()
+    };
+    let sbom = artifact("application/vnd.example.sbom", "sbom");
+    let sig = artifact("application/vnd.example.signature", "sig");
+    for a in [&sbom, &sig] {
+        let r = c.put_manifest(REPO, &digest(a), a);
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.header("oci-subject"), Some(manifest_digest.as_str()));
+    }
+    let r = anon.call("GET", &format!("/v2/{REPO}/referrers/{manifest_digest}"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some(OCI_INDEX));
+    let index = r.json();
+    assert_eq!(index["mediaType"], OCI_INDEX);
+    let mut found: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["artifactType"].as_str().unwrap())
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "application/vnd.example.sbom",
+            "application/vnd.example.signature"
+        ]
+    );
+    let r = anon.call(
+        "GET",
+        &format!(
+            "/v2/{REPO}/referrers/{manifest_digest}?artifactType=application/vnd.example.sbom"
+        ),
+    );
+    assert_eq!(r.header("oci-filters-applied"), Some("artifactType"));
+    let m = &r.json()["manifests"];
+    assert_eq!(m.as_array().unwrap().len(), 1);
+    assert_eq!(m[0]["digest"], json!(digest(&sbom)));
+    assert_eq!(m[0]["size"], json!(sbom.len()));
+    assert_eq!(m[0]["annotations"]["note"], "sbom");
+    let r = anon.call("GET", &format!("/v2/{REPO}/referrers/{}", digest(b"none")));
+    assert_eq!((r.status, r.json()["manifests"].clone()), (200, json!([])));
+
+    // Content management: deletes need credentials, then take effect.
+    assert_error(
+        &anon.call("DELETE", &format!("/v2/{REPO}/manifests/t1")),
+        401,
+        "UNAUTHORIZED",
+    );
+    assert_eq!(
+        c.call("DELETE", &format!("/v2/{REPO}/manifests/t1")).status,
+        202
+    );
+    assert_error(
+        &anon.call("GET", &format!("/v2/{REPO}/manifests/t1")),
+        404,
+        "MANIFEST_UNKNOWN",
+    );
+    assert_eq!(
+        anon.call("GET", &format!("/v2/{REPO}/manifests/t2")).status,
+        200
+    );
+    let r = c.call("DELETE", &format!("/v2/{REPO}/manifests/{}", digest(&sig)));
+    assert_eq!(r.status, 202);
+    let r = anon.call("GET", &format!("/v2/{REPO}/referrers/{manifest_digest}"));
+    assert_eq!(r.json()["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        c.call("DELETE", &format!("/v2/{REPO}/manifests/{manifest_digest}"))
+            .status,
+        202
+    );
+    assert_error(
+        &anon.call("GET", &format!("/v2/{REPO}/manifests/t2")),
+        404,
+        "MANIFEST_UNKNOWN",
+    );
+    assert_error(
+        &anon.call("GET", &format!("/v2/{REPO}/manifests/{manifest_digest}")),
+        404,
+        "MANIFEST_UNKNOWN",
+    );
+    assert_eq!(c.call("DELETE", &blob_url).status, 202);
+    assert_error(&anon.call("GET", &blob_url), 404, "BLOB_UNKNOWN");
+}
+
+/// Writes a blob into an OCI image layout; returns its descriptor.
+fn layout_blob(dir: &Path, media_type: &str, data: &[u8]) -> Value {
+    let d = digest(data);
+    let path = dir
+        .join("blobs/sha256")
+        .join(d.trim_start_matches("sha256:"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, data).unwrap();
+    json!({"mediaType": media_type, "digest": d, "size": data.len()})
+}
+
+/// An image manifest with `layers` layers in the layout.
+fn layout_image(dir: &Path, arch: &str, layers: usize) -> Value {
+    let layers: Vec<Value> = (0..layers)
+        .map(|i| {
+            let data = bytes(&format!("{arch}-{i}"), 4096 + i * 1000);
+            layout_blob(dir, "application/vnd.oci.image.layer.v1.tar", &data)
+        })
+        .collect();
+    let config =
+        json!({"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}});
+    let config = layout_blob(
+        dir,
+        "application/vnd.oci.image.config.v1+json",
+        &serde_json::to_vec(&config).unwrap(),
+    );
+    let manifest =
+        json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": layers});
+    let mut d = layout_blob(dir, OCI_MANIFEST, &serde_json::to_vec(&manifest).unwrap());
+    d["platform"] = json!({"architecture": arch, "os": "linux"});
+    d
+}
+
+fn write_layout(dir: &Path, top: Value) {
+    let mut top = top;
+    top["annotations"] = json!({"org.opencontainers.image.ref.name": "v1"});
+    std::fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": [top]})).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+}
+
+/// Every blob of `a` is in `b` with the same bytes.
+fn assert_same_blobs(a: &Path, b: &Path) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(a.join("blobs/sha256")).unwrap() {
+        let entry = entry.unwrap();
+        let copy = b.join("blobs/sha256").join(entry.file_name());
+        assert_eq!(
+            std::fs::read(entry.path()).unwrap(),
+            std::fs::read(&copy).unwrap_or_default(),
+            "blob {:?} differs after the round trip",
+            entry.file_name()
+        );
+        n += 1;
+    }
+    n
+}
+
+struct Skopeo {
+    home: tempfile::TempDir,
+}
+
+impl Skopeo {
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        run(Command::new("timeout")
+            .arg("120")
+            .arg("skopeo")
+            .args(["--insecure-policy", "--command-timeout", "90s"])
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("REGISTRY_AUTH_FILE", self.home.path().join("auth.json"))
+            .env("XDG_RUNTIME_DIR", self.home.path()))
+    }
+    fn ok(&self, args: &[&str]) {
+        let (ok, out, err) = self.run(args);
+        assert!(ok, "skopeo {args:?} failed\nstdout:\n{out}\nstderr:\n{err}");
+    }
+}
+
+#[test]
+fn skopeo_copies_an_image_and_an_index_byte_for_byte() {
+    assert!(
+        run(Command::new("skopeo").arg("--version")).0,
+        "skopeo is missing: `cargo xtask test` installs it (Debian package skopeo)"
+    );
+    let server = start();
+    let token = server.create_user("ci", "ci-password");
+    let creds = format!("ci:{token}");
+    let host = server.url.trim_start_matches("http://").to_string();
+    let skopeo = Skopeo {
+        home: tempfile::tempdir().unwrap(),
+    };
+    let work = tempfile::tempdir().unwrap();
+    // --preserve-digests: skopeo would otherwise compress the uncompressed
+    // layers on the way, and the bytes could not be compared.
+    let push = |src: &Path, dest: &str, all: bool| {
+        let src = format!("oci:{}:v1", src.display());
+        let dest = format!("docker://{host}/{dest}");
+        let mut args = vec!["copy", "--preserve-digests", "--dest-tls-verify=false"];
+        if all {
+            args.push("--all");
+        }
+        args.extend(["--dest-creds", &creds, &src, &dest]);
+        skopeo.ok(&args);
+    };
+    // Pulls are signed in too: skopeo answers the Basic challenge of /v2/
+    // with empty credentials when it has none, which the host refuses.
+    let pull = |src: &str, dest: &Path, all: bool| {
+        let src = format!("docker://{host}/{src}");
+        let dest = format!("oci:{}:v1", dest.display());
+        let mut args = vec!["copy", "--preserve-digests", "--src-tls-verify=false"];
+        if all {
+            args.push("--all");
+        }
+        args.extend(["--src-creds", &creds, &src, &dest]);
+        skopeo.ok(&args);
+    };
+
+    // A three-layer image.
+    let image = work.path().join("image");
+    let top = layout_image(&image, "amd64", 3);
+    write_layout(&image, top.clone());
+    push(&image, "org/app:v1", false);
+    let pulled = work.path().join("pulled");
+    pull("org/app:v1", &pulled, false);
+    assert_eq!(assert_same_blobs(&image, &pulled), 5);
+    let r = send(
+        ureq::get(&format!("{}/v2/org/app/manifests/v1", server.url)).set("Accept", OCI_MANIFEST),
+    );
+    assert_eq!(r.header("docker-content-digest"), top["digest"].as_str());
+
+    // A multi-arch index.
+    let multi = work.path().join("multi");
+    let manifests = vec![
+        layout_image(&multi, "amd64", 2),
+        layout_image(&multi, "arm64", 2),
+    ];
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
+    let top = layout_blob(&multi, OCI_INDEX, &serde_json::to_vec(&index).unwrap());
+    write_layout(&multi, top.clone());
+    push(&multi, "org/multi:v1", true);
+    let pulled = work.path().join("pulled-multi");
+    pull("org/multi:v1", &pulled, true);
+    assert_eq!(assert_same_blobs(&multi, &pulled), 9);
+    let r = send(
+        ureq::get(&format!("{}/v2/org/multi/manifests/v1", server.url)).set("Accept", OCI_INDEX),
+    );
+    assert_eq!(r.header("content-type"), Some(OCI_INDEX));
+    assert_eq!(r.header("docker-content-digest"), top["digest"].as_str());
+
+    // Without credentials the push is refused.
+    let src = format!("oci:{}:v1", image.display());
+    let dest = format!("docker://{host}/org/anonymous:v1");
+    let (ok, _, err) = skopeo.run(&["copy", "--dest-tls-verify=false", &src, &dest]);
+    assert!(!ok, "an anonymous push must fail");
+    assert!(
+        err.contains("unauthorized") || err.contains("authentication required"),
+        "{err}"
+    );
+    let r = send(ureq::get(&format!(
+        "{}/v2/org/anonymous/tags/list",
+        server.url
+    )));
+    assert_eq!(r.status, 404);
+}
