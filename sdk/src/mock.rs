@@ -188,13 +188,13 @@ impl MockBody {
     ) -> Result<BlobInfo, StoreError> {
         let data = self.rest(len)?;
         let info = digests(&data, want | DigestSet::SHA256);
-        if let Some(expected) = expect_sha256 {
-            if info.digests.sha256.as_deref() != Some(&expected.to_ascii_lowercase()) {
-                return Err(StoreError::DigestMismatch(format!(
-                    "sha256 is {}",
-                    info.digests.sha256.unwrap()
-                )));
-            }
+        if let Some(expected) = expect_sha256
+            && info.digests.sha256.as_deref() != Some(&expected.to_ascii_lowercase())
+        {
+            return Err(StoreError::DigestMismatch(format!(
+                "sha256 is {}",
+                info.digests.sha256.unwrap()
+            )));
         }
         Ok(with(|h| h.store(data, want)))
     }

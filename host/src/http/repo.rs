@@ -192,15 +192,14 @@ impl RepoRequest<'_> {
             path: self.head.raw_path.clone(),
             query: self.head.raw_query.clone(),
         };
-        if cacheable {
-            if let Some(doc) = self
+        if cacheable
+            && let Some(doc) = self
                 .app
                 .services
                 .docs
                 .get(&key, |h| header_str(self.headers, h).map(str::to_string))
-            {
-                return self.document(&doc);
-            }
+        {
+            return self.document(&doc);
         }
         let body = match route.body {
             BodyMode::Stream => Some(IncomingBody::new(
@@ -298,10 +297,10 @@ impl RepoRequest<'_> {
                     rendered_at: cache_as.as_ref().map_or(0, |(_, at)| *at),
                 };
                 let response = self.document(&doc);
-                if let (Some(_), Some((key, _))) = (&reply.cache, cache_as) {
-                    if doc.status == 200 {
-                        self.app.services.docs.insert(key, doc);
-                    }
+                if let (Some(_), Some((key, _))) = (&reply.cache, cache_as)
+                    && doc.status == 200
+                {
+                    self.app.services.docs.insert(key, doc);
                 }
                 response
             }

@@ -10,10 +10,10 @@ use crate::store::StoreError;
 use base64::Engine;
 use serde_json::Value;
 
-pub fn extract(
-    raw: &[u8],
-    patterns: &[String],
-) -> Result<(Value, Vec<(String, Vec<u8>)>), StoreError> {
+/// Decoded payloads with the concrete pointer each came from.
+pub type Payloads = Vec<(String, Vec<u8>)>;
+
+pub fn extract(raw: &[u8], patterns: &[String]) -> Result<(Value, Payloads), StoreError> {
     let doc: Value = serde_json::from_slice(raw)
         .map_err(|e| StoreError::Invalid(format!("invalid JSON body: {e}")))?;
     let mut found = Vec::new();

@@ -94,14 +94,14 @@ impl BlobStore {
         }
         upload.finish().await?;
         let info = hasher.finish();
-        if let Some(expected) = expect_sha256 {
-            if info.sha256.as_deref() != Some(expected.to_ascii_lowercase().as_str()) {
-                self.objects.delete(&tmp).await.ok();
-                return Err(StoreError::DigestMismatch(format!(
-                    "expected sha256 {expected}, content has {}",
-                    info.sha256.as_deref().unwrap_or("?")
-                )));
-            }
+        if let Some(expected) = expect_sha256
+            && info.sha256.as_deref() != Some(expected.to_ascii_lowercase().as_str())
+        {
+            self.objects.delete(&tmp).await.ok();
+            return Err(StoreError::DigestMismatch(format!(
+                "expected sha256 {expected}, content has {}",
+                info.sha256.as_deref().unwrap_or("?")
+            )));
         }
         self.publish(&tmp, &info).await?;
         Ok(info)
@@ -140,29 +140,12 @@ impl BlobStore {
         if !is_blake3_hex(blake3) {
             return Ok(None);
         }
-        let row: Option<(
-            String,
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )> = sqlx::query_as(
+        Ok(sqlx::query_as(
             "SELECT blake3, size, sha256, sha512, sha1, md5 FROM blobs WHERE blake3 = ?",
         )
         .bind(blake3)
         .fetch_optional(&self.db)
-        .await?;
-        Ok(
-            row.map(|(blake3, size, sha256, sha512, sha1, md5)| BlobInfo {
-                blake3,
-                size: size as u64,
-                sha256,
-                sha512,
-                sha1,
-                md5,
-            }),
-        )
+        .await?)
     }
 
     /// Reads `range` of a blob into memory (plugins reading inside archives).

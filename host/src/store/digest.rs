@@ -12,13 +12,14 @@ pub struct Want {
 }
 
 /// Lower-case hex digests and the size of a blob.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub struct BlobInfo {
     pub blake3: String,
     pub sha256: Option<String>,
     pub sha512: Option<String>,
     pub sha1: Option<String>,
     pub md5: Option<String>,
+    #[sqlx(try_from = "i64")]
     pub size: u64,
 }
 

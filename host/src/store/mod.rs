@@ -30,10 +30,10 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(d) = &e {
-            if d.is_unique_violation() {
-                return StoreError::AlreadyExists;
-            }
+        if let sqlx::Error::Database(d) = &e
+            && d.is_unique_violation()
+        {
+            return StoreError::AlreadyExists;
         }
         tracing::error!(error = %e, "database error");
         StoreError::Unavailable("database error".into())
