@@ -20,11 +20,15 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Test binaries live in `<target>/<profile>/deps`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
 /// The `wharf` binary built by the same `cargo test` invocation.
 fn wharf_binary() -> PathBuf {
-    // Test binaries live in target/<profile>/deps; the host binary one level up.
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("wharf");
+    let bin = profile_dir().join("wharf");
     assert!(
         bin.exists(),
         "{} is missing: run the tests with `cargo xtask test`",
@@ -35,7 +39,7 @@ fn wharf_binary() -> PathBuf {
 
 /// A built plugin component (`cargo xtask plugins` makes them).
 pub fn plugin_wasm(format: &str) -> PathBuf {
-    let path = root().join("target/plugins").join(format!("{format}.wasm"));
+    let path = profile_dir().parent().unwrap().join("plugins").join(format!("{format}.wasm"));
     assert!(
         path.exists(),
         "{} is missing: run the tests with `cargo xtask test`",

@@ -27,6 +27,13 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Cargo's target directory (`CARGO_TARGET_DIR` may move it).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 /// Every crate under `plugins/` (the formats) and `tests/plugins/` (fixtures).
 fn plugins() -> anyhow::Result<Vec<Plugin>> {
     let mut out = Vec::new();
@@ -91,11 +98,11 @@ fn build_plugins(selected: &[&Plugin]) -> anyhow::Result<()> {
         cmd.args(["-p", &p.package]);
     }
     run(&mut cmd)?;
-    let out_dir = root().join("target/plugins");
+    let out_dir = target_dir().join("plugins");
     std::fs::create_dir_all(&out_dir)?;
     for p in selected {
-        let built = root().join(format!(
-            "target/{WASM_TARGET}/release/{}.wasm",
+        let built = target_dir().join(format!(
+            "{WASM_TARGET}/release/{}.wasm",
             p.package.replace('-', "_")
         ));
         let tmp = out_dir.join(format!(".{}.wasm.tmp", p.format));
@@ -118,13 +125,27 @@ fn have(program: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The package-manager clients the end-to-end tests drive.
+/// The package-manager clients the end-to-end tests drive: a command (or,
+/// for what has none, an absolute marker path) and the Debian package
+/// providing it.
 fn install_clients() -> anyhow::Result<()> {
-    let missing: Vec<&str> = [("npm", "npm"), ("skopeo", "skopeo")]
-        .into_iter()
-        .filter(|(bin, _)| !have(bin))
-        .map(|(_, pkg)| pkg)
-        .collect();
+    const MAVEN_PLUGINS: &str = "/usr/share/maven-repo/org/apache/maven/plugins";
+    let maven_deploy = format!("{MAVEN_PLUGINS}/maven-deploy-plugin");
+    let maven_dependency = format!("{MAVEN_PLUGINS}/maven-dependency-plugin");
+    let missing: Vec<&str> = [
+        ("npm", "npm"),
+        ("skopeo", "skopeo"),
+        ("mvn", "maven"),
+        (&maven_deploy, "libmaven-deploy-plugin-java"),
+        (&maven_dependency, "libmaven-dependency-plugin-java"),
+    ]
+    .into_iter()
+    .filter(|(marker, _)| match marker.starts_with('/') {
+        true => !Path::new(marker).exists(),
+        false => !have(marker),
+    })
+    .map(|(_, pkg)| pkg)
+    .collect();
     if missing.is_empty() {
         return Ok(());
     }
