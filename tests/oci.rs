@@ -651,6 +651,55 @@ fn skopeo_copies_an_image_and_an_index_byte_for_byte() {
     assert_eq!(r.header("content-type"), Some(OCI_INDEX));
     assert_eq!(r.header("docker-content-digest"), top["digest"].as_str());
 
+    // Docker v2 schema 2: skopeo converts the OCI image on the way.
+    let docker_type = "application/vnd.docker.distribution.manifest.v2+json";
+    let src = format!("oci:{}:v1", image.display());
+    let dest = format!("docker://{host}/org/docker:v1");
+    skopeo.ok(&[
+        "copy",
+        "--format",
+        "v2s2",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &creds,
+        &src,
+        &dest,
+    ]);
+    let served = send(
+        ureq::get(&format!("{}/v2/org/docker/manifests/v1", server.url)).set("Accept", docker_type),
+    );
+    assert_eq!(served.header("content-type"), Some(docker_type));
+    let dir = work.path().join("docker-dir");
+    let dir_ref = format!("dir:{}", dir.display());
+    skopeo.ok(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        &creds,
+        &dest,
+        &dir_ref,
+    ]);
+    assert_eq!(
+        std::fs::read(dir.join("manifest.json")).unwrap(),
+        served.body
+    );
+    let manifest: Value = serde_json::from_slice(&served.body).unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    for d in layers.iter().chain([&manifest["config"]]) {
+        let d = d["digest"].as_str().unwrap();
+        let blob = send(ureq::get(&format!(
+            "{}/v2/org/docker/blobs/{d}",
+            server.url
+        )))
+        .body;
+        assert_eq!(digest(&blob), d);
+        assert_eq!(
+            std::fs::read(dir.join(d.trim_start_matches("sha256:"))).unwrap(),
+            blob
+        );
+    }
+
     // Without credentials the push is refused.
     let src = format!("oci:{}:v1", image.display());
     let dest = format!("docker://{host}/org/anonymous:v1");

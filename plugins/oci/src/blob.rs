@@ -14,13 +14,16 @@ fn params(req: &Request) -> Result<(String, String), HttpError> {
 
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     let (name, digest) = params(req)?;
-    let asset = store::find_blob(&name, &digest).ok_or_else(|| {
-        oci(
-            404,
-            BLOB_UNKNOWN,
-            format!("blob {digest} is unknown to {name}"),
-        )
-    })?;
+    // A manifest is content too: some clients fetch it through the blob route.
+    let asset = store::find_blob(&name, &digest)
+        .or_else(|| store::find_manifest(&name, &digest))
+        .ok_or_else(|| {
+            oci(
+                404,
+                BLOB_UNKNOWN,
+                format!("blob {digest} is unknown to {name}"),
+            )
+        })?;
     Ok(Response::blob(&asset.blake3, "application/octet-stream")
         .header("docker-content-digest", &digest)
         .header("etag", &format!("\"{digest}\"")))

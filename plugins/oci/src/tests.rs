@@ -375,3 +375,48 @@ fn referrers_list_manifests_by_subject_and_filter_by_artifact_type() {
     assert_eq!(list[0]["annotations"]["k"], "v");
     assert_eq!(r.header_value("oci-filters-applied"), Some("artifactType"));
 }
+
+#[test]
+fn docker_schema_2_and_manifest_lists_are_accepted() {
+    setup();
+    let config = push_blob("d", b"{}");
+    let layer = push_blob("d", b"layer");
+    let m = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": manifest::DOCKER_MANIFEST,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": config, "size": 2},
+        "layers": [
+            {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": layer, "size": 5},
+            {"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", "digest": digest(b"elsewhere"), "size": 9, "urls": ["https://example.com/l"]},
+        ],
+    }))
+    .unwrap();
+    let r = put_manifest("d", "v1", &m, manifest::DOCKER_MANIFEST);
+    assert_eq!(r.status, 201, "{:?}", r.body_json());
+    let list = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": manifest::DOCKER_LIST,
+        "manifests": [{"mediaType": manifest::DOCKER_MANIFEST, "digest": digest(&m), "size": m.len(),
+                       "platform": {"architecture": "amd64", "os": "linux"}}],
+    }))
+    .unwrap();
+    let r = put_manifest("d", "multi", &list, manifest::DOCKER_LIST);
+    assert_eq!(r.status, 201, "{:?}", r.body_json());
+    let (_, r) = send(
+        TestRequest::new(Method::Get, "/v2/d/manifests/multi")
+            .header("accept", manifest::DOCKER_LIST),
+    );
+    assert_eq!(r.header_value("content-type"), Some(manifest::DOCKER_LIST));
+    let schema1 = br#"{"schemaVersion":1,"name":"d","tag":"v0","fsLayers":[]}"#;
+    let r = put_manifest(
+        "d",
+        "v0",
+        schema1,
+        "application/vnd.docker.distribution.manifest.v1+prettyjws",
+    );
+    assert_eq!((r.status, code(&r).as_str()), (400, "MANIFEST_INVALID"));
+    // The blob route serves manifests too.
+    let (_, r) = send(TestRequest::new(
+        Method::Get,
+        &format!("/v2/d/blobs/{}", digest(&m)),
+    ));
+    assert_eq!(r.status, 200);
+}
