@@ -1,0 +1,155 @@
+//! `maven-metadata.xml`, always generated from the catalog (uploads of it
+//! are ignored): clients read-modify-write it, so trusting uploads lets
+//! `<snapshot>` and `<snapshotVersions>` drift apart. The bytes depend only
+//! on the catalog, so the checksum sidecars of a document agree with it.
+
+use std::fmt::Write;
+
+use crate::layout::is_snapshot;
+use crate::store::Stored;
+
+/// The artifact's version list. `latest` is the most recently deployed
+/// version and `release` the most recently deployed release, which is what
+/// Maven's own deploy writes; `versions` keep the order of first deploy.
+pub fn artifact(group: &str, artifact: &str, files: &[Stored]) -> Option<String> {
+    let last = files.last()?;
+    let mut versions: Vec<&str> = Vec::new();
+    for f in files {
+        if !versions.contains(&f.version.as_str()) {
+            versions.push(&f.version);
+        }
+    }
+    let release = files.iter().rev().find(|f| !is_snapshot(&f.version));
+    let updated = files.iter().map(|f| f.published_at).max().unwrap_or(0);
+
+    let mut xml = head(group, artifact, "");
+    xml.push_str("  <versioning>\n");
+    element(&mut xml, 4, "latest", &last.version);
+    if let Some(release) = release {
+        element(&mut xml, 4, "release", &release.version);
+    }
+    xml.push_str("    <versions>\n");
+    for v in versions {
+        element(&mut xml, 6, "version", v);
+    }
+    xml.push_str("    </versions>\n");
+    element(&mut xml, 4, "lastUpdated", &timestamp(updated));
+    xml.push_str("  </versioning>\n</metadata>\n");
+    Some(xml)
+}
+
+/// The builds of one SNAPSHOT version: `<snapshot>` names the newest build
+/// and `<snapshotVersions>` the newest file of each classifier and extension.
+pub fn snapshot(group: &str, artifact: &str, version: &str, files: &[Stored]) -> Option<String> {
+    let mut files: Vec<&Stored> = files.iter().filter(|f| f.version == version).collect();
+    if files.is_empty() {
+        return None;
+    }
+    // Newest last: by build, then deploy time (files without a build are the
+    // non-unique `1.0-SNAPSHOT` form and sort by deploy time only).
+    let order = |f: &&Stored| {
+        let build = f.build();
+        (
+            build.as_ref().map_or(0, |b| b.number),
+            build.map(|b| b.timestamp).unwrap_or_default(),
+            f.published_at,
+        )
+    };
+    files.sort_by_key(order);
+    let updated = files.iter().map(|f| f.published_at).max().unwrap_or(0);
+
+    let mut xml = head(group, artifact, version);
+    xml.push_str("  <versioning>\n");
+    if let Some(build) = files.iter().rev().find_map(|f| f.build()) {
+        xml.push_str("    <snapshot>\n");
+        element(&mut xml, 6, "timestamp", &build.timestamp);
+        element(&mut xml, 6, "buildNumber", &build.number.to_string());
+        xml.push_str("    </snapshot>\n");
+    }
+    element(&mut xml, 4, "lastUpdated", &timestamp(updated));
+    xml.push_str("    <snapshotVersions>\n");
+    let mut seen: Vec<(&Option<String>, &str)> = Vec::new();
+    for f in files.iter().rev() {
+        if seen.contains(&(&f.classifier, &f.extension)) {
+            continue;
+        }
+        seen.push((&f.classifier, &f.extension));
+        let (value, updated) = match f.build() {
+            Some(b) => (
+                format!("{}-{}-{}", base(version), b.timestamp, b.number),
+                b.timestamp.replace('.', ""),
+            ),
+            None => (version.to_string(), timestamp(f.published_at)),
+        };
+        xml.push_str("      <snapshotVersion>\n");
+        if let Some(classifier) = &f.classifier {
+            element(&mut xml, 8, "classifier", classifier);
+        }
+        element(&mut xml, 8, "extension", &f.extension);
+        element(&mut xml, 8, "value", &value);
+        element(&mut xml, 8, "updated", &updated);
+        xml.push_str("      </snapshotVersion>\n");
+    }
+    xml.push_str("    </snapshotVersions>\n  </versioning>\n</metadata>\n");
+    Some(xml)
+}
+
+fn base(version: &str) -> &str {
+    version.strip_suffix("-SNAPSHOT").unwrap_or(version)
+}
+
+fn head(group: &str, artifact: &str, version: &str) -> String {
+    let model = if version.is_empty() {
+        ""
+    } else {
+        " modelVersion=\"1.1.0\""
+    };
+    let mut xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metadata{model}>\n");
+    element(&mut xml, 2, "groupId", group);
+    element(&mut xml, 2, "artifactId", artifact);
+    if !version.is_empty() {
+        element(&mut xml, 2, "version", version);
+    }
+    xml
+}
+
+fn element(xml: &mut String, indent: usize, name: &str, text: &str) {
+    let _ = writeln!(xml, "{:indent$}<{name}>{}</{name}>", "", escape(text));
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Unix milliseconds as Maven's `yyyyMMddHHmmss` (UTC).
+pub fn timestamp(millis: u64) -> String {
+    let secs = millis / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}

@@ -1,0 +1,66 @@
+//! `GET`/`HEAD`: stored files, generated metadata, and checksum sidecars of
+//! both.
+
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha512};
+use wharf_sdk::{HttpError, Request, Response};
+
+use crate::layout::{self, Algo, Target};
+use crate::{metadata, store};
+
+pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    let path = layout::parse(req.param("path")).map_err(|e| HttpError::not_found(e.message))?;
+    let package = path.package();
+    let missing = || HttpError::not_found(format!("{} not found", path.target_path()));
+    let xml = match &path.target {
+        Target::File(file) => {
+            let stored = store::get(&package, file).ok_or_else(missing)?;
+            return Ok(match path.checksum {
+                Some(algo) => text(stored.digest(algo).to_string()).cacheable(&[&package], &[]),
+                None => Response::blob(&stored.blake3, content_type(&file.extension)),
+            });
+        }
+        Target::Metadata(None) => {
+            metadata::artifact(&path.group, &path.artifact, &store::files(&package))
+        }
+        Target::Metadata(Some(version)) => metadata::snapshot(
+            &path.group,
+            &path.artifact,
+            version,
+            &store::files(&package),
+        ),
+    }
+    .ok_or_else(missing)?;
+    let response = match path.checksum {
+        Some(algo) => text(checksum(algo, xml.as_bytes())),
+        None => Response::bytes(200, "application/xml", xml.into_bytes()),
+    };
+    Ok(response.cacheable(&[&package], &[]))
+}
+
+fn text(digest: String) -> Response {
+    Response::bytes(200, "text/plain", digest.into_bytes())
+}
+
+/// Lower-case hex digest of bytes the plugin rendered itself.
+pub fn checksum(algo: Algo, bytes: &[u8]) -> String {
+    let digest = match algo {
+        Algo::Md5 => Md5::digest(bytes).to_vec(),
+        Algo::Sha1 => Sha1::digest(bytes).to_vec(),
+        Algo::Sha256 => Sha256::digest(bytes).to_vec(),
+        Algo::Sha512 => Sha512::digest(bytes).to_vec(),
+    };
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn content_type(extension: &str) -> &'static str {
+    match extension.rsplit('.').next().unwrap_or(extension) {
+        "jar" | "war" | "ear" => "application/java-archive",
+        "pom" | "xml" => "application/xml",
+        "asc" => "application/pgp-signature",
+        "module" | "json" => "application/json",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
