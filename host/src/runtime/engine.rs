@@ -26,6 +26,9 @@ fn config(pooling: bool) -> Config {
             .max_component_instance_size(4 << 20)
             .decommit_batch_size(32)
             .linear_memory_keep_resident(64 << 10)
+            // Fibers reuse their stack pages instead of faulting them in per call.
+            .async_stack_keep_resident(128 << 10)
+            .table_keep_resident(16 << 10)
             .max_unused_warm_slots(32);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
