@@ -2,6 +2,7 @@
 //! (publish, download, yank, owners, search), served from the host's catalog
 //! and blob store. See docs/formats/cargo.md.
 
+mod archive;
 mod index;
 mod names;
 mod owners;

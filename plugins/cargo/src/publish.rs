@@ -2,12 +2,11 @@
 //! length + JSON metadata, u32 LE length + the `.crate` (a .tar.gz).
 
 use serde_json::json;
-use std::io::Read;
 use wharf_sdk::types::{Asset, DigestSet, Publication, StoreError, VersionRow};
-use wharf_sdk::{HttpError, Request, Response, blobs, catalog};
+use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::index::{self, NewCrate};
-use crate::{names, owners};
+use crate::{archive, names, owners};
 
 /// Largest metadata document accepted (crates.io allows much less).
 const METADATA_LIMIT: u32 = 1 << 20;
@@ -64,7 +63,7 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
     }
 
     let blob = body.ingest(Some(crate_len.into()), DigestSet::SHA256, None)?;
-    check_gzip(&blob.digests.blake3)?;
+    archive::check(&blob.digests.blake3, &meta.name, &meta.vers)?;
     let cksum = blob
         .digests
         .sha256
@@ -110,16 +109,4 @@ fn republished(meta: &NewCrate) -> HttpError {
         "crate version `{}@{}` is already uploaded",
         meta.name, meta.vers
     ))
-}
-
-/// A `.crate` is a gzip stream; anything else is refused before it is served.
-fn check_gzip(blake3: &str) -> Result<(), HttpError> {
-    let mut magic = [0u8; 2];
-    let read = blobs::open(blake3)?.read_exact(&mut magic);
-    if read.is_err() || magic != [0x1f, 0x8b] {
-        return Err(HttpError::bad_request(
-            "the .crate file is not gzip-compressed",
-        ));
-    }
-    Ok(())
 }

@@ -16,10 +16,29 @@ fn get(path: &str) -> Response {
     send(TestRequest::new(Method::Get, path)).1
 }
 
+/// A .crate as cargo packages it: a .tar.gz of `{name}-{version}/…`.
 fn crate_bytes(name: &str, version: &str) -> Vec<u8> {
-    let mut bytes = vec![0x1f, 0x8b, 8, 0];
-    bytes.extend_from_slice(format!("pretend tar of {name}-{version}").as_bytes());
-    bytes
+    let root = format!("{name}-{version}");
+    archive(&[
+        (
+            &format!("{root}/Cargo.toml"),
+            format!("[package]\nname = \"{name}\"\n"),
+        ),
+        (&format!("{root}/src/lib.rs"), "pub fn f() {}\n".into()),
+    ])
+}
+
+fn archive(files: &[(&str, String)]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (path, text) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, path, text.as_bytes()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
 }
 
 /// The metadata `cargo publish` sends.
@@ -227,16 +246,30 @@ fn bad_input_is_refused_in_cargos_shape() {
     meta["deps"] = json!([{ "name": "x", "version_req": "not a req", "kind": "normal" }]);
     assert_eq!(publish_meta(&meta).status, 400);
     // A truncated body.
-    let body = framed(&metadata("demo", "1.0.0"), b"\x1f\x8b");
+    let body = framed(&metadata("demo", "1.0.0"), &crate_bytes("demo", "1.0.0"));
     let short = send(
         TestRequest::new(Method::Put, "api/v1/crates/new").body(body[..body.len() - 1].to_vec()),
     )
     .1;
     assert_eq!(short.status, 400);
-    // Not a gzip file.
-    let body = framed(&metadata("demo", "1.0.0"), b"plain text");
-    let plain = send(TestRequest::new(Method::Put, "api/v1/crates/new").body(body)).1;
-    assert_eq!(plain.status, 400);
+    // Archives cargo could not unpack.
+    let stray = "[package]\nname = \"demo\"\n".to_string();
+    for (krate, why) in [
+        (b"plain text".to_vec(), "not a valid .tar.gz"),
+        (
+            archive(&[("other-1.0.0/Cargo.toml", stray.clone())]),
+            "outside `demo-1.0.0/`",
+        ),
+        (
+            archive(&[("demo-1.0.0/src/lib.rs", stray)]),
+            "no `demo-1.0.0/Cargo.toml`",
+        ),
+    ] {
+        let body = framed(&metadata("demo", "1.0.0"), &krate);
+        let refused = send(TestRequest::new(Method::Put, "api/v1/crates/new").body(body)).1;
+        assert_eq!(refused.status, 400);
+        assert!(detail(&refused).contains(why), "{}", detail(&refused));
+    }
     assert_eq!(get("de/mo/demo").status, 404);
 }
 
