@@ -144,13 +144,13 @@ fn check_references(name: &str, parsed: &Parsed) -> Result<(), HttpError> {
                 format!("blob {digest} is unknown to {name}"),
             )
         })?;
-        if let Some(info) = blobs::stat(&asset.blake3) {
-            if info.size != *size {
-                return Err(invalid(format!(
-                    "blob {digest} has {} bytes, the manifest says {size}",
-                    info.size
-                )));
-            }
+        if let Some(info) = blobs::stat(&asset.blake3)
+            && info.size != *size
+        {
+            return Err(invalid(format!(
+                "blob {digest} has {} bytes, the manifest says {size}",
+                info.size
+            )));
         }
     }
     for digest in &parsed.manifests {
@@ -203,14 +203,14 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
     let parsed = parse(&bytes, req.header("content-type"))?;
     let info = blobs::put_bytes(&bytes, DigestSet::SHA256).map_err(store)?;
     let digest = format!("sha256:{}", info.digests.sha256.unwrap_or_default());
-    if let Reference::Digest(claimed) = reference {
-        if claimed != digest {
-            return Err(oci(
-                400,
-                DIGEST_INVALID,
-                format!("the manifest's digest is {digest}, not {claimed}"),
-            ));
-        }
+    if let Reference::Digest(claimed) = reference
+        && claimed != digest
+    {
+        return Err(oci(
+            400,
+            DIGEST_INVALID,
+            format!("the manifest's digest is {digest}, not {claimed}"),
+        ));
     }
     check_references(&name, &parsed)?;
     let tags: Vec<String> = match reference {

@@ -420,3 +420,17 @@ fn docker_schema_2_and_manifest_lists_are_accepted() {
     ));
     assert_eq!(r.status, 200);
 }
+
+#[test]
+fn a_mount_needs_read_on_its_source() {
+    setup();
+    let d = push_blob("src", b"private");
+    mock::login_as(None);
+    let (_, r) = send(TestRequest::new(
+        Method::Post,
+        &format!("/v2/dst/blobs/uploads/?mount={d}&from=src"),
+    ));
+    assert_eq!(r.status, 202, "no read on the source: upload instead");
+    let (_, r) = send(TestRequest::new(Method::Get, &format!("/v2/dst/blobs/{d}")));
+    assert_eq!(r.status, 404);
+}

@@ -176,10 +176,10 @@ pub fn finish(req: &mut Request) -> Result<Response, HttpError> {
     let (name, id) = (req.param("name").to_string(), req.param("id").to_string());
     names::name(&name)?;
     let (digest, hex) = claimed_digest(req)?;
-    if req.header("content-length").map(str::trim) != Some("0") {
-        if let Err(refused) = append(req, &name, &id)? {
-            return Ok(refused);
-        }
+    if req.header("content-length").map(str::trim) != Some("0")
+        && let Err(refused) = append(req, &name, &id)?
+    {
+        return Ok(refused);
     }
     let info = blobs::finish_upload(&id, DigestSet::SHA256, Some(&hex))
         .map_err(|e| upload_error(&id, e))?;
