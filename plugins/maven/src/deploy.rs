@@ -43,7 +43,11 @@ fn deploy(req: &mut Request, package: &str, file: &File) -> Result<Response, Htt
         }
         // The catalog has no replace: for an instant between these two
         // transactions the file answers 404, never partial bytes.
-        catalog::delete_version(package, &key)?;
+        // A concurrent replacement may have deleted it already.
+        match catalog::delete_version(package, &key) {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let publication = Publication {
         version: VersionRow {

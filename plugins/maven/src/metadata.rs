@@ -68,12 +68,17 @@ pub fn snapshot(group: &str, artifact: &str, version: &str, files: &[Stored]) ->
     }
     element(&mut xml, 4, "lastUpdated", &timestamp(updated));
     xml.push_str("    <snapshotVersions>\n");
-    let mut seen: Vec<(&Option<String>, &str)> = Vec::new();
+    // The newest file of each kind, listed oldest first like Maven does.
+    let mut newest: Vec<&Stored> = Vec::new();
     for f in files.iter().rev() {
-        if seen.contains(&(&f.classifier, &f.extension)) {
-            continue;
+        if !newest
+            .iter()
+            .any(|n| (&n.classifier, &n.extension) == (&f.classifier, &f.extension))
+        {
+            newest.push(f);
         }
-        seen.push((&f.classifier, &f.extension));
+    }
+    for f in newest.into_iter().rev() {
         let (value, updated) = match f.build() {
             Some(b) => (
                 format!("{}-{}-{}", base(version), b.timestamp, b.number),
