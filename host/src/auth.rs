@@ -96,7 +96,11 @@ impl Auth {
                     .map_err(|_| AuthError::InvalidCredentials)?;
                 let text = String::from_utf8(decoded).map_err(|_| AuthError::InvalidCredentials)?;
                 let (user, secret) = text.split_once(':').ok_or(AuthError::InvalidCredentials)?;
-                if secret.starts_with(TOKEN_PREFIX) {
+                if user.is_empty() && secret.is_empty() {
+                    // Container clients answer a Basic challenge with empty
+                    // credentials when they have none: that is anonymous.
+                    Caller::default()
+                } else if secret.starts_with(TOKEN_PREFIX) {
                     self.token_caller(secret).await?
                 } else {
                     self.password_caller(user, secret).await?
@@ -252,6 +256,7 @@ mod tests {
             );
         }
         assert_eq!(auth.authenticate(None).await.unwrap(), Caller::default());
+        assert_eq!(auth.authenticate(Some(&basic("", ""))).await.unwrap(), Caller::default());
         assert_eq!(
             auth.authenticate(Some(&basic("alice", "wrong"))).await,
             Err(AuthError::InvalidCredentials)
