@@ -152,12 +152,23 @@ fn framed(meta: &serde_json::Value, krate: &[u8]) -> Vec<u8> {
     body
 }
 
+/// One test: the private-registry part changes the environment the server
+/// inherits, which must not race with another server starting.
 #[test]
-fn cargo_publishes_builds_yanks_and_searches() {
-    let server = Server::start(&[PluginEntry {
+fn cargo_end_to_end() {
+    publishes_builds_yanks_and_searches();
+    private_registry();
+}
+
+fn cargo_server() -> Server {
+    Server::start(&[PluginEntry {
         format: "cargo",
         extra: "",
-    }]);
+    }])
+}
+
+fn publishes_builds_yanks_and_searches() {
+    let server = cargo_server();
     let work = tempfile::tempdir().unwrap();
     let target = work.path().join("target");
     let alice_token = server.create_user("alice", "alice-password");
@@ -350,4 +361,44 @@ fn cargo_publishes_builds_yanks_and_searches() {
             .contains("0.4.0")
     );
     assert_eq!(server.get("/cargo/wh/ar/wharf-e2e-nothing").status, 404);
+}
+
+/// With anonymous reads off, cargo's anonymous config.json request gets a
+/// 401, it retries with its token, and config.json then says
+/// `auth-required`, so the index and downloads get the token too.
+fn private_registry() {
+    // SAFETY: the only test of this binary; nothing else reads the environment now.
+    unsafe { std::env::set_var("WHARF_ANONYMOUS_READ", "false") };
+    let server = cargo_server();
+    unsafe { std::env::remove_var("WHARF_ANONYMOUS_READ") };
+    let work = tempfile::tempdir().unwrap();
+    let target = work.path().join("target");
+    let token = server.create_user("alice", "alice-password");
+    let alice = CargoUser::new(&server, &target, Some(&token));
+
+    alice.ok(
+        &library(work.path(), "0.1.0"),
+        &["publish", "--registry", "wharf"],
+    );
+    let app = krate(
+        work.path(),
+        "wharf-e2e-private-app",
+        "0.0.0",
+        "wharf-e2e-lib = { version = \"0.1\", registry = \"wharf\" }",
+        "main.rs",
+        "fn main() { println!(\"{}\", wharf_e2e_lib::hello()); }\n",
+    );
+    let reader = CargoUser::new(&server, &target, Some(&token));
+    assert_eq!(
+        reader.ok(&app, &["run", "--quiet"]),
+        "hello from wharf-e2e-lib 0.1.0\n"
+    );
+
+    let anonymous = server.get("/cargo/wh/ar/wharf-e2e-lib");
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous.json()["errors"][0]["detail"].is_string());
+    let nobody = CargoUser::new(&server, &target, None);
+    std::fs::remove_file(app.join("Cargo.lock")).unwrap();
+    let err = nobody.fails(&app, &["generate-lockfile"]);
+    assert!(err.contains("401") || err.contains("token"), "{err}");
 }

@@ -119,10 +119,13 @@ fn crate_access(action: Action, params: &Params) -> Vec<Access> {
 
 /// `GET config.json`: where cargo downloads from and sends API calls.
 /// A `dl` without markers gets `/{crate}/{version}/download` appended.
+/// cargo sends a token for config.json only after an anonymous attempt got a
+/// 401, so an authenticated caller here means reads need a token everywhere.
 fn config(req: &mut Request) -> Result<Response, HttpError> {
     let base = req.base_url();
     let settings: Value = serde_json::from_str(&req.repo.settings_json).unwrap_or(Value::Null);
-    let auth_required = settings["auth_required"].as_bool().unwrap_or(false);
+    let auth_required =
+        settings["auth_required"].as_bool().unwrap_or(false) || req.user().is_some();
     Ok(Response::json(
         200,
         &json!({

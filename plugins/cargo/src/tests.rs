@@ -97,6 +97,7 @@ fn start() {
 #[test]
 fn config_points_cargo_at_the_api() {
     start();
+    mock::login_as(None);
     let config = get("config.json");
     assert_eq!(
         config.body_json(),
@@ -106,6 +107,9 @@ fn config_points_cargo_at_the_api() {
             "auth-required": false,
         })
     );
+    // cargo retries config.json with its token only after a 401.
+    mock::login_as(Some("alice"));
+    assert_eq!(get("config.json").body_json()["auth-required"], true);
 }
 
 #[test]
