@@ -6,10 +6,12 @@
 //! Maven plugins used: maven-deploy-plugin 3.0.0 (`deploy:deploy-file`) and
 //! maven-dependency-plugin 3.5.0 (`dependency:get`), from the Debian packages
 //! `libmaven-deploy-plugin-java` and `libmaven-dependency-plugin-java`
-//! (`cargo xtask test` installs them). Maven finds them, and everything they
-//! depend on, in `/usr/share/maven-repo`, which the settings below declare
-//! as the `central` repository (file://, no network). The global settings
-//! are an empty file: Maven's own would block plain-http repositories.
+//! (`cargo xtask test` installs them, with the install and clean plugins and
+//! junit4 that Maven's standalone project and plexus ask for). Maven finds
+//! them, and everything they depend on, in `/usr/share/maven-repo`, which
+//! the settings below declare as the `central` repository (file://, no
+//! network). The global settings are an empty file: Maven's own would block
+//! plain-http repositories.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +38,7 @@ impl Maven {
                 && plugins.join("maven-deploy-plugin").exists()
                 && plugins.join("maven-dependency-plugin").exists(),
             "mvn or Debian's Maven plugins are missing: run the tests with `cargo xtask test`, \
-             or `apt-get install maven libmaven-deploy-plugin-java libmaven-dependency-plugin-java`"
+             or see install_clients in xtask/src/main.rs for the Debian packages"
         );
         let dir = tempfile::tempdir().unwrap();
         let url = format!("{}/maven/", server.url);

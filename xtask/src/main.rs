@@ -129,23 +129,28 @@ fn have(program: &str) -> bool {
 /// for what has none, an absolute marker path) and the Debian package
 /// providing it.
 fn install_clients() -> anyhow::Result<()> {
-    const MAVEN_PLUGINS: &str = "/usr/share/maven-repo/org/apache/maven/plugins";
-    let maven_deploy = format!("{MAVEN_PLUGINS}/maven-deploy-plugin");
-    let maven_dependency = format!("{MAVEN_PLUGINS}/maven-dependency-plugin");
-    let missing: Vec<&str> = [
-        ("npm", "npm"),
-        ("skopeo", "skopeo"),
-        ("mvn", "maven"),
-        (&maven_deploy, "libmaven-deploy-plugin-java"),
-        (&maven_dependency, "libmaven-dependency-plugin-java"),
-    ]
-    .into_iter()
-    .filter(|(marker, _)| match marker.starts_with('/') {
-        true => !Path::new(marker).exists(),
-        false => !have(marker),
-    })
-    .map(|(_, pkg)| pkg)
-    .collect();
+    // mvn resolves its plugins, and what they need (junit: plexus declares
+    // it), from Debian's packaged repository, offline.
+    let maven = |dir: &str| format!("/usr/share/maven-repo/{dir}");
+    let plugin = |name: &str| maven(&format!("org/apache/maven/plugins/maven-{name}-plugin"));
+    let markers = [
+        ("npm".to_string(), "npm"),
+        ("skopeo".into(), "skopeo"),
+        ("mvn".into(), "maven"),
+        (plugin("deploy"), "libmaven-deploy-plugin-java"),
+        (plugin("dependency"), "libmaven-dependency-plugin-java"),
+        (plugin("install"), "libmaven-install-plugin-java"),
+        (plugin("clean"), "libmaven-clean-plugin-java"),
+        (maven("junit/junit"), "junit4"),
+    ];
+    let missing: Vec<&str> = markers
+        .iter()
+        .filter(|(marker, _)| match marker.starts_with('/') {
+            true => !Path::new(marker).exists(),
+            false => !have(marker),
+        })
+        .map(|(_, pkg)| *pkg)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
