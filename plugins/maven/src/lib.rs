@@ -36,8 +36,8 @@ impl Format for Maven {
     }
 
     /// Maven prints the status line; a plain-text body shows up in its debug
-    /// log and in curl. A 401 must challenge for Basic, or Maven's HTTP
-    /// client never sends the credentials from settings.xml.
+    /// log and in curl. A 401 challenges for Basic: Maven sends credentials
+    /// preemptively, but clients that wait for a challenge need one.
     fn error(status: u16, message: &str) -> Response {
         let response = Response::bytes(
             status,
