@@ -20,12 +20,13 @@ fn get(path: &str) -> Response {
 fn crate_bytes(name: &str, version: &str) -> Vec<u8> {
     let root = format!("{name}-{version}");
     archive(&[
-        (
-            &format!("{root}/Cargo.toml"),
-            format!("[package]\nname = \"{name}\"\n"),
-        ),
+        (&format!("{root}/Cargo.toml"), manifest(name, version)),
         (&format!("{root}/src/lib.rs"), "pub fn f() {}\n".into()),
     ])
+}
+
+fn manifest(name: &str, version: &str) -> String {
+    format!("[package]\nedition = \"2021\"\nname = \"{name}\"\nversion = \"{version}\"\n")
 }
 
 fn archive(files: &[(&str, String)]) -> Vec<u8> {
@@ -257,16 +258,28 @@ fn bad_input_is_refused_in_cargos_shape() {
     .1;
     assert_eq!(short.status, 400);
     // Archives cargo could not unpack.
-    let stray = "[package]\nname = \"demo\"\n".to_string();
+    let root = "demo-1.0.0/Cargo.toml";
     for (krate, why) in [
         (b"plain text".to_vec(), "not a valid .tar.gz"),
         (
-            archive(&[("other-1.0.0/Cargo.toml", stray.clone())]),
+            archive(&[("other-1.0.0/Cargo.toml", manifest("demo", "1.0.0"))]),
             "outside `demo-1.0.0/`",
         ),
         (
-            archive(&[("demo-1.0.0/src/lib.rs", stray)]),
+            archive(&[("demo-1.0.0/src/lib.rs", manifest("demo", "1.0.0"))]),
             "no `demo-1.0.0/Cargo.toml`",
+        ),
+        (
+            archive(&[(root, manifest("other", "1.0.0"))]),
+            "is for other 1.0.0, not demo 1.0.0",
+        ),
+        (
+            archive(&[(root, manifest("demo", "1.0.1"))]),
+            "is for demo 1.0.1",
+        ),
+        (
+            archive(&[(root, "[package\n".into())]),
+            "Cargo.toml is invalid",
         ),
     ] {
         let body = framed(&metadata("demo", "1.0.0"), &krate);
