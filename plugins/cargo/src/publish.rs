@@ -43,12 +43,7 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
         }
         _ => {}
     }
-    if existing.is_empty() {
-        names::claim(&meta.name)?;
-        // The first publisher owns the crate (an entry left by a publish that
-        // failed before any version existed is replaced).
-        owners::save(&key, &user.iter().cloned().collect::<Vec<_>>())?;
-    } else {
+    if !existing.is_empty() {
         owners::require(&key, user.as_deref())?;
     }
     // Build metadata does not make a new version (1.0.0+a equals 1.0.0).
@@ -68,8 +63,16 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
         .digests
         .sha256
         .ok_or_else(|| HttpError::new(500, "the host computed no sha256 digest"))?;
+    let line = index::line(&meta, &cksum)?;
+    if existing.is_empty() {
+        // The first publisher owns the crate. Written before the version: an
+        // entry left by a publish that fails next is ignored and replaced,
+        // since it names a crate without versions.
+        names::claim(&meta.name)?;
+        owners::save(&key, &user.iter().cloned().collect::<Vec<_>>())?;
+    }
     let metadata = json!({
-        "index": index::line(&meta, &cksum)?,
+        "index": line,
         "description": meta.description,
         "license": meta.license,
         "repository": meta.repository,

@@ -423,3 +423,16 @@ fn host_denials_use_cargos_error_shape() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn a_failed_first_publish_claims_nothing() {
+    start();
+    let body = framed(&metadata("demo", "1.0.0"), b"plain text");
+    let failed = send(TestRequest::new(Method::Put, "api/v1/crates/new").body(body)).1;
+    assert_eq!(failed.status, 400);
+    mock::login_as(Some("mallory"));
+    assert_eq!(publish("Demo", "1.0.0").status, 200);
+    let owners = get("api/v1/crates/demo/owners").body_json();
+    assert_eq!(owners["users"][0]["login"], "mallory");
+    assert_eq!(lines(&get("de/mo/demo"))[0]["name"], "Demo");
+}
