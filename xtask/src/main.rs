@@ -129,6 +129,10 @@ fn have(program: &str) -> bool {
 /// for what has none, an absolute marker path) and the Debian package
 /// providing it.
 fn install_clients() -> anyhow::Result<()> {
+    // PyPI's clients come from PyPI (python3 and pip are on the machine);
+    // `wheel` lets setuptools build without an isolated (downloading) env.
+    run(Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "build", "twine", "wheel"]))?;
     // mvn resolves its plugins, and what they need (junit: plexus declares
     // it), from Debian's packaged repository, offline.
     let maven = |dir: &str| format!("/usr/share/maven-repo/{dir}");

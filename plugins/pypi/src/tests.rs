@@ -1,0 +1,400 @@
+//! Native tests with the mock host. Uploads are multipart, which the mock
+//! cannot parse: they are covered end to end in tests/pypi.rs; here the
+//! catalog is seeded with the rows an upload writes.
+
+use crate::names::{Kind, check_filename, normalize, validate};
+use crate::record::{self, Dist};
+use crate::simple::{Format, negotiate};
+use crate::{Pypi, metadata};
+use std::io::Write;
+use wharf_sdk::mock::{self, TestRequest};
+use wharf_sdk::types::{Action, Asset, DigestSet, Method, Publication, VersionRow};
+use wharf_sdk::{Response, blobs, catalog};
+
+const PIP_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
+
+/// A wheel holding a module and `dist-info/METADATA`.
+fn wheel(metadata: &str) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("demo_pkg/__init__.py", deflated).unwrap();
+    zip.write_all(b"VALUE = 1\n").unwrap();
+    zip.start_file("demo_pkg-1.0.dist-info/METADATA", deflated)
+        .unwrap();
+    zip.write_all(metadata.as_bytes()).unwrap();
+    zip.start_file("demo_pkg-1.0.dist-info/WHEEL", deflated)
+        .unwrap();
+    zip.write_all(b"Wheel-Version: 1.0\n").unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+/// Writes the catalog row and assets an upload of `filename` writes.
+fn seed(name: &str, version: &str, filename: &str, requires_python: Option<&str>) {
+    let project = normalize(name);
+    let content =
+        blobs::put_bytes(filename.as_bytes(), DigestSet::SHA256 | DigestSet::MD5).unwrap();
+    let path = record::file_path(&project, filename);
+    let mut assets = vec![Asset {
+        path: path.clone(),
+        blake3: content.digests.blake3.clone(),
+        content_type: "application/zip".into(),
+    }];
+    let mut core_metadata_sha256 = None;
+    if filename.ends_with(".whl") {
+        let meta = blobs::put_bytes(b"Metadata-Version: 2.1\n", DigestSet::SHA256).unwrap();
+        core_metadata_sha256 = meta.digests.sha256.clone();
+        assets.push(Asset {
+            path: format!("{path}.metadata"),
+            blake3: meta.digests.blake3,
+            content_type: "text/plain".into(),
+        });
+    }
+    let dist = Dist {
+        name: name.into(),
+        version: version.into(),
+        filename: filename.into(),
+        packagetype: "bdist_wheel".into(),
+        python_version: "py3".into(),
+        requires_python: requires_python.map(str::to_string),
+        sha256: content.digests.sha256.unwrap(),
+        md5: content.digests.md5.unwrap(),
+        size: content.size,
+        core_metadata_sha256,
+        info: serde_json::json!({ "summary": "A demo", "project_urls": ["Home, https://example.test"] })
+            .as_object()
+            .unwrap()
+            .clone(),
+    };
+    catalog::publish(&Publication {
+        version: VersionRow {
+            package: project,
+            version: record::row_version(version, filename),
+            metadata_json: serde_json::to_string(&dist).unwrap(),
+            yanked: false,
+            deprecated: None,
+            published_at: 0,
+        },
+        assets,
+        tags: vec![],
+    })
+    .unwrap();
+}
+
+fn get(path: &str, accept: Option<&str>) -> Response {
+    let mut req = TestRequest::new(Method::Get, path);
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
+    req.send::<Pypi>().unwrap().1
+}
+
+fn text(r: &Response) -> String {
+    String::from_utf8_lossy(r.body_bytes()).into_owned()
+}
+
+fn demo() {
+    mock::reset();
+    seed(
+        "Demo_Pkg",
+        "1.0",
+        "demo_pkg-1.0-py3-none-any.whl",
+        Some(">=3.8"),
+    );
+    seed("Demo_Pkg", "1.0", "demo_pkg-1.0.tar.gz", Some(">=3.8"));
+    seed(
+        "Demo_Pkg",
+        "2.0",
+        "demo_pkg-2.0-py3-none-any.whl",
+        Some("<4,>=3.99"),
+    );
+}
+
+#[test]
+fn names_are_normalized_and_validated() {
+    assert_eq!(normalize("Foo.Bar__baz"), "foo-bar-baz");
+    assert_eq!(normalize("A-._-b"), "a-b");
+    assert_eq!(normalize("requests"), "requests");
+    assert!(validate("Demo_Pkg.2").is_ok());
+    for bad in ["", "-demo", "demo_", "dé", "a b", "a/b"] {
+        assert!(validate(bad).is_err(), "{bad:?} accepted");
+    }
+}
+
+#[test]
+fn filenames_must_match_project_and_version() {
+    let ok = |f: &str, v: &str| check_filename(f, "Demo.Pkg", v);
+    assert_eq!(ok("demo_pkg-1.0-py3-none-any.whl", "1.0"), Ok(Kind::Wheel));
+    assert_eq!(
+        ok(
+            "Demo_Pkg-1.0-1b-cp312-cp312-manylinux_2_17_x86_64.whl",
+            "1.0"
+        ),
+        Ok(Kind::Wheel)
+    );
+    assert_eq!(ok("demo_pkg-1.0.tar.gz", "1.0"), Ok(Kind::Sdist));
+    assert_eq!(ok("Demo.Pkg-1.0rc1.zip", "1.0rc1"), Ok(Kind::Sdist));
+    for (file, version) in [
+        ("other-1.0-py3-none-any.whl", "1.0"),
+        ("demo_pkg-1.1-py3-none-any.whl", "1.0"),
+        ("demo_pkg-1.0-py3-any.whl", "1.0"),
+        ("demo_pkg-1.0-build-py3-none-any.whl", "1.0"),
+        ("demo_pkg-1.0.tar.bz2", "1.0"),
+        ("demo_pkg-2.0.tar.gz", "1.0"),
+        ("../demo_pkg-1.0.tar.gz", "1.0"),
+    ] {
+        assert!(ok(file, version).is_err(), "{file} accepted for {version}");
+    }
+}
+
+#[test]
+fn accept_negotiation_follows_pep_691() {
+    assert_eq!(negotiate(Some(PIP_ACCEPT)), Some(Format::Json));
+    assert_eq!(negotiate(None), Some(Format::TextHtml));
+    assert_eq!(negotiate(Some("*/*")), Some(Format::TextHtml));
+    assert_eq!(negotiate(Some("text/html")), Some(Format::TextHtml));
+    assert_eq!(
+        negotiate(Some(
+            "application/vnd.pypi.simple.v1+json;q=0.2, application/vnd.pypi.simple.v1+html"
+        )),
+        Some(Format::Html)
+    );
+    assert_eq!(negotiate(Some("application/json")), None);
+    assert_eq!(get("simple/", Some("application/json")).status, 406);
+}
+
+#[test]
+fn core_metadata_is_read_from_the_wheel() {
+    mock::reset();
+    let meta = "Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\nRequires-Python: >=3.8\n";
+    let blob = blobs::put_bytes(&wheel(meta), DigestSet::empty()).unwrap();
+    let read = metadata::from_wheel(blobs::open(&blob.digests.blake3).unwrap()).unwrap();
+    assert_eq!(read, meta.as_bytes());
+    let not_a_wheel = blobs::put_bytes(b"not a zip", DigestSet::empty()).unwrap();
+    let err = metadata::from_wheel(blobs::open(&not_a_wheel.digests.blake3).unwrap()).unwrap_err();
+    assert_eq!(err.status, 400);
+}
+
+#[test]
+fn project_page_as_json() {
+    demo();
+    let r = get("simple/demo-pkg/", Some(PIP_ACCEPT));
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header_value("content-type"),
+        Some("application/vnd.pypi.simple.v1+json")
+    );
+    let cache = r.cache.as_ref().unwrap();
+    assert_eq!(
+        (cache.tags.clone(), cache.vary.clone()),
+        (vec!["demo-pkg".to_string()], vec!["accept".to_string()])
+    );
+    let doc = r.body_json();
+    assert_eq!(doc["meta"]["api-version"], "1.1");
+    assert_eq!(doc["name"], "demo-pkg");
+    assert_eq!(doc["versions"], serde_json::json!(["1.0", "2.0"]));
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    let wheel = &files[0];
+    let wheel_bytes = b"demo_pkg-1.0-py3-none-any.whl";
+    assert_eq!(wheel["filename"], "demo_pkg-1.0-py3-none-any.whl");
+    assert_eq!(
+        wheel["url"],
+        "http://registry.test/test/files/demo-pkg/demo_pkg-1.0-py3-none-any.whl"
+    );
+    assert_eq!(wheel["hashes"]["sha256"], sha256_hex(wheel_bytes));
+    assert_eq!(wheel["requires-python"], ">=3.8");
+    assert_eq!(
+        wheel["core-metadata"]["sha256"],
+        sha256_hex(b"Metadata-Version: 2.1\n")
+    );
+    assert_eq!(wheel["dist-info-metadata"], wheel["core-metadata"]);
+    assert_eq!(wheel["yanked"], false);
+    assert_eq!(wheel["size"], wheel_bytes.len());
+    assert!(
+        wheel["upload-time"]
+            .as_str()
+            .unwrap()
+            .starts_with("2023-11-14T22:13:20.")
+    );
+    assert_eq!(files[1]["core-metadata"], false);
+}
+
+#[test]
+fn project_page_as_html_escapes_and_marks_yanks() {
+    demo();
+    mock::login_as(Some("alice"));
+    let (route, r) = TestRequest::new(Method::Post, "pypi/Demo.Pkg/2.0/yank")
+        .body("needs <python 4> & more")
+        .send::<Pypi>()
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(route.access[0].action, Action::Write);
+    assert_eq!(route.access[0].package.as_deref(), Some("demo-pkg"));
+
+    let r = get("simple/demo-pkg/", None);
+    assert_eq!(
+        r.header_value("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = text(&r);
+    assert!(html.contains("<meta name=\"pypi:repository-version\" content=\"1.1\">"));
+    let sha = sha256_hex(b"demo_pkg-2.0-py3-none-any.whl");
+    let meta = sha256_hex(b"Metadata-Version: 2.1\n");
+    let expected = format!(
+        "<a href=\"http://registry.test/test/files/demo-pkg/demo_pkg-2.0-py3-none-any.whl#sha256={sha}\" \
+         data-requires-python=\"&lt;4,&gt;=3.99\" data-dist-info-metadata=\"sha256={meta}\" \
+         data-core-metadata=\"sha256={meta}\" data-yanked=\"needs &lt;python 4&gt; &amp; more\">demo_pkg-2.0-py3-none-any.whl</a>"
+    );
+    assert!(html.contains(&expected), "{html}");
+    assert!(html.contains("demo_pkg-1.0.tar.gz</a>"));
+    assert_eq!(html.matches("data-yanked").count(), 1);
+
+    let json = get("simple/demo-pkg/", Some(PIP_ACCEPT)).body_json();
+    assert_eq!(json["files"][2]["yanked"], "needs <python 4> & more");
+    TestRequest::new(Method::Post, "pypi/demo-pkg/2.0/unyank")
+        .send::<Pypi>()
+        .unwrap();
+    assert!(!text(&get("simple/demo-pkg/", None)).contains("data-yanked"));
+}
+
+#[test]
+fn other_spellings_redirect_to_the_normalized_url() {
+    demo();
+    for path in ["simple/Demo_Pkg/", "simple/demo-pkg"] {
+        let r = get(path, None);
+        assert_eq!(r.status, 301, "{path}");
+        assert_eq!(
+            r.header_value("location"),
+            Some("http://registry.test/test/simple/demo-pkg/")
+        );
+    }
+    assert_eq!(get("simple/nothing/", None).status, 404);
+}
+
+#[test]
+fn index_lists_projects() {
+    demo();
+    seed("other", "0.1", "other-0.1.tar.gz", None);
+    let html = text(&get("simple/", None));
+    assert!(
+        html.contains("<a href=\"demo-pkg/\">demo-pkg</a>"),
+        "{html}"
+    );
+    assert!(html.contains("<a href=\"other/\">other</a>"));
+    let json = get("simple/", Some(PIP_ACCEPT)).body_json();
+    assert_eq!(
+        json["projects"],
+        serde_json::json!([{ "name": "demo-pkg" }, { "name": "other" }])
+    );
+}
+
+#[test]
+fn json_api_has_pypi_shape() {
+    demo();
+    seed("Demo_Pkg", "3.0b1", "demo_pkg-3.0b1-py3-none-any.whl", None);
+    let doc = get("pypi/Demo_Pkg/json", None).body_json();
+    // The newest final release, not the pre-release.
+    assert_eq!(doc["info"]["version"], "2.0");
+    assert_eq!(doc["info"]["name"], "Demo_Pkg");
+    assert_eq!(doc["info"]["summary"], "A demo");
+    assert_eq!(doc["info"]["project_urls"]["Home"], "https://example.test");
+    assert_eq!(doc["info"]["requires_python"], "<4,>=3.99");
+    let releases = doc["releases"].as_object().unwrap();
+    assert_eq!(releases.keys().collect::<Vec<_>>(), ["1.0", "2.0", "3.0b1"]);
+    assert_eq!(releases["1.0"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["urls"][0]["filename"], "demo_pkg-2.0-py3-none-any.whl");
+    assert_eq!(
+        doc["urls"][0]["digests"]["sha256"],
+        sha256_hex(b"demo_pkg-2.0-py3-none-any.whl")
+    );
+
+    mock::login_as(Some("alice"));
+    TestRequest::new(Method::Post, "pypi/demo-pkg/2.0/yank?reason=broken")
+        .send::<Pypi>()
+        .unwrap();
+    let doc = get("pypi/demo-pkg/json", None).body_json();
+    assert_eq!(doc["info"]["version"], "1.0");
+    assert_eq!(doc["releases"]["2.0"][0]["yanked_reason"], "broken");
+    let v = get("pypi/demo-pkg/2.0/json", None).body_json();
+    assert_eq!(
+        (
+            v["info"]["yanked"].clone(),
+            v["info"]["yanked_reason"].clone()
+        ),
+        (true.into(), "broken".into())
+    );
+    assert_eq!(get("pypi/nothing/json", None).status, 404);
+}
+
+#[test]
+fn delete_removes_every_file_of_a_release() {
+    demo();
+    mock::login_as(Some("alice"));
+    let (route, r) = TestRequest::new(Method::Delete, "pypi/demo-pkg/1.0")
+        .send::<Pypi>()
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(route.access[0].action, Action::Delete);
+    let doc = get("simple/demo-pkg/", Some(PIP_ACCEPT)).body_json();
+    assert_eq!(doc["versions"], serde_json::json!(["2.0"]));
+    assert_eq!(get("files/demo-pkg/demo_pkg-1.0.tar.gz", None).status, 404);
+    assert_eq!(
+        TestRequest::new(Method::Delete, "pypi/demo-pkg/1.0")
+            .send::<Pypi>()
+            .unwrap()
+            .1
+            .status,
+        404
+    );
+}
+
+#[test]
+fn files_and_metadata_are_served_as_blobs() {
+    demo();
+    let r = get(
+        "files/demo-pkg/demo_pkg-1.0-py3-none-any.whl.metadata",
+        None,
+    );
+    let wharf_sdk::types::ResponseBody::Blob(blake3) = &r.body else {
+        panic!("not a blob: {r:?}");
+    };
+    assert_eq!(
+        mock::with(|h| h.blob(blake3).unwrap().to_vec()),
+        b"Metadata-Version: 2.1\n"
+    );
+    assert_eq!(get("files/demo-pkg/missing.whl", None).status, 404);
+}
+
+#[test]
+fn uploads_need_repository_write() {
+    let (route, _) = TestRequest::new(Method::Post, "").send::<Pypi>().unwrap();
+    assert_eq!(route.id, "upload");
+    assert_eq!(route.access[0].action, Action::Write);
+    assert_eq!(route.access[0].package, None);
+    let (route, r) = TestRequest::new(Method::Post, "legacy/")
+        .send::<Pypi>()
+        .unwrap();
+    assert_eq!(route.id, "upload");
+    assert_eq!(
+        r.header_value("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+}
+
+#[test]
+fn upload_time_is_iso_8601() {
+    assert_eq!(record::iso8601(0), "1970-01-01T00:00:00.000000Z");
+    assert_eq!(
+        record::iso8601(1_709_251_199_123),
+        "2024-02-29T23:59:59.123000Z"
+    );
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,337 @@
+//! PyPI, end to end: packages built with `python -m build`, uploaded with
+//! `twine`, installed with `pip` from Wharf's index only, in a fresh venv;
+//! requires-python, yanks, and the refusals a repository owes its users.
+
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wharf_tests::{PluginEntry, Reply, Server, run, send, send_with};
+
+const PROJECT: &str = "Wharf_Demo";
+/// Seconds any one client command may take.
+const COMMAND_TIMEOUT: &str = "300";
+
+fn start() -> (Server, String) {
+    let server = Server::start(&[PluginEntry {
+        format: "pypi",
+        extra: "",
+    }]);
+    let token = server.create_user("alice", "alice-password");
+    (server, token)
+}
+
+/// Runs a command under `timeout`, in an environment without user config.
+fn command(program: &str, args: &[&str], home: &Path) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.arg(COMMAND_TIMEOUT)
+        .arg(program)
+        .args(args)
+        .env("HOME", home)
+        .env("PIP_CONFIG_FILE", "/dev/null")
+        .env("PIP_NO_CACHE_DIR", "1")
+        .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("PIP_EXTRA_INDEX_URL")
+        .env_remove("TWINE_REPOSITORY_URL");
+    cmd
+}
+
+fn ok(cmd: &mut Command) -> String {
+    let (success, out, err) = run(cmd);
+    assert!(success, "{cmd:?} failed\nstdout:\n{out}\nstderr:\n{err}");
+    out + &err
+}
+
+/// Builds the wheel and sdist of `version`; returns their paths (wheel first).
+fn build(work: &Path, version: &str, requires_python: &str) -> Vec<PathBuf> {
+    let dir = work.join(format!("src-{version}"));
+    std::fs::create_dir_all(dir.join("src/wharf_demo")).unwrap();
+    std::fs::write(
+        dir.join("pyproject.toml"),
+        format!(
+            "[build-system]\nrequires = [\"setuptools>=61\", \"wheel\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+             [project]\nname = \"{PROJECT}\"\nversion = \"{version}\"\nrequires-python = \"{requires_python}\"\n\
+             description = \"Wharf end-to-end test package\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/wharf_demo/__init__.py"),
+        format!("VERSION = \"{version}\"\n"),
+    )
+    .unwrap();
+    // Without isolation: setuptools and wheel come from the install step, not the network.
+    ok(command(
+        "python3",
+        &["-m", "build", "--no-isolation", "--outdir", "dist", "."],
+        work,
+    )
+    .current_dir(&dir));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("dist"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort_by_key(|p| !p.to_string_lossy().ends_with(".whl"));
+    assert_eq!(files.len(), 2, "{files:?}");
+    files
+}
+
+fn twine(server: &Server, home: &Path, password: &str, files: &[PathBuf]) -> (bool, String) {
+    let url = format!("{}/pypi/", server.url);
+    let mut args = vec![
+        "-m",
+        "twine",
+        "upload",
+        "--non-interactive",
+        "--disable-progress-bar",
+        "--verbose",
+    ];
+    args.extend(["--repository-url", &url, "-u", "any", "-p", password]);
+    let files: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+    args.extend(files);
+    let (success, out, err) = run(&mut command("python3", &args, home));
+    (success, out + &err)
+}
+
+/// A fresh virtual environment; returns its python.
+fn venv(work: &Path) -> PathBuf {
+    let dir = work.join("venv");
+    ok(&mut command(
+        "python3",
+        &["-m", "venv", dir.to_str().unwrap()],
+        work,
+    ));
+    dir.join("bin/python")
+}
+
+/// `pip install` from Wharf's index only.
+fn pip_install(server: &Server, python: &Path, work: &Path, args: &[&str]) -> String {
+    let index = format!("{}/pypi/simple/", server.url);
+    let mut all = vec!["-m", "pip", "install", "--index-url", &index];
+    all.extend(args);
+    ok(&mut command(python.to_str().unwrap(), &all, work))
+}
+
+fn installed_version(python: &Path, work: &Path) -> String {
+    ok(&mut command(
+        python.to_str().unwrap(),
+        &["-c", "import wharf_demo; print(wharf_demo.VERSION, end='')"],
+        work,
+    ))
+}
+
+fn simple_json(server: &Server) -> serde_json::Value {
+    let r = send(
+        ureq::get(&format!("{}/pypi/simple/wharf-demo/", server.url))
+            .set("Accept", "application/vnd.pypi.simple.v1+json"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn twine_upload_then_pip_install_with_requires_python_and_yanks() {
+    let (server, token) = start();
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let v1 = build(work, "1.0", ">=3.8");
+    let v11 = build(work, "1.1", ">=3.8");
+    let v2 = build(work, "2.0", ">=3.99");
+    for files in [&v1, &v11, &v2] {
+        let (success, out) = twine(&server, work, &token, files);
+        assert!(success, "twine upload failed:\n{out}");
+    }
+
+    // The index: every file, PEP 658 metadata of wheels, downloads equal to the uploads.
+    let doc = simple_json(&server);
+    assert_eq!(doc["versions"], serde_json::json!(["1.0", "1.1", "2.0"]));
+    let files = doc["files"].as_array().unwrap();
+    assert_eq!(files.len(), 6);
+    for path in v1.iter().chain(&v11).chain(&v2) {
+        let bytes = std::fs::read(path).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let entry = files
+            .iter()
+            .find(|f| f["filename"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed"));
+        assert_eq!(entry["hashes"]["sha256"], sha256_hex(&bytes));
+        assert_eq!(entry["size"], bytes.len());
+        let download = send(ureq::get(entry["url"].as_str().unwrap()));
+        assert_eq!(download.status, 200);
+        assert_eq!(download.body, bytes, "{name} downloads as uploaded");
+        if name.ends_with(".whl") {
+            let metadata = send(ureq::get(&format!(
+                "{}.metadata",
+                entry["url"].as_str().unwrap()
+            )));
+            assert_eq!(metadata.status, 200);
+            let version = name.split('-').nth(1).unwrap();
+            let expected = format!("Name: Wharf-Demo\nVersion: {version}\n");
+            assert!(metadata.text().contains(&expected), "{}", metadata.text());
+            assert_eq!(entry["core-metadata"]["sha256"], sha256_hex(&metadata.body));
+        } else {
+            assert_eq!(entry["core-metadata"], false);
+        }
+    }
+    let html = send(
+        ureq::get(&format!("{}/pypi/simple/wharf-demo/", server.url)).set("Accept", "text/html"),
+    )
+    .text();
+    assert!(
+        html.contains("data-requires-python=\"&gt;=3.99\""),
+        "{html}"
+    );
+
+    // Other spellings redirect to the normalized name.
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let r = send(agent.get(&format!("{}/pypi/simple/Wharf.Demo/", server.url)));
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("{}/pypi/simple/wharf-demo/", server.url).as_str())
+    );
+
+    // pip skips 2.0, which needs a newer Python than this one, and takes 1.1.
+    let python = venv(work);
+    let out = pip_install(&server, &python, work, &["wharf.demo"]);
+    assert_eq!(installed_version(&python, work), "1.1", "{out}");
+
+    // A yanked release is skipped, unless pinned with ==.
+    let yank = send_with(
+        ureq::post(&format!("{}/pypi/pypi/wharf-demo/1.1/yank", server.url))
+            .set("Authorization", &format!("Bearer {token}")),
+        Some(b"broken entry point"),
+    );
+    assert_eq!(yank.status, 200, "{}", yank.text());
+    let out = pip_install(&server, &python, work, &["--force-reinstall", "wharf-demo"]);
+    assert_eq!(installed_version(&python, work), "1.0", "{out}");
+    let out = pip_install(&server, &python, work, &["wharf-demo==1.1"]);
+    assert_eq!(installed_version(&python, work), "1.1", "{out}");
+    assert!(
+        out.contains("broken entry point"),
+        "pip shows the yank reason:\n{out}"
+    );
+
+    // The JSON API: the latest release (whatever Python it needs) and the yank.
+    let api = send(ureq::get(&format!(
+        "{}/pypi/pypi/Wharf_Demo/json",
+        server.url
+    )))
+    .json();
+    assert_eq!(api["info"]["version"], "2.0");
+    assert_eq!(
+        api["releases"]["1.1"][0]["yanked_reason"],
+        "broken entry point"
+    );
+    assert_eq!(api["releases"].as_object().unwrap().len(), 3);
+}
+
+/// A multipart upload body as twine sends it.
+fn form(fields: &[(&str, &str)], filename: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "wharf-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend(content);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn post_upload(server: &Server, token: Option<&str>, sha256: &str) -> Reply {
+    let content = b"not really a tarball, but sdists are not parsed";
+    let (content_type, body) = form(
+        &[
+            (":action", "file_upload"),
+            ("protocol_version", "1"),
+            ("name", PROJECT),
+            ("version", "9.9"),
+            ("filetype", "sdist"),
+            ("pyversion", "source"),
+            ("metadata_version", "2.1"),
+            ("sha256_digest", sha256),
+        ],
+        "wharf_demo-9.9.tar.gz",
+        content,
+    );
+    let mut req =
+        ureq::post(&format!("{}/pypi/legacy/", server.url)).set("Content-Type", &content_type);
+    if let Some(token) = token {
+        req = req.set("Authorization", &format!("Bearer {token}"));
+    }
+    send_with(req, Some(&body))
+}
+
+#[test]
+fn refusals_reupload_wrong_digest_and_anonymous() {
+    let (server, token) = start();
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let v1 = build(work, "1.0", ">=3.8");
+    let (success, out) = twine(&server, work, &token, &v1);
+    assert!(success, "twine upload failed:\n{out}");
+
+    // Re-uploading a file: 409 with the reason, which twine prints. (twine 6.1
+    // and later refuse --skip-existing for repositories other than PyPI.)
+    let (success, out) = twine(&server, work, &token, &v1[..1]);
+    assert!(!success, "re-upload accepted:\n{out}");
+    assert!(
+        out.contains("409") && out.contains("File already exists"),
+        "{out}"
+    );
+
+    // A wrong password is refused by twine's first request.
+    let (success, out) = twine(&server, work, "not-a-token", &v1);
+    assert!(
+        !success && (out.contains("401") || out.contains("403")),
+        "{out}"
+    );
+
+    // Anonymous uploads are refused before the body is read.
+    let good = sha256_hex(b"not really a tarball, but sdists are not parsed");
+    assert_eq!(post_upload(&server, None, &good).status, 401);
+
+    // A digest that does not match the bytes: 400, and nothing becomes visible.
+    let wrong = post_upload(&server, Some(&token), &sha256_hex(b"other bytes"));
+    assert_eq!(wrong.status, 400, "{}", wrong.text());
+    assert!(wrong.text().contains("sha256_digest"), "{}", wrong.text());
+    let doc = simple_json(&server);
+    assert_eq!(doc["versions"], serde_json::json!(["1.0"]));
+    let missing = server.get("/pypi/files/wharf-demo/wharf_demo-9.9.tar.gz");
+    assert_eq!(missing.status, 404);
+
+    // The same upload with the right digest goes through.
+    let right = post_upload(&server, Some(&token), &good);
+    assert_eq!(right.status, 200, "{}", right.text());
+    assert_eq!(
+        simple_json(&server)["versions"],
+        serde_json::json!(["1.0", "9.9"])
+    );
+
+    // Delete needs delete permission; then the release is gone.
+    let url = format!("{}/pypi/pypi/wharf-demo/9.9", server.url);
+    assert_eq!(send(ureq::delete(&url)).status, 401);
+    let deleted = send(ureq::delete(&url).set("Authorization", &format!("Bearer {token}")));
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    assert_eq!(simple_json(&server)["versions"], serde_json::json!(["1.0"]));
+}
