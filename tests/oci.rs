@@ -121,7 +121,16 @@ fn conformance_walk_over_http() {
     // Base: the 401 challenge teaches clients to send credentials.
     let r = anon.call("GET", "/v2/");
     assert_error(&r, 401, "UNAUTHORIZED");
-    assert!(r.header("www-authenticate").unwrap().starts_with("Basic"));
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(
+            format!(
+                "Bearer realm=\"{}/auth/token\",service=\"wharf\"",
+                server.url
+            )
+            .as_str()
+        )
+    );
     assert_eq!(c.call("GET", "/v2/").status, 200);
 
     // Monolithic POST with digest.
@@ -580,6 +589,81 @@ impl Skopeo {
     }
 }
 
+/// The Docker token flow: a denied request names the scope it needs, the
+/// token endpoint grants what the caller may do, and the token is honoured
+/// for exactly those repositories and actions.
+#[test]
+fn registry_tokens_are_scoped_to_what_the_caller_may_do() {
+    let server = start();
+    let api_token = server.create_user("tina", "tina-password");
+    let anon = Client {
+        server: &server,
+        auth: None,
+    };
+
+    let r = anon.call("POST", "/v2/org/app/blobs/uploads/");
+    assert_error(&r, 401, "UNAUTHORIZED");
+    let realm = format!("{}/auth/token", server.url);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(
+            format!(
+                "Bearer realm=\"{realm}\",service=\"wharf\",scope=\"repository:org/app:pull,push\""
+            )
+            .as_str()
+        )
+    );
+
+    let token_for = |auth: Option<&str>, scope: &str| -> String {
+        let mut req = ureq::get(&format!("{realm}?service=wharf&scope={scope}"));
+        if let Some(a) = auth {
+            req = req.set("Authorization", a);
+        }
+        let reply = send(req);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.json()["token"].as_str().unwrap().to_string()
+    };
+    let signed_in = basic("tina", &api_token);
+    let push = token_for(Some(&signed_in), "repository:org/app:pull,push");
+    let with = |token: &str| Client {
+        server: &server,
+        auth: Some(format!("Bearer {token}")),
+    };
+    assert_eq!(
+        with(&push)
+            .call("POST", "/v2/org/app/blobs/uploads/")
+            .status,
+        202
+    );
+    // The same token does not reach another repository, nor deletes.
+    let r = with(&push).call("POST", "/v2/org/other/blobs/uploads/");
+    assert_error(&r, 401, "UNAUTHORIZED");
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .contains("scope=\"repository:org/other:pull,push\"")
+    );
+    assert_eq!(with(&push).call("DELETE", "/v2/org/app/manifests/sha256:0000000000000000000000000000000000000000000000000000000000000000").status, 401);
+    // Anonymous callers get pull only; wrong credentials get nothing.
+    let anonymous = token_for(None, "repository:org/app:pull,push");
+    assert_eq!(
+        with(&anonymous).call("GET", "/v2/org/app/tags/list").status,
+        404
+    );
+    assert_eq!(
+        with(&anonymous)
+            .call("POST", "/v2/org/app/blobs/uploads/")
+            .status,
+        401
+    );
+    let bad = send(
+        ureq::get(&format!("{realm}?scope=repository:org/app:pull"))
+            .set("Authorization", &basic("tina", "wrong")),
+    );
+    assert_eq!(bad.status, 401);
+    assert_eq!(with("forged.token.value").call("GET", "/v2/").status, 401);
+}
+
 #[test]
 fn skopeo_copies_an_image_and_an_index_byte_for_byte() {
     assert!(
@@ -606,8 +690,8 @@ fn skopeo_copies_an_image_and_an_index_byte_for_byte() {
         args.extend(["--dest-creds", &creds, &src, &dest]);
         skopeo.ok(&args);
     };
-    // Pulls are anonymous (skopeo answers the Basic challenge of /v2/ with
-    // empty credentials, which the host takes as anonymous).
+    // Pulls are anonymous: skopeo follows the Bearer challenge to the token
+    // endpoint without credentials and gets a pull-only token.
     let pull = |src: &str, dest: &Path, all: bool| {
         let src = format!("docker://{host}/{src}");
         let dest = format!("oci:{}:v1", dest.display());

@@ -7,6 +7,7 @@
 //! briefly so clients that send Basic credentials on every request do not pay
 //! argon2 each time.
 
+use crate::registry_token::TokenKeys;
 use crate::store::{Db, now_millis};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -22,6 +23,15 @@ pub const TOKEN_PREFIX: &str = "wharf_";
 pub struct Caller {
     pub user: Option<String>,
     pub admin: bool,
+    /// A scoped registry token limits the caller to these packages.
+    pub grants: Option<Vec<Grant>>,
+}
+
+/// Actions a scoped token allows on one package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub package: String,
+    pub actions: Vec<Action>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +54,7 @@ pub enum AuthError {
 pub struct Auth {
     db: Db,
     anonymous_read: bool,
+    pub tokens: TokenKeys,
     /// SHA-256 of the presented credentials → the caller they proved.
     verified: moka::sync::Cache<[u8; 32], Caller>,
 }
@@ -53,7 +64,7 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 impl Auth {
-    pub fn new(db: Db, anonymous_read: bool) -> Self {
+    pub fn new(db: Db, anonymous_read: bool, tokens: TokenKeys) -> Self {
         let verified = moka::sync::Cache::builder()
             .max_capacity(10_000)
             .time_to_live(Duration::from_secs(60))
@@ -61,6 +72,7 @@ impl Auth {
         Auth {
             db,
             anonymous_read,
+            tokens,
             verified,
         }
     }
@@ -77,6 +89,21 @@ impl Auth {
         }
     }
 
+    /// `permits`, further limited by the grants of a scoped token: those
+    /// allow their packages' actions, and reads of repository-wide lists.
+    pub fn permits_on(&self, caller: &Caller, action: Action, package: Option<&str>) -> bool {
+        if !self.permits(caller, action) {
+            return false;
+        }
+        match (&caller.grants, package) {
+            (None, _) => true,
+            (Some(grants), Some(package)) => grants
+                .iter()
+                .any(|g| g.package == package && g.actions.contains(&action)),
+            (Some(_), None) => action == Action::Read,
+        }
+    }
+
     /// Resolves the caller from an `Authorization` header value.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
         let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
@@ -88,7 +115,16 @@ impl Auth {
         }
         let caller = match value.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
-                self.token_caller(rest.trim()).await?
+                let token = rest.trim();
+                if token.starts_with(TOKEN_PREFIX) {
+                    self.token_caller(token).await?
+                } else {
+                    // Registry tokens expire on their own: verify, never cache.
+                    return self
+                        .tokens
+                        .verify(token)
+                        .ok_or(AuthError::InvalidCredentials);
+                }
             }
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
                 let decoded = base64::engine::general_purpose::STANDARD
@@ -122,6 +158,7 @@ impl Auth {
         Ok(Caller {
             user: Some(user),
             admin,
+            grants: None,
         })
     }
 
@@ -150,6 +187,7 @@ impl Auth {
         Ok(Caller {
             user: Some(user.to_string()),
             admin,
+            grants: None,
         })
     }
 
@@ -224,7 +262,8 @@ mod tests {
         let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
             .await
             .unwrap();
-        (dir, Auth::new(db, true))
+        let tokens = TokenKeys::load_or_create(&dir.path().join("token.key")).unwrap();
+        (dir, Auth::new(db, true, tokens))
     }
 
     fn basic(user: &str, secret: &str) -> String {
@@ -242,6 +281,7 @@ mod tests {
         let alice = Caller {
             user: Some("alice".into()),
             admin: false,
+            grants: None,
         };
         for header in [
             basic("alice", "s3cret"),
@@ -256,7 +296,10 @@ mod tests {
             );
         }
         assert_eq!(auth.authenticate(None).await.unwrap(), Caller::default());
-        assert_eq!(auth.authenticate(Some(&basic("", ""))).await.unwrap(), Caller::default());
+        assert_eq!(
+            auth.authenticate(Some(&basic("", ""))).await.unwrap(),
+            Caller::default()
+        );
         assert_eq!(
             auth.authenticate(Some(&basic("alice", "wrong"))).await,
             Err(AuthError::InvalidCredentials)
@@ -265,6 +308,26 @@ mod tests {
             auth.authenticate(Some("Bearer wharf_nope")).await,
             Err(AuthError::InvalidCredentials)
         );
+    }
+
+    #[tokio::test]
+    async fn scoped_tokens_limit_the_caller_to_their_grants() {
+        let (_d, auth) = auth().await;
+        let access = vec![crate::registry_token::ResourceAccess {
+            kind: "repository".into(),
+            name: "org/app".into(),
+            actions: vec!["pull".into(), "push".into()],
+        }];
+        let token = auth.tokens.issue(Some("alice"), access).unwrap();
+        let caller = auth
+            .authenticate(Some(&format!("Bearer {token}")))
+            .await
+            .unwrap();
+        assert!(auth.permits_on(&caller, Action::Write, Some("org/app")));
+        assert!(!auth.permits_on(&caller, Action::Delete, Some("org/app")));
+        assert!(!auth.permits_on(&caller, Action::Read, Some("org/other")));
+        assert!(auth.permits_on(&caller, Action::Read, None));
+        assert!(!auth.permits_on(&caller, Action::Write, None));
     }
 
     #[tokio::test]
@@ -284,6 +347,7 @@ mod tests {
         let user = Caller {
             user: Some("bob".into()),
             admin: false,
+            grants: None,
         };
         assert!(auth.permits(&user, Action::Delete) && !auth.permits(&user, Action::Admin));
     }

@@ -4,6 +4,7 @@ mod auth;
 mod config;
 mod docs;
 mod http;
+mod registry_token;
 mod runtime;
 mod services;
 mod store;

@@ -22,7 +22,13 @@ impl Services {
             catalog: Catalog::new(db.clone()),
             blobs: BlobStore::local(&settings.data_path("objects"), db.clone())?,
             uploads: Uploads::new(settings.data_path("uploads"), db.clone())?,
-            auth: Auth::new(db, settings.anonymous_read),
+            auth: Auth::new(
+                db,
+                settings.anonymous_read,
+                crate::registry_token::TokenKeys::load_or_create(
+                    &settings.data_path("registry-token.key"),
+                )?,
+            ),
             docs: DocumentCache::new(settings.document_cache_bytes),
             settings,
         })

@@ -4,6 +4,7 @@ mod api;
 mod blob;
 mod compression;
 mod repo;
+mod token;
 
 use crate::runtime::Runtime;
 use crate::services::Services;
@@ -23,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/plugins", get(api::plugins))
         .route("/api/v1/tokens", post(api::create_token))
         .route("/api/v1/users", post(api::create_user))
+        .route(crate::registry_token::ENDPOINT, get(token::issue))
         .fallback(repo::dispatch)
         .layer(compression::layer())
         .with_state(app)

@@ -5,6 +5,7 @@
 use super::{App, blob, host_error};
 use crate::auth::Caller;
 use crate::docs::{DocKey, Document};
+use crate::registry_token;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
     Reply, ReplyBody, RepoInfo, RepoKind, RequestHead,
@@ -123,14 +124,14 @@ impl RepoRequest<'_> {
         let route = match self.plugin.classify(self.repo, self.head).await {
             Ok(Ok(route)) => route,
             Ok(Err(ClassifyError::NotFound)) => {
-                return self.deny(Denial::NotFound, "not found").await;
+                return self.deny(Denial::NotFound, "not found", None).await;
             }
             Ok(Err(ClassifyError::BadRequest(m))) => {
-                return self.deny(Denial::BadRequest, &m).await;
+                return self.deny(Denial::BadRequest, &m, None).await;
             }
             Ok(Err(ClassifyError::MethodNotAllowed(allowed))) => {
                 let mut r = self
-                    .deny(Denial::MethodNotAllowed, "method not allowed")
+                    .deny(Denial::MethodNotAllowed, "method not allowed", None)
                     .await;
                 let allow: Vec<&str> = allowed.iter().map(method_name).collect();
                 r.headers_mut().insert(
@@ -151,12 +152,12 @@ impl RepoRequest<'_> {
             Ok(c) => c,
             Err(crate::auth::AuthError::InvalidCredentials) => {
                 return self
-                    .deny(Denial::Unauthenticated, "invalid credentials")
+                    .deny(Denial::Unauthenticated, "invalid credentials", None)
                     .await;
             }
             Err(_) => {
                 return self
-                    .deny(Denial::Unavailable, "authentication unavailable")
+                    .deny(Denial::Unavailable, "authentication unavailable", None)
                     .await;
             }
         };
@@ -164,25 +165,19 @@ impl RepoRequest<'_> {
         if let Some(denied) = route
             .access
             .iter()
-            .find(|a| !auth.permits(&caller, runtime::action(a.action)))
+            .find(|a| !auth.permits_on(&caller, runtime::action(a.action), a.package.as_deref()))
         {
             let what = denied.package.as_deref().unwrap_or(&self.repo.name);
-            return match caller.user {
-                None => {
-                    self.deny(
-                        Denial::Unauthenticated,
-                        &format!("authentication required to {:?} {what}", denied.action),
-                    )
-                    .await
-                }
-                Some(_) => {
-                    self.deny(
-                        Denial::Forbidden,
-                        &format!("not allowed to {:?} {what}", denied.action),
-                    )
-                    .await
-                }
+            let verb = format!("{:?}", runtime::action(denied.action)).to_lowercase();
+            // A scoped token without this scope must go and get one: 401.
+            let (denial, message) = match caller.user.is_none() || caller.grants.is_some() {
+                true => (
+                    Denial::Unauthenticated,
+                    format!("authentication required to {verb} {what}"),
+                ),
+                false => (Denial::Forbidden, format!("not allowed to {verb} {what}")),
             };
+            return self.deny(denial, &message, Some(denied)).await;
         }
         let classify_time = classify_started.elapsed();
         let cacheable = matches!(self.head.method, Method::Get | Method::Head);
@@ -218,6 +213,7 @@ impl RepoRequest<'_> {
         let mut response = self
             .respond(reply, cacheable.then_some((key, rendered_at)))
             .await;
+        self.complete_challenge(&mut response, None);
         // Where the time went, for clients and benchmarks (W3C Server-Timing).
         let timing = format!(
             "classify;dur={:.3}, handle;dur={:.3}",
@@ -329,7 +325,12 @@ impl RepoRequest<'_> {
     }
 
     /// A host decision, rendered by the plugin in its format's shape.
-    async fn deny(&self, denial: Denial, message: &str) -> Response {
+    async fn deny(
+        &self,
+        denial: Denial,
+        message: &str,
+        denied: Option<&runtime::Access>,
+    ) -> Response {
         let status = match denial {
             Denial::BadRequest => 400,
             Denial::Unauthenticated => 401,
@@ -355,13 +356,36 @@ impl RepoRequest<'_> {
             ),
             Err(_) => host_error(status, message),
         };
-        if status == 401 && !response.headers().contains_key(header::WWW_AUTHENTICATE) {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"wharf\""),
-            );
-        }
+        self.complete_challenge(&mut response, denied);
         response
+    }
+
+    /// A 401 tells the client how to authenticate: Basic unless the plugin
+    /// asked for registry tokens with a bare `Bearer`, whose realm, service
+    /// and scope only the host knows.
+    fn complete_challenge(&self, response: &mut Response, denied: Option<&runtime::Access>) {
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return;
+        }
+        let asked = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        let challenge = match asked {
+            None => "Basic realm=\"wharf\"".to_string(),
+            Some(b) if b.eq_ignore_ascii_case("bearer") => registry_token::challenge(
+                &self.app.services.settings.base_url(),
+                denied.and_then(|a| a.package.as_deref()),
+                denied.map(|a| runtime::action(a.action)),
+            ),
+            Some(_) => return,
+        };
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
     }
 
     fn failed(&self, failure: PluginFailure) -> Response {

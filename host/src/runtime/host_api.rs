@@ -93,7 +93,11 @@ impl WasiView for StoreData {
 
 impl RequestScope {
     fn require(&self, action: Action, package: &str) -> Result<(), StoreError> {
-        if self.services.auth.permits(&self.caller, action) {
+        if self
+            .services
+            .auth
+            .permits_on(&self.caller, action, Some(package))
+        {
             Ok(())
         } else {
             Err(StoreError::Forbidden(format!(
@@ -708,8 +712,11 @@ impl catalog::Host for StoreData {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), StoreError>> {
         let scope = self.scope()?;
-        if let Err(e) = scope.require(Action::Write, &key) {
-            return Ok(Err(e));
+        // Plugin state, not a package: the caller's own write permission.
+        if !scope.services.auth.permits(&scope.caller, Action::Write) {
+            return Ok(Err(StoreError::Forbidden(
+                "writing is not allowed for this caller".into(),
+            )));
         }
         let r = scope
             .services
@@ -785,10 +792,11 @@ impl auth::Host for StoreData {
 
     async fn may(&mut self, a: Access) -> wasmtime::Result<bool> {
         let scope = self.scope()?;
-        Ok(scope
-            .services
-            .auth
-            .permits(&scope.caller, super::action(a.action)))
+        Ok(scope.services.auth.permits_on(
+            &scope.caller,
+            super::action(a.action),
+            a.package.as_deref(),
+        ))
     }
 
     async fn login(

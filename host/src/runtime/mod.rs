@@ -16,8 +16,8 @@ pub mod registry;
 pub mod reload;
 
 pub use bindings::{
-    Action as WitAction, BodyMode, CacheHint, Caller as WitCaller, ClassifyError, Denial, Method,
-    RepoInfo, RepoKind, RequestContext, RequestHead, Route,
+    Access, Action as WitAction, BodyMode, CacheHint, Caller as WitCaller, ClassifyError, Denial,
+    Method, RepoInfo, RepoKind, RequestContext, RequestHead, Route,
 };
 pub use body::IncomingBody;
 

@@ -65,8 +65,14 @@ fn split(status: u16, message: &str) -> (&str, &str) {
 pub fn render(status: u16, message: &str) -> Response {
     let (code, text) = split(status, message);
     let text = if text.is_empty() { code } else { text };
-    Response::json(
+    let response = Response::json(
         status,
         &json!({ "errors": [{ "code": code, "message": text, "detail": null }] }),
-    )
+    );
+    // A bare Bearer challenge asks the host for the Docker token flow: it
+    // adds the realm of its token endpoint and the scope that was missing.
+    match status {
+        401 => response.header("www-authenticate", "Bearer"),
+        _ => response,
+    }
 }

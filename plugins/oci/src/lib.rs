@@ -122,8 +122,7 @@ register_format!(Oci);
 fn base(req: &mut Request) -> Result<Response, HttpError> {
     let response = match req.user() {
         Some(_) => Response::json(200, &serde_json::json!({})),
-        None => error::render(401, "UNAUTHORIZED: authentication required")
-            .header("www-authenticate", "Basic realm=\"wharf\""),
+        None => error::render(401, "UNAUTHORIZED: authentication required"),
     };
     Ok(response.header("docker-distribution-api-version", "registry/2.0"))
 }
