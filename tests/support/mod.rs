@@ -39,7 +39,11 @@ fn wharf_binary() -> PathBuf {
 
 /// A built plugin component (`cargo xtask plugins` makes them).
 pub fn plugin_wasm(format: &str) -> PathBuf {
-    let path = profile_dir().parent().unwrap().join("plugins").join(format!("{format}.wasm"));
+    let path = profile_dir()
+        .parent()
+        .unwrap()
+        .join("plugins")
+        .join(format!("{format}.wasm"));
     assert!(
         path.exists(),
         "{} is missing: run the tests with `cargo xtask test`",
