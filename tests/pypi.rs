@@ -203,6 +203,9 @@ fn twine_upload_then_pip_install_with_requires_python_and_yanks() {
     let python = venv(work);
     let out = pip_install(&server, &python, work, &["wharf.demo"]);
     assert_eq!(installed_version(&python, work), "1.1", "{out}");
+    // It resolved from the PEP 658 metadata file, checked against the advertised hash.
+    let metadata = "Wharf_Demo-1.1-py3-none-any.whl.metadata";
+    assert!(out.contains(metadata), "pip did not use {metadata}:\n{out}");
 
     // A yanked release is skipped, unless pinned with ==.
     let yank = send_with(
