@@ -335,6 +335,23 @@ fn publishes_builds_yanks_and_searches() {
             .text()
             .contains("\"vers\":\"0.3.0\"")
     );
+    // And removed again: the list is back to alice alone.
+    alice.ok(
+        &app,
+        &[
+            "owner",
+            "--remove",
+            "bob",
+            "--registry",
+            "wharf",
+            "wharf-e2e-lib",
+        ],
+    );
+    let owners = alice.ok(
+        &app,
+        &["owner", "--list", "--registry", "wharf", "wharf-e2e-lib"],
+    );
+    assert_eq!(owners.trim(), "alice (alice)");
 
     // Anonymous and badly authenticated publishes are refused.
     let anonymous = send_with(

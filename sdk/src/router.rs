@@ -2,8 +2,8 @@
 //!
 //! Patterns are `/`-separated segments: a literal, `{name}` (one segment) or
 //! `{name*}` (one or more segments). The first route whose pattern and method
-//! match wins. A `GET` route also answers `HEAD`. `PUT`, `POST` and `PATCH`
-//! routes receive the body as a stream.
+//! match wins. A `GET` route also answers `HEAD`. `PUT`, `POST`, `PATCH` and
+//! `DELETE` routes receive the body as a stream (cargo sends one with DELETE).
 
 use crate::body::Body;
 use crate::http::{HttpError, Request, Response};
@@ -254,7 +254,7 @@ impl Router {
     pub fn classify(&self, _repo: &RepoInfo, head: &RequestHead) -> Result<Route, ClassifyError> {
         let (route, params) = self.find(head.method, &head.raw_path)?;
         let body = match route.method {
-            Method::Put | Method::Post | Method::Patch => BodyMode::Stream,
+            Method::Put | Method::Post | Method::Patch | Method::Delete => BodyMode::Stream,
             _ => BodyMode::None,
         };
         Ok(Route {

@@ -91,15 +91,8 @@ pub fn add(req: &mut Request) -> Result<Response, HttpError> {
     change(req, true)
 }
 
-/// `DELETE api/v1/crates/{name}/owners`. cargo sends the logins in the
-/// body of the DELETE, which the SDK router does not pass to DELETE routes.
+/// `DELETE api/v1/crates/{name}/owners`: cargo sends the logins in the body.
 pub fn remove(req: &mut Request) -> Result<Response, HttpError> {
-    if req.body.is_none() {
-        return Err(HttpError::new(
-            501,
-            "removing owners is not supported yet: this server does not read DELETE bodies",
-        ));
-    }
     change(req, false)
 }
 

@@ -375,15 +375,16 @@ fn owners_are_listed_added_and_removed() {
     assert_eq!(logins(), vec![json!("alice"), json!("bob")]);
     assert_eq!(get("api/v1/crates/nothing/owners").status, 404);
 
-    // cargo's DELETE carries its logins in a body the router does not pass on.
+    // cargo's DELETE carries its logins in the body.
     mock::login_as(Some("alice"));
-    let remove = send(TestRequest::new(
-        Method::Delete,
-        "api/v1/crates/demo/owners",
-    ))
-    .1;
-    assert_eq!(remove.status, 501);
-    assert!(detail(&remove).contains("not supported yet"));
+    let remove = TestRequest::new(Method::Delete, "api/v1/crates/demo/owners")
+        .body(json!({ "users": ["bob"] }).to_string());
+    let remove = send(remove).1;
+    assert_eq!(remove.status, 200, "{}", detail(&remove));
+    assert_eq!(logins(), vec![json!("alice")]);
+    let last = TestRequest::new(Method::Delete, "api/v1/crates/demo/owners")
+        .body(json!({ "users": ["alice"] }).to_string());
+    assert_eq!(send(last).1.status, 400, "a crate keeps at least one owner");
 }
 
 #[test]
