@@ -4,6 +4,8 @@
 use std::io::{Read, Seek};
 use wharf_sdk::HttpError;
 
+use crate::names;
+
 /// Larger METADATA files are refused (a README is seldom above a few hundred KiB).
 const METADATA_LIMIT: u64 = 8 << 20;
 
@@ -39,4 +41,27 @@ pub fn from_wheel(wheel: impl Read + Seek) -> Result<Vec<u8>, HttpError> {
         return Err(bad("METADATA is too large".into()));
     }
     Ok(bytes)
+}
+
+/// The served metadata must describe the upload: the same project and version.
+pub fn check(metadata: &[u8], project: &str, version: &str) -> Result<(), HttpError> {
+    let text = String::from_utf8_lossy(metadata);
+    let name = field(&text, "Name").unwrap_or("");
+    let declared = field(&text, "Version").unwrap_or("");
+    if names::normalize(name) != names::normalize(project) || declared != version {
+        return Err(HttpError::bad_request(format!(
+            "the wheel's METADATA describes {name:?} {declared:?}, not {project} {version}"
+        )));
+    }
+    Ok(())
+}
+
+/// A header of an RFC 822 style METADATA file (the headers end at the first blank line).
+fn field<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .find_map(|l| {
+            let (key, value) = l.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
 }

@@ -170,6 +170,23 @@ fn core_metadata_is_read_from_the_wheel() {
     let blob = blobs::put_bytes(&wheel(meta), DigestSet::empty()).unwrap();
     let read = metadata::from_wheel(blobs::open(&blob.digests.blake3).unwrap()).unwrap();
     assert_eq!(read, meta.as_bytes());
+    assert!(metadata::check(&read, "Demo.Pkg", "1.0").is_ok());
+    assert_eq!(
+        metadata::check(&read, "demo-pkg", "1.1")
+            .unwrap_err()
+            .status,
+        400
+    );
+    assert_eq!(
+        metadata::check(&read, "other", "1.0").unwrap_err().status,
+        400
+    );
+    assert_eq!(
+        metadata::check(b"\nName: demo_pkg\nVersion: 1.0\n", "demo_pkg", "1.0")
+            .unwrap_err()
+            .status,
+        400
+    );
     let not_a_wheel = blobs::put_bytes(b"not a zip", DigestSet::empty()).unwrap();
     let err = metadata::from_wheel(blobs::open(&not_a_wheel.digests.blake3).unwrap()).unwrap_err();
     assert_eq!(err.status, 400);

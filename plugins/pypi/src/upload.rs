@@ -112,6 +112,7 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
     let mut core_metadata_sha256 = None;
     if kind == Kind::Wheel {
         let bytes = metadata::from_wheel(blobs::open(&content.blob.digests.blake3)?)?;
+        metadata::check(&bytes, name, version)?;
         let stored = blobs::put_bytes(&bytes, DigestSet::SHA256)?;
         core_metadata_sha256 = stored.digests.sha256;
         assets.push(Asset {
