@@ -337,4 +337,17 @@ fn refusals_reupload_wrong_digest_and_anonymous() {
     let deleted = send(ureq::delete(&url).set("Authorization", &format!("Bearer {token}")));
     assert_eq!(deleted.status, 200, "{}", deleted.text());
     assert_eq!(simple_json(&server)["versions"], serde_json::json!(["1.0"]));
+    let file = server.get("/pypi/files/wharf-demo/wharf_demo-9.9.tar.gz");
+    assert_eq!(file.status, 404);
+
+    // Deleting the last release removes the project from the index.
+    let url = format!("{}/pypi/pypi/wharf-demo/1.0", server.url);
+    let deleted = send(ureq::delete(&url).set("Authorization", &format!("Bearer {token}")));
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    assert_eq!(server.get("/pypi/simple/wharf-demo/").status, 404);
+    let index = send(
+        ureq::get(&format!("{}/pypi/simple/", server.url))
+            .set("Accept", "application/vnd.pypi.simple.v1+json"),
+    );
+    assert_eq!(index.json()["projects"], serde_json::json!([]));
 }
