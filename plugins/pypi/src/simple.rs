@@ -68,9 +68,8 @@ fn format_of(req: &Request) -> Result<Format, HttpError> {
 }
 
 fn respond(format: Format, body: String, tags: &[&str]) -> Response {
-    Response::bytes(200, format.content_type(), body.into_bytes())
-        .header("vary", "Accept")
-        .cacheable(tags, &["accept"])
+    // The host adds `Vary: accept` from the cache hint.
+    Response::bytes(200, format.content_type(), body.into_bytes()).cacheable(tags, &["accept"])
 }
 
 /// `GET simple/`: every project.
