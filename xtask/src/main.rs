@@ -130,9 +130,11 @@ fn have(program: &str) -> bool {
 /// providing it.
 fn install_clients() -> anyhow::Result<()> {
     // PyPI's clients come from PyPI (python3 and pip are on the machine);
-    // `wheel` lets setuptools build without an isolated (downloading) env.
+    // setuptools and wheel let `python3 -m build --no-isolation` build offline.
+    let python_clients = ["build", "setuptools", "twine", "wheel"];
     run(Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "build", "twine", "wheel"]))?;
+        .args(["-m", "pip", "install", "--quiet"])
+        .args(python_clients))?;
     // mvn resolves its plugins, and what they need (junit: plexus declares
     // it), from Debian's packaged repository, offline.
     let maven = |dir: &str| format!("/usr/share/maven-repo/{dir}");
