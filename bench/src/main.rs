@@ -14,75 +14,10 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use sha2::Digest;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const ADMIN: &str = "bench-admin-password";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Wharf {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Wharf {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts wharf on `dir` and returns it with the time to the first /health 200.
-fn start(dir: &Path) -> anyhow::Result<(Wharf, Duration)> {
-    let port = free_port();
-    let started = Instant::now();
-    let child = Command::new(root().join("target/release/wharf"))
-        .current_dir(dir)
-        .env("WHARF_LISTEN", format!("127.0.0.1:{port}"))
-        .env("WHARF_DATA_DIR", dir.join("data"))
-        .env("WHARF_PLUGIN_REGISTRY", dir.join("plugin-registry.toml"))
-        .env("WHARF_ADMIN_PASSWORD", ADMIN)
-        .env("WHARF_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting target/release/wharf (build it first: cargo xtask plugins && cargo build --release)")?;
-    let wharf = Wharf {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    while started.elapsed() < Duration::from_secs(60) {
-        if ureq::get(&format!("{}/health", wharf.url)).call().is_ok() {
-            return Ok((wharf, started.elapsed()));
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    bail!("wharf did not answer /health within 60 s")
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+use wharf_bench::*;
 
 fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> anyhow::Result<()> {
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -104,56 +39,9 @@ fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> 
     Ok(())
 }
 
-fn ensure_wrk() -> anyhow::Result<()> {
-    if Command::new("wrk").arg("--version").output().is_ok() {
-        return Ok(());
-    }
-    let ok = Command::new("sh")
-        .args(["-c", "apt-get update -qq && apt-get install -y -qq wrk"])
-        .status()?
-        .success();
-    if !ok {
-        bail!("wrk is needed: apt-get install wrk");
-    }
-    Ok(())
-}
-
-/// Requests per second wrk measured against `url`.
-fn wrk(url: &str, extra: &[&str]) -> anyhow::Result<f64> {
-    let out = Command::new("wrk")
-        .args(["-t2", "-c64", "-d10s", "--latency"])
-        .args(extra)
-        .arg(url)
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let rps = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .context("wrk printed no Requests/sec")?;
-    if text.contains("Non-2xx") {
-        bail!("wrk saw errors:\n{text}");
-    }
-    Ok(rps.trim().parse()?)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 fn main() -> anyhow::Result<()> {
-    ensure_wrk()?;
-    let dir = tempfile::tempdir()?;
-    std::fs::create_dir_all(dir.path().join("plugins"))?;
-    std::fs::copy(
-        root().join("target/plugins/npm.wasm"),
-        dir.path().join("plugins/npm.wasm"),
-    )
-    .context("build the plugins first: cargo xtask plugins")?;
-    std::fs::write(
-        dir.path().join("plugin-registry.toml"),
-        "[[plugin]]\nformat = \"npm\"\npath = \"plugins/npm.wasm\"\n",
-    )?;
+    ensure("wrk", "wrk")?;
+    let dir = prepare(&["npm"])?;
 
     let (first, cold_compile) = start(dir.path())?;
     drop(first);
