@@ -161,10 +161,15 @@ fn cargo_end_to_end() {
 }
 
 fn cargo_server() -> Server {
-    Server::start(&[PluginEntry {
+    cargo_server_with(&[])
+}
+
+fn cargo_server_with(env: &[(&str, &str)]) -> Server {
+    let cargo = PluginEntry {
         format: "cargo",
         extra: "",
-    }])
+    };
+    Server::start_with_env(&[cargo], env)
 }
 
 fn publishes_builds_yanks_and_searches() {
@@ -384,10 +389,7 @@ fn publishes_builds_yanks_and_searches() {
 /// 401, it retries with its token, and config.json then says
 /// `auth-required`, so the index and downloads get the token too.
 fn private_registry() {
-    // SAFETY: the only test of this binary; nothing else reads the environment now.
-    unsafe { std::env::set_var("WHARF_ANONYMOUS_READ", "false") };
-    let server = cargo_server();
-    unsafe { std::env::remove_var("WHARF_ANONYMOUS_READ") };
+    let server = cargo_server_with(&[("WHARF_ANONYMOUS_READ", "false")]);
     let work = tempfile::tempdir().unwrap();
     let target = work.path().join("target");
     let token = server.create_user("alice", "alice-password");

@@ -589,6 +589,55 @@ impl Skopeo {
     }
 }
 
+/// Upload sessions are host state: a push interrupted by a server restart
+/// resumes where it stopped.
+#[test]
+fn an_upload_survives_a_restart() {
+    let mut server = start();
+    let token = server.create_user("rita", "rita-password");
+    let layer = bytes("resumed", 80_000);
+    let (location, url) = {
+        let c = Client {
+            server: &server,
+            auth: Some(basic("rita", &token)),
+        };
+        let r = c.call("POST", "/v2/org/resume/blobs/uploads/");
+        assert_eq!(r.status, 202, "{}", r.text());
+        let location = r.header("location").unwrap().to_string();
+        let r = c.body(
+            c.req("PATCH", &location)
+                .set("Content-Type", "application/octet-stream")
+                .set("Content-Range", "0-49999"),
+            &layer[..50_000],
+        );
+        assert_eq!(r.status, 202, "{}", r.text());
+        (
+            r.header("location").unwrap().to_string(),
+            server.url.clone(),
+        )
+    };
+
+    server.restart();
+    assert_eq!(server.url, url);
+
+    let c = Client {
+        server: &server,
+        auth: Some(basic("rita", &token)),
+    };
+    let r = c.call("GET", &location);
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(r.header("range"), Some("0-49999"));
+    let r = c.body(
+        c.req("PUT", &format!("{location}?digest={}", digest(&layer)))
+            .set("Content-Type", "application/octet-stream")
+            .set("Content-Range", "50000-79999"),
+        &layer[50_000..],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let pulled = c.call("GET", &format!("/v2/org/resume/blobs/{}", digest(&layer)));
+    assert_eq!(pulled.body, layer);
+}
+
 /// The Docker token flow: a denied request names the scope it needs, the
 /// token endpoint grants what the caller may do, and the token is honoured
 /// for exactly those repositories and actions.

@@ -61,21 +61,27 @@ pub struct Server {
     pub url: String,
     pub dir: tempfile::TempDir,
     child: Child,
+    port: u16,
+    formats: usize,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
     /// Starts wharf serving the given formats (each with extra registry lines).
     pub fn start(plugins: &[PluginEntry]) -> Server {
+        Self::start_with_env(plugins, &[])
+    }
+
+    /// Starts wharf with extra `WHARF_*` settings in its environment.
+    pub fn start_with_env(plugins: &[PluginEntry], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
         for p in plugins {
-            std::fs::copy(
-                plugin_wasm(p.format),
-                dir.path()
-                    .join("plugins")
-                    .join(format!("{}.wasm", p.format)),
-            )
-            .unwrap();
+            let installed = dir
+                .path()
+                .join("plugins")
+                .join(format!("{}.wasm", p.format));
+            std::fs::copy(plugin_wasm(p.format), installed).unwrap();
         }
         std::fs::write(dir.path().join("plugin-registry.toml"), registry(plugins)).unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
@@ -83,29 +89,29 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        let log = std::fs::File::create(dir.path().join("wharf.log")).unwrap();
-        let child = Command::new(wharf_binary())
-            .current_dir(dir.path())
-            .env("WHARF_LISTEN", format!("127.0.0.1:{port}"))
-            .env("WHARF_DATA_DIR", dir.path().join("data"))
-            .env(
-                "WHARF_PLUGIN_REGISTRY",
-                dir.path().join("plugin-registry.toml"),
-            )
-            .env("WHARF_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("WHARF_LOG", "info,wharf=debug")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting wharf");
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = spawn(dir.path(), port, &env);
         let server = Server {
             url: format!("http://127.0.0.1:{port}"),
             dir,
             child,
+            port,
+            formats: plugins.len(),
+            env,
         };
-        server.wait_ready(plugins.len());
+        server.wait_ready(server.formats);
         server
+    }
+
+    /// Stops the process and starts it again on the same data and port.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(self.dir.path(), self.port, &self.env);
+        self.wait_ready(self.formats);
     }
 
     fn wait_ready(&self, formats: usize) {
@@ -186,6 +192,27 @@ impl Drop for Server {
             eprintln!("--- wharf log ---\n{}", self.log());
         }
     }
+}
+
+fn spawn(dir: &Path, port: u16, env: &[(String, String)]) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("wharf.log"))
+        .unwrap();
+    Command::new(wharf_binary())
+        .current_dir(dir)
+        .env("WHARF_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WHARF_DATA_DIR", dir.join("data"))
+        .env("WHARF_PLUGIN_REGISTRY", dir.join("plugin-registry.toml"))
+        .env("WHARF_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("WHARF_LOG", "info,wharf=debug")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("starting wharf")
 }
 
 fn registry(plugins: &[PluginEntry]) -> String {
