@@ -24,7 +24,11 @@ with zipfile.ZipFile("{name}", "w") as z:
     z.writestr("bench_pkg-{version}.dist-info/RECORD", "")
 "#
     );
-    let ok = Command::new("python3").args(["-c", &script]).current_dir(dir).status()?.success();
+    let ok = Command::new("python3")
+        .args(["-c", &script])
+        .current_dir(dir)
+        .status()?
+        .success();
     if !ok {
         bail!("building {name} failed");
     }
@@ -34,7 +38,11 @@ with zipfile.ZipFile("{name}", "w") as z:
 fn run(cmd: &mut Command) -> anyhow::Result<()> {
     let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
     if !out.status.success() {
-        bail!("{cmd:?} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{cmd:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -51,7 +59,21 @@ impl Drop for Peer {
 fn start_pypiserver(packages: &Path) -> anyhow::Result<(Peer, String)> {
     let port = free_port();
     let child = Command::new("python3")
-        .args(["-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", &port.to_string(), "--server", "waitress", "-a", ".", "-P", "."])
+        .args([
+            "-m",
+            "pypiserver",
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "--server",
+            "gunicorn",
+            "-a",
+            ".",
+            "-P",
+            ".",
+        ])
         .arg(packages)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -73,7 +95,9 @@ fn publish_crates(dir: &Path, url: &str) -> anyhow::Result<()> {
     std::fs::create_dir_all(&home)?;
     std::fs::write(
         home.join("config.toml"),
-        format!("[registries.wharf]\nindex = \"sparse+{url}/cargo/\"\n[registry]\nglobal-credential-providers = [\"cargo:token\"]\n"),
+        format!(
+            "[registries.wharf]\nindex = \"sparse+{url}/cargo/\"\n[registry]\nglobal-credential-providers = [\"cargo:token\"]\n"
+        ),
     )?;
     let token = ureq::post(&format!("{url}/api/v1/tokens"))
         .set("authorization", &basic_admin())
@@ -88,10 +112,18 @@ fn publish_crates(dir: &Path, url: &str) -> anyhow::Result<()> {
     for minor in 0..5 {
         std::fs::write(
             krate.join("Cargo.toml"),
-            format!("[package]\nname = \"bench-lib\"\nversion = \"0.{minor}.0\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"bench\"\n"),
+            format!(
+                "[package]\nname = \"bench-lib\"\nversion = \"0.{minor}.0\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"bench\"\n"
+            ),
         )?;
         run(Command::new("cargo")
-            .args(["publish", "--registry", "wharf", "--no-verify", "--allow-dirty"])
+            .args([
+                "publish",
+                "--registry",
+                "wharf",
+                "--no-verify",
+                "--allow-dirty",
+            ])
             .current_dir(&krate)
             .env("CARGO_HOME", &home)
             .env("CARGO_TARGET_DIR", dir.join("cargo-target"))
@@ -102,12 +134,23 @@ fn publish_crates(dir: &Path, url: &str) -> anyhow::Result<()> {
 
 fn basic_admin() -> String {
     use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN}"))
+    )
 }
 
 fn main() -> anyhow::Result<()> {
     ensure("wrk", "wrk")?;
-    run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "pypiserver", "waitress", "twine"]))?;
+    run(Command::new("python3").args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "pypiserver",
+        "gunicorn",
+        "twine",
+    ]))?;
     let dir = prepare(&["pypi", "cargo"])?;
     let (wharf, _) = start(dir.path())?;
 
@@ -116,22 +159,44 @@ fn main() -> anyhow::Result<()> {
     for i in 0..20 {
         wheel(&wheels, &format!("1.{i}"))?;
     }
-    let files: Vec<String> = std::fs::read_dir(&wheels)?.flatten().map(|e| e.path().display().to_string()).collect();
+    let files: Vec<String> = std::fs::read_dir(&wheels)?
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .collect();
     run(Command::new("python3")
-        .args(["-m", "twine", "upload", "--non-interactive", "--repository-url", &format!("{}/pypi/", wharf.url), "-u", "admin", "-p", ADMIN])
+        .args([
+            "-m",
+            "twine",
+            "upload",
+            "--non-interactive",
+            "--repository-url",
+            &format!("{}/pypi/", wharf.url),
+            "-u",
+            "admin",
+            "-p",
+            ADMIN,
+        ])
         .args(&files))?;
     let (_pypiserver, pypiserver) = start_pypiserver(&wheels)?;
     publish_crates(dir.path(), &wharf.url)?;
 
     let page = |base: &str| format!("{base}/simple/bench-pkg/");
-    let wharf_simple = wrk(&page(&format!("{}/pypi", wharf.url)), &["-H", "Accept: text/html"])?;
-    let wharf_json = wrk(&page(&format!("{}/pypi", wharf.url)), &["-H", "Accept: application/vnd.pypi.simple.v1+json"])?;
+    let wharf_simple = wrk(
+        &page(&format!("{}/pypi", wharf.url)),
+        &["-H", "Accept: text/html"],
+    )?;
+    let wharf_json = wrk(
+        &page(&format!("{}/pypi", wharf.url)),
+        &["-H", "Accept: application/vnd.pypi.simple.v1+json"],
+    )?;
     let peer_simple = wrk(&page(&pypiserver), &["-H", "Accept: text/html"])?;
     let index_file = wrk(&format!("{}/cargo/be/nc/bench-lib", wharf.url), &[])?;
 
-    println!("| measurement | Wharf | pypiserver (waitress) |");
+    println!("| measurement | Wharf | pypiserver (gunicorn) |");
     println!("| --- | --- | --- |");
-    println!("| warm simple page, 20 wheels, HTML (PEP 503), wrk -t2 -c64 -d10s | {wharf_simple:.0} req/s | {peer_simple:.0} req/s |");
+    println!(
+        "| warm simple page, 20 wheels, HTML (PEP 503), wrk -t2 -c64 -d10s | {wharf_simple:.0} req/s | {peer_simple:.0} req/s |"
+    );
     println!("| warm simple page, 20 wheels, JSON (PEP 691) | {wharf_json:.0} req/s | — |");
     println!("| warm sparse index file, 5 versions, same wrk | {index_file:.0} req/s | — |");
     Ok(())
