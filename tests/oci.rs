@@ -847,3 +847,85 @@ fn skopeo_copies_an_image_and_an_index_byte_for_byte() {
     )));
     assert_eq!(r.status, 404);
 }
+
+/// podman builds an image, pushes it through the token flow with
+/// credentials, and pulls it back anonymously into separate storage: the
+/// pulled image has the pushed image's ID (the digest of its config).
+/// Containers are not run: this machine cannot, and the registry is not
+/// involved in running them.
+#[test]
+fn podman_pushes_and_pulls() {
+    let server = start();
+    let token = server.create_user("paul", "paul-password");
+    let work = tempfile::tempdir().unwrap();
+    let podman = |storage: &str, args: &[&str]| {
+        let root = work.path().join(storage);
+        let mut cmd = Command::new("timeout");
+        cmd.args(["120", "podman", "--storage-driver", "vfs"])
+            .arg("--root")
+            .arg(root.join("storage"))
+            .arg("--runroot")
+            .arg(root.join("run"))
+            .args(args);
+        let (ok, out, err) = run(&mut cmd);
+        assert!(ok, "podman {args:?} failed:\n{out}\n{err}");
+        out.trim().to_string()
+    };
+    let context = work.path().join("context");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(
+        context.join("hello.txt"),
+        format!("hello from {}\n", server.url),
+    )
+    .unwrap();
+    std::fs::write(
+        context.join("Containerfile"),
+        "FROM scratch\nCOPY hello.txt /hello.txt\n",
+    )
+    .unwrap();
+    let built = podman(
+        "a",
+        &[
+            "build",
+            "-q",
+            "-t",
+            "localhost/tiny:1",
+            context.to_str().unwrap(),
+        ],
+    );
+
+    let host = server.url.trim_start_matches("http://");
+    let remote = format!("{host}/tiny/app:1");
+    let creds = format!("paul:{token}");
+    podman(
+        "a",
+        &[
+            "push",
+            "--tls-verify=false",
+            "--creds",
+            &creds,
+            "localhost/tiny:1",
+            &format!("docker://{remote}"),
+        ],
+    );
+    let pulled = podman("b", &["pull", "-q", "--tls-verify=false", &remote]);
+    assert_eq!(pulled, built, "the pulled image is the pushed one");
+
+    let (ok, _, err) = run(Command::new("timeout")
+        .args(["120", "podman", "--storage-driver", "vfs"])
+        .arg("--root")
+        .arg(work.path().join("a/storage"))
+        .arg("--runroot")
+        .arg(work.path().join("a/run"))
+        .args([
+            "push",
+            "--tls-verify=false",
+            "localhost/tiny:1",
+            &format!("docker://{host}/tiny/anonymous:1"),
+        ]));
+    assert!(!ok, "an anonymous push must fail");
+    assert!(
+        err.contains("unauthorized") || err.contains("authentication required"),
+        "{err}"
+    );
+}

@@ -142,6 +142,7 @@ fn install_clients() -> anyhow::Result<()> {
     let markers = [
         ("npm".to_string(), "npm"),
         ("skopeo".into(), "skopeo"),
+        ("podman".into(), "podman"),
         ("mvn".into(), "maven"),
         (plugin("deploy"), "libmaven-deploy-plugin-java"),
         (plugin("dependency"), "libmaven-dependency-plugin-java"),
