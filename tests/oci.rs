@@ -638,6 +638,37 @@ fn an_upload_survives_a_restart() {
     assert_eq!(pulled.body, layer);
 }
 
+/// Sessions nobody touches any more are reaped (here after two seconds).
+#[test]
+fn abandoned_uploads_are_reaped() {
+    let oci = PluginEntry {
+        format: "oci",
+        extra: "",
+    };
+    let server = Server::start_with_env(&[oci], &[("WHARF_UPLOAD_MAX_AGE_SECS", "2")]);
+    let token = server.create_user("ursula", "ursula-password");
+    let c = Client {
+        server: &server,
+        auth: Some(basic("ursula", &token)),
+    };
+    let r = c.call("POST", "/v2/org/stale/blobs/uploads/");
+    let location = r.header("location").unwrap().to_string();
+    assert_eq!(c.call("GET", &location).status, 204);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = c.call("GET", &location);
+        if r.status == 404 {
+            assert_error(&r, 404, "BLOB_UPLOAD_UNKNOWN");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session was not reaped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
 /// The Docker token flow: a denied request names the scope it needs, the
 /// token endpoint grants what the caller may do, and the token is honoured
 /// for exactly those repositories and actions.

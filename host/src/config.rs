@@ -49,6 +49,9 @@ pub struct Overrides {
     /// Plugin executions at once [default: 128]
     #[arg(long, env = "WHARF_MAX_CONCURRENT_PLUGIN_CALLS", global = true)]
     pub max_concurrent_plugin_calls: Option<u32>,
+    /// Seconds after which an untouched resumable upload is removed [default: 86400]
+    #[arg(long, env = "WHARF_UPLOAD_MAX_AGE_SECS", global = true)]
+    pub upload_max_age_secs: Option<u64>,
 }
 
 /// The effective settings.
@@ -69,6 +72,8 @@ pub struct Settings {
     pub document_cache_bytes: u64,
     /// Plugin executions at once; more wait, then get 503.
     pub max_concurrent_plugin_calls: u32,
+    /// Seconds after which an untouched resumable upload is removed.
+    pub upload_max_age_secs: u64,
     /// Repositories beyond the zero-config one per enabled format.
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryConfig>,
@@ -102,6 +107,7 @@ impl Default for Settings {
             max_body_bytes: 4 << 30,
             document_cache_bytes: 64 << 20,
             max_concurrent_plugin_calls: 128,
+            upload_max_age_secs: 24 * 3600,
             repositories: Vec::new(),
         }
     }
@@ -132,7 +138,8 @@ impl Settings {
             anonymous_read,
             max_body_bytes,
             document_cache_bytes,
-            max_concurrent_plugin_calls
+            max_concurrent_plugin_calls,
+            upload_max_age_secs
         );
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();

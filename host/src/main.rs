@@ -91,17 +91,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Abandoned resumable uploads are removed after a day.
+/// Abandoned resumable uploads are removed once untouched for
+/// `upload_max_age_secs`, checked every half of that (at most hourly).
 fn spawn_upload_reaper(services: Arc<services::Services>) {
+    let max_age = std::time::Duration::from_secs(services.settings.upload_max_age_secs.max(1));
+    let period = (max_age / 2).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(3600),
+    );
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut every = tokio::time::interval(period);
         loop {
             every.tick().await;
-            match services
-                .uploads
-                .reap(std::time::Duration::from_secs(24 * 3600))
-                .await
-            {
+            match services.uploads.reap(max_age).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "reaped abandoned uploads"),
                 Err(e) => tracing::warn!(error = %e, "reaping uploads failed"),
