@@ -27,6 +27,7 @@ mod body;
 mod host;
 mod http;
 mod router;
+pub mod time;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod mock;
