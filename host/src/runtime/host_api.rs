@@ -114,6 +114,20 @@ impl RequestScope {
         Ok(())
     }
 
+    /// Checks `action` on `package`, runs one catalog write, and invalidates
+    /// the package's cached documents.
+    async fn guarded(
+        &self,
+        action: Action,
+        package: &str,
+        write: impl Future<Output = Result<(), HostError>>,
+    ) -> Result<(), StoreError> {
+        self.require(action, package)?;
+        let result = write.await;
+        self.changed(package);
+        result.map_err(wit_error)
+    }
+
     fn changed(&self, package: &str) {
         self.services.docs.invalidate(&self.repo, package);
     }
@@ -534,17 +548,12 @@ impl catalog::Host for StoreData {
         version: String,
         yanked: bool,
     ) -> wasmtime::Result<Result<(), StoreError>> {
-        let scope = self.scope()?;
-        if let Err(e) = scope.require(Action::Write, &package) {
-            return Ok(Err(e));
-        }
-        let r = scope
+        let scope = &*self.scope()?;
+        let write = scope
             .services
             .catalog
-            .set_yanked(&scope.repo, &package, &version, yanked)
-            .await;
-        scope.changed(&package);
-        done(r)
+            .set_yanked(&scope.repo, &package, &version, yanked);
+        Ok(scope.guarded(Action::Write, &package, write).await)
     }
 
     async fn set_deprecated(
@@ -553,17 +562,14 @@ impl catalog::Host for StoreData {
         version: String,
         message: Option<String>,
     ) -> wasmtime::Result<Result<(), StoreError>> {
-        let scope = self.scope()?;
-        if let Err(e) = scope.require(Action::Write, &package) {
-            return Ok(Err(e));
-        }
-        let r = scope
-            .services
-            .catalog
-            .set_deprecated(&scope.repo, &package, &version, message.as_deref())
-            .await;
-        scope.changed(&package);
-        done(r)
+        let scope = &*self.scope()?;
+        let write = scope.services.catalog.set_deprecated(
+            &scope.repo,
+            &package,
+            &version,
+            message.as_deref(),
+        );
+        Ok(scope.guarded(Action::Write, &package, write).await)
     }
 
     async fn delete_version(
@@ -571,34 +577,21 @@ impl catalog::Host for StoreData {
         package: String,
         version: String,
     ) -> wasmtime::Result<Result<(), StoreError>> {
-        let scope = self.scope()?;
-        if let Err(e) = scope.require(Action::Delete, &package) {
-            return Ok(Err(e));
-        }
-        let r = scope
+        let scope = &*self.scope()?;
+        let write = scope
             .services
             .catalog
-            .delete_version(&scope.repo, &package, &version)
-            .await;
-        scope.changed(&package);
-        done(r)
+            .delete_version(&scope.repo, &package, &version);
+        Ok(scope.guarded(Action::Delete, &package, write).await)
     }
 
     async fn delete_package(
         &mut self,
         package: String,
     ) -> wasmtime::Result<Result<(), StoreError>> {
-        let scope = self.scope()?;
-        if let Err(e) = scope.require(Action::Delete, &package) {
-            return Ok(Err(e));
-        }
-        let r = scope
-            .services
-            .catalog
-            .delete_package(&scope.repo, &package)
-            .await;
-        scope.changed(&package);
-        done(r)
+        let scope = &*self.scope()?;
+        let write = scope.services.catalog.delete_package(&scope.repo, &package);
+        Ok(scope.guarded(Action::Delete, &package, write).await)
     }
 
     async fn find_asset(&mut self, path: String) -> wasmtime::Result<Option<catalog::Asset>> {
@@ -629,17 +622,12 @@ impl catalog::Host for StoreData {
         tag: String,
         version: String,
     ) -> wasmtime::Result<Result<(), StoreError>> {
-        let scope = self.scope()?;
-        if let Err(e) = scope.require(Action::Write, &package) {
-            return Ok(Err(e));
-        }
-        let r = scope
+        let scope = &*self.scope()?;
+        let write = scope
             .services
             .catalog
-            .set_tag(&scope.repo, &package, &tag, &version)
-            .await;
-        scope.changed(&package);
-        done(r)
+            .set_tag(&scope.repo, &package, &tag, &version);
+        Ok(scope.guarded(Action::Write, &package, write).await)
     }
 
     async fn remove_tag(
@@ -647,17 +635,12 @@ impl catalog::Host for StoreData {
         package: String,
         tag: String,
     ) -> wasmtime::Result<Result<(), StoreError>> {
-        let scope = self.scope()?;
-        if let Err(e) = scope.require(Action::Write, &package) {
-            return Ok(Err(e));
-        }
-        let r = scope
+        let scope = &*self.scope()?;
+        let write = scope
             .services
             .catalog
-            .remove_tag(&scope.repo, &package, &tag)
-            .await;
-        scope.changed(&package);
-        done(r)
+            .remove_tag(&scope.repo, &package, &tag);
+        Ok(scope.guarded(Action::Write, &package, write).await)
     }
 
     async fn list_packages(
