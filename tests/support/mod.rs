@@ -26,7 +26,7 @@ fn profile_dir() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
-/// The `wharf` binary built by the same `cargo test` invocation.
+/// The `wharf` binary, built next to the tests by `cargo xtask test`.
 fn wharf_binary() -> PathBuf {
     let bin = profile_dir().join("wharf");
     assert!(

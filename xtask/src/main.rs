@@ -171,8 +171,11 @@ fn install_clients() -> anyhow::Result<()> {
 /// one line that totals all the test binaries.
 fn test(extra: &[&str]) -> anyhow::Result<()> {
     use std::io::{BufRead, BufReader};
+    // The end-to-end tests spawn the `wharf` binary; `cargo test` only builds
+    // binaries for tests of their own package, so build it first.
+    run(cargo().args(["build", "--release", "-p", "wharf"]))?;
     let mut cmd = cargo();
-    cmd.args(["test", "--release", "--workspace"])
+    cmd.args(["test", "--release", "--workspace", "--no-fail-fast"])
         .args(extra)
         .stdout(std::process::Stdio::piped());
     eprintln!("+ {cmd:?}");
