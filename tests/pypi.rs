@@ -8,6 +8,8 @@ use std::process::Command;
 use wharf_tests::{PluginEntry, Reply, Server, run, send, send_with};
 
 const PROJECT: &str = "Wharf_Demo";
+/// The file of hand-made uploads: sdists are stored, not parsed.
+const UPLOAD_CONTENT: &[u8] = b"not really a tarball, but sdists are not parsed";
 /// Seconds any one client command may take.
 const COMMAND_TIMEOUT: &str = "300";
 
@@ -85,7 +87,6 @@ fn twine(server: &Server, home: &Path, password: &str, files: &[PathBuf]) -> (bo
         "upload",
         "--non-interactive",
         "--disable-progress-bar",
-        "--verbose",
     ];
     args.extend(["--repository-url", &url, "-u", "any", "-p", password]);
     let files: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
@@ -131,10 +132,17 @@ fn simple_json(server: &Server) -> serde_json::Value {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&sha2::Sha256::digest(data))
+}
+
+fn blake2_256_hex(data: &[u8]) -> String {
+    hex(&blake2::Blake2b::<blake2::digest::consts::U32>::digest(
+        data,
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]
@@ -235,6 +243,16 @@ fn twine_upload_then_pip_install_with_requires_python_and_yanks() {
         "broken entry point"
     );
     assert_eq!(api["releases"].as_object().unwrap().len(), 3);
+    // twine declared each file's BLAKE2b-256; Wharf checked and reports it.
+    let wheel = std::fs::read(&v2[0]).unwrap();
+    let listed = &api["releases"]["2.0"];
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["packagetype"] == "bdist_wheel")
+        .unwrap_or_else(|| panic!("no wheel in {listed}"));
+    assert_eq!(entry["digests"]["blake2b_256"], blake2_256_hex(&wheel));
 }
 
 /// A multipart upload body as twine sends it.
@@ -261,22 +279,18 @@ fn form(fields: &[(&str, &str)], filename: &str, content: &[u8]) -> (String, Vec
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn post_upload(server: &Server, token: Option<&str>, sha256: &str) -> Reply {
-    let content = b"not really a tarball, but sdists are not parsed";
-    let (content_type, body) = form(
-        &[
-            (":action", "file_upload"),
-            ("protocol_version", "1"),
-            ("name", PROJECT),
-            ("version", "9.9"),
-            ("filetype", "sdist"),
-            ("pyversion", "source"),
-            ("metadata_version", "2.1"),
-            ("sha256_digest", sha256),
-        ],
-        "wharf_demo-9.9.tar.gz",
-        content,
-    );
+fn post_upload(server: &Server, token: Option<&str>, digests: &[(&str, &str)]) -> Reply {
+    let mut fields = vec![
+        (":action", "file_upload"),
+        ("protocol_version", "1"),
+        ("name", PROJECT),
+        ("version", "9.9"),
+        ("filetype", "sdist"),
+        ("pyversion", "source"),
+        ("metadata_version", "2.1"),
+    ];
+    fields.extend_from_slice(digests);
+    let (content_type, body) = form(&fields, "wharf_demo-9.9.tar.gz", UPLOAD_CONTENT);
     let mut req =
         ureq::post(&format!("{}/pypi/legacy/", server.url)).set("Content-Type", &content_type);
     if let Some(token) = token {
@@ -294,12 +308,13 @@ fn refusals_reupload_wrong_digest_and_anonymous() {
     let (success, out) = twine(&server, work, &token, &v1);
     assert!(success, "twine upload failed:\n{out}");
 
-    // Re-uploading a file: 409 with the reason, which twine prints. (twine 6.1
-    // and later refuse --skip-existing for repositories other than PyPI.)
+    // Re-uploading a file: 400 with PyPI's reason phrase, which is what twine
+    // prints. (twine 6.1 and later refuse --skip-existing for repositories
+    // other than PyPI.)
     let (success, out) = twine(&server, work, &token, &v1[..1]);
     assert!(!success, "re-upload accepted:\n{out}");
     assert!(
-        out.contains("409") && out.contains("File already exists"),
+        out.contains("400 Bad Request") && out.contains("File already exists"),
         "{out}"
     );
 
@@ -311,20 +326,26 @@ fn refusals_reupload_wrong_digest_and_anonymous() {
     );
 
     // Anonymous uploads are refused before the body is read.
-    let good = sha256_hex(b"not really a tarball, but sdists are not parsed");
-    assert_eq!(post_upload(&server, None, &good).status, 401);
+    let good = sha256_hex(UPLOAD_CONTENT);
+    let sha256 = ("sha256_digest", good.as_str());
+    assert_eq!(post_upload(&server, None, &[sha256]).status, 401);
 
     // A digest that does not match the bytes: 400, and nothing becomes visible.
-    let wrong = post_upload(&server, Some(&token), &sha256_hex(b"other bytes"));
-    assert_eq!(wrong.status, 400, "{}", wrong.text());
-    assert!(wrong.text().contains("sha256_digest"), "{}", wrong.text());
+    let other = sha256_hex(b"other bytes");
+    for digest in ["sha256_digest", "blake2_256_digest"] {
+        let wrong = post_upload(&server, Some(&token), &[(digest, &other)]);
+        assert_eq!(wrong.status, 400, "{}", wrong.text());
+        assert!(wrong.text().contains(digest), "{}", wrong.text());
+    }
     let doc = simple_json(&server);
     assert_eq!(doc["versions"], serde_json::json!(["1.0"]));
     let missing = server.get("/pypi/files/wharf-demo/wharf_demo-9.9.tar.gz");
     assert_eq!(missing.status, 404);
 
-    // The same upload with the right digest goes through.
-    let right = post_upload(&server, Some(&token), &good);
+    // The same upload with the right digests goes through.
+    let blake2 = blake2_256_hex(UPLOAD_CONTENT);
+    let digests = [sha256, ("blake2_256_digest", blake2.as_str())];
+    let right = post_upload(&server, Some(&token), &digests);
     assert_eq!(right.status, 200, "{}", right.text());
     assert_eq!(
         simple_json(&server)["versions"],

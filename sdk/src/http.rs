@@ -86,6 +86,9 @@ pub struct Response {
     pub cache: Option<CacheHint>,
 }
 
+/// The header entry the host turns into the reason phrase (see the WIT `response`).
+pub const REASON_HEADER: &str = "wharf-reason";
+
 impl Response {
     pub fn empty(status: u16) -> Self {
         Response {
@@ -118,6 +121,12 @@ impl Response {
         self.headers
             .push((name.to_ascii_lowercase(), value.to_string()));
         self
+    }
+
+    /// The status line's reason phrase (HTTP/1.1), for clients that print it
+    /// instead of the body; the host drops characters a status line cannot hold.
+    pub fn reason(self, phrase: &str) -> Self {
+        self.header(REASON_HEADER, phrase)
     }
 
     /// Mark the document as a pure function of the catalog entries of `tags`

@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use hyper::ext::ReasonPhrase;
 use std::sync::Arc;
 
 /// Headers a plugin never sees: credentials are the host's business.
@@ -251,7 +252,16 @@ impl RepoRequest<'_> {
             .await
     }
 
-    async fn respond(&self, reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
+    async fn respond(&self, mut reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
+        let reason = take_reason(&mut reply.headers);
+        let mut response = self.respond_with(reply, cache_as).await;
+        if let Some(reason) = reason {
+            response.extensions_mut().insert(reason);
+        }
+        response
+    }
+
+    async fn respond_with(&self, reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
         let head_only = self.head.method == Method::Head;
         match reply.body {
             ReplyBody::Blob(blake3) => {
@@ -346,14 +356,21 @@ impl RepoRequest<'_> {
             .render_error(self.repo, self.head, denial, message)
             .await
         {
-            Ok(reply) => build(
-                status,
-                &reply.headers,
-                match reply.body {
-                    ReplyBody::Bytes(b) => Body::from(b),
-                    _ => Body::empty(),
-                },
-            ),
+            Ok(mut reply) => {
+                let reason = take_reason(&mut reply.headers);
+                let mut r = build(
+                    status,
+                    &reply.headers,
+                    match reply.body {
+                        ReplyBody::Bytes(b) => Body::from(b),
+                        _ => Body::empty(),
+                    },
+                );
+                if let Some(reason) = reason {
+                    r.extensions_mut().insert(reason);
+                }
+                r
+            }
             Err(_) => host_error(status, message),
         };
         self.complete_challenge(&mut response, denied);
@@ -411,6 +428,30 @@ impl RepoRequest<'_> {
         }
         r
     }
+}
+
+/// The response header entry a plugin sets a reason phrase with (WIT `response`).
+const REASON_HEADER: &str = "wharf-reason";
+
+/// Removes the plugin's `wharf-reason` entry and makes it a reason phrase:
+/// one line of printable ASCII, at most 200 characters.
+fn take_reason(headers: &mut Vec<(String, String)>) -> Option<ReasonPhrase> {
+    let at = headers
+        .iter()
+        .position(|(n, _)| n.eq_ignore_ascii_case(REASON_HEADER))?;
+    let (_, text) = headers.remove(at);
+    let phrase: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+        .take(200)
+        .collect();
+    let phrase = phrase.trim();
+    (!phrase.is_empty())
+        .then(|| ReasonPhrase::try_from(phrase.to_string()).ok())
+        .flatten()
 }
 
 fn build(status: u16, headers: &[(String, String)], body: Body) -> Response {

@@ -105,7 +105,7 @@ fn release(files: &[File], version: &str, reasons: &YankReasons, base_url: &str)
             json!({
                 "filename": d.filename,
                 "url": format!("{base_url}{}", record::file_path(&project, &d.filename)),
-                "digests": { "sha256": d.sha256, "md5": d.md5 },
+                "digests": { "sha256": d.sha256, "md5": d.md5, "blake2b_256": d.blake2_256 },
                 "md5_digest": d.md5,
                 "size": d.size,
                 "packagetype": d.packagetype,

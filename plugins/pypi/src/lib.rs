@@ -56,13 +56,15 @@ impl Format for Pypi {
             .delete("pypi/{project}/{version}", "delete", DELETE, manage::delete)
     }
 
-    /// PyPI answers errors in plain text; twine prints the body.
+    /// PyPI answers errors in plain text and repeats the message as the
+    /// reason phrase, which is what twine prints.
     fn error(status: u16, message: &str) -> Response {
         Response::bytes(
             status,
             "text/plain; charset=utf-8",
             format!("{message}\n").into_bytes(),
         )
+        .reason(message)
     }
 }
 

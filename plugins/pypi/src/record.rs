@@ -28,6 +28,9 @@ pub struct Dist {
     pub requires_python: Option<String>,
     pub sha256: String,
     pub md5: String,
+    /// Absent on rows stored before Wharf computed it.
+    #[serde(default)]
+    pub blake2_256: Option<String>,
     pub size: u64,
     /// SHA-256 of the wheel's METADATA file, served at `<file>.metadata`.
     pub core_metadata_sha256: Option<String>,

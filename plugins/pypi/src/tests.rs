@@ -59,6 +59,7 @@ fn seed(name: &str, version: &str, filename: &str, requires_python: Option<&str>
         requires_python: requires_python.map(str::to_string),
         sha256: content.digests.sha256.unwrap(),
         md5: content.digests.md5.unwrap(),
+        blake2_256: None,
         size: content.size,
         core_metadata_sha256,
         info: serde_json::json!({ "summary": "A demo", "project_urls": ["Home, https://example.test"] })
@@ -161,6 +162,16 @@ fn accept_negotiation_follows_pep_691() {
     );
     assert_eq!(negotiate(Some("application/json")), None);
     assert_eq!(get("simple/", Some("application/json")).status, 406);
+}
+
+#[test]
+fn blake2_256_is_computed_from_the_stored_bytes() {
+    mock::reset();
+    let blob = blobs::put_bytes(b"abc", DigestSet::empty()).unwrap();
+    assert_eq!(
+        crate::upload::blake2_256(&blob.digests.blake3).unwrap(),
+        "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
+    );
 }
 
 #[test]

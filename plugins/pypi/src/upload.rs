@@ -98,7 +98,7 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
             "filetype {filetype} does not match {filename}"
         )));
     }
-    let (sha256, md5) = check_digests(&form, &content)?;
+    let (sha256, md5, blake2_256) = check_digests(&form, &content)?;
 
     let path = record::file_path(&project, filename);
     if catalog::find_asset(&path).is_some() {
@@ -135,6 +135,7 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
         requires_python: form.one("requires_python").map(str::to_string),
         sha256,
         md5,
+        blake2_256: Some(blake2_256),
         size: content.blob.size,
         core_metadata_sha256,
         info: info(&form),
@@ -163,22 +164,24 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
 }
 
 /// The declared digests must match the stored bytes; at least one is needed.
-/// `blake2_256_digest` is not checked: the host does not compute BLAKE2.
-fn check_digests(form: &Form, file: &FormFile) -> Result<(String, String), HttpError> {
+/// Returns the file's SHA-256, MD5 and BLAKE2b-256 (hex).
+fn check_digests(form: &Form, file: &FormFile) -> Result<(String, String, String), HttpError> {
     let stored = &file.blob.digests;
     let sha256 = stored.sha256.clone().unwrap_or_default();
     let md5 = stored.md5.clone().unwrap_or_default();
-    let declared_sha256 = form.one("sha256_digest");
-    let declared_md5 = form.one("md5_digest");
-    if declared_sha256.is_none() && declared_md5.is_none() {
+    let blake2_256 = blake2_256(&stored.blake3)?;
+    let declared = [
+        ("sha256_digest", &sha256),
+        ("md5_digest", &md5),
+        ("blake2_256_digest", &blake2_256),
+    ]
+    .map(|(label, actual)| (label, form.one(label), actual));
+    if declared.iter().all(|(_, d, _)| d.is_none()) {
         return Err(HttpError::bad_request(
-            "a sha256_digest or md5_digest field is required",
+            "a sha256_digest, md5_digest or blake2_256_digest field is required",
         ));
     }
-    for (label, declared, actual) in [
-        ("sha256_digest", declared_sha256, &sha256),
-        ("md5_digest", declared_md5, &md5),
-    ] {
+    for (label, declared, actual) in declared {
         if let Some(declared) = declared
             && !declared.eq_ignore_ascii_case(actual)
         {
@@ -187,12 +190,27 @@ fn check_digests(form: &Form, file: &FormFile) -> Result<(String, String), HttpE
             )));
         }
     }
-    Ok((sha256, md5))
+    Ok((sha256, md5, blake2_256))
 }
 
-/// twine's `--skip-existing` recognizes a 409.
+/// BLAKE2b-256 of a stored blob, read back in the sandbox: the host's digest
+/// set (BLAKE3, SHA-*, MD5) has no BLAKE2, and only PyPI uses it.
+pub(crate) fn blake2_256(blake3: &str) -> Result<String, HttpError> {
+    use blake2::{Blake2b, Digest, digest::consts::U32};
+    let mut hasher = Blake2b::<U32>::new();
+    std::io::copy(&mut blobs::open(blake3)?, &mut hasher)
+        .map_err(|e| HttpError::new(500, format!("reading the upload back: {e}")))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// PyPI's answer, which twine prints (from the reason phrase) and which its
+/// `--skip-existing` recognizes.
 fn exists(filename: &str) -> HttpError {
-    HttpError::conflict(format!("File already exists: {filename}"))
+    HttpError::bad_request(format!("File already exists: {filename}"))
 }
 
 fn content_type(kind: &Kind) -> &'static str {
