@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wharf_tests::{PluginEntry, Server, run, send_with};
+use wharf_tests::{PluginEntry, Server, run, send, send_with};
 
 /// A cargo user: their own CARGO_HOME pointing at wharf, and a token.
 struct CargoUser {
@@ -237,6 +237,18 @@ fn publishes_builds_yanks_and_searches() {
         "hello from wharf-e2e-lib 0.2.0\nhello from wharf-e2e-lib 0.2.0 (greeted)\n"
     );
 
+    // The index file revalidates by ETag and by date, until a write changes it.
+    let index_url = format!("{}/cargo/wh/ar/wharf-e2e-lib", server.url);
+    let conditional = |name: &str, value: &str| send(ureq::get(&index_url).set(name, value));
+    let before = server.get("/cargo/wh/ar/wharf-e2e-lib");
+    let etag = before.header("etag").expect("an ETag").to_string();
+    let date = before
+        .header("last-modified")
+        .expect("a Last-Modified")
+        .to_string();
+    assert_eq!(conditional("If-None-Match", &etag).status, 304);
+    assert_eq!(conditional("If-Modified-Since", &date).status, 304);
+
     // After a yank, a fresh resolution of `>=0.1` picks 0.1.0.
     alice.ok(
         &app,
@@ -255,6 +267,13 @@ fn publishes_builds_yanks_and_searches() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["yanked"] == true)
         .collect();
     assert_eq!(yanked, vec![false, true]);
+    assert_eq!(conditional("If-None-Match", &etag).status, 200);
+    assert_eq!(conditional("If-Modified-Since", &date).status, 200);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let after = server.get("/cargo/wh/ar/wharf-e2e-lib");
+    let new_date = after.header("last-modified").expect("a Last-Modified");
+    let parse = |d: &str| httpdate::parse_http_date(d).unwrap();
+    assert!(parse(new_date) > parse(&date), "{new_date} after {date}");
     let loose = krate(
         work.path(),
         "wharf-e2e-loose",

@@ -31,6 +31,8 @@ pub struct Document {
     pub vary: Vec<(String, Option<String>)>,
     /// Generation counter when rendering began.
     pub rendered_at: u64,
+    /// When its packages last changed (Unix milliseconds), if known.
+    pub changed_ms: Option<u64>,
 }
 
 pub struct DocumentCache {
@@ -68,13 +70,18 @@ impl DocumentCache {
         changed.insert((repo.to_string(), "*".to_string()), generation);
     }
 
-    fn fresh(&self, repo: &str, doc: &Document) -> bool {
+    /// Whether no write touched `tags` since `generation`.
+    pub fn unchanged_since(&self, repo: &str, tags: &[String], generation: u64) -> bool {
         let changed = self.changed.lock().unwrap();
-        doc.tags.iter().all(|t| {
+        tags.iter().all(|t| {
             changed
                 .get(&(repo.to_string(), t.clone()))
-                .is_none_or(|&g| g <= doc.rendered_at)
+                .is_none_or(|&g| g <= generation)
         })
+    }
+
+    fn fresh(&self, repo: &str, doc: &Document) -> bool {
+        self.unchanged_since(repo, &doc.tags, doc.rendered_at)
     }
 
     /// A valid cached variant for a request with these headers.
@@ -121,6 +128,7 @@ mod tests {
             tags: vec!["left-pad".into()],
             vary: vec![("accept".into(), accept.map(str::to_string))],
             rendered_at: cache.now(),
+            changed_ms: None,
         }
     }
 

@@ -87,7 +87,21 @@ pub async fn serve(
     }
 }
 
-pub fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
+/// RFC 9110 §13.2.2: `If-None-Match` decides when present; otherwise
+/// `If-Modified-Since` against the document's date (whole seconds).
+pub fn not_modified(request: &HeaderMap, etag: &str, last_modified: Option<u64>) -> bool {
+    if request.contains_key(header::IF_NONE_MATCH) {
+        return if_none_match(request, etag);
+    }
+    let since = request
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    matches!((last_modified, since), (Some(modified), Some(since)) if modified <= since.as_secs())
+}
+
+fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
     request
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -148,5 +162,27 @@ mod tests {
         assert_eq!(parse_range("bytes=10-", 10), Err(()));
         assert_eq!(parse_range("bytes=0-1,3-4", 10), Ok(None));
         assert_eq!(parse_range("items=0-1", 10), Ok(None));
+    }
+
+    #[test]
+    fn conditional_requests() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, value.parse().unwrap());
+            }
+            map
+        };
+        let date = "Sun, 06 Nov 1994 08:49:37 GMT";
+        let at = 784111777;
+        let since = headers(&[("if-modified-since", date)]);
+        assert!(not_modified(&since, "\"a\"", Some(at)));
+        assert!(not_modified(&since, "\"a\"", Some(at - 1)));
+        assert!(!not_modified(&since, "\"a\"", Some(at + 1)));
+        assert!(!not_modified(&since, "\"a\"", None));
+        // If-None-Match decides when present, whatever the date says.
+        let both = headers(&[("if-none-match", "W/\"b\""), ("if-modified-since", date)]);
+        assert!(!not_modified(&both, "\"a\"", Some(at)));
+        assert!(not_modified(&both, "\"b\"", Some(at + 1)));
     }
 }

@@ -278,6 +278,12 @@ impl RepoRequest<'_> {
             }
             ReplyBody::Empty => build(reply.status, &reply.headers, Body::empty()),
             ReplyBody::Bytes(bytes) => {
+                let changed_ms = match (&reply.cache, &cache_as) {
+                    (Some(hint), Some((_, rendered_at))) if reply.status == 200 => {
+                        self.changed_ms(&hint.tags, *rendered_at).await
+                    }
+                    _ => None,
+                };
                 let doc = Document {
                     status: reply.status,
                     etag: format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]),
@@ -301,6 +307,7 @@ impl RepoRequest<'_> {
                         })
                         .unwrap_or_default(),
                     rendered_at: cache_as.as_ref().map_or(0, |(_, at)| *at),
+                    changed_ms,
                 };
                 let response = self.document(&doc);
                 if let (Some(_), Some((key, _))) = (&reply.cache, cache_as)
@@ -313,10 +320,31 @@ impl RepoRequest<'_> {
         }
     }
 
+    /// When the packages a document was rendered from last changed (Unix
+    /// ms). A write since `rendered_at` may or may not be in the bytes, so
+    /// such a document gets no time rather than one newer than its content.
+    async fn changed_ms(&self, tags: &[String], rendered_at: u64) -> Option<u64> {
+        let services = &self.app.services;
+        let changed = services
+            .catalog
+            .last_change(&self.repo.name, tags)
+            .await
+            .ok()??;
+        services
+            .docs
+            .unchanged_since(&self.repo.name, tags, rendered_at)
+            .then_some(changed.max(0) as u64)
+    }
+
     fn document(&self, doc: &Document) -> Response {
         let mut headers = doc.headers.clone();
         if doc.status == 200 {
             headers.push(("etag".into(), doc.etag.clone()));
+            let last_modified = doc.changed_ms.and_then(last_modified);
+            if let Some(secs) = last_modified {
+                let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+                headers.push(("last-modified".into(), httpdate::fmt_http_date(at)));
+            }
             if !doc.vary.is_empty() {
                 headers.push((
                     "vary".into(),
@@ -327,7 +355,7 @@ impl RepoRequest<'_> {
                         .join(", "),
                 ));
             }
-            if blob::if_none_match(self.headers, &doc.etag) {
+            if blob::not_modified(self.headers, &doc.etag, last_modified) {
                 return build(304, &headers, Body::empty());
             }
         }
@@ -428,6 +456,19 @@ impl RepoRequest<'_> {
         }
         r
     }
+}
+
+/// `Last-Modified` (Unix seconds) of content last changed at `changed_ms`:
+/// the end of that second, and only once it has passed. HTTP dates have whole
+/// seconds, so a client holding date L fetched at or after L, and any later
+/// change dates after L: `If-Modified-Since` never hides a change.
+fn last_modified(changed_ms: u64) -> Option<u64> {
+    let secs = changed_ms / 1000 + 1;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    (now >= secs).then_some(secs)
 }
 
 /// The response header entry a plugin sets a reason phrase with (WIT `response`).

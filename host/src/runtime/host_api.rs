@@ -124,12 +124,23 @@ impl RequestScope {
     ) -> Result<(), StoreError> {
         self.require(action, package)?;
         let result = write.await;
-        self.changed(package);
+        self.changed(package).await;
         result.map_err(wit_error)
     }
 
-    fn changed(&self, package: &str) {
+    /// After a write to `package`: cached documents go, and the change time
+    /// (their Last-Modified) moves. Invalidation comes first, so a render
+    /// that sees the new time is known to have started before it (docs.rs).
+    async fn changed(&self, package: &str) {
         self.services.docs.invalidate(&self.repo, package);
+        if let Err(e) = self
+            .services
+            .catalog
+            .record_change(&self.repo, package)
+            .await
+        {
+            tracing::warn!(repo = %self.repo, package, error = %e, "recording a change failed");
+        }
     }
 
     async fn visible(&self, blake3: &str) -> Result<bool, HostError> {
@@ -507,7 +518,7 @@ impl catalog::Host for StoreData {
             .publish(&scope.repo, &publication)
             .await;
         if result.is_ok() {
-            scope.changed(&package);
+            scope.changed(&package).await;
         }
         done(result)
     }
@@ -706,7 +717,7 @@ impl catalog::Host for StoreData {
             .catalog
             .kv_put(&scope.repo, &key, &value)
             .await;
-        scope.changed("*");
+        scope.changed("*").await;
         done(r)
     }
 }

@@ -321,6 +321,33 @@ impl Catalog {
         Ok((total as u64, rows))
     }
 
+    /// Records that `package`, and so the repository ("*"), changed now.
+    pub async fn record_change(&self, repo: &str, package: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO changes (repo, package, changed_at) VALUES (?1, ?2, ?3), (?1, '*', ?3) ON CONFLICT (repo, package) DO UPDATE SET changed_at = max(changed_at, excluded.changed_at)")
+            .bind(repo)
+            .bind(package)
+            .bind(now_millis())
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// When any of `packages` last changed (Unix milliseconds), if recorded.
+    pub async fn last_change(
+        &self,
+        repo: &str,
+        packages: &[String],
+    ) -> Result<Option<i64>, StoreError> {
+        let packages = serde_json::to_string(packages).unwrap_or_default();
+        Ok(sqlx::query_scalar(
+            "SELECT max(changed_at) FROM changes WHERE repo = ? AND package IN (SELECT value FROM json_each(?))",
+        )
+        .bind(repo)
+        .bind(packages)
+        .fetch_one(&self.db)
+        .await?)
+    }
+
     pub async fn kv_get(&self, repo: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT value FROM kv WHERE repo = ? AND key = ?")
