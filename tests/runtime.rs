@@ -51,6 +51,23 @@ fn a_misbehaving_plugin_fails_only_its_own_request() {
     assert!(server.is_running());
     assert_eq!(server.get("/health").status, 200);
     assert_eq!(server.get("/faulty/ok").text(), "ok");
+
+    // Operators see the same story in the metrics.
+    let metrics = server.get("/metrics");
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    let failures = "wharf_plugin_failures_total{format=\"faulty\",kind=";
+    assert_eq!(value(&format!("{failures}\"trap\"}}")), 2.0);
+    assert_eq!(value(&format!("{failures}\"deadline\"}}")), 1.0);
+    let requests = "wharf_http_requests_total{repo=\"faulty\",status=";
+    assert_eq!(value(&format!("{requests}\"200\"}}")), 2.0);
+    assert_eq!(value(&format!("{requests}\"504\"}}")), 1.0);
+    assert!(text.contains("wharf_plugin_loads_total{format=\"faulty\",outcome=\"loaded\"} 1"));
 }
 
 #[test]

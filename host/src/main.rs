@@ -8,6 +8,7 @@ mod registry_token;
 mod runtime;
 mod services;
 mod store;
+mod telemetry;
 
 use clap::{Parser, Subcommand};
 use config::{Overrides, Settings};
@@ -69,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    let metrics = telemetry::install()?;
     let services = Arc::new(services::Services::open(settings.clone()).await?);
     if let Some(password) = services
         .auth
@@ -82,7 +84,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     runtime.reload().await;
     runtime::reload::watch(runtime.clone())?;
     spawn_upload_reaper(services.clone());
-    let app = Arc::new(http::App { services, runtime });
+    let app = Arc::new(http::App {
+        services,
+        runtime,
+        metrics,
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     tracing::info!(address = %listener.local_addr()?, formats = ?app.runtime.formats(), startup_ms = started.elapsed().as_millis() as u64, "wharf is listening");
     axum::serve(listener, http::router(app))

@@ -40,6 +40,19 @@ async fn require(app: &App, headers: &HeaderMap, action: Action) -> Result<Calle
 }
 
 /// Ready when the database answers and the plugin registry has been applied.
+/// Prometheus text format; public like the probes (it names repositories
+/// and formats, which anonymous reads reveal anyway).
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
 pub async fn ready(State(app): State<Arc<App>>) -> Response {
     if app
         .services

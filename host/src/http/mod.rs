@@ -15,12 +15,14 @@ use std::sync::Arc;
 pub struct App {
     pub services: Arc<Services>,
     pub runtime: Arc<Runtime>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(api::ready))
+        .route("/metrics", get(api::metrics))
         .route("/api/v1/plugins", get(api::plugins))
         .route("/api/v1/tokens", post(api::create_token))
         .route("/api/v1/users", post(api::create_user))

@@ -10,6 +10,7 @@ use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
     Reply, ReplyBody, RepoInfo, RepoKind, RequestHead,
 };
+use crate::telemetry;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -108,7 +109,14 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
         head: &head,
         headers: &parts.headers,
     };
-    request.run(body).await
+    let started = std::time::Instant::now();
+    let response = request.run(body).await;
+    let repo = target.repo.name.clone();
+    metrics::histogram!(telemetry::REQUEST_SECONDS, "repo" => repo.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!(telemetry::REQUESTS, "repo" => repo, "status" => response.status().as_str().to_string())
+        .increment(1);
+    response
 }
 
 struct RepoRequest<'a> {
@@ -188,14 +196,18 @@ impl RepoRequest<'_> {
             path: self.head.raw_path.clone(),
             query: self.head.raw_query.clone(),
         };
-        if cacheable
-            && let Some(doc) = self
+        if cacheable {
+            let cached = self
                 .app
                 .services
                 .docs
-                .get(&key, |h| header_str(self.headers, h).map(str::to_string))
-        {
-            return self.document(&doc);
+                .get(&key, |h| header_str(self.headers, h).map(str::to_string));
+            let result = if cached.is_some() { "hit" } else { "miss" };
+            metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => self.repo.name.clone(), "result" => result)
+                .increment(1);
+            if let Some(doc) = cached {
+                return self.document(&doc);
+            }
         }
         let body = match route.body {
             BodyMode::Stream => Some(IncomingBody::new(
@@ -434,12 +446,14 @@ impl RepoRequest<'_> {
     }
 
     fn failed(&self, failure: PluginFailure) -> Response {
-        let status = match failure {
-            PluginFailure::Busy => 503,
-            PluginFailure::Deadline => 504,
-            PluginFailure::Unsupported(_) => 501,
-            PluginFailure::Trap(_) => 500,
+        let (status, kind) = match failure {
+            PluginFailure::Busy => (503, "busy"),
+            PluginFailure::Deadline => (504, "deadline"),
+            PluginFailure::Unsupported(_) => (501, "unsupported"),
+            PluginFailure::Trap(_) => (500, "trap"),
         };
+        metrics::counter!(telemetry::PLUGIN_FAILURES, "format" => self.plugin.format.to_string(), "kind" => kind)
+            .increment(1);
         tracing::error!(plugin = %self.plugin.format, path = %self.head.raw_path, error = %failure, "plugin call failed");
         // Traps carry backtraces and guest output: those stay in the log.
         let reason = match failure {

@@ -380,12 +380,16 @@ impl Runtime {
                         .is_none_or(|o| o.hash != plugin.hash || o.policy != plugin.policy)
                     {
                         tracing::info!(format = %plugin.format, version = %plugin.version, hash = %&plugin.hash[..12], "plugin loaded");
+                        metrics::counter!(crate::telemetry::PLUGIN_LOADS, "format" => spec.format.clone(), "outcome" => "loaded")
+                            .increment(1);
                     }
                     next.insert(spec.format.clone(), plugin);
                 }
                 Err(e) => {
                     let message = format!("{e:#}");
                     tracing::error!(format = %spec.format, error = %message, "plugin not loaded; the previous version keeps serving");
+                    metrics::counter!(crate::telemetry::PLUGIN_LOADS, "format" => spec.format.clone(), "outcome" => "failed")
+                        .increment(1);
                     st.last_error = Some(message);
                     if let Some(old) = old {
                         next.insert(spec.format.clone(), old);

@@ -1,0 +1,39 @@
+//! Prometheus metrics, served at `/metrics`. Code records through the
+//! `metrics` facade (`counter!`, `histogram!`); this module installs the
+//! recorder and names what is recorded, so the list lives in one place.
+//! Labels are bounded by configuration: repository, format, status code.
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::time::Duration;
+
+/// Requests answered by a repository, by `repo` and `status`.
+pub const REQUESTS: &str = "wharf_http_requests_total";
+/// Time until the response head, by `repo` (streamed bodies continue after).
+pub const REQUEST_SECONDS: &str = "wharf_http_request_duration_seconds";
+/// Rendered-document cache lookups, by `repo` and `result` (`hit`, `miss`).
+pub const DOCUMENT_CACHE: &str = "wharf_document_cache_total";
+/// Plugin calls that failed, by `format` and `kind` (trap, deadline, busy, …).
+pub const PLUGIN_FAILURES: &str = "wharf_plugin_failures_total";
+/// Plugin (re)loads, by `format` and `outcome` (`loaded`, `failed`).
+pub const PLUGIN_LOADS: &str = "wharf_plugin_loads_total";
+
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Installs the process-wide recorder; call once, before serving.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(REQUEST_SECONDS.into()), BUCKETS)?
+        .install_recorder()?;
+    // Histograms are drained into their buckets by upkeep, not only on render.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
+}
