@@ -39,13 +39,12 @@ async fn require(app: &App, headers: &HeaderMap, action: Action) -> Result<Calle
     Ok(caller)
 }
 
-/// Ready when the database answers and the plugin registry has been applied.
 /// Prometheus text format; public like the probes (it names repositories
 /// and formats, which anonymous reads reveal anyway).
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     (
         [(
-            axum::http::header::CONTENT_TYPE,
+            header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         app.metrics.render(),
@@ -53,6 +52,7 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
+/// Ready when the database answers and the plugin registry has been applied.
 pub async fn ready(State(app): State<Arc<App>>) -> Response {
     if app
         .services
