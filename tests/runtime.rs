@@ -71,6 +71,38 @@ fn a_misbehaving_plugin_fails_only_its_own_request() {
 }
 
 #[test]
+fn the_admin_api_is_described_at_api_docs() {
+    let server = Server::start(&[NPM]);
+    let doc = server.get("/api-docs").json();
+    assert!(
+        doc["openapi"].as_str().unwrap_or("").starts_with("3."),
+        "{doc}"
+    );
+    for (path, method) in [
+        ("/ready", "get"),
+        ("/api/v1/plugins", "get"),
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/users", "post"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "no {method} {path}");
+    }
+    // What the document promises is what the API serves.
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let schemas = &doc["components"]["schemas"];
+    let plugins = server.plugins();
+    assert_eq!(
+        keys(&plugins[0]),
+        keys(&schemas["PluginStatus"]["properties"])
+    );
+    let ready = server.get("/ready").json();
+    assert_eq!(keys(&ready), keys(&schemas["Ready"]["properties"]));
+}
+
+#[test]
 fn the_host_refuses_writes_a_route_did_not_ask_for() {
     let server = Server::start(&[FAULTY]);
     let reply = server.get("/faulty/sneaky-publish");

@@ -172,8 +172,9 @@ fn install_clients() -> anyhow::Result<()> {
 fn test(extra: &[&str]) -> anyhow::Result<()> {
     use std::io::{BufRead, BufReader};
     // The end-to-end tests spawn the `wharf` binary; `cargo test` only builds
-    // binaries for tests of their own package, so build it first.
-    run(cargo().args(["build", "--release", "-p", "wharf"]))?;
+    // binaries for tests of their own package, so build it first, with every
+    // target at once: one feature resolution, so nothing is compiled twice.
+    run(cargo().args(["build", "--release", "--workspace", "--all-targets"]))?;
     let mut cmd = cargo();
     cmd.args(["test", "--release", "--workspace", "--no-fail-fast"])
         .args(extra)

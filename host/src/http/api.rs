@@ -1,13 +1,50 @@
-//! `/api/v1`: the admin and token API (JSON).
+//! `/api/v1`: the admin and token API (JSON), described by OpenAPI at
+//! `/api-docs` (utoipa derives the document from these handlers and types).
 
-use super::{App, host_error};
+use super::{App, ErrorBody, host_error};
 use crate::auth::{Action, Caller};
+use crate::runtime::PluginStatus;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{OpenApi, ToSchema};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Wharf admin API",
+        description = "Users, API tokens and the state of the format plugins. \
+            Authenticate with Basic (user and password, or any user and an API token) \
+            or `Bearer <token>`."
+    ),
+    paths(ready, plugins, create_token, create_user),
+    modifiers(&Credentials),
+    security(("basic" = []), ("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct Credentials;
+
+impl utoipa::Modify for Credentials {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, scheme) in [
+            ("basic", HttpAuthScheme::Basic),
+            ("bearer", HttpAuthScheme::Bearer),
+        ] {
+            components.add_security_scheme(name, SecurityScheme::Http(Http::new(scheme)));
+        }
+    }
+}
+
+/// The OpenAPI document of this API.
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
 
 async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, Response> {
     let auth = headers
@@ -52,7 +89,17 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Ready {
+    /// The formats being served.
+    formats: Vec<String>,
+}
+
 /// Ready when the database answers and the plugin registry has been applied.
+#[utoipa::path(get, path = "/ready", security(()), responses(
+    (status = 200, body = Ready),
+    (status = 503, body = ErrorBody, description = "the database does not answer"),
+))]
 pub async fn ready(State(app): State<Arc<App>>) -> Response {
     if app
         .services
@@ -63,10 +110,18 @@ pub async fn ready(State(app): State<Arc<App>>) -> Response {
     {
         return host_error(503, "database unavailable");
     }
-    Json(serde_json::json!({ "formats": app.runtime.formats() })).into_response()
+    Json(Ready {
+        formats: app.runtime.formats(),
+    })
+    .into_response()
 }
 
 /// Loaded plugins: name, version, content hash, load time, last error.
+#[utoipa::path(get, path = "/api/v1/plugins", responses(
+    (status = 200, body = [PluginStatus]),
+    (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody, description = "admins only"),
+))]
 pub async fn plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     match require(&app, &headers, Action::Admin).await {
         Ok(_) => Json(app.runtime.status()).into_response(),
@@ -74,7 +129,17 @@ pub async fn plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
     }
 }
 
-/// `{"token": "…"}` for the authenticated user.
+#[derive(Serialize, ToSchema)]
+pub struct NewToken {
+    /// Usable as `Bearer`, as the Basic password, or raw in `Authorization`.
+    token: String,
+}
+
+/// A new API token for the authenticated user.
+#[utoipa::path(post, path = "/api/v1/tokens", responses(
+    (status = 201, body = NewToken),
+    (status = 401, body = ErrorBody),
+))]
 pub async fn create_token(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let caller = match require(&app, &headers, Action::Write).await {
         Ok(c) => c,
@@ -82,24 +147,33 @@ pub async fn create_token(State(app): State<Arc<App>>, headers: HeaderMap) -> Re
     };
     let user = caller.user.unwrap_or_default();
     match app.services.auth.create_token(&user).await {
-        Ok(token) => (
-            axum::http::StatusCode::CREATED,
-            Json(serde_json::json!({ "token": token })),
-        )
-            .into_response(),
+        Ok(token) => (StatusCode::CREATED, Json(NewToken { token })).into_response(),
         Err(e) => host_error(500, &e.to_string()),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewUser {
+    /// 1 to 64 of `A-Z a-z 0-9 . _ -`.
     name: String,
+    /// At least 8 characters; stored as an argon2id hash.
     password: String,
     #[serde(default)]
     admin: bool,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct UserCreated {
+    name: String,
+}
+
 /// Creates a user or resets a password (admins only).
+#[utoipa::path(post, path = "/api/v1/users", request_body = NewUser, responses(
+    (status = 201, body = UserCreated),
+    (status = 400, body = ErrorBody, description = "invalid name or short password"),
+    (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody, description = "admins only"),
+))]
 pub async fn create_user(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -126,11 +200,7 @@ pub async fn create_user(
         .set_user(&user.name, &user.password, user.admin)
         .await
     {
-        Ok(()) => (
-            axum::http::StatusCode::CREATED,
-            Json(serde_json::json!({ "name": user.name })),
-        )
-            .into_response(),
+        Ok(()) => (StatusCode::CREATED, Json(UserCreated { name: user.name })).into_response(),
         Err(e) => host_error(500, &e.to_string()),
     }
 }

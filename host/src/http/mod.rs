@@ -23,6 +23,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(api::ready))
         .route("/metrics", get(api::metrics))
+        .route("/api-docs", get(api::openapi))
         .route("/api/v1/plugins", get(api::plugins))
         .route("/api/v1/tokens", post(api::create_token))
         .route("/api/v1/users", post(api::create_user))
@@ -32,11 +33,20 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// The body of errors the host answers itself.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: String,
+}
+
 /// A JSON error for requests no plugin answers.
 pub fn host_error(status: u16, message: &str) -> axum::response::Response {
     let status = axum::http::StatusCode::from_u16(status)
         .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+    let body = ErrorBody {
+        error: message.to_string(),
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 use axum::response::IntoResponse;

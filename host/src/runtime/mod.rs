@@ -277,7 +277,7 @@ fn failure(e: wasmtime::Error, store: &Store<StoreData>) -> PluginFailure {
 }
 
 /// What `GET /api/v1/plugins` reports.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct PluginStatus {
     pub format: String,
     pub path: String,
