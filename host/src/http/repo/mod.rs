@@ -1,21 +1,23 @@
 //! The life of a repository request:
 //! resolve repository → classify (plugin) → authenticate and authorize (host)
-//! → cached document, or handle (plugin) → respond (host streams blobs).
+//! → cached document, or handle (plugin) → respond (`respond.rs`: documents
+//! with their validators, or the host streams a blob).
 
-use super::{App, blob, host_error};
+mod respond;
+
+use super::{App, host_error};
 use crate::auth::Caller;
-use crate::docs::{DocKey, Document};
+use crate::docs::DocKey;
 use crate::registry_token;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
-    Reply, ReplyBody, RepoInfo, RepoKind, RequestHead,
+    Reply, RepoInfo, RepoKind, RequestHead,
 };
 use crate::telemetry;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use hyper::ext::ReasonPhrase;
 use std::sync::Arc;
 
 /// Headers a plugin never sees: credentials are the host's business.
@@ -264,116 +266,6 @@ impl RepoRequest<'_> {
             .await
     }
 
-    async fn respond(&self, mut reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
-        let reason = take_reason(&mut reply.headers);
-        let mut response = self.respond_with(reply, cache_as).await;
-        if let Some(reason) = reason {
-            response.extensions_mut().insert(reason);
-        }
-        response
-    }
-
-    async fn respond_with(&self, reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
-        let head_only = self.head.method == Method::Head;
-        match reply.body {
-            ReplyBody::Blob(blake3) => {
-                blob::serve(
-                    &self.app.services,
-                    &self.repo.name,
-                    &blake3,
-                    head_only,
-                    self.headers,
-                    reply.status,
-                    reply.headers,
-                )
-                .await
-            }
-            ReplyBody::Empty => build(reply.status, &reply.headers, Body::empty()),
-            ReplyBody::Bytes(bytes) => {
-                let changed_ms = match (&reply.cache, &cache_as) {
-                    (Some(hint), Some((_, rendered_at))) if reply.status == 200 => {
-                        self.changed_ms(&hint.tags, *rendered_at).await
-                    }
-                    _ => None,
-                };
-                let doc = Document {
-                    status: reply.status,
-                    etag: format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]),
-                    body: bytes.into(),
-                    headers: reply.headers,
-                    tags: reply
-                        .cache
-                        .as_ref()
-                        .map(|c| c.tags.clone())
-                        .unwrap_or_default(),
-                    vary: reply
-                        .cache
-                        .as_ref()
-                        .map(|c| {
-                            c.vary
-                                .iter()
-                                .map(|h| {
-                                    (h.clone(), header_str(self.headers, h).map(str::to_string))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    rendered_at: cache_as.as_ref().map_or(0, |(_, at)| *at),
-                    changed_ms,
-                };
-                let response = self.document(&doc);
-                if let (Some(_), Some((key, _))) = (&reply.cache, cache_as)
-                    && doc.status == 200
-                {
-                    self.app.services.docs.insert(key, doc);
-                }
-                response
-            }
-        }
-    }
-
-    /// When the packages a document was rendered from last changed (Unix
-    /// ms). A write since `rendered_at` may or may not be in the bytes, so
-    /// such a document gets no time rather than one newer than its content.
-    async fn changed_ms(&self, tags: &[String], rendered_at: u64) -> Option<u64> {
-        let services = &self.app.services;
-        let changed = services
-            .catalog
-            .last_change(&self.repo.name, tags)
-            .await
-            .ok()??;
-        services
-            .docs
-            .unchanged_since(&self.repo.name, tags, rendered_at)
-            .then_some(changed.max(0) as u64)
-    }
-
-    fn document(&self, doc: &Document) -> Response {
-        let mut headers = doc.headers.clone();
-        if doc.status == 200 {
-            headers.push(("etag".into(), doc.etag.clone()));
-            let last_modified = doc.changed_ms.and_then(last_modified);
-            if let Some(secs) = last_modified {
-                let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-                headers.push(("last-modified".into(), httpdate::fmt_http_date(at)));
-            }
-            if !doc.vary.is_empty() {
-                headers.push((
-                    "vary".into(),
-                    doc.vary
-                        .iter()
-                        .map(|(h, _)| h.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ));
-            }
-            if blob::not_modified(self.headers, &doc.etag, last_modified) {
-                return build(304, &headers, Body::empty());
-            }
-        }
-        build(doc.status, &headers, Body::from(doc.body.clone()))
-    }
-
     /// A host decision, rendered by the plugin in its format's shape.
     async fn deny(
         &self,
@@ -396,21 +288,7 @@ impl RepoRequest<'_> {
             .render_error(self.repo, self.head, denial, message)
             .await
         {
-            Ok(mut reply) => {
-                let reason = take_reason(&mut reply.headers);
-                let mut r = build(
-                    status,
-                    &reply.headers,
-                    match reply.body {
-                        ReplyBody::Bytes(b) => Body::from(b),
-                        _ => Body::empty(),
-                    },
-                );
-                if let Some(reason) = reason {
-                    r.extensions_mut().insert(reason);
-                }
-                r
-            }
+            Ok(reply) => respond::error(status, reply),
             Err(_) => host_error(status, message),
         };
         self.complete_challenge(&mut response, denied);
@@ -470,58 +348,6 @@ impl RepoRequest<'_> {
         }
         r
     }
-}
-
-/// `Last-Modified` (Unix seconds) of content last changed at `changed_ms`:
-/// the end of that second, and only once it has passed. HTTP dates have whole
-/// seconds, so a client holding date L fetched at or after L, and any later
-/// change dates after L: `If-Modified-Since` never hides a change.
-fn last_modified(changed_ms: u64) -> Option<u64> {
-    let secs = changed_ms / 1000 + 1;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    (now >= secs).then_some(secs)
-}
-
-/// The response header entry a plugin sets a reason phrase with (WIT `response`).
-const REASON_HEADER: &str = "wharf-reason";
-
-/// Removes the plugin's `wharf-reason` entry and makes it a reason phrase:
-/// one line of printable ASCII, at most 200 characters.
-fn take_reason(headers: &mut Vec<(String, String)>) -> Option<ReasonPhrase> {
-    let at = headers
-        .iter()
-        .position(|(n, _)| n.eq_ignore_ascii_case(REASON_HEADER))?;
-    let (_, text) = headers.remove(at);
-    let phrase: String = text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
-        .take(200)
-        .collect();
-    let phrase = phrase.trim();
-    (!phrase.is_empty())
-        .then(|| ReasonPhrase::try_from(phrase.to_string()).ok())
-        .flatten()
-}
-
-fn build(status: u16, headers: &[(String, String)], body: Body) -> Response {
-    let mut response = Response::new(body);
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            response.headers_mut().append(n, v);
-        }
-    }
-    response
 }
 
 fn method_name(m: &Method) -> &'static str {
