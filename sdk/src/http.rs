@@ -124,7 +124,7 @@ impl Response {
     }
 
     /// The status line's reason phrase (HTTP/1.1), for clients that print it
-    /// instead of the body; the host drops characters a status line cannot hold.
+    /// instead of the body; the host keeps its first line, as printable ASCII.
     pub fn reason(self, phrase: &str) -> Self {
         self.header(REASON_HEADER, phrase)
     }
