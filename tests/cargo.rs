@@ -240,6 +240,8 @@ fn publishes_builds_yanks_and_searches() {
     // The index file revalidates by ETag and by date, until a write changes it.
     let index_url = format!("{}/cargo/wh/ar/wharf-e2e-lib", server.url);
     let conditional = |name: &str, value: &str| send(ureq::get(&index_url).set(name, value));
+    // A date is only sent once the second of the last change is over.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let before = server.get("/cargo/wh/ar/wharf-e2e-lib");
     let etag = before.header("etag").expect("an ETag").to_string();
     let date = before
