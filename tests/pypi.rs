@@ -132,17 +132,11 @@ fn simple_json(server: &Server) -> serde_json::Value {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    hex(&sha2::Sha256::digest(data))
+    hex::encode(sha2::Sha256::digest(data))
 }
 
 fn blake2_256_hex(data: &[u8]) -> String {
-    hex(&blake2::Blake2b::<blake2::digest::consts::U32>::digest(
-        data,
-    ))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(blake2::Blake2b::<blake2::digest::consts::U32>::digest(data))
 }
 
 #[test]

@@ -148,29 +148,18 @@ fn multipart_forms_stream_files_into_the_store() {
         .set("content-type", "multipart/form-data; boundary=XyZ");
     let reply = wharf_tests::send_with(post, Some(&body));
     assert_eq!(reply.status, 200, "{}", reply.text());
-    let sha256 = sha2::Sha256::digest(&file)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+    let sha256 = hex::encode(sha2::Sha256::digest(&file));
     assert_eq!(
         reply.text(),
         format!(
             "field :action=file_upload\nfile content demo-1.0.tar.gz 300000 sha256={sha256} md5={}",
-            md5_hex(&file)
+            hex::encode(md5::compute(&file).0)
         )
     );
     let bad = ureq::post(&format!("{}/faulty/form", server.url))
         .set("authorization", &format!("Bearer {token}"))
         .set("content-type", "multipart/form-data");
     assert_eq!(wharf_tests::send_with(bad, Some(b"nonsense")).status, 400);
-}
-
-fn md5_hex(data: &[u8]) -> String {
-    md5::compute(data)
-        .0
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]

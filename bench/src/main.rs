@@ -27,7 +27,7 @@ fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> 
         "versions": { version: { "name": name, "version": version, "description": "benchmark package",
             "dependencies": { "left-pad": "^1.3.0", "lodash": "^4.17.21" },
             "dist": { "integrity": format!("sha512-{}", b64.encode(sha2::Sha512::digest(tarball))),
-                      "shasum": sha1::Sha1::digest(tarball).iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                      "shasum": hex::encode(sha1::Sha1::digest(tarball)),
                       "tarball": format!("{url}/npm/{name}/-/{file}") } } },
         "_attachments": { file: { "content_type": "application/octet-stream", "data": b64.encode(tarball), "length": tarball.len() } }
     });

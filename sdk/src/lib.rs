@@ -38,6 +38,11 @@ pub use host::{auth, blobs, catalog, log};
 pub use http::{HttpError, Request, Response};
 pub use router::{Handler, Need, Params, Router, need};
 
+/// Lower-case hex, the spelling formats use for digests.
+pub fn hex(bytes: impl AsRef<[u8]>) -> String {
+    ::hex::encode(bytes)
+}
+
 /// The WIT types a plugin works with, under short names.
 pub mod types {
     pub use crate::bindings::exports::wharf::plugin::handler::{

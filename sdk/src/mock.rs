@@ -114,8 +114,8 @@ impl TestRequest {
 }
 
 fn digests(data: &[u8], want: DigestSet) -> BlobInfo {
+    use crate::hex;
     use sha2::Digest;
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     let wanted = |flag: DigestSet, f: &dyn Fn() -> String| want.contains(flag).then(f);
     BlobInfo {
         digests: Digests {

@@ -393,7 +393,7 @@ pub fn run_interactive(
 /// A publish body as npm sends it, with the integrity it claims.
 pub fn npm_publish_body(name: &str, version: &str, tarball: &[u8], claimed: &[u8]) -> Vec<u8> {
     let integrity = format!("sha512-{}", STANDARD.encode(Sha512::digest(claimed)));
-    let shasum = hex(&Sha1::digest(claimed));
+    let shasum = hex::encode(Sha1::digest(claimed));
     let file = format!("{name}-{version}.tgz");
     serde_json::to_vec(&serde_json::json!({
         "_id": name, "name": name, "dist-tags": { "latest": version },
@@ -403,8 +403,4 @@ pub fn npm_publish_body(name: &str, version: &str, tarball: &[u8], claimed: &[u8
             "data": STANDARD.encode(tarball), "length": tarball.len() } }
     }))
     .unwrap()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

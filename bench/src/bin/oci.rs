@@ -54,14 +54,10 @@ fn sha256_of(mut r: impl Read) -> anyhow::Result<String> {
     loop {
         let n = r.read(&mut buf)?;
         if n == 0 {
-            return Ok(format!("sha256:{}", hex(&h.finalize())));
+            return Ok(format!("sha256:{}", hex::encode(h.finalize())));
         }
         h.update(&buf[..n]);
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Pushes one blob with POST then PUT `?digest=` (both registries speak it).

@@ -421,9 +421,7 @@ fn host_denials_use_cargos_error_shape() {
     );
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use wharf_sdk::hex;
 
 #[test]
 fn a_failed_first_publish_claims_nothing() {

@@ -51,7 +51,7 @@ pub fn checksum(algo: Algo, bytes: &[u8]) -> String {
         Algo::Sha256 => Sha256::digest(bytes).to_vec(),
         Algo::Sha512 => Sha512::digest(bytes).to_vec(),
     };
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    wharf_sdk::hex(digest)
 }
 
 fn content_type(extension: &str) -> &'static str {

@@ -29,9 +29,7 @@ fn text(r: &Response) -> String {
     String::from_utf8(r.body_bytes().to_vec()).unwrap()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use wharf_sdk::hex;
 
 /// The bytes a blob response streams.
 fn served(r: &Response) -> Vec<u8> {

@@ -9,11 +9,7 @@ use wharf_sdk::mock::{self, TestRequest};
 use wharf_sdk::types::{Action, Method, Route};
 
 fn digest(bytes: &[u8]) -> String {
-    let hex: String = sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", wharf_sdk::hex(sha2::Sha256::digest(bytes)))
 }
 
 fn send(req: TestRequest) -> (Route, Response) {

@@ -421,8 +421,5 @@ fn upload_time_is_iso_8601() {
 
 fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    wharf_sdk::hex(sha2::Sha256::digest(data))
 }

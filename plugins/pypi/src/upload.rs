@@ -200,11 +200,7 @@ pub(crate) fn blake2_256(blake3: &str) -> Result<String, HttpError> {
     let mut hasher = Blake2b::<U32>::new();
     std::io::copy(&mut blobs::open(blake3)?, &mut hasher)
         .map_err(|e| HttpError::new(500, format!("reading the upload back: {e}")))?;
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(wharf_sdk::hex(hasher.finalize()))
 }
 
 /// PyPI's answer, which twine prints (from the reason phrase) and which its
