@@ -148,27 +148,35 @@ impl LoadedPlugin {
         }
     }
 
+    /// One pure call on a warm instance, within the classify budget; the
+    /// instance goes back to the pool unless the call failed.
+    async fn on_warm<T>(
+        &self,
+        call: impl AsyncFnOnce(&FormatPlugin, &mut Store<StoreData>) -> wasmtime::Result<T>,
+    ) -> Result<T, PluginFailure> {
+        let mut w = self.take_warm().await?;
+        w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
+        w.store.set_epoch_deadline(1);
+        match call(&w.plugin, &mut w.store).await {
+            Ok(value) => {
+                self.give_back(w);
+                Ok(value)
+            }
+            Err(e) => Err(failure(e, &w.store)),
+        }
+    }
+
     /// Phase one on a warm instance. No host call is allowed in it.
     pub async fn classify(
         &self,
         repo: &RepoInfo,
         head: &RequestHead,
     ) -> Result<Result<Route, ClassifyError>, PluginFailure> {
-        let mut w = self.take_warm().await?;
-        w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
-        w.store.set_epoch_deadline(1);
-        match w
-            .plugin
-            .wharf_plugin_handler()
-            .call_classify(&mut w.store, repo, head)
-            .await
-        {
-            Ok(route) => {
-                self.give_back(w);
-                Ok(route)
-            }
-            Err(e) => Err(failure(e, &w.store)),
-        }
+        self.on_warm(async |plugin, store| {
+            let handler = plugin.wharf_plugin_handler();
+            handler.call_classify(store, repo, head).await
+        })
+        .await
     }
 
     /// A host decision in the format's own error shape.
@@ -179,22 +187,14 @@ impl LoadedPlugin {
         denial: Denial,
         message: &str,
     ) -> Result<Reply, PluginFailure> {
-        let mut w = self.take_warm().await?;
-        w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
-        w.store.set_epoch_deadline(1);
-        match w
-            .plugin
-            .wharf_plugin_handler()
-            .call_render_error(&mut w.store, repo, head, denial, message)
-            .await
-        {
-            Ok(response) => {
-                let reply = reply(response);
-                self.give_back(w);
-                reply
-            }
-            Err(e) => Err(failure(e, &w.store)),
-        }
+        self.on_warm(async |plugin, store| {
+            let handler = plugin.wharf_plugin_handler();
+            handler
+                .call_render_error(store, repo, head, denial, message)
+                .await
+        })
+        .await
+        .and_then(reply)
     }
 
     /// Phase two in a fresh store, after the host authorized the route.
