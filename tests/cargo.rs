@@ -248,6 +248,8 @@ fn publishes_builds_yanks_and_searches() {
         .header("last-modified")
         .expect("a Last-Modified")
         .to_string();
+    // With a date, clients could otherwise cache it heuristically.
+    assert_eq!(before.header("cache-control"), Some("no-cache"));
     assert_eq!(conditional("If-None-Match", &etag).status, 304);
     assert_eq!(conditional("If-Modified-Since", &date).status, 304);
 

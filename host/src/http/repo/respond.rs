@@ -108,6 +108,13 @@ impl RepoRequest<'_> {
                 let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
                 headers.push(("last-modified".into(), httpdate::fmt_http_date(at)));
             }
+            // A date alone invites heuristic freshness (RFC 9111 §4.2.2): npm's
+            // cache would answer a dist-tag list from before a write. Catalog
+            // documents change at any moment, so clients revalidate each time.
+            let plugin_set = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+            if doc.changed_ms.is_some() && !plugin_set("cache-control") {
+                headers.push(("cache-control".into(), "no-cache".into()));
+            }
             if !doc.vary.is_empty() {
                 headers.push((
                     "vary".into(),
