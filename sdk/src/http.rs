@@ -84,10 +84,9 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     pub body: ResponseBody,
     pub cache: Option<CacheHint>,
+    /// The status line's reason phrase, when not the standard one.
+    pub reason: Option<String>,
 }
-
-/// The header entry the host turns into the reason phrase (see the WIT `response`).
-pub const REASON_HEADER: &str = "wharf-reason";
 
 impl Response {
     pub fn empty(status: u16) -> Self {
@@ -96,6 +95,7 @@ impl Response {
             headers: Vec::new(),
             body: ResponseBody::Empty,
             cache: None,
+            reason: None,
         }
     }
 
@@ -125,8 +125,9 @@ impl Response {
 
     /// The status line's reason phrase (HTTP/1.1), for clients that print it
     /// instead of the body; the host keeps its first line, as printable ASCII.
-    pub fn reason(self, phrase: &str) -> Self {
-        self.header(REASON_HEADER, phrase)
+    pub fn reason(mut self, phrase: &str) -> Self {
+        self.reason = Some(phrase.to_string());
+        self
     }
 
     /// Mark the document as a pure function of the catalog entries of `tags`
@@ -164,10 +165,23 @@ impl Response {
     pub fn into_wit(self) -> WitResponse {
         WitResponse {
             status: self.status,
+            reason: self.reason,
             headers: self.headers,
             body: self.body,
             cache: self.cache,
         }
+    }
+}
+
+/// The message of an error document when the host gave none.
+pub fn default_message(status: u16, message: &str) -> &str {
+    match (message.is_empty(), status) {
+        (false, _) => message,
+        (true, 401) => "authentication required",
+        (true, 403) => "forbidden",
+        (true, 404) => "not found",
+        (true, 503) => "temporarily unavailable",
+        (true, _) => "request failed",
     }
 }
 

@@ -13,7 +13,7 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1",
+        path: "../wit/v0.2",
         world: "format-plugin",
         pub_export_macro: true,
         export_macro_name: "export_plugin",
@@ -24,8 +24,10 @@ pub mod bindings {
 
 mod blob_read;
 mod body;
+pub mod escape;
 mod host;
 mod http;
+mod meta;
 mod router;
 pub mod time;
 
@@ -35,7 +37,8 @@ pub mod mock;
 pub use blob_read::BlobRead;
 pub use body::{Body, FormFile, FormPart};
 pub use host::{auth, blobs, catalog, log};
-pub use http::{HttpError, Request, Response};
+pub use http::{HttpError, Request, Response, default_message};
+pub use meta::Meta;
 pub use router::{Handler, Need, Params, Router, need};
 
 /// Lower-case hex, the spelling formats use for digests.
@@ -48,7 +51,7 @@ pub mod types {
     pub use crate::bindings::exports::wharf::plugin::handler::{
         CacheHint, Denial, PluginInfo, RequestContext, Response as WitResponse, ResponseBody,
     };
-    pub use crate::bindings::wharf::plugin::catalog::{Asset, Publication, VersionRow};
+    pub use crate::bindings::wharf::plugin::catalog::{Asset, Owner, Publication, VersionRow, Write};
     pub use crate::bindings::wharf::plugin::types::{
         Access, Action, BlobInfo, BodyMode, Caller, ClassifyError, DigestSet, Digests, Method,
         RepoInfo, RepoKind, RequestHead, Route, StoreError,

@@ -2,8 +2,9 @@
 //!
 //! It stores blobs and catalog rows like the real host, computes the same
 //! digests, and lets a test drive a [`Format`] through both phases with
-//! [`request`]. It does not enforce permissions (the real host does); tests
-//! assert on the [`Route`] that classify returned instead.
+//! [`request`]. Like the real host, it refuses catalog writes beyond the accesses of the
+//! route being handled; the caller's permissions are the tests' to assert on
+//! the [`Route`] that classify returned.
 
 use crate::body::FormPart;
 use crate::types::*;
@@ -16,18 +17,193 @@ use std::io::Read;
 #[derive(Default)]
 pub struct MockHost {
     pub blobs: HashMap<String, (Vec<u8>, BlobInfo)>,
-    /// Package → versions, oldest first.
-    pub packages: BTreeMap<String, Vec<VersionRow>>,
-    /// Asset path → (asset, package, version).
-    pub assets: BTreeMap<String, (Asset, String, String)>,
-    pub tags: BTreeMap<String, BTreeMap<String, String>>,
-    pub kv: HashMap<String, Vec<u8>>,
+    pub catalog: Catalog,
     pub uploads: HashMap<String, Vec<u8>>,
     /// user → password, for `auth::login`.
     pub users: HashMap<String, String>,
     pub caller: Option<String>,
+    /// The accesses of the route being handled: like the real host, the mock
+    /// refuses writes beyond them. `None` outside a request.
+    pub route: Option<Vec<Access>>,
+    /// Makes every catalog call fail as a database outage would.
+    pub store_down: bool,
     pub logs: Vec<String>,
     clock: u64,
+}
+
+/// The catalog of the test repository.
+#[derive(Default, Clone)]
+pub struct Catalog {
+    /// Package → versions, oldest first.
+    pub versions: BTreeMap<String, Vec<VersionRow>>,
+    /// Asset path → (asset, owner).
+    pub assets: BTreeMap<String, (Asset, Owner)>,
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// (package or repository-wide, key) → value.
+    pub kv: BTreeMap<(Option<String>, String), Vec<u8>>,
+}
+
+impl Catalog {
+    pub fn version(&self, package: &str, version: &str) -> Option<&VersionRow> {
+        self.versions.get(package)?.iter().find(|r| r.version == version)
+    }
+
+    fn version_mut(&mut self, package: &str, version: &str) -> Result<&mut VersionRow, StoreError> {
+        self.versions
+            .get_mut(package)
+            .and_then(|vs| vs.iter_mut().find(|r| r.version == version))
+            .ok_or(StoreError::NotFound)
+    }
+
+    fn add_asset(
+        &mut self,
+        owner: &Owner,
+        asset: &Asset,
+        now: u64,
+        blobs: &HashMap<String, (Vec<u8>, BlobInfo)>,
+    ) -> Result<(), StoreError> {
+        if !blobs.contains_key(&asset.blake3) {
+            return Err(StoreError::Invalid(format!("unknown blob {}", asset.blake3)));
+        }
+        let mut asset = asset.clone();
+        asset.added_at = now;
+        self.assets.insert(asset.path.clone(), (asset, owner.clone()));
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        w: &Write,
+        now: u64,
+        blobs: &HashMap<String, (Vec<u8>, BlobInfo)>,
+    ) -> Result<(), StoreError> {
+        match w {
+            Write::Publish(p) => {
+                let v = &p.version;
+                if self.version(&v.package, &v.version).is_some()
+                    || p.assets.iter().any(|a| self.assets.contains_key(&a.path))
+                {
+                    return Err(StoreError::AlreadyExists);
+                }
+                let owner = Owner {
+                    package: v.package.clone(),
+                    version: Some(v.version.clone()),
+                };
+                for a in &p.assets {
+                    self.add_asset(&owner, a, now, blobs)?;
+                }
+                let mut row = v.clone();
+                row.published_at = now;
+                self.versions.entry(v.package.clone()).or_default().push(row);
+                for t in &p.tags {
+                    self.tags
+                        .entry(v.package.clone())
+                        .or_default()
+                        .insert(t.clone(), v.version.clone());
+                }
+            }
+            Write::PutAsset((owner, asset, replace)) => {
+                if let Some(version) = &owner.version {
+                    self.version_mut(&owner.package, version)?;
+                }
+                match self.assets.get(&asset.path) {
+                    Some((_, o)) if !replace || !same(o, owner) => {
+                        return Err(StoreError::AlreadyExists);
+                    }
+                    _ => self.add_asset(owner, asset, now, blobs)?,
+                }
+            }
+            Write::RemoveAsset((package, path)) => match self.assets.get(path) {
+                Some((_, o)) if &o.package == package => {
+                    self.assets.remove(path);
+                }
+                _ => return Err(StoreError::NotFound),
+            },
+            Write::SetYanked((package, version, yanked)) => {
+                self.version_mut(package, version)?.yanked = *yanked;
+            }
+            Write::SetDeprecated((package, version, message)) => {
+                self.version_mut(package, version)?.deprecated = message.clone();
+            }
+            Write::SetTag((package, tag, version)) => {
+                self.version_mut(package, version)?;
+                self.tags
+                    .entry(package.clone())
+                    .or_default()
+                    .insert(tag.clone(), version.clone());
+            }
+            Write::RemoveTag((package, tag)) => {
+                self.tags
+                    .get_mut(package)
+                    .and_then(|t| t.remove(tag))
+                    .ok_or(StoreError::NotFound)?;
+            }
+            Write::DeleteVersion((package, version)) => {
+                let versions = self.versions.get_mut(package).ok_or(StoreError::NotFound)?;
+                let before = versions.len();
+                versions.retain(|r| &r.version != version);
+                if versions.len() == before {
+                    return Err(StoreError::NotFound);
+                }
+                if versions.is_empty() {
+                    self.versions.remove(package);
+                }
+                self.assets.retain(|_, (_, o)| {
+                    !(&o.package == package && o.version.as_ref() == Some(version))
+                });
+                if let Some(tags) = self.tags.get_mut(package) {
+                    tags.retain(|_, v| v != version);
+                }
+            }
+            Write::DeletePackage(package) => {
+                let known = self.versions.remove(package).is_some()
+                    | self.tags.remove(package).is_some();
+                let assets = self.assets.len();
+                self.assets.retain(|_, (_, o)| &o.package != package);
+                let kv = self.kv.len();
+                self.kv.retain(|(p, _), _| p.as_ref() != Some(package));
+                if !known && assets == self.assets.len() && kv == self.kv.len() {
+                    return Err(StoreError::NotFound);
+                }
+            }
+            Write::KvPut((package, key, value)) => {
+                self.kv.insert((package.clone(), key.clone()), value.clone());
+            }
+            Write::KvDelete((package, key)) => {
+                self.kv.remove(&(package.clone(), key.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn same(a: &Owner, b: &Owner) -> bool {
+    a.package == b.package && a.version == b.version
+}
+
+/// The package and action a write needs from the route.
+fn write_access(w: &Write) -> (Action, Option<&str>) {
+    match w {
+        Write::Publish(p) => (Action::Write, Some(&p.version.package)),
+        Write::PutAsset((o, _, _)) => (Action::Write, Some(&o.package)),
+        Write::RemoveAsset((p, _)) => (Action::Delete, Some(p)),
+        Write::SetYanked((p, _, _))
+        | Write::SetDeprecated((p, _, _))
+        | Write::SetTag((p, _, _))
+        | Write::RemoveTag((p, _)) => (Action::Write, Some(p)),
+        Write::DeleteVersion((p, _)) | Write::DeletePackage(p) => (Action::Delete, Some(p)),
+        Write::KvPut((p, _, _)) | Write::KvDelete((p, _)) => (Action::Write, p.as_deref()),
+    }
+}
+
+/// The host's rule: an access of the route with this action (or admin) that
+/// names this package, or the whole repository.
+fn allows(route: &[Access], action: Action, package: Option<&str>) -> bool {
+    route.iter().any(|a| {
+        (a.action == action || a.action == Action::Admin)
+            && a.repository.is_none()
+            && (a.package.is_none() || a.package.as_deref() == package)
+    })
 }
 
 thread_local! {
@@ -108,7 +284,9 @@ impl TestRequest {
             BodyMode::Stream => Some(Body::from_bytes(self.body.unwrap_or_default())),
             BodyMode::None => None,
         };
+        with(|h| h.route = Some(route.access.clone()));
         let response = router.handle(ctx, body, F::error);
+        with(|h| h.route = None);
         Ok((route, response))
     }
 }
@@ -124,6 +302,9 @@ fn digests(data: &[u8], want: DigestSet) -> BlobInfo {
             sha512: wanted(DigestSet::SHA512, &|| hex(&sha2::Sha512::digest(data))),
             sha1: wanted(DigestSet::SHA1, &|| hex(&sha1::Sha1::digest(data))),
             md5: wanted(DigestSet::MD5, &|| hex(&md5::Md5::digest(data))),
+            blake2b256: wanted(DigestSet::BLAKE2B256, &|| {
+                hex(&blake2::Blake2b::<blake2::digest::consts::U32>::digest(data))
+            }),
         },
         size: data.len() as u64,
     }
@@ -140,6 +321,25 @@ impl MockHost {
     /// The bytes of a stored blob (tests).
     pub fn blob(&self, blake3: &str) -> Option<&[u8]> {
         self.blobs.get(blake3).map(|(b, _)| b.as_slice())
+    }
+
+    /// The mock's version of the host's route check for a write.
+    fn check_write(&self, w: &Write) -> Result<(), StoreError> {
+        let (action, package) = write_access(w);
+        match &self.route {
+            Some(route) if !allows(route, action, package) => Err(StoreError::Forbidden(format!(
+                "the route does not allow {action:?} on {}",
+                package.unwrap_or("the repository")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn store_failure(&self) -> Result<(), StoreError> {
+        match self.store_down {
+            true => Err(StoreError::Unavailable("the catalog is down (mock)".into())),
+            false => Ok(()),
+        }
     }
 
     fn tick(&mut self) -> u64 {
@@ -266,8 +466,8 @@ impl MockReader {
 pub(crate) mod imp {
     use super::*;
 
-    pub fn stat(blake3: &str) -> Option<BlobInfo> {
-        with(|h| h.blobs.get(blake3).map(|(_, i)| i.clone()))
+    pub fn stat(blake3: &str) -> Result<Option<BlobInfo>, StoreError> {
+        Ok(with(|h| h.blobs.get(blake3).map(|(_, i)| i.clone())))
     }
     pub fn open(blake3: &str) -> Result<MockReader, StoreError> {
         with(|h| {
@@ -321,153 +521,106 @@ pub(crate) mod imp {
         let data = with(|h| h.uploads.remove(id)).ok_or(StoreError::NotFound)?;
         MockBody::new(data).ingest(None, want, expect_sha256)
     }
-    pub fn abort_upload(id: &str) {
+    pub fn abort_upload(id: &str) -> Result<(), StoreError> {
         with(|h| h.uploads.remove(id));
-    }
-
-    pub fn publish(p: &Publication) -> Result<(), StoreError> {
-        with(|h| {
-            let v = &p.version;
-            let versions = h.packages.entry(v.package.clone()).or_default();
-            if versions.iter().any(|r| r.version == v.version) {
-                return Err(StoreError::AlreadyExists);
-            }
-            if p.assets.iter().any(|a| h.assets.contains_key(&a.path)) {
-                return Err(StoreError::AlreadyExists);
-            }
-            if let Some(a) = p.assets.iter().find(|a| !h.blobs.contains_key(&a.blake3)) {
-                return Err(StoreError::Invalid(format!("unknown blob {}", a.blake3)));
-            }
-            let mut row = v.clone();
-            row.published_at = h.tick();
-            h.packages.get_mut(&v.package).unwrap().push(row);
-            for a in &p.assets {
-                h.assets.insert(
-                    a.path.clone(),
-                    (a.clone(), v.package.clone(), v.version.clone()),
-                );
-            }
-            for t in &p.tags {
-                h.tags
-                    .entry(v.package.clone())
-                    .or_default()
-                    .insert(t.clone(), v.version.clone());
-            }
-            Ok(())
-        })
-    }
-    pub fn get_version(package: &str, version: &str) -> Option<VersionRow> {
-        with(|h| {
-            h.packages
-                .get(package)?
-                .iter()
-                .find(|r| r.version == version)
-                .cloned()
-        })
-    }
-    pub fn list_versions(package: &str) -> Vec<VersionRow> {
-        with(|h| h.packages.get(package).cloned().unwrap_or_default())
-    }
-    fn update(
-        package: &str,
-        version: &str,
-        f: impl FnOnce(&mut VersionRow),
-    ) -> Result<(), StoreError> {
-        with(|h| {
-            let row = h
-                .packages
-                .get_mut(package)
-                .and_then(|vs| vs.iter_mut().find(|r| r.version == version))
-                .ok_or(StoreError::NotFound)?;
-            f(row);
-            Ok(())
-        })
-    }
-    pub fn set_yanked(package: &str, version: &str, yanked: bool) -> Result<(), StoreError> {
-        update(package, version, |r| r.yanked = yanked)
-    }
-    pub fn set_deprecated(
-        package: &str,
-        version: &str,
-        message: Option<&str>,
-    ) -> Result<(), StoreError> {
-        update(package, version, |r| {
-            r.deprecated = message.map(str::to_string)
-        })
-    }
-    pub fn delete_version(package: &str, version: &str) -> Result<(), StoreError> {
-        with(|h| {
-            let versions = h.packages.get_mut(package).ok_or(StoreError::NotFound)?;
-            let before = versions.len();
-            versions.retain(|r| r.version != version);
-            if versions.len() == before {
-                return Err(StoreError::NotFound);
-            }
-            if versions.is_empty() {
-                h.packages.remove(package);
-            }
-            h.assets
-                .retain(|_, (_, p, v)| !(p == package && v == version));
-            if let Some(tags) = h.tags.get_mut(package) {
-                tags.retain(|_, v| v != version);
-            }
-            Ok(())
-        })
-    }
-    pub fn delete_package(package: &str) -> Result<(), StoreError> {
-        with(|h| {
-            h.packages.remove(package).ok_or(StoreError::NotFound)?;
-            h.assets.retain(|_, (_, p, _)| p != package);
-            h.tags.remove(package);
-            Ok(())
-        })
-    }
-    pub fn find_asset(path: &str) -> Option<Asset> {
-        with(|h| h.assets.get(path).map(|(a, _, _)| a.clone()))
-    }
-    pub fn list_tags(package: &str) -> Vec<(String, String)> {
-        with(|h| {
-            h.tags
-                .get(package)
-                .map(|t| t.clone().into_iter().collect())
-                .unwrap_or_default()
-        })
-    }
-    pub fn set_tag(package: &str, tag: &str, version: &str) -> Result<(), StoreError> {
-        get_version(package, version).ok_or(StoreError::NotFound)?;
-        with(|h| {
-            h.tags
-                .entry(package.into())
-                .or_default()
-                .insert(tag.into(), version.into())
-        });
         Ok(())
     }
-    pub fn remove_tag(package: &str, tag: &str) -> Result<(), StoreError> {
+
+    pub fn apply(writes: &[Write]) -> Result<(), StoreError> {
         with(|h| {
-            h.tags
-                .get_mut(package)
-                .and_then(|t| t.remove(tag))
-                .map(|_| ())
-                .ok_or(StoreError::NotFound)
+            h.store_failure()?;
+            // All or nothing: the writes run on a copy that replaces the
+            // catalog only when every one succeeded.
+            let mut next = h.catalog.clone();
+            for w in writes {
+                h.check_write(w)?;
+                let now = h.tick();
+                next.write(w, now, &h.blobs)?;
+            }
+            h.catalog = next;
+            Ok(())
         })
     }
-    pub fn list_packages(prefix: Option<&str>, after: Option<&str>, limit: u32) -> Vec<String> {
-        with(|h| {
-            h.packages
+    pub fn has_package(package: &str) -> Result<bool, StoreError> {
+        read(|c| {
+            c.versions.contains_key(package) || c.assets.values().any(|(_, o)| o.package == package)
+        })
+    }
+    pub fn get_version(package: &str, version: &str) -> Result<Option<VersionRow>, StoreError> {
+        read(|c| c.version(package, version).cloned())
+    }
+    pub fn list_versions(
+        package: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<VersionRow>, StoreError> {
+        read(|c| {
+            let all = c.versions.get(package).map(Vec::as_slice).unwrap_or(&[]);
+            let start = match after {
+                Some(a) => all.iter().position(|r| r.version == a).map_or(all.len(), |i| i + 1),
+                None => 0,
+            };
+            all[start..].iter().take(limit.min(1_000) as usize).cloned().collect()
+        })
+    }
+    pub fn find_asset(path: &str) -> Result<Option<Asset>, StoreError> {
+        read(|c| c.assets.get(path).map(|(a, _)| a.clone()))
+    }
+    pub fn list_assets(
+        owner: &Owner,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Asset>, StoreError> {
+        read(|c| {
+            c.assets
+                .values()
+                .filter(|(a, o)| same(o, owner) && after.is_none_or(|x| a.path.as_str() > x))
+                .filter(|(a, _)| prefix.is_none_or(|p| a.path.starts_with(p)))
+                .take(limit.min(1_000) as usize)
+                .map(|(a, _)| a.clone())
+                .collect()
+        })
+    }
+    pub fn get_tag(package: &str, tag: &str) -> Result<Option<String>, StoreError> {
+        read(|c| c.tags.get(package).and_then(|t| t.get(tag)).cloned())
+    }
+    pub fn list_tags(
+        package: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        read(|c| {
+            c.tags
+                .get(package)
+                .into_iter()
+                .flatten()
+                .filter(|(t, _)| after.is_none_or(|a| t.as_str() > a))
+                .take(limit.min(1_000) as usize)
+                .map(|(t, v)| (t.clone(), v.clone()))
+                .collect()
+        })
+    }
+    pub fn list_packages(
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        read(|c| {
+            c.versions
                 .keys()
                 .filter(|k| prefix.is_none_or(|p| k.starts_with(p)))
                 .filter(|k| after.is_none_or(|a| k.as_str() > a))
-                .take(limit as usize)
+                .take(limit.min(10_000) as usize)
                 .cloned()
                 .collect()
         })
     }
-    pub fn search(text: &str, offset: u32, limit: u32) -> (u64, Vec<VersionRow>) {
+    pub fn search(text: &str, offset: u32, limit: u32) -> Result<(u64, Vec<VersionRow>), StoreError> {
         let text = text.to_lowercase();
-        with(|h| {
-            let hits: Vec<VersionRow> = h
-                .packages
+        read(|c| {
+            let hits: Vec<VersionRow> = c
+                .versions
                 .iter()
                 .filter_map(|(name, vs)| {
                     let latest = vs.last()?;
@@ -477,21 +630,23 @@ pub(crate) mod imp {
                 })
                 .collect();
             let total = hits.len() as u64;
-            (
-                total,
-                hits.into_iter()
-                    .skip(offset as usize)
-                    .take(limit as usize)
-                    .collect(),
-            )
+            let page = hits
+                .into_iter()
+                .skip(offset as usize)
+                .take(limit.min(1_000) as usize)
+                .collect();
+            (total, page)
         })
     }
-    pub fn kv_get(key: &str) -> Option<Vec<u8>> {
-        with(|h| h.kv.get(key).cloned())
+    pub fn kv_get(package: Option<&str>, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        read(|c| c.kv.get(&(package.map(str::to_string), key.to_string())).cloned())
     }
-    pub fn kv_put(key: &str, value: &[u8]) -> Result<(), StoreError> {
-        with(|h| h.kv.insert(key.into(), value.to_vec()));
-        Ok(())
+
+    fn read<T>(f: impl FnOnce(&Catalog) -> T) -> Result<T, StoreError> {
+        with(|h| {
+            h.store_failure()?;
+            Ok(f(&h.catalog))
+        })
     }
 
     pub fn whoami() -> Caller {
@@ -500,8 +655,12 @@ pub(crate) mod imp {
             roles: Vec::new(),
         }
     }
-    pub fn may(_: &Access) -> bool {
-        with(|h| h.caller.is_some())
+    /// The caller's permission (signed in = may write), within the route.
+    pub fn may(a: &Access) -> bool {
+        with(|h| {
+            (h.caller.is_some() || a.action == Action::Read)
+                && h.route.as_ref().is_none_or(|r| allows(r, a.action, a.package.as_deref()))
+        })
     }
     pub fn login(user: &str, password: &str) -> Result<String, String> {
         with(|h| match h.users.get(user) {

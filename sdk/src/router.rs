@@ -261,6 +261,8 @@ impl Router {
             id: route.id.to_string(),
             access: route.need.accesses(&params),
             body,
+            // The router reads only the method and the path.
+            vary: Vec::new(),
         })
     }
 

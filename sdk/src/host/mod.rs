@@ -1,7 +1,9 @@
 //! Host capabilities as plain functions.
 //!
-//! In a `wasm32` build these are the WIT imports themselves; in a native build
-//! they have the same signatures and call the thread-local [`crate::mock`] host.
+//! In a `wasm32` build the raw calls are the WIT imports themselves; in a
+//! native build they have the same signatures and call the thread-local
+//! [`crate::mock`] host. [`catalog`] adds the conveniences every format wants
+//! (single writes, paging through a whole list) on top of either.
 
 #[cfg(target_arch = "wasm32")]
 #[path = "wasm.rs"]
@@ -11,4 +13,6 @@ mod imp;
 #[path = "native.rs"]
 mod imp;
 
-pub use imp::{auth, blobs, catalog, log};
+pub mod catalog;
+
+pub use imp::{auth, blobs, log};

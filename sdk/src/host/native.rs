@@ -26,12 +26,12 @@ pub mod blobs {
     }
 }
 
-pub mod catalog {
+/// The catalog imports, wrapped by `super::catalog`.
+pub mod raw {
     pub use crate::mock::imp::{
-        delete_package, delete_version, find_asset, get_version, kv_get, kv_put, list_packages,
-        list_tags, list_versions, publish, remove_tag, search, set_deprecated, set_tag, set_yanked,
+        apply, find_asset, get_tag, get_version, has_package, kv_get, list_assets, list_packages,
+        list_tags, list_versions, search,
     };
-    pub use crate::types::{Asset, Publication, VersionRow};
 }
 
 pub mod auth {

@@ -22,8 +22,12 @@ pub mod blobs {
     }
 }
 
-pub mod catalog {
-    pub use super::wit::catalog::*;
+/// The catalog imports, wrapped by `super::catalog`.
+pub mod raw {
+    pub use super::wit::catalog::{
+        apply, find_asset, get_tag, get_version, has_package, kv_get, list_assets, list_packages,
+        list_tags, list_versions, search,
+    };
 }
 
 pub mod auth {
