@@ -8,8 +8,10 @@
 
 mod bindings;
 mod body;
+pub mod capability;
+pub mod contract;
 mod engine;
-mod host_api;
+mod imports;
 mod json_base64;
 mod multipart;
 pub mod registry;
@@ -24,14 +26,16 @@ pub use body::IncomingBody;
 use crate::auth::{Action, Caller};
 use crate::services::Services;
 use arc_swap::ArcSwap;
-use bindings::{FormatPlugin, FormatPluginPre, PluginResponse, ResponseBody};
-use host_api::{RequestScope, StoreData};
+use bindings::{PluginResponse, ResponseBody};
+use capability::{Grant, RequestScope};
+use contract::{Contract, Instance, Pre};
+use imports::StoreData;
 use registry::{PluginSpec, Policy};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, UpdateDeadline};
 
 /// Imports a plugin may have: the Wharf contract and what Rust's std needs.
@@ -75,6 +79,8 @@ pub enum PluginFailure {
 /// A plugin's answer, detached from the store it came from.
 pub struct Reply {
     pub status: u16,
+    /// The status line's reason phrase, when the plugin set one.
+    pub reason: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: ReplyBody,
     pub cache: Option<CacheHint>,
@@ -88,7 +94,7 @@ pub enum ReplyBody {
 
 struct Warm {
     store: Store<StoreData>,
-    plugin: FormatPlugin,
+    plugin: Instance,
     uses: u32,
 }
 
@@ -101,11 +107,15 @@ pub struct LoadedPlugin {
     pub policy: Arc<Policy>,
     pub loaded_at: SystemTime,
     engine: Engine,
-    pre: FormatPluginPre<StoreData>,
+    pre: Pre,
     warm: Mutex<Vec<Warm>>,
 }
 
 impl LoadedPlugin {
+    pub fn contract(&self) -> Contract {
+        self.pre.contract()
+    }
+
     fn store(&self, deadline: Instant, scope: Option<RequestScope>) -> Store<StoreData> {
         let mut store = Store::new(
             &self.engine,
@@ -130,7 +140,7 @@ impl LoadedPlugin {
         let mut store = self.store(Instant::now() + CLASSIFY_BUDGET, None);
         let plugin = self
             .pre
-            .instantiate_async(&mut store)
+            .instantiate(&mut store)
             .await
             .map_err(|e| failure(e, &store))?;
         Ok(Warm {
@@ -152,7 +162,7 @@ impl LoadedPlugin {
     /// instance goes back to the pool unless the call failed.
     async fn on_warm<T>(
         &self,
-        call: impl AsyncFnOnce(&FormatPlugin, &mut Store<StoreData>) -> wasmtime::Result<T>,
+        call: impl AsyncFnOnce(&Instance, &mut Store<StoreData>) -> wasmtime::Result<T>,
     ) -> Result<T, PluginFailure> {
         let mut w = self.take_warm().await?;
         w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
@@ -172,11 +182,8 @@ impl LoadedPlugin {
         repo: &RepoInfo,
         head: &RequestHead,
     ) -> Result<Result<Route, ClassifyError>, PluginFailure> {
-        self.on_warm(async |plugin, store| {
-            let handler = plugin.wharf_plugin_handler();
-            handler.call_classify(store, repo, head).await
-        })
-        .await
+        self.on_warm(async |plugin, store| plugin.classify(store, repo, head).await)
+            .await
     }
 
     /// A host decision in the format's own error shape.
@@ -188,21 +195,22 @@ impl LoadedPlugin {
         message: &str,
     ) -> Result<Reply, PluginFailure> {
         self.on_warm(async |plugin, store| {
-            let handler = plugin.wharf_plugin_handler();
-            handler
-                .call_render_error(store, repo, head, denial, message)
+            plugin
+                .render_error(store, repo, head, denial, message)
                 .await
         })
         .await
         .and_then(reply)
     }
 
-    /// Phase two in a fresh store, after the host authorized the route.
+    /// Phase two in a fresh store, after the host authorized the route,
+    /// whose accesses bound every host call the plugin makes.
     pub async fn handle(
         &self,
         services: Arc<Services>,
         ctx: RequestContext,
         caller: Caller,
+        route: &[Access],
         body: Option<IncomingBody>,
     ) -> Result<Reply, PluginFailure> {
         let deadline = Instant::now() + self.policy.timeout;
@@ -212,20 +220,18 @@ impl LoadedPlugin {
             repo: ctx.repo.name.clone(),
             caller,
             policy: self.policy.clone(),
+            route: route.iter().map(grant).collect(),
             ingested: HashSet::new(),
             read_left: self.policy.read_limit,
         };
         let mut store = self.store(deadline, Some(scope));
         let call = async {
-            let plugin = self.pre.instantiate_async(&mut store).await?;
+            let plugin = self.pre.instantiate(&mut store).await?;
             let body = match body {
                 Some(b) => Some(store.data_mut().push_body(b)?),
                 None => None,
             };
-            plugin
-                .wharf_plugin_handler()
-                .call_handle(&mut store, &ctx, body)
-                .await
+            plugin.handle(&mut store, &ctx, body).await
         };
         // Epochs cannot interrupt a guest blocked in a host call: bound the
         // whole call as well.
@@ -236,6 +242,15 @@ impl LoadedPlugin {
             Ok(Err(e)) => Err(failure(e, &store)),
             Ok(Ok(response)) => reply(response),
         }
+    }
+}
+
+/// A route access as the policy holds it.
+fn grant(a: &Access) -> Grant {
+    Grant {
+        action: action(a.action),
+        package: a.package.clone(),
+        repository: a.repository.clone(),
     }
 }
 
@@ -252,6 +267,7 @@ fn reply(r: PluginResponse) -> Result<Reply, PluginFailure> {
     };
     Ok(Reply {
         status: r.status,
+        reason: r.reason,
         headers: r.headers,
         body,
         cache: r.cache,
@@ -285,6 +301,8 @@ pub struct PluginStatus {
     pub hash: Option<String>,
     /// Unix seconds.
     pub loaded_at: Option<u64>,
+    /// The contract version the component speaks, e.g. "0.2".
+    pub contract: Option<String>,
     pub last_error: Option<String>,
 }
 
@@ -297,14 +315,22 @@ pub struct Runtime {
     pub registry_path: std::path::PathBuf,
     permits: tokio::sync::Semaphore,
     reloading: tokio::sync::Mutex<()>,
+    /// Per format, the build and policy that last failed to load, with the
+    /// error: the same file is not tried again until it or its entry changes.
+    failed: Mutex<HashMap<String, (Arc<str>, Policy, String)>>,
 }
+
+/// A load that failed before for the same file and policy.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct AlreadyFailed(String);
 
 impl Runtime {
     pub fn new(settings: &crate::config::Settings) -> anyhow::Result<Runtime> {
         let engine = engine::new_engine()?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        FormatPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(&mut linker, |s| s)?;
+        contract::add_to_linker(&mut linker)?;
         spawn_epoch_ticker(&engine);
         Ok(Runtime {
             compiled: engine::CompileCache::new(&engine, &settings.data_dir)?,
@@ -315,6 +341,7 @@ impl Runtime {
             registry_path: settings.plugin_registry.clone(),
             permits: tokio::sync::Semaphore::new(settings.max_concurrent_plugin_calls as usize),
             reloading: tokio::sync::Mutex::new(()),
+            failed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -387,9 +414,11 @@ impl Runtime {
                 }
                 Err(e) => {
                     let message = format!("{e:#}");
-                    tracing::error!(format = %spec.format, error = %message, "plugin not loaded; the previous version keeps serving");
-                    metrics::counter!(crate::telemetry::PLUGIN_LOADS, "format" => spec.format.clone(), "outcome" => "failed")
-                        .increment(1);
+                    if e.downcast_ref::<AlreadyFailed>().is_none() {
+                        tracing::error!(format = %spec.format, error = %message, "plugin not loaded; the previous version keeps serving");
+                        metrics::counter!(crate::telemetry::PLUGIN_LOADS, "format" => spec.format.clone(), "outcome" => "failed")
+                            .increment(1);
+                    }
                     st.last_error = Some(message);
                     if let Some(old) = old {
                         next.insert(spec.format.clone(), old);
@@ -397,6 +426,7 @@ impl Runtime {
                 }
             }
             if let Some(p) = next.get(&spec.format) {
+                st.contract = Some(p.contract().to_string());
                 st.version = Some(p.version.clone());
                 st.hash = Some(p.hash.to_string());
                 st.loaded_at = p
@@ -414,7 +444,8 @@ impl Runtime {
         *self.status.lock().unwrap() = status;
     }
 
-    /// Loads one plugin (blocking: reads, compiles, validates).
+    /// Loads one plugin (blocking: reads, compiles, validates). A build that
+    /// failed before with the same policy fails again without a retry.
     fn load(
         &self,
         spec: &PluginSpec,
@@ -423,6 +454,32 @@ impl Runtime {
         let wasm = std::fs::read(&spec.path)
             .map_err(|e| anyhow::anyhow!("reading {}: {e}", spec.path.display()))?;
         let hash: Arc<str> = blake3::hash(&wasm).to_hex().as_str().into();
+        let mut failed = self.failed.lock().unwrap();
+        if let Some((h, policy, message)) = failed.get(&spec.format)
+            && *h == hash
+            && *policy == spec.policy
+        {
+            return Err(AlreadyFailed(message.clone()).into());
+        }
+        failed.remove(&spec.format);
+        drop(failed);
+        let loaded = self.load_build(spec, old, &wasm, hash.clone());
+        if let Err(e) = &loaded {
+            self.failed.lock().unwrap().insert(
+                spec.format.clone(),
+                (hash, spec.policy.clone(), format!("{e:#}")),
+            );
+        }
+        loaded
+    }
+
+    fn load_build(
+        &self,
+        spec: &PluginSpec,
+        old: Option<&LoadedPlugin>,
+        wasm: &[u8],
+        hash: Arc<str>,
+    ) -> anyhow::Result<Arc<LoadedPlugin>> {
         let policy = Arc::new(spec.policy.clone());
         if let Some(old) = old.filter(|o| o.hash == hash) {
             // Same code: only the policy may differ; no recompile.
@@ -441,13 +498,14 @@ impl Runtime {
                 warm: Mutex::new(Vec::new()),
             }));
         }
-        let component = self.compiled.load(&self.engine, &wasm, &hash)?;
+        let component = self.compiled.load(&self.engine, wasm, &hash)?;
         for (name, _) in component.component_type().imports(&self.engine) {
             if !ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p)) {
                 anyhow::bail!("the component imports {name}, which plugins may not use");
             }
         }
-        let pre = FormatPluginPre::new(self.linker.instantiate_pre(&component)?)?;
+        let contract = contract::of(&component, &self.engine)?;
+        let pre = Pre::new(&self.linker, &component, contract)?;
         let plugin = LoadedPlugin {
             format: spec.format.clone(),
             version: String::new(),
@@ -461,11 +519,8 @@ impl Runtime {
         // Self-test: a throwaway instance must describe the expected format.
         let info = futures::executor::block_on(async {
             let mut store = plugin.store(Instant::now() + Duration::from_secs(5), None);
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance
-                .wharf_plugin_handler()
-                .call_describe(&mut store)
-                .await
+            let instance = plugin.pre.instantiate(&mut store).await?;
+            instance.describe(&mut store).await
         })
         .map_err(|e| anyhow::anyhow!("describe() failed: {e:#}"))?;
         if info.format != spec.format {

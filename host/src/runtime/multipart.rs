@@ -1,17 +1,27 @@
 //! `multipart/form-data` bodies (PyPI's upload form): text fields come back to
 //! the plugin, file parts stream into the blob store.
 
-use super::bindings::StoreError;
-use super::bindings::wharf::plugin::blobs::{FormFile, FormPart};
 use super::body::IncomingBody;
-use super::host_api::{RequestScope, wit_error};
-use crate::store::digest::Want;
+use super::capability::RequestScope;
+use crate::store::StoreError;
+use crate::store::digest::{BlobInfo, Want};
+
+/// One part of the form, as the plugin receives it.
+pub enum Part {
+    Field(String, String),
+    File {
+        name: String,
+        filename: String,
+        content_type: Option<String>,
+        blob: BlobInfo,
+    },
+}
 
 pub async fn ingest(
     scope: &mut RequestScope,
     body: &mut IncomingBody,
     want: Want,
-) -> Result<Vec<FormPart>, StoreError> {
+) -> Result<Vec<Part>, StoreError> {
     let invalid = |e: multer::Error| StoreError::Invalid(format!("invalid multipart body: {e}"));
     let content_type = body.content_type.clone().unwrap_or_default();
     let boundary = multer::parse_boundary(&content_type).map_err(invalid)?;
@@ -27,20 +37,19 @@ pub async fn ingest(
                 let info = services
                     .blobs
                     .ingest(field, want, None, max)
-                    .await
-                    .map_err(wit_error)?;
+                    .await?;
                 let blob = scope.stored(info);
-                parts.push(FormPart::File(FormFile {
+                parts.push(Part::File {
                     name,
                     filename,
                     content_type,
                     blob,
-                }));
+                });
             }
             None => {
                 let text = field.text().await.map_err(invalid)?;
                 scope.charge(text.len())?;
-                parts.push(FormPart::Field((name, text)));
+                parts.push(Part::Field(name, text));
             }
         }
     }

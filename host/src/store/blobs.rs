@@ -118,10 +118,11 @@ impl BlobStore {
         self.objects.rename(tmp, &object_path(&info.blake3)).await?;
         // A blob may already be known with fewer digests: keep the union.
         sqlx::query(
-            "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, blake2b256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (blake3) DO UPDATE SET
                sha256 = coalesce(blobs.sha256, excluded.sha256), sha512 = coalesce(blobs.sha512, excluded.sha512),
-               sha1 = coalesce(blobs.sha1, excluded.sha1), md5 = coalesce(blobs.md5, excluded.md5)",
+               sha1 = coalesce(blobs.sha1, excluded.sha1), md5 = coalesce(blobs.md5, excluded.md5),
+               blake2b256 = coalesce(blobs.blake2b256, excluded.blake2b256)",
         )
         .bind(&info.blake3)
         .bind(info.size as i64)
@@ -129,6 +130,7 @@ impl BlobStore {
         .bind(&info.sha512)
         .bind(&info.sha1)
         .bind(&info.md5)
+        .bind(&info.blake2b256)
         .bind(now_millis())
         .execute(&self.db)
         .await?;
@@ -141,7 +143,7 @@ impl BlobStore {
             return Ok(None);
         }
         Ok(sqlx::query_as(
-            "SELECT blake3, size, sha256, sha512, sha1, md5 FROM blobs WHERE blake3 = ?",
+            "SELECT blake3, size, sha256, sha512, sha1, md5, blake2b256 FROM blobs WHERE blake3 = ?",
         )
         .bind(blake3)
         .fetch_optional(&self.db)

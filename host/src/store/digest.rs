@@ -2,6 +2,8 @@
 
 use sha2::Digest;
 
+type Blake2b256 = blake2::Blake2b<blake2::digest::consts::U32>;
+
 /// Digests beyond BLAKE3 a caller wants.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Want {
@@ -9,6 +11,7 @@ pub struct Want {
     pub sha512: bool,
     pub sha1: bool,
     pub md5: bool,
+    pub blake2b256: bool,
 }
 
 /// Lower-case hex digests and the size of a blob.
@@ -19,6 +22,7 @@ pub struct BlobInfo {
     pub sha512: Option<String>,
     pub sha1: Option<String>,
     pub md5: Option<String>,
+    pub blake2b256: Option<String>,
     #[sqlx(try_from = "i64")]
     pub size: u64,
 }
@@ -29,6 +33,7 @@ pub struct Hasher {
     sha512: Option<sha2::Sha512>,
     sha1: Option<sha1::Sha1>,
     md5: Option<md5::Md5>,
+    blake2b256: Option<Blake2b256>,
     size: u64,
 }
 
@@ -40,6 +45,7 @@ impl Hasher {
             sha512: want.sha512.then(sha2::Sha512::new),
             sha1: want.sha1.then(sha1::Sha1::new),
             md5: want.md5.then(md5::Md5::new),
+            blake2b256: want.blake2b256.then(Blake2b256::new),
             size: 0,
         }
     }
@@ -58,6 +64,9 @@ impl Hasher {
         if let Some(h) = &mut self.md5 {
             h.update(data);
         }
+        if let Some(h) = &mut self.blake2b256 {
+            h.update(data);
+        }
         self.size += data.len() as u64;
     }
 
@@ -72,6 +81,7 @@ impl Hasher {
             sha512: self.sha512.map(|h| hex::encode(h.finalize())),
             sha1: self.sha1.map(|h| hex::encode(h.finalize())),
             md5: self.md5.map(|h| hex::encode(h.finalize())),
+            blake2b256: self.blake2b256.map(|h| hex::encode(h.finalize())),
             size: self.size,
         }
     }
@@ -94,6 +104,7 @@ mod tests {
             sha512: true,
             sha1: true,
             md5: true,
+            blake2b256: true,
         };
         let info = digest_of(b"abc", all);
         assert_eq!(
@@ -105,6 +116,10 @@ mod tests {
             "a9993e364706816aba3e25717850c26c9cd0d89d"
         );
         assert_eq!(info.md5.unwrap(), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            info.blake2b256.unwrap(),
+            "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
+        );
         assert_eq!(info.blake3, blake3::hash(b"abc").to_hex().to_string());
         assert_eq!(digest_of(b"abc", Want::default()).sha256, None);
     }

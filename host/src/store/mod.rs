@@ -18,6 +18,9 @@ pub enum StoreError {
     NotFound,
     #[error("already exists")]
     AlreadyExists,
+    /// The request's route or the caller does not allow this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("digest mismatch: {0}")]
     DigestMismatch(String),
     #[error("larger than {0} bytes")]

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use wharf_sdk::types::VersionRow;
-use wharf_sdk::{HttpError, Request, Response, catalog};
+use wharf_sdk::catalog::VersionRow;
+use wharf_sdk::{HttpError, Meta, Request, Response, catalog};
 
 use crate::names;
 
@@ -119,11 +119,10 @@ fn dep_line(dep: &NewDep) -> Result<Value, HttpError> {
 }
 
 /// The stored index line of a catalog row, with its current yank state.
-pub fn row_line(row: &VersionRow) -> Value {
-    let meta: Value = serde_json::from_str(&row.metadata_json).unwrap_or(Value::Null);
-    let mut line = meta["index"].clone();
+pub fn row_line(row: &VersionRow) -> Result<Value, HttpError> {
+    let mut line = row.meta::<Value>()?["index"].take();
     line["yanked"] = json!(row.yanked);
-    line
+    Ok(line)
 }
 
 /// `GET 1/{name}`, `2/{name}`, `3/{c}/{name}`, `{ab}/{cd}/{name}`.
@@ -133,13 +132,14 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
     if names::validate(name).is_err() || req.head.raw_path != names::index_path(name) {
         return Err(missing());
     }
-    let rows = catalog::list_versions(name);
+    // The index file lists every version: the one read of a whole crate.
+    let rows = catalog::all_versions(name)?;
     if rows.is_empty() {
         return Err(missing());
     }
     let mut text = String::new();
     for row in &rows {
-        text.push_str(&row_line(row).to_string());
+        text.push_str(&row_line(row)?.to_string());
         text.push('\n');
     }
     Ok(

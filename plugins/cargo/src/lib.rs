@@ -12,11 +12,13 @@ mod search;
 #[cfg(test)]
 mod tests;
 
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::json;
 use wharf_sdk::need::{read, read_repo, write_repo};
 use wharf_sdk::types::{Access, Action, PluginInfo};
 use wharf_sdk::{
-    Format, HttpError, Need, Params, Request, Response, Router, catalog, register_format,
+    Format, HttpError, Need, Params, Request, Response, Router, catalog, default_message,
+    register_format,
 };
 
 pub struct Cargo;
@@ -87,13 +89,7 @@ impl Format for Cargo {
 
     /// cargo prints the `detail` of each error.
     fn error(status: u16, message: &str) -> Response {
-        let detail = match (message.is_empty(), status) {
-            (false, _) => message,
-            (true, 401) => "authentication required",
-            (true, 403) => "forbidden",
-            (true, 404) => "not found",
-            (true, _) => "request failed",
-        };
+        let detail = default_message(status, message);
         Response::json(status, &json!({ "errors": [{ "detail": detail }] }))
     }
 }
@@ -117,15 +113,21 @@ fn crate_access(action: Action, params: &Params) -> Vec<Access> {
     }]
 }
 
+/// The repository settings the plugin reads.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Settings {
+    auth_required: bool,
+}
+
 /// `GET config.json`: where cargo downloads from and sends API calls.
 /// A `dl` without markers gets `/{crate}/{version}/download` appended.
 /// cargo sends a token for config.json only after an anonymous attempt got a
 /// 401, so an authenticated caller here means reads need a token everywhere.
 fn config(req: &mut Request) -> Result<Response, HttpError> {
     let base = req.base_url();
-    let settings: Value = serde_json::from_str(&req.repo.settings_json).unwrap_or(Value::Null);
-    let auth_required =
-        settings["auth_required"].as_bool().unwrap_or(false) || req.user().is_some();
+    let settings: Settings = req.repo.settings()?;
+    let auth_required = settings.auth_required || req.user().is_some();
     Ok(Response::json(
         200,
         &json!({
@@ -139,8 +141,8 @@ fn config(req: &mut Request) -> Result<Response, HttpError> {
 /// `GET api/v1/crates/{name}/{version}/download`: the host streams the `.crate`.
 fn download(req: &mut Request) -> Result<Response, HttpError> {
     let (name, version) = (req.param("name"), req.param("version"));
-    let asset = catalog::find_asset(&names::crate_path(name, version))
-        .filter(|_| names::validate(name).is_ok())
-        .ok_or_else(|| HttpError::not_found(format!("crate `{name}` has no version {version}")))?;
+    let missing = || HttpError::not_found(format!("crate `{name}` has no version {version}"));
+    names::validate(name).map_err(|_| missing())?;
+    let asset = catalog::find_asset(&names::crate_path(name, version))?.ok_or_else(missing)?;
     Ok(Response::blob(&asset.blake3, "application/gzip"))
 }

@@ -1,6 +1,7 @@
 //! Crate names: validation, the crates.io notion of "the same name", and the
 //! sparse index layout.
 
+use wharf_sdk::catalog::Write;
 use wharf_sdk::{HttpError, catalog};
 
 /// crates.io's rules: ASCII letters, digits, `-` and `_`, starting with a
@@ -49,21 +50,26 @@ pub fn crate_path(name: &str, version: &str) -> String {
     format!("crates/{name}/{name}-{version}.crate")
 }
 
-fn canonical_entry(name: &str) -> String {
-    format!("canonical:{}", canonical(name))
-}
+/// The kv entry, under the canonical name, saying which spelling holds it.
+const CLAIM: &str = "canonical";
 
 /// The spelling of the existing crate `name` is the same crate as under
-/// crates.io's rules, if any. An entry whose crate has no versions (a publish that failed after
-/// claiming the name) is free again.
-pub fn claimed_by(name: &str) -> Option<String> {
-    let owner = catalog::kv_get(&canonical_entry(name))?;
-    let owner = String::from_utf8(owner).ok()?;
-    (!catalog::list_versions(&key(&owner)).is_empty()).then_some(owner)
+/// crates.io's rules, if any. A claim whose crate has no versions (left by
+/// a publish that failed before publishes were one transaction) is free.
+pub fn claimed_by(name: &str) -> Result<Option<String>, HttpError> {
+    let Some(owner) = catalog::kv_get(Some(&canonical(name)), CLAIM)? else {
+        return Ok(None);
+    };
+    let owner = String::from_utf8(owner)
+        .map_err(|_| HttpError::new(500, format!("unreadable name claim of `{name}`")))?;
+    Ok(catalog::has_package(&key(&owner))?.then_some(owner))
 }
 
-/// Records that `name`, spelled this way, now holds its canonical name.
-pub fn claim(name: &str) -> Result<(), HttpError> {
-    catalog::kv_put(&canonical_entry(name), name.as_bytes())?;
-    Ok(())
+/// The write recording that `name`, spelled this way, holds its canonical name.
+pub fn claim(name: &str) -> Write {
+    Write::KvPut((
+        Some(canonical(name)),
+        CLAIM.into(),
+        name.as_bytes().to_vec(),
+    ))
 }

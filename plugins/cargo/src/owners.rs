@@ -1,32 +1,49 @@
-//! Crate owners (kept in the repository's kv space) and the owner-only
-//! actions: yank, unyank, owner changes.
+//! Crate owners (kept in the crate's kv space) and the owner-only actions:
+//! yank, unyank, owner changes.
 
 use serde::Deserialize;
 use serde_json::json;
+use wharf_sdk::catalog::Write;
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::names;
 
-fn entry(key: &str) -> String {
-    format!("owners:{key}")
+/// The kv entry of a crate holding its owners, a JSON list of logins.
+const OWNERS: &str = "owners";
+
+/// The owners of a crate, first publisher first. A store error is an error:
+/// read as "no owners" it would make an existing crate look new.
+pub fn list(key: &str) -> Result<Vec<String>, HttpError> {
+    match catalog::kv_get(Some(key), OWNERS)? {
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| HttpError::new(500, format!("unreadable owners of crate `{key}`: {e}"))),
+        None => Ok(Vec::new()),
+    }
 }
 
-/// The owners of a crate, first publisher first.
-pub fn list(key: &str) -> Vec<String> {
-    catalog::kv_get(&entry(key))
-        .and_then(|v| serde_json::from_slice(&v).ok())
-        .unwrap_or_default()
+/// The owners of the crate `key`, or `None` when no such crate exists yet.
+/// A store error is an error (503): taken for "new crate" it would let a
+/// publisher overwrite the owners.
+pub fn of_crate(key: &str) -> Result<Option<Vec<String>>, HttpError> {
+    if !catalog::has_package(key)? {
+        return Ok(None);
+    }
+    list(key).map(Some)
 }
 
-pub fn save(key: &str, owners: &[String]) -> Result<(), HttpError> {
-    catalog::kv_put(&entry(key), &serde_json::to_vec(owners)?)?;
-    Ok(())
+/// The write replacing the owners of a crate.
+pub fn save(key: &str, owners: &[String]) -> Result<Write, HttpError> {
+    Ok(Write::KvPut((
+        Some(key.to_string()),
+        OWNERS.into(),
+        serde_json::to_vec(owners)?,
+    )))
 }
 
 /// The catalog key of an existing crate, or 404.
 fn existing(name: &str) -> Result<String, HttpError> {
     let key = names::key(name);
-    if names::validate(name).is_err() || catalog::list_versions(&key).is_empty() {
+    if names::validate(name).is_err() || !catalog::has_package(&key)? {
         return Err(HttpError::not_found(format!(
             "crate `{name}` does not exist"
         )));
@@ -36,19 +53,27 @@ fn existing(name: &str) -> Result<String, HttpError> {
 
 /// Refuses callers that do not own the crate.
 pub fn require(key: &str, user: Option<&str>) -> Result<(), HttpError> {
-    match user {
-        Some(user) if list(key).iter().any(|o| o == user) => Ok(()),
-        Some(user) => Err(HttpError::forbidden(format!(
+    check(key, &list(key)?, user)
+}
+
+/// Refuses callers not among `owners` of the crate `key`.
+pub fn check(key: &str, owners: &[String], user: Option<&str>) -> Result<(), HttpError> {
+    let Some(user) = user else {
+        return Err(HttpError::new(401, "authentication required"));
+    };
+    if owners.iter().any(|o| o == user) {
+        Ok(())
+    } else {
+        Err(HttpError::forbidden(format!(
             "`{user}` is not an owner of crate `{key}`"
-        ))),
-        None => Err(HttpError::new(401, "authentication required")),
+        )))
     }
 }
 
 /// `GET api/v1/crates/{name}/owners`.
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     let key = existing(req.param("name"))?;
-    let users: Vec<_> = list(&key)
+    let users: Vec<_> = list(&key)?
         .iter()
         .enumerate()
         .map(|(i, login)| json!({ "id": i + 1, "login": login, "name": login }))
@@ -65,7 +90,7 @@ fn change(req: &mut Request, add: bool) -> Result<Response, HttpError> {
     let key = existing(req.param("name"))?;
     require(&key, req.user())?;
     let change: Change = serde_json::from_slice(&req.take_body()?.read_to_end(64 << 10)?)?;
-    let mut owners = list(&key);
+    let mut owners = list(&key)?;
     for user in &change.users {
         if add && !owners.contains(user) {
             owners.push(user.clone());
@@ -76,7 +101,7 @@ fn change(req: &mut Request, add: bool) -> Result<Response, HttpError> {
     if owners.is_empty() {
         return Err(HttpError::bad_request("a crate keeps at least one owner"));
     }
-    save(&key, &owners)?;
+    catalog::apply(&[save(&key, &owners)?])?;
     let users = change.users.join(", ");
     let msg = if add {
         format!("user(s) {users} added as owner(s) of crate {key}")
@@ -100,7 +125,7 @@ fn set_yanked(req: &mut Request, yanked: bool) -> Result<Response, HttpError> {
     let key = existing(req.param("name"))?;
     require(&key, req.user())?;
     let version = req.param("version");
-    if catalog::get_version(&key, version).is_none() {
+    if catalog::get_version(&key, version)?.is_none() {
         return Err(HttpError::not_found(format!(
             "crate `{key}` has no version {version}"
         )));

@@ -2,7 +2,8 @@
 //! length + JSON metadata, u32 LE length + the `.crate` (a .tar.gz).
 
 use serde_json::json;
-use wharf_sdk::types::{Asset, DigestSet, Publication, StoreError, VersionRow};
+use wharf_sdk::catalog::{Asset, Publication, VersionRow, Write};
+use wharf_sdk::types::{DigestSet, StoreError};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::index::{self, NewCrate};
@@ -32,29 +33,21 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
     let version = semver::Version::parse(&meta.vers)
         .map_err(|e| HttpError::bad_request(format!("invalid version `{}`: {e}", meta.vers)))?;
     let key = names::key(&meta.name);
-    let existing = catalog::list_versions(&key);
-    match names::claimed_by(&meta.name) {
-        Some(other) if other != meta.name => {
-            return Err(HttpError::conflict(format!(
-                "crate `{}` conflicts with the existing crate `{other}` \
-                 (names differing only in case or `-`/`_` are the same crate)",
-                meta.name
-            )));
+    if let Some(other) = names::claimed_by(&meta.name)?
+        && other != meta.name
+    {
+        return Err(HttpError::conflict(format!(
+            "crate `{}` conflicts with the existing crate `{other}` \
+             (names differing only in case or `-`/`_` are the same crate)",
+            meta.name
+        )));
+    }
+    let current = owners::of_crate(&key)?;
+    if let Some(current) = &current {
+        owners::check(&key, current, user.as_deref())?;
+        if has_same_version(&key, &version)? {
+            return Err(republished(&meta));
         }
-        _ => {}
-    }
-    if !existing.is_empty() {
-        owners::require(&key, user.as_deref())?;
-    }
-    // Build metadata does not make a new version (1.0.0+a equals 1.0.0).
-    let same = |row: &VersionRow| {
-        semver::Version::parse(&row.version).is_ok_and(|v| {
-            (&v.major, &v.minor, &v.patch, &v.pre)
-                == (&version.major, &version.minor, &version.patch, &version.pre)
-        })
-    };
-    if existing.iter().any(same) {
-        return Err(republished(&meta));
     }
 
     let blob = body.ingest(Some(crate_len.into()), DigestSet::SHA256, None)?;
@@ -64,13 +57,6 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
         .sha256
         .ok_or_else(|| HttpError::new(500, "the host computed no sha256 digest"))?;
     let line = index::line(&meta, &cksum)?;
-    if existing.is_empty() {
-        // The first publisher owns the crate. Written before the version: an
-        // entry left by a publish that fails next is ignored and replaced,
-        // since it names a crate without versions.
-        names::claim(&meta.name)?;
-        owners::save(&key, &user.iter().cloned().collect::<Vec<_>>())?;
-    }
     let metadata = json!({
         "index": line,
         "description": meta.description,
@@ -94,10 +80,22 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
             path: names::crate_path(&key, &meta.vers),
             blake3: blob.digests.blake3.clone(),
             content_type: "application/gzip".into(),
+            metadata_json: String::new(),
+            added_at: 0,
         }],
         tags: vec![],
     };
-    catalog::publish(&publication).map_err(|e| match e {
+    // The version, and for a new crate its name claim and first owner (the
+    // publisher), in one transaction.
+    let mut writes = vec![Write::Publish(publication)];
+    if current.is_none() {
+        writes.push(names::claim(&meta.name));
+        writes.push(owners::save(
+            &key,
+            &user.iter().cloned().collect::<Vec<_>>(),
+        )?);
+    }
+    catalog::apply(&writes).map_err(|e| match e {
         StoreError::AlreadyExists => republished(&meta),
         e => e.into(),
     })?;
@@ -105,6 +103,31 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
         200,
         &json!({ "warnings": { "invalid_categories": [], "invalid_badges": [], "other": [] } }),
     ))
+}
+
+/// Whether the crate has a version equal to `version` up to build metadata
+/// (`1.0.0+a` is a republish of `1.0.0`). The catalog has no key for that, so
+/// this pages through the versions, stopping at the first match.
+fn has_same_version(key: &str, version: &semver::Version) -> Result<bool, HttpError> {
+    let same = |row: &VersionRow| {
+        semver::Version::parse(&row.version).is_ok_and(|v| {
+            (&v.major, &v.minor, &v.patch, &v.pre)
+                == (&version.major, &version.minor, &version.patch, &version.pre)
+        })
+    };
+    let mut after = None;
+    loop {
+        let page = catalog::list_versions(key, after.as_deref(), catalog::PAGE)?;
+        if page.iter().any(same) {
+            return Ok(true);
+        }
+        match page.last() {
+            Some(last) if page.len() == catalog::PAGE as usize => {
+                after = Some(last.version.clone())
+            }
+            _ => return Ok(false),
+        }
+    }
 }
 
 fn republished(meta: &NewCrate) -> HttpError {

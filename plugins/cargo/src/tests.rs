@@ -165,7 +165,7 @@ fn publish_renders_the_exact_index_line() {
         response.body_json(),
         json!({ "warnings": { "invalid_categories": [], "invalid_badges": [], "other": [] } })
     );
-    let cksum = hex(&Sha256::digest(&krate));
+    let cksum = hex(Sha256::digest(&krate));
     assert_eq!(
         lines(&get("de/mo/demo")),
         vec![json!({
@@ -223,6 +223,13 @@ fn versions_are_listed_oldest_first_and_republish_is_refused() {
         .map(|l| l["vers"].clone())
         .collect();
     assert_eq!(vers, vec![json!("0.1.0"), json!("0.2.0")]);
+    // An existing version with build metadata is found too.
+    assert_eq!(publish("demo", "0.3.0+a").status, 200);
+    for version in ["0.3.0", "0.3.0+b"] {
+        let again = publish("demo", version);
+        assert_eq!(again.status, 409, "{version}");
+        assert!(detail(&again).contains("already uploaded"));
+    }
 }
 
 #[test]
@@ -355,11 +362,14 @@ fn owners_are_listed_added_and_removed() {
             .collect()
     };
     assert_eq!(logins(), vec![json!("alice")]);
-    let add = send(
-        TestRequest::new(Method::Put, "api/v1/crates/demo/owners")
+    let (route, add) = send(
+        TestRequest::new(Method::Put, "api/v1/crates/Demo/owners")
             .body(json!({ "users": ["bob"] }).to_string()),
-    )
-    .1;
+    );
+    // The owners kv entry is the crate's, so write on the crate allows it.
+    assert_eq!(route.access.len(), 1);
+    assert_eq!(route.access[0].action, Action::Write);
+    assert_eq!(route.access[0].package.as_deref(), Some("demo"));
     assert_eq!(add.status, 200);
     assert_eq!(add.body_json()["ok"], true);
     assert!(add.body_json()["msg"].as_str().unwrap().contains("bob"));
@@ -379,7 +389,9 @@ fn owners_are_listed_added_and_removed() {
     mock::login_as(Some("alice"));
     let remove = TestRequest::new(Method::Delete, "api/v1/crates/demo/owners")
         .body(json!({ "users": ["bob"] }).to_string());
-    let remove = send(remove).1;
+    let (route, remove) = send(remove);
+    assert_eq!(route.access[0].action, Action::Write);
+    assert_eq!(route.access[0].package.as_deref(), Some("demo"));
     assert_eq!(remove.status, 200, "{}", detail(&remove));
     assert_eq!(logins(), vec![json!("alice")]);
     let last = TestRequest::new(Method::Delete, "api/v1/crates/demo/owners")
@@ -403,8 +415,15 @@ fn search_and_crate_summary() {
         Method::Delete,
         "api/v1/crates/wharf-demo/0.2.0/yank",
     ));
-    let info = get("api/v1/crates/wharf-demo").body_json();
+    // cargo search shows max_version: never the yanked latest version.
+    let found = get("api/v1/crates?q=wharf").body_json();
+    assert_eq!(found["crates"][0]["max_version"], "0.1.0");
+    assert_eq!(found["crates"][0]["newest_version"], "0.2.0");
+    let info = get("api/v1/crates/wharf-demo");
+    assert_eq!(info.cache.as_ref().unwrap().tags, vec!["wharf-demo"]);
+    let info = info.body_json();
     assert_eq!(info["crate"]["max_version"], "0.1.0");
+    assert_eq!(info["crate"]["newest_version"], "0.2.0");
     assert_eq!(info["versions"][0]["num"], "0.2.0");
     assert_eq!(info["versions"][0]["yanked"], true);
     assert_eq!(get("api/v1/crates/missing").status, 404);
@@ -418,6 +437,10 @@ fn host_denials_use_cargos_error_shape() {
     assert_eq!(
         denied.body_json(),
         json!({ "errors": [{ "detail": "authentication required" }] })
+    );
+    assert_eq!(
+        Cargo::error(503, "").body_json(),
+        json!({ "errors": [{ "detail": "temporarily unavailable" }] })
     );
 }
 
@@ -434,4 +457,125 @@ fn a_failed_first_publish_claims_nothing() {
     let owners = get("api/v1/crates/demo/owners").body_json();
     assert_eq!(owners["users"][0]["login"], "mallory");
     assert_eq!(lines(&get("de/mo/demo"))[0]["name"], "Demo");
+}
+
+#[test]
+fn a_stale_name_claim_is_free() {
+    start();
+    // A claim left without a crate (before publishes were one transaction).
+    mock::with(|h| {
+        h.catalog.kv.insert(
+            (Some("foo-bar".into()), "canonical".into()),
+            b"Foo_Bar".to_vec(),
+        )
+    });
+    assert_eq!(publish("foo-bar", "1.0.0").status, 200);
+    assert_eq!(publish("Foo_Bar", "1.0.0").status, 409);
+}
+
+#[test]
+fn storage_is_a_version_an_asset_and_crate_kv() {
+    start();
+    assert_eq!(publish("Foo_bar", "1.0.0").status, 200);
+    mock::with(|h| {
+        let c = &h.catalog;
+        assert_eq!(c.versions.keys().collect::<Vec<_>>(), vec!["foo_bar"]);
+        assert_eq!(c.versions["foo_bar"][0].version, "1.0.0");
+        let (asset, owner) = &c.assets["crates/foo_bar/foo_bar-1.0.0.crate"];
+        assert_eq!(asset.content_type, "application/gzip");
+        assert_eq!(owner.package, "foo_bar");
+        assert_eq!(owner.version.as_deref(), Some("1.0.0"));
+        let kv: Vec<_> = c.kv.iter().collect();
+        assert_eq!(
+            kv,
+            vec![
+                (
+                    &(Some("foo-bar".to_string()), "canonical".to_string()),
+                    &b"Foo_bar".to_vec()
+                ),
+                (
+                    &(Some("foo_bar".to_string()), "owners".to_string()),
+                    &br#"["alice"]"#.to_vec()
+                ),
+            ]
+        );
+    });
+}
+
+fn unavailable(response: &Response) {
+    assert_eq!(response.status, 503);
+    assert_eq!(
+        response.header_value("content-type"),
+        Some("application/json")
+    );
+    assert!(!detail(response).is_empty(), "{:?}", response.body_json());
+}
+
+#[test]
+fn a_store_outage_is_a_503_in_cargos_shape() {
+    start();
+    assert_eq!(publish("demo", "0.1.0").status, 200);
+    mock::with(|h| h.store_down = true);
+    for path in [
+        "de/mo/demo",
+        "api/v1/crates/demo",
+        "api/v1/crates/demo/owners",
+        "api/v1/crates/demo/0.1.0/download",
+        "api/v1/crates?q=demo",
+    ] {
+        let response = get(path);
+        unavailable(&response);
+        assert!(response.cache.is_none(), "{path}");
+    }
+    let before = mock::with(|h| h.catalog.clone());
+    unavailable(
+        &send(TestRequest::new(
+            Method::Delete,
+            "api/v1/crates/demo/0.1.0/yank",
+        ))
+        .1,
+    );
+    let add = TestRequest::new(Method::Put, "api/v1/crates/demo/owners")
+        .body(json!({ "users": ["bob"] }).to_string());
+    unavailable(&send(add).1);
+    unavailable(&publish("demo", "0.2.0"));
+    mock::with(|h| {
+        // VersionRow has no PartialEq.
+        assert_eq!(
+            format!("{:?}", h.catalog.versions),
+            format!("{:?}", before.versions)
+        );
+        assert_eq!(h.catalog.kv, before.kv);
+        assert_eq!(h.catalog.assets.len(), before.assets.len());
+    });
+}
+
+/// The bug this guards against: an outage while reading a crate's owners
+/// was read as "a new crate without owners", and the publisher took it over.
+#[test]
+fn an_outage_while_checking_owners_never_makes_a_crate_new() {
+    start();
+    assert_eq!(publish("demo", "0.1.0").status, 200);
+    mock::login_as(Some("mallory"));
+    mock::with(|h| h.store_down = true);
+    unavailable(&publish("demo", "0.2.0"));
+    mock::with(|h| h.store_down = false);
+    let owners = get("api/v1/crates/demo/owners").body_json();
+    assert_eq!(
+        owners["users"],
+        json!([{ "id": 1, "login": "alice", "name": "alice" }])
+    );
+    assert_eq!(lines(&get("de/mo/demo")).len(), 1);
+    assert_eq!(publish("demo", "0.2.0").status, 403);
+
+    // The check itself, apart from the other reads of a publish.
+    mock::with(|h| h.store_down = true);
+    let error = crate::owners::of_crate("demo").expect_err("an outage is an error");
+    assert_eq!(error.status, 503);
+    mock::with(|h| h.store_down = false);
+    assert_eq!(
+        crate::owners::of_crate("demo").unwrap(),
+        Some(vec!["alice".to_string()])
+    );
+    assert_eq!(crate::owners::of_crate("nothing").unwrap(), None);
 }

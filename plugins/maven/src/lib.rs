@@ -1,8 +1,9 @@
 //! The Maven format: a hosted Maven 2 layout repository for `mvn deploy`
-//! and dependency resolution. Files are stored one catalog row each (see
-//! `store`), checksum sidecars are answered from the digests the host
-//! computed while storing, and `maven-metadata.xml` is generated from the
-//! catalog. See docs/formats/maven.md.
+//! and dependency resolution. Each directory version is a catalog version
+//! and each deployed file an asset of it (see `store`), checksum sidecars
+//! are answered from the digests the host computed while storing, and
+//! `maven-metadata.xml` is generated from the catalog. See
+//! docs/formats/maven.md.
 
 mod deploy;
 mod layout;
@@ -14,7 +15,7 @@ mod store;
 mod tests;
 
 use wharf_sdk::types::{Access, Action, PluginInfo};
-use wharf_sdk::{Format, Need, Params, Response, Router, register_format};
+use wharf_sdk::{Format, Need, Params, Response, Router, default_message, register_format};
 
 pub struct Maven;
 
@@ -42,7 +43,7 @@ impl Format for Maven {
         let response = Response::bytes(
             status,
             "text/plain; charset=utf-8",
-            format!("{message}\n").into_bytes(),
+            format!("{}\n", default_message(status, message)).into_bytes(),
         );
         if status == 401 {
             response.header("www-authenticate", "Basic realm=\"wharf\"")

@@ -5,22 +5,20 @@
 
 use std::fmt::Write;
 
+use wharf_sdk::catalog::VersionRow;
+use wharf_sdk::escape::markup;
+
 use crate::layout::is_snapshot;
 use crate::store::Stored;
 
 /// The artifact's version list. `latest` is the most recently deployed
 /// version and `release` the most recently deployed release, which is what
-/// Maven's own deploy writes; `versions` keep the order of first deploy.
-pub fn artifact(group: &str, artifact: &str, files: &[Stored]) -> Option<String> {
-    let last = files.last()?;
-    let mut versions: Vec<&str> = Vec::new();
-    for f in files {
-        if !versions.contains(&f.version.as_str()) {
-            versions.push(&f.version);
-        }
-    }
-    let release = files.iter().rev().find(|f| !is_snapshot(&f.version));
-    let updated = files.iter().map(|f| f.published_at).max().unwrap_or(0);
+/// Maven's own deploy writes; `versions` keep the order of first deploy, and
+/// "deployed" is when a version's first file was.
+pub fn artifact(group: &str, artifact: &str, versions: &[VersionRow]) -> Option<String> {
+    let last = versions.last()?;
+    let release = versions.iter().rev().find(|v| !is_snapshot(&v.version));
+    let updated = versions.iter().map(|v| v.published_at).max().unwrap_or(0);
 
     let mut xml = head(group, artifact, "");
     xml.push_str("  <versioning>\n");
@@ -30,7 +28,7 @@ pub fn artifact(group: &str, artifact: &str, files: &[Stored]) -> Option<String>
     }
     xml.push_str("    <versions>\n");
     for v in versions {
-        element(&mut xml, 6, "version", v);
+        element(&mut xml, 6, "version", &v.version);
     }
     xml.push_str("    </versions>\n");
     element(&mut xml, 4, "lastUpdated", &timestamp(updated));
@@ -41,7 +39,7 @@ pub fn artifact(group: &str, artifact: &str, files: &[Stored]) -> Option<String>
 /// The builds of one SNAPSHOT version: `<snapshot>` names the newest build
 /// and `<snapshotVersions>` the newest file of each classifier and extension.
 pub fn snapshot(group: &str, artifact: &str, version: &str, files: &[Stored]) -> Option<String> {
-    let mut files: Vec<&Stored> = files.iter().filter(|f| f.version == version).collect();
+    let mut files: Vec<&Stored> = files.iter().collect();
     if files.is_empty() {
         return None;
     }
@@ -52,11 +50,11 @@ pub fn snapshot(group: &str, artifact: &str, version: &str, files: &[Stored]) ->
         (
             build.as_ref().map_or(0, |b| b.number),
             build.map(|b| b.timestamp).unwrap_or_default(),
-            f.published_at,
+            f.added_at,
         )
     };
     files.sort_by_key(order);
-    let updated = files.iter().map(|f| f.published_at).max().unwrap_or(0);
+    let updated = files.iter().map(|f| f.added_at).max().unwrap_or(0);
 
     let mut xml = head(group, artifact, version);
     xml.push_str("  <versioning>\n");
@@ -84,7 +82,7 @@ pub fn snapshot(group: &str, artifact: &str, version: &str, files: &[Stored]) ->
                 format!("{}-{}-{}", base(version), b.timestamp, b.number),
                 b.timestamp.replace('.', ""),
             ),
-            None => (version.to_string(), timestamp(f.published_at)),
+            None => (version.to_string(), timestamp(f.added_at)),
         };
         xml.push_str("      <snapshotVersion>\n");
         if let Some(classifier) = &f.classifier {
@@ -119,22 +117,7 @@ fn head(group: &str, artifact: &str, version: &str) -> String {
 }
 
 fn element(xml: &mut String, indent: usize, name: &str, text: &str) {
-    let _ = writeln!(xml, "{:indent$}<{name}>{}</{name}>", "", escape(text));
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+    let _ = writeln!(xml, "{:indent$}<{name}>{}</{name}>", "", markup(text));
 }
 
 /// Unix milliseconds as Maven's `yyyyMMddHHmmss` (UTC).

@@ -4,7 +4,7 @@
 use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
-use wharf_sdk::{HttpError, Request, Response};
+use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::layout::{self, Algo, Target};
 use crate::{metadata, store};
@@ -12,23 +12,26 @@ use crate::{metadata, store};
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     let path = layout::parse(req.param("path")).map_err(|e| HttpError::not_found(e.message))?;
     let package = path.package();
-    let missing = || HttpError::not_found(format!("{} not found", path.target_path()));
+    let target = path.target_path();
+    let missing = || HttpError::not_found(format!("{target} not found"));
     let xml = match &path.target {
         Target::File(file) => {
-            let stored = store::get(&package, file).ok_or_else(missing)?;
+            let stored = store::get(&target)?.ok_or_else(missing)?;
             return Ok(match path.checksum {
                 Some(algo) => text(stored.digest(algo).to_string()).cacheable(&[&package], &[]),
-                None => Response::blob(&stored.blake3, content_type(&file.extension)),
+                None => Response::blob(&stored.blake3, store::content_type(&file.extension)),
             });
         }
-        Target::Metadata(None) => {
-            metadata::artifact(&path.group, &path.artifact, &store::files(&package))
-        }
+        Target::Metadata(None) => metadata::artifact(
+            &path.group,
+            &path.artifact,
+            &catalog::all_versions(&package)?,
+        ),
         Target::Metadata(Some(version)) => metadata::snapshot(
             &path.group,
             &path.artifact,
             version,
-            &store::files(&package),
+            &store::files(&package, version)?,
         ),
     }
     .ok_or_else(missing)?;
@@ -52,15 +55,4 @@ pub fn checksum(algo: Algo, bytes: &[u8]) -> String {
         Algo::Sha512 => Sha512::digest(bytes).to_vec(),
     };
     wharf_sdk::hex(digest)
-}
-
-fn content_type(extension: &str) -> &'static str {
-    match extension.rsplit('.').next().unwrap_or(extension) {
-        "jar" | "war" | "ear" => "application/java-archive",
-        "pom" | "xml" => "application/xml",
-        "asc" => "application/pgp-signature",
-        "module" | "json" => "application/json",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
-    }
 }

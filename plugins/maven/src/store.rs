@@ -1,25 +1,22 @@
-//! Deployed files in the catalog: one version row per file.
+//! Deployed files in the catalog.
 //!
-//! Maven deploys a version file by file in separate `PUT`s (pom, jar,
-//! sources, signatures…), while a catalog version is published once with
-//! all its assets. So every file is its own row of package
-//! `groupId:artifactId`, keyed `{directory version}#{file name}`
-//! (`1.0#demo-1.0.jar`, `1.0-SNAPSHOT#demo-1.0-20240101.120000-1.jar`), whose
-//! single asset is the file's path. A file becomes visible only when its
-//! bytes are stored and its row is committed; the Maven versions and the
-//! metadata documents are derived from these rows.
+//! A directory version (`1.0`, `1.0-SNAPSHOT`) is a version row of package
+//! `groupId:artifactId`; every file deployed below it (pom, jar, sources,
+//! signatures, each timestamped SNAPSHOT build) is an asset of that version
+//! at its layout path, whose `metadata_json` holds the file's facts
+//! ([`Stored`]). Maven deploys a version file by file in separate `PUT`s, so
+//! the first file publishes the version and later ones are added to it.
 
 use serde::{Deserialize, Serialize};
-use wharf_sdk::catalog;
-use wharf_sdk::types::BlobInfo;
+use wharf_sdk::catalog::{self, Asset, Owner, Publication, VersionRow};
+use wharf_sdk::types::{BlobInfo, StoreError};
+use wharf_sdk::{HttpError, Meta};
 
 use crate::layout::{Algo, Build, File};
 
-/// The `metadata_json` of a file row.
+/// The `metadata_json` of a file's asset.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Stored {
-    /// The directory version.
-    pub version: String,
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classifier: Option<String>,
@@ -29,14 +26,16 @@ pub struct Stored {
     #[serde(rename = "buildNumber", skip_serializing_if = "Option::is_none")]
     pub build_number: Option<u32>,
     pub size: u64,
-    pub blake3: String,
     pub md5: String,
     pub sha1: String,
     pub sha256: String,
     pub sha512: String,
-    /// Set from the catalog row when read; not part of the stored JSON.
+    /// The asset's blob; not part of the stored JSON.
     #[serde(skip)]
-    pub published_at: u64,
+    pub blake3: String,
+    /// When the asset was added; not part of the stored JSON.
+    #[serde(skip)]
+    pub added_at: u64,
 }
 
 impl Stored {
@@ -44,20 +43,26 @@ impl Stored {
         let d = &blob.digests;
         let hex = |v: &Option<String>| v.clone().unwrap_or_default();
         Stored {
-            version: file.version.clone(),
             file: file.name.clone(),
             classifier: file.classifier.clone(),
             extension: file.extension.clone(),
             timestamp: file.build.as_ref().map(|b| b.timestamp.clone()),
             build_number: file.build.as_ref().map(|b| b.number),
             size: blob.size,
-            blake3: d.blake3.clone(),
             md5: hex(&d.md5),
             sha1: hex(&d.sha1),
             sha256: hex(&d.sha256),
             sha512: hex(&d.sha512),
-            published_at: 0,
+            blake3: d.blake3.clone(),
+            added_at: 0,
         }
+    }
+
+    fn read(asset: &Asset) -> Result<Stored, HttpError> {
+        let mut stored: Stored = asset.meta()?;
+        stored.blake3 = asset.blake3.clone();
+        stored.added_at = asset.added_at;
+        Ok(stored)
     }
 
     pub fn digest(&self, algo: Algo) -> &str {
@@ -77,25 +82,76 @@ impl Stored {
     }
 }
 
-/// The catalog version key of a file.
-pub fn key(file: &File) -> String {
-    format!("{}#{}", file.version, file.name)
+/// The file stored at a layout path.
+pub fn get(path: &str) -> Result<Option<Stored>, HttpError> {
+    catalog::find_asset(path)?
+        .as_ref()
+        .map(Stored::read)
+        .transpose()
 }
 
-fn parse(row: catalog::VersionRow) -> Option<Stored> {
-    let mut stored: Stored = serde_json::from_str(&row.metadata_json).ok()?;
-    stored.published_at = row.published_at;
-    Some(stored)
-}
-
-pub fn get(package: &str, file: &File) -> Option<Stored> {
-    catalog::get_version(package, &key(file)).and_then(parse)
-}
-
-/// Every file of the package, in deploy order.
-pub fn files(package: &str) -> Vec<Stored> {
-    catalog::list_versions(package)
-        .into_iter()
-        .filter_map(parse)
+/// Every file of one directory version, by path.
+pub fn files(package: &str, version: &str) -> Result<Vec<Stored>, HttpError> {
+    catalog::all_assets(package, Some(version))?
+        .iter()
+        .map(Stored::read)
         .collect()
+}
+
+/// Stores `stored` at `path` as a file of its directory version: publishes
+/// the version with it if the version is new, adds it otherwise. With
+/// `replace`, a file already at `path` is swapped in the same write; without,
+/// it is `AlreadyExists`.
+pub fn save(
+    package: &str,
+    file: &File,
+    path: &str,
+    stored: &Stored,
+    replace: bool,
+) -> Result<(), StoreError> {
+    let asset = Asset {
+        path: path.to_string(),
+        blake3: stored.blake3.clone(),
+        content_type: content_type(&file.extension).into(),
+        metadata_json: serde_json::to_string(stored).expect("serializable metadata"),
+        added_at: 0,
+    };
+    if catalog::get_version(package, &file.version)?.is_none() {
+        let publication = Publication {
+            version: VersionRow {
+                package: package.to_string(),
+                version: file.version.clone(),
+                // Nothing is release-wide: Maven's facts are per file.
+                metadata_json: "{}".into(),
+                yanked: false,
+                deprecated: None,
+                published_at: 0,
+            },
+            assets: vec![asset.clone()],
+            tags: Vec::new(),
+        };
+        match catalog::publish(publication) {
+            // Another deploy published the version (or this very path)
+            // meanwhile: add to it like any later file.
+            Err(StoreError::AlreadyExists) => {}
+            done => return done,
+        }
+    }
+    let owner = Owner {
+        package: package.to_string(),
+        version: Some(file.version.clone()),
+    };
+    catalog::put_asset(owner, asset, replace)
+}
+
+/// What a file is served as.
+pub fn content_type(extension: &str) -> &'static str {
+    match extension.rsplit('.').next().unwrap_or(extension) {
+        "jar" | "war" | "ear" => "application/java-archive",
+        "pom" | "xml" => "application/xml",
+        "asc" => "application/pgp-signature",
+        "module" | "json" => "application/json",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
 }

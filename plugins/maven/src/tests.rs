@@ -5,13 +5,14 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 use wharf_sdk::Response;
 use wharf_sdk::mock::{self, TestRequest};
-use wharf_sdk::types::{Action, Method, Route};
+use wharf_sdk::types::{Action, Method, Route, VersionRow};
 
 use crate::Maven;
 use crate::layout::{self, Algo, Build, Target};
 use crate::metadata;
 
 const DIR: &str = "com/example/demo";
+const PACKAGE: &str = "com.example:demo";
 
 fn send(req: TestRequest) -> (Route, Response) {
     req.send::<Maven>().expect("the request classifies")
@@ -126,18 +127,15 @@ fn deploy_serves_bytes_and_every_checksum() {
         r.header_value("content-type"),
         Some("application/java-archive")
     );
-    assert_eq!(text(&get(&format!("{path}.md5"))), hex(&Md5::digest(&jar)));
-    assert_eq!(
-        text(&get(&format!("{path}.sha1"))),
-        hex(&Sha1::digest(&jar))
-    );
+    assert_eq!(text(&get(&format!("{path}.md5"))), hex(Md5::digest(&jar)));
+    assert_eq!(text(&get(&format!("{path}.sha1"))), hex(Sha1::digest(&jar)));
     assert_eq!(
         text(&get(&format!("{path}.sha256"))),
-        hex(&Sha256::digest(&jar))
+        hex(Sha256::digest(&jar))
     );
     assert_eq!(
         text(&get(&format!("{path}.sha512"))),
-        hex(&Sha512::digest(&jar))
+        hex(Sha512::digest(&jar))
     );
     assert_eq!(get(&format!("{DIR}/1.0/demo-1.0.pom")).status, 404);
     assert_eq!(get(&format!("{DIR}/1.0/demo-1.0.pom.sha1")).status, 404);
@@ -154,7 +152,7 @@ fn uploaded_checksums_are_verified_not_stored() {
         "before the file"
     );
     put(&path, jar);
-    let sha1 = hex(&Sha1::digest(jar));
+    let sha1 = hex(Sha1::digest(jar));
     assert_eq!(put(&format!("{path}.sha1"), sha1.as_bytes()).status, 201);
     let with_name = format!("{}  demo-1.0.jar\n", sha1.to_uppercase());
     assert_eq!(
@@ -168,8 +166,9 @@ fn uploaded_checksums_are_verified_not_stored() {
         "{}",
         text(&wrong)
     );
-    assert_eq!(text(&get(&format!("{path}.md5"))), hex(&Md5::digest(jar)));
+    assert_eq!(text(&get(&format!("{path}.md5"))), hex(Md5::digest(jar)));
     assert!(mock::with(|h| h
+        .catalog
         .assets
         .keys()
         .all(|p| !p.ends_with(".sha1") && !p.ends_with(".md5"))));
@@ -185,11 +184,24 @@ fn releases_are_immutable_unless_redeploy_is_allowed() {
     assert!(text(&again).contains("already deployed"));
     assert_eq!(served(&get(&path)), b"first");
 
-    // The same repository configured with `allow_redeploy`.
+    // The same repository configured with `allow_redeploy`: one atomic
+    // replacement of the asset, the version row untouched.
+    let row = version_row("1.0");
+    assert_eq!(put_redeployable(&path, b"second").status, 201);
+    assert_eq!(served(&get(&path)), b"second");
+    assert_eq!(version_row("1.0"), row);
+    assert_eq!(assets_of("1.0"), vec![path.clone()]);
+    let sha1 = text(&get(&format!("{path}.sha1")));
+    assert_eq!(sha1, hex(Sha1::digest(b"second")));
+}
+
+/// A `PUT` to a repository whose settings allow release redeploys, with the
+/// mock enforcing the route like the host.
+fn put_redeployable(path: &str, body: &[u8]) -> Response {
     let router = <Maven as wharf_sdk::Format>::router();
     let mut repo = mock::repo();
     repo.settings_json = r#"{"allow_redeploy": true}"#.into();
-    let head = TestRequest::new(Method::Put, &path).head;
+    let head = TestRequest::new(Method::Put, path).head;
     let route = router.classify(&repo, &head).unwrap();
     let ctx = wharf_sdk::types::RequestContext {
         repo,
@@ -200,10 +212,29 @@ fn releases_are_immutable_unless_redeploy_is_allowed() {
             roles: vec![],
         },
     };
-    let body = wharf_sdk::Body::from_bytes(b"second".to_vec());
+    mock::with(|h| h.route = Some(route.access));
+    let body = wharf_sdk::Body::from_bytes(body.to_vec());
     let response = router.handle(ctx, Some(body), <Maven as wharf_sdk::Format>::error);
-    assert_eq!(response.status, 201);
-    assert_eq!(served(&get(&path)), b"second");
+    mock::with(|h| h.route = None);
+    response
+}
+
+/// The catalog row of a directory version of com.example:demo, as text
+/// (the WIT records have no `PartialEq`).
+fn version_row(version: &str) -> String {
+    mock::with(|h| format!("{:?}", h.catalog.version(PACKAGE, version)))
+}
+
+/// The asset paths of a directory version of com.example:demo.
+fn assets_of(version: &str) -> Vec<String> {
+    mock::with(|h| {
+        h.catalog
+            .assets
+            .iter()
+            .filter(|(_, (_, o))| o.package == PACKAGE && o.version.as_deref() == Some(version))
+            .map(|(p, _)| p.clone())
+            .collect()
+    })
 }
 
 #[test]
@@ -230,6 +261,7 @@ fn snapshots_are_overwritable_and_metadata_follows_builds() {
         201
     );
     assert_eq!(served(&get(&format!("{dir}/demo-1.0-SNAPSHOT.zip"))), b"b");
+    assert_eq!(assets_of("1.0-SNAPSHOT").len(), 5);
 
     let xml = text(&get(&format!("{dir}/maven-metadata.xml")));
     assert!(xml.contains("<version>1.0-SNAPSHOT</version>"), "{xml}");
@@ -288,10 +320,10 @@ fn artifact_metadata_lists_versions_with_latest_and_release() {
     assert!(xml.contains("<latest>2.0-SNAPSHOT</latest>\n    <release>1.1</release>\n    <versions>\n      <version>1.0</version>\n      <version>1.1</version>\n      <version>2.0-SNAPSHOT</version>\n    </versions>\n    <lastUpdated>20231114221320</lastUpdated>"), "{xml}");
     // Checksums are over the exact bytes served.
     for (algo, want) in [
-        ("md5", hex(&Md5::digest(xml.as_bytes()))),
-        ("sha1", hex(&Sha1::digest(xml.as_bytes()))),
-        ("sha256", hex(&Sha256::digest(xml.as_bytes()))),
-        ("sha512", hex(&Sha512::digest(xml.as_bytes()))),
+        ("md5", hex(Md5::digest(xml.as_bytes()))),
+        ("sha1", hex(Sha1::digest(xml.as_bytes()))),
+        ("sha256", hex(Sha256::digest(xml.as_bytes()))),
+        ("sha512", hex(Sha512::digest(xml.as_bytes()))),
     ] {
         assert_eq!(
             text(&get(&format!("{DIR}/maven-metadata.xml.{algo}"))),
@@ -324,21 +356,138 @@ fn metadata_escapes_and_formats_time() {
     assert_eq!(metadata::timestamp(0), "19700101000000");
     assert_eq!(metadata::timestamp(1_704_110_400_000), "20240101120000");
     assert_eq!(metadata::timestamp(951_825_600_999), "20000229120000");
-    let stored = crate::store::Stored {
-        version: "1<&>".into(),
-        file: "x".into(),
-        classifier: None,
-        extension: "jar".into(),
-        timestamp: None,
-        build_number: None,
-        size: 0,
-        blake3: String::new(),
-        md5: String::new(),
-        sha1: String::new(),
-        sha256: String::new(),
-        sha512: String::new(),
+    let row = VersionRow {
+        package: "g:a".into(),
+        version: "1<&>'".into(),
+        metadata_json: "{}".into(),
+        yanked: false,
+        deprecated: None,
         published_at: 0,
     };
-    let xml = metadata::artifact("g", "a", &[stored]).unwrap();
-    assert!(xml.contains("<version>1&lt;&amp;&gt;</version>"), "{xml}");
+    let xml = metadata::artifact("g", "a", &[row]).unwrap();
+    assert!(
+        xml.contains("<version>1&lt;&amp;&gt;&#39;</version>"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn files_are_assets_of_their_directory_version() {
+    start();
+    for (path, body) in [
+        ("1.0/demo-1.0.jar", &b"jar"[..]),
+        ("1.0/demo-1.0.pom", b"pom"),
+        ("1.0/demo-1.0-sources.jar", b"sources"),
+        ("2.0-SNAPSHOT/demo-2.0-20240101.120000-1.jar", b"build"),
+    ] {
+        assert_eq!(put(&format!("{DIR}/{path}"), body).status, 201, "{path}");
+    }
+    let versions: Vec<(String, String)> = mock::with(|h| {
+        h.catalog.versions[PACKAGE]
+            .iter()
+            .map(|r| (r.version.clone(), r.metadata_json.clone()))
+            .collect()
+    });
+    assert_eq!(
+        versions,
+        [
+            ("1.0".into(), "{}".into()),
+            ("2.0-SNAPSHOT".into(), "{}".into())
+        ]
+    );
+    assert_eq!(
+        assets_of("1.0"),
+        [
+            format!("{DIR}/1.0/demo-1.0-sources.jar"),
+            format!("{DIR}/1.0/demo-1.0.jar"),
+            format!("{DIR}/1.0/demo-1.0.pom"),
+        ]
+    );
+    let meta = |path: &str| {
+        mock::with(|h| {
+            let (asset, _) = &h.catalog.assets[&format!("{DIR}/{path}")];
+            let meta: serde_json::Value = serde_json::from_str(&asset.metadata_json).unwrap();
+            (asset.content_type.clone(), meta)
+        })
+    };
+    let (content_type, sources) = meta("1.0/demo-1.0-sources.jar");
+    assert_eq!(content_type, "application/java-archive");
+    assert_eq!(
+        sources,
+        serde_json::json!({
+            "file": "demo-1.0-sources.jar",
+            "classifier": "sources",
+            "extension": "jar",
+            "size": 7,
+            "md5": hex(Md5::digest(b"sources")),
+            "sha1": hex(Sha1::digest(b"sources")),
+            "sha256": hex(Sha256::digest(b"sources")),
+            "sha512": hex(Sha512::digest(b"sources")),
+        })
+    );
+    let (_, build) = meta("2.0-SNAPSHOT/demo-2.0-20240101.120000-1.jar");
+    assert_eq!(build["timestamp"], "20240101.120000");
+    assert_eq!(build["buildNumber"], 1);
+    assert!(build.get("classifier").is_none(), "{build}");
+    // Nothing beside versions and assets.
+    assert!(mock::with(
+        |h| h.catalog.kv.is_empty() && h.catalog.tags.is_empty()
+    ));
+    // Another spelling of the same group names the same file.
+    let r = get("com.example/demo/1.0/demo-1.0.jar");
+    assert_eq!((r.status, served(&r)), (200, b"jar".to_vec()));
+}
+
+#[test]
+fn a_store_outage_is_503_not_absent() {
+    start();
+    let path = format!("{DIR}/1.0/demo-1.0.jar");
+    put(&path, b"jar");
+    let snapshot = format!("{DIR}/2.0-SNAPSHOT/demo-2.0-SNAPSHOT.jar");
+    put(&snapshot, b"snapshot");
+    // As text: the WIT records have no `PartialEq`.
+    let catalog = || mock::with(|h| format!("{:?}", (&h.catalog.versions, &h.catalog.assets)));
+    let before = catalog();
+
+    mock::with(|h| h.store_down = true);
+    for read in [
+        path.clone(),
+        format!("{path}.sha1"),
+        format!("{DIR}/maven-metadata.xml"),
+        format!("{DIR}/maven-metadata.xml.md5"),
+        format!("{DIR}/2.0-SNAPSHOT/maven-metadata.xml"),
+    ] {
+        let r = get(&read);
+        assert_eq!(r.status, 503, "{read}");
+        assert_eq!(
+            r.header_value("content-type"),
+            Some("text/plain; charset=utf-8"),
+            "{read}"
+        );
+        assert!(r.cache.is_none(), "{read}");
+    }
+    for (write, body) in [
+        (format!("{DIR}/1.1/demo-1.1.jar"), &b"new"[..]),
+        (snapshot.clone(), b"replaced"),
+        (format!("{path}.sha1"), b"0000"),
+    ] {
+        assert_eq!(put(&write, body).status, 503, "{write}");
+    }
+    mock::with(|h| h.store_down = false);
+
+    assert_eq!(catalog(), before);
+    assert_eq!(served(&get(&snapshot)), b"snapshot");
+}
+
+#[test]
+fn errors_are_plain_text_with_default_messages() {
+    use wharf_sdk::Format;
+    let r = Maven::error(401, "");
+    assert_eq!(text(&r), "authentication required\n");
+    assert_eq!(
+        r.header_value("www-authenticate"),
+        Some("Basic realm=\"wharf\"")
+    );
+    assert_eq!(text(&Maven::error(503, "")), "temporarily unavailable\n");
+    assert_eq!(text(&Maven::error(409, "taken")), "taken\n");
 }

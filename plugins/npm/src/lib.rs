@@ -2,7 +2,9 @@
 //! dist-tags, unpublish, deprecate, search, login), served from the host's
 //! catalog and blob store. See docs/formats/npm.md.
 
+mod deprecate;
 mod names;
+mod package_doc;
 mod packument;
 mod publish;
 mod search;
@@ -15,8 +17,11 @@ mod tests;
 
 use serde_json::json;
 use wharf_sdk::need::{delete, read, read_repo, write};
-use wharf_sdk::types::PluginInfo;
-use wharf_sdk::{Format, HttpError, Request, Response, Router, catalog, register_format};
+use wharf_sdk::types::{Access, Action, PluginInfo};
+use wharf_sdk::{
+    Format, HttpError, Need, Params, Request, Response, Router, catalog, default_message,
+    register_format,
+};
 
 /// Largest JSON document read into the plugin (a pruned packument on unpublish).
 pub(crate) const DOCUMENT_LIMIT: usize = 64 << 20;
@@ -78,13 +83,13 @@ impl Format for Npm {
             .delete(
                 "{pkg}/-/{file}/-rev/{rev}",
                 "unpublish-tarball",
-                delete("pkg"),
+                UNPUBLISH_VERSION,
                 unpublish::tarball,
             )
             .put(
                 "{pkg}/-rev/{rev}",
                 "unpublish-versions",
-                delete("pkg"),
+                UNPUBLISH_VERSION,
                 unpublish::versions,
             )
             .delete(
@@ -105,18 +110,25 @@ impl Format for Npm {
 
     /// npm clients print the `error` member of a failed response.
     fn error(status: u16, message: &str) -> Response {
-        let message = match (message.is_empty(), status) {
-            (false, _) => message,
-            (true, 401) => "authentication required",
-            (true, 403) => "forbidden",
-            (true, 404) => "not found",
-            (true, _) => "request failed",
-        };
-        Response::json(status, &json!({ "error": message }))
+        Response::json(
+            status,
+            &json!({ "error": default_message(status, message) }),
+        )
     }
 }
 
 register_format!(Npm);
+
+/// Unpublishing a version deletes it and may move `latest`, forget the
+/// package document or apply deprecations: delete and write on the package.
+const UNPUBLISH_VERSION: Need = Need::Custom(|params: &Params| {
+    let on = |action| Access {
+        action,
+        package: Some(params.get("pkg").to_string()),
+        repository: None,
+    };
+    vec![on(Action::Delete), on(Action::Write)]
+});
 
 /// The body npm accepts for any write.
 pub(crate) fn ok() -> Response {
@@ -138,7 +150,7 @@ fn advisories(_: &mut Request) -> Result<Response, HttpError> {
 fn tarball(req: &mut Request) -> Result<Response, HttpError> {
     let name = req.param("pkg");
     names::validate(name)?;
-    let asset = catalog::find_asset(&names::tarball_path(name, req.param("file")))
+    let asset = catalog::find_asset(&names::tarball_path(name, req.param("file")))?
         .ok_or_else(|| HttpError::not_found("tarball not found"))?;
     Ok(Response::blob(&asset.blake3, "application/octet-stream"))
 }

@@ -4,25 +4,11 @@
 
 use serde_json::{Map, Value, json};
 use wharf_sdk::types::VersionRow;
-use wharf_sdk::{HttpError, Request, Response, catalog};
+use wharf_sdk::{HttpError, Meta, Request, Response, catalog};
 
-use crate::names;
+use crate::{names, package_doc};
 
 pub const CORGI: &str = "application/vnd.npm.install-v1+json";
-
-/// Package-level fields taken from the latest publish and kept in the kv space.
-pub const PACKAGE_FIELDS: &[&str] = &[
-    "description",
-    "readme",
-    "readmeFilename",
-    "license",
-    "keywords",
-    "repository",
-    "homepage",
-    "bugs",
-    "author",
-    "maintainers",
-];
 
 /// Version fields an installer needs (the abbreviated document keeps only these).
 const INSTALL_FIELDS: &[&str] = &[
@@ -46,7 +32,8 @@ const INSTALL_FIELDS: &[&str] = &[
     "deprecated",
 ];
 
-/// What the catalog knows about one package.
+/// Everything the catalog knows about one package: only for the documents
+/// that list every version (and so are cacheable).
 pub struct Package {
     pub name: String,
     /// Oldest first.
@@ -57,29 +44,26 @@ pub struct Package {
 
 impl Package {
     /// `None` when the package has no versions (unknown or fully unpublished).
-    pub fn load(name: &str) -> Option<Package> {
-        let versions = catalog::list_versions(name);
+    pub fn load(name: &str) -> Result<Option<Package>, HttpError> {
+        let versions = catalog::all_versions(name)?;
         if versions.is_empty() {
-            return None;
+            return Ok(None);
         }
-        Some(Package {
+        Ok(Some(Package {
             name: name.to_string(),
             versions,
-            tags: catalog::list_tags(name),
-            doc: package_doc(name),
-        })
+            tags: catalog::all_tags(name)?,
+            doc: package_doc::load(name)?,
+        }))
     }
 
     pub fn load_or_404(name: &str) -> Result<Package, HttpError> {
         names::validate(name)?;
-        Package::load(name).ok_or_else(|| HttpError::not_found("not found"))
+        Package::load(name)?.ok_or_else(|| HttpError::not_found("not found"))
     }
 
     pub fn tag_map(&self) -> Map<String, Value> {
-        self.tags
-            .iter()
-            .map(|(t, v)| (t.clone(), Value::from(v.as_str())))
-            .collect()
+        tag_map(&self.tags)
     }
 
     fn modified(&self) -> u64 {
@@ -107,13 +91,13 @@ impl Package {
     }
 
     /// The full document: everything npm stores, minus `_attachments`.
-    pub fn full(&self, base_url: &str) -> Value {
-        let latest = self.latest();
+    pub fn full(&self, base_url: &str) -> Result<Value, HttpError> {
+        let latest = self.latest()?;
         let mut doc = Map::new();
         doc.insert("_id".into(), json!(self.name));
         doc.insert("_rev".into(), json!(self.rev()));
         doc.insert("name".into(), json!(self.name));
-        for field in PACKAGE_FIELDS {
+        for field in package_doc::FIELDS {
             let value = self
                 .doc
                 .get(*field)
@@ -123,11 +107,11 @@ impl Package {
             }
         }
         doc.insert("dist-tags".into(), Value::Object(self.tag_map()));
-        let versions = self
-            .versions
-            .iter()
-            .map(|r| (r.version.clone(), self.version_object(r, base_url)));
-        doc.insert("versions".into(), Value::Object(versions.collect()));
+        let mut versions = Map::new();
+        for r in &self.versions {
+            versions.insert(r.version.clone(), version_object(&self.name, r, base_url)?);
+        }
+        doc.insert("versions".into(), Value::Object(versions));
         let mut time = Map::new();
         let created = self
             .versions
@@ -141,55 +125,29 @@ impl Package {
             time.insert(r.version.clone(), json!(iso_time(r.published_at)));
         }
         doc.insert("time".into(), Value::Object(time));
-        Value::Object(doc)
+        Ok(Value::Object(doc))
     }
 
     /// The abbreviated document `npm install` asks for.
-    pub fn abbreviated(&self, base_url: &str) -> Value {
-        let versions = self.versions.iter().map(|r| {
-            let full = self.version_object(r, base_url);
+    pub fn abbreviated(&self, base_url: &str) -> Result<Value, HttpError> {
+        let mut versions = Map::new();
+        for r in &self.versions {
+            let full = version_object(&self.name, r, base_url)?;
             let kept = INSTALL_FIELDS
                 .iter()
                 .filter_map(|f| full.get(*f).map(|v| (f.to_string(), v.clone())));
-            (r.version.clone(), Value::Object(kept.collect()))
-        });
-        json!({
+            versions.insert(r.version.clone(), Value::Object(kept.collect()));
+        }
+        Ok(json!({
             "name": self.name,
             "modified": iso_time(self.modified()),
             "dist-tags": self.tag_map(),
-            "versions": Value::Object(versions.collect()),
-        })
-    }
-
-    /// One version as published, with the tarball URL of this repository and
-    /// the deprecation the catalog holds.
-    pub fn version_object(&self, row: &VersionRow, base_url: &str) -> Value {
-        let mut v: Map<String, Value> =
-            serde_json::from_str(&row.metadata_json).unwrap_or_default();
-        v.entry("name").or_insert_with(|| json!(self.name));
-        v.entry("version").or_insert_with(|| json!(row.version));
-        if let Some(Value::Object(dist)) = v.get_mut("dist") {
-            let file = match dist.get("tarball").and_then(Value::as_str) {
-                Some(file) => file.to_string(),
-                None => names::tarball_file(&self.name, &row.version),
-            };
-            dist.insert(
-                "tarball".into(),
-                json!(format!(
-                    "{base_url}{}",
-                    names::tarball_path(&self.name, &file)
-                )),
-            );
-        }
-        match &row.deprecated {
-            Some(message) => v.insert("deprecated".into(), json!(message)),
-            None => v.remove("deprecated"),
-        };
-        Value::Object(v)
+            "versions": Value::Object(versions),
+        }))
     }
 
     /// The version object `latest` points at (or the newest one).
-    fn latest(&self) -> Option<Map<String, Value>> {
+    fn latest(&self) -> Result<Option<Map<String, Value>>, HttpError> {
         let tagged = self
             .tags
             .iter()
@@ -197,9 +155,39 @@ impl Package {
             .map(|(_, v)| v);
         let row = tagged
             .and_then(|v| self.versions.iter().find(|r| &r.version == v))
-            .or(self.versions.last())?;
-        serde_json::from_str(&row.metadata_json).ok()
+            .or(self.versions.last());
+        row.map(|r| r.meta()).transpose()
     }
+}
+
+/// Tags as the `dist-tags` object.
+pub fn tag_map(tags: &[(String, String)]) -> Map<String, Value> {
+    tags.iter()
+        .map(|(t, v)| (t.clone(), Value::from(v.as_str())))
+        .collect()
+}
+
+/// One version as published, with the tarball URL of this repository and
+/// the deprecation the catalog holds.
+pub fn version_object(name: &str, row: &VersionRow, base_url: &str) -> Result<Value, HttpError> {
+    let mut v: Map<String, Value> = row.meta()?;
+    v.entry("name").or_insert_with(|| json!(name));
+    v.entry("version").or_insert_with(|| json!(row.version));
+    if let Some(Value::Object(dist)) = v.get_mut("dist") {
+        let file = match dist.get("tarball").and_then(Value::as_str) {
+            Some(file) => file.to_string(),
+            None => names::tarball_file(name, &row.version),
+        };
+        dist.insert(
+            "tarball".into(),
+            json!(format!("{base_url}{}", names::tarball_path(name, &file))),
+        );
+    }
+    match &row.deprecated {
+        Some(message) => v.insert("deprecated".into(), json!(message)),
+        None => v.remove("deprecated"),
+    };
+    Ok(Value::Object(v))
 }
 
 /// `GET {pkg}`: full unless the client asks for the install document.
@@ -208,8 +196,8 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     let package = Package::load_or_404(&name)?;
     let corgi = req.header("accept").is_some_and(|a| a.contains(CORGI));
     let (doc, content_type) = match corgi {
-        true => (package.abbreviated(req.base_url()), CORGI),
-        false => (package.full(req.base_url()), "application/json"),
+        true => (package.abbreviated(req.base_url())?, CORGI),
+        false => (package.full(req.base_url())?, "application/json"),
     };
     let body = serde_json::to_vec(&doc).expect("JSON value");
     // The host emits `Vary: accept` from the cache hint.
@@ -217,43 +205,20 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
 }
 
 /// `GET {pkg}/{version}`: one version object, by version or dist-tag
-/// (what yarn and pnpm sometimes ask for).
+/// (what yarn and pnpm sometimes ask for). Two lookups, not the package.
 pub fn get_version(req: &mut Request) -> Result<Response, HttpError> {
     let name = req.param("pkg").to_string();
-    let package = Package::load_or_404(&name)?;
-    let wanted = req.param("version");
-    let version = package
-        .tags
-        .iter()
-        .find(|(t, _)| t == wanted)
-        .map_or(wanted, |(_, v)| v.as_str());
-    let row = package
-        .versions
-        .iter()
-        .find(|r| r.version == version)
-        .ok_or_else(|| HttpError::not_found(format!("version not found: {wanted}")))?;
-    Ok(Response::json(200, &package.version_object(row, req.base_url())).cacheable(&[&name], &[]))
-}
-
-fn doc_key(name: &str) -> String {
-    format!("package:{name}")
-}
-
-/// The package-level fields stored by the last publish (empty when none).
-pub fn package_doc(name: &str) -> Map<String, Value> {
-    catalog::kv_get(&doc_key(name))
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
-}
-
-pub fn save_package_doc(name: &str, doc: &Map<String, Value>) -> Result<(), HttpError> {
-    let bytes = serde_json::to_vec(doc).expect("JSON value");
-    Ok(catalog::kv_put(&doc_key(name), &bytes)?)
-}
-
-/// The kv space has no delete: an empty value stands for "no document".
-pub fn clear_package_doc(name: &str) -> Result<(), HttpError> {
-    Ok(catalog::kv_put(&doc_key(name), b"")?)
+    names::validate(&name)?;
+    let wanted = req.param("version").to_string();
+    let version = catalog::get_tag(&name, &wanted)?.unwrap_or_else(|| wanted.clone());
+    let Some(row) = catalog::get_version(&name, &version)? else {
+        return Err(match catalog::has_package(&name)? {
+            true => HttpError::not_found(format!("version not found: {wanted}")),
+            false => HttpError::not_found("not found"),
+        });
+    };
+    let object = version_object(&name, &row, req.base_url())?;
+    Ok(Response::json(200, &object).cacheable(&[&name], &[]))
 }
 
 /// Unix milliseconds → `2024-05-01T12:00:00.000Z`.

@@ -5,11 +5,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
-use wharf_sdk::types::{Asset, BlobInfo, DigestSet, Publication, StoreError, VersionRow};
+use wharf_sdk::types::{Asset, BlobInfo, DigestSet, Publication, StoreError, VersionRow, Write};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
-use crate::packument::{PACKAGE_FIELDS, package_doc, save_package_doc};
-use crate::{names, tags};
+use crate::{deprecate, names, package_doc, tags};
 
 /// Version fields that live at package level (or in the catalog row) instead.
 const MOVED_FIELDS: &[&str] = &["readme", "readmeFilename", "deprecated"];
@@ -39,10 +38,7 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
     if has_attachments {
         publish(req.user(), &name, &doc, &blobs)?;
     } else {
-        if catalog::list_versions(&name).is_empty() {
-            return Err(HttpError::not_found("not found"));
-        }
-        apply_deprecations(&name, &doc)?;
+        deprecate::update(&name, &doc)?;
     }
     Ok(crate::ok())
 }
@@ -81,8 +77,8 @@ fn publish(
         tags::check_name(tag)?;
     }
     // The registry always keeps a `latest`: the first publish gets it even under another tag.
-    let mut wants_latest = !body_tags.contains_key("latest")
-        && !catalog::list_tags(name).iter().any(|(t, _)| t == "latest");
+    let mut wants_latest =
+        !body_tags.contains_key("latest") && catalog::get_tag(name, "latest")?.is_none();
 
     // Check everything first, so a bad version publishes nothing.
     let mut plans = Vec::new();
@@ -104,7 +100,7 @@ fn publish(
                 "version {version} declares another version"
             )));
         }
-        if catalog::get_version(name, version).is_some() {
+        if catalog::get_version(name, version)?.is_some() {
             return Err(republish(version));
         }
         let file = names::tarball_file(name, version);
@@ -160,39 +156,50 @@ fn publish(
         });
     }
 
-    // Package-level fields follow `latest`, like the public registry's
-    // readme. Saved before the versions so that the catalog write, which
-    // invalidates cached packuments, comes last.
+    // Package-level fields follow `latest`, like the public registry's readme.
     let latest = plans.iter().find(|p| p.tags.iter().any(|t| t == "latest"));
     let latest = latest
         .and_then(|p| versions.get(&p.version))
         .and_then(Value::as_object);
-    save_package_doc(name, &package_fields(name, user, doc, latest))?;
+    let fields = package_fields(package_doc::load(name)?, user, doc, latest);
 
-    for plan in &plans {
-        let publication = Publication {
-            version: VersionRow {
-                package: name.to_string(),
-                version: plan.version.clone(),
-                metadata_json: Value::Object(plan.meta.clone()).to_string(),
-                yanked: false,
-                deprecated: None,
-                published_at: 0,
-            },
-            assets: vec![Asset {
-                path: names::tarball_path(name, &plan.file),
-                blake3: plan.blake3.clone(),
-                content_type: "application/octet-stream".into(),
-            }],
-            tags: plan.tags.clone(),
-        };
-        catalog::publish(&publication).map_err(|e| match e {
-            StoreError::AlreadyExists => republish(&plan.version),
-            e => e.into(),
-        })?;
+    // The versions, their tarballs and tags, and the package document: all or nothing.
+    let mut writes = vec![package_doc::put(name, &fields)];
+    writes.extend(
+        plans
+            .iter()
+            .map(|plan| Write::Publish(publication(name, plan))),
+    );
+    catalog::apply(&writes).map_err(|e| match e {
+        // Another publish of the same version won the race since the check above.
+        StoreError::AlreadyExists => {
+            let versions: Vec<&str> = plans.iter().map(|p| p.version.as_str()).collect();
+            republish(&versions.join(", "))
+        }
+        e => e.into(),
+    })
+}
+
+fn publication(name: &str, plan: &Plan) -> Publication {
+    Publication {
+        version: VersionRow {
+            package: name.to_string(),
+            version: plan.version.clone(),
+            metadata_json: Value::Object(plan.meta.clone()).to_string(),
+            yanked: false,
+            deprecated: None,
+            published_at: 0,
+        },
+        // The facts of the file (integrity, shasum) are in the version's `dist`.
+        assets: vec![Asset {
+            path: names::tarball_path(name, &plan.file),
+            blake3: plan.blake3.clone(),
+            content_type: "application/octet-stream".into(),
+            metadata_json: String::new(),
+            added_at: 0,
+        }],
+        tags: plan.tags.clone(),
     }
-
-    Ok(())
 }
 
 /// npm's own wording, which the CLI shows as is.
@@ -316,14 +323,13 @@ fn has_install_script(meta: &Map<String, Value>) -> bool {
 /// `latest`, the fields of its version (the top level of the body wins over
 /// the version object); maintainers accumulate with the publisher.
 fn package_fields(
-    name: &str,
+    mut stored: Map<String, Value>,
     user: Option<&str>,
     doc: &Map<String, Value>,
     latest: Option<&Map<String, Value>>,
 ) -> Map<String, Value> {
-    let mut stored = package_doc(name);
     if let Some(latest) = latest {
-        for field in PACKAGE_FIELDS.iter().filter(|f| **f != "maintainers") {
+        for field in package_doc::FIELDS.iter().filter(|f| **f != "maintainers") {
             match doc.get(*field).or_else(|| latest.get(*field)) {
                 Some(value) if !value.is_null() => stored.insert(field.to_string(), value.clone()),
                 _ => stored.remove(*field),
@@ -341,26 +347,4 @@ fn package_fields(
     }
     stored.insert("maintainers".into(), Value::Array(maintainers));
     stored
-}
-
-/// Applies the `deprecated` member of each version the catalog knows: a
-/// non-empty message deprecates, an empty or missing one undeprecates.
-/// Other changes to published versions are ignored (they are immutable).
-pub fn apply_deprecations(name: &str, doc: &Map<String, Value>) -> Result<(), HttpError> {
-    let Some(versions) = doc.get("versions").and_then(Value::as_object) else {
-        return Ok(());
-    };
-    for row in catalog::list_versions(name) {
-        let Some(sent) = versions.get(&row.version) else {
-            continue;
-        };
-        let wanted = sent
-            .get("deprecated")
-            .and_then(Value::as_str)
-            .filter(|m| !m.is_empty());
-        if wanted != row.deprecated.as_deref() {
-            catalog::set_deprecated(name, &row.version, wanted)?;
-        }
-    }
-    Ok(())
 }

@@ -1,12 +1,14 @@
 //! `npm search`: `GET -/v1/search?text=&size=&from=` in the registry's shape.
 //! Matching is the host's: the name or the latest version's metadata
-//! contains the text. There is no ranking, so every score is 1.
+//! contains the text. There is no ranking, so every score is 1. Each hit is
+//! rendered from the row the host returned alone: a page of hits costs one
+//! catalog call, not one per hit.
 
 use serde_json::{Map, Value, json};
 use wharf_sdk::types::VersionRow;
-use wharf_sdk::{HttpError, Request, Response, catalog};
+use wharf_sdk::{HttpError, Meta, Request, Response, catalog};
 
-use crate::packument::{iso_time, package_doc};
+use crate::packument::iso_time;
 
 const DEFAULT_SIZE: u32 = 20;
 const MAX_SIZE: u32 = 250;
@@ -16,8 +18,8 @@ pub fn search(req: &mut Request) -> Result<Response, HttpError> {
     let number = |key: &str| req.query(key).and_then(|v| v.trim().parse::<u32>().ok());
     let size = number("size").unwrap_or(DEFAULT_SIZE).clamp(1, MAX_SIZE);
     let from = number("from").unwrap_or(0);
-    let (total, rows) = catalog::search(&text, from, size);
-    let objects: Vec<Value> = rows.iter().map(|row| hit(&tagged_latest(row))).collect();
+    let (total, rows) = catalog::search(&text, from, size)?;
+    let objects = rows.iter().map(hit).collect::<Result<Vec<Value>, _>>()?;
     Ok(Response::json(
         200,
         &json!({ "objects": objects, "total": total, "time": iso_time(now_ms()) }),
@@ -37,34 +39,16 @@ fn search_text(raw: &str) -> String {
     terms.collect::<Vec<_>>().join(" ")
 }
 
-/// The host answers with the most recently published version; npm shows
-/// the one `latest` points at.
-fn tagged_latest(row: &VersionRow) -> VersionRow {
-    let latest = catalog::list_tags(&row.package)
+/// One hit, from the latest version's own metadata; its publisher is the
+/// maintainer shown.
+fn hit(row: &VersionRow) -> Result<Value, HttpError> {
+    let meta: Map<String, Value> = row.meta()?;
+    let field = |name: &str| meta.get(name).cloned();
+    let publisher = meta.get("_npmUser").and_then(|u| u.get("name"));
+    let maintainers: Vec<Value> = publisher
+        .map(|name| json!({ "username": name, "email": "" }))
         .into_iter()
-        .find(|(t, _)| t == "latest");
-    match latest {
-        Some((_, v)) if v != row.version => {
-            catalog::get_version(&row.package, &v).unwrap_or_else(|| row.clone())
-        }
-        _ => row.clone(),
-    }
-}
-
-fn hit(row: &VersionRow) -> Value {
-    let meta: Map<String, Value> = serde_json::from_str(&row.metadata_json).unwrap_or_default();
-    let doc = package_doc(&row.package);
-    let field = |name: &str| meta.get(name).or_else(|| doc.get(name)).cloned();
-    let maintainers: Vec<Value> = doc
-        .get("maintainers")
-        .and_then(Value::as_array)
-        .map(|list| list.iter().map(|m| json!({ "username": m["name"], "email": m.get("email").unwrap_or(&json!("")) })).collect())
-        .unwrap_or_default();
-    let publisher = meta
-        .get("_npmUser")
-        .and_then(|u| u.get("name"))
-        .or_else(|| maintainers.first().map(|m| &m["username"]))
-        .map(|name| json!({ "username": name }));
+        .collect();
     let mut package = json!({
         "name": row.package,
         "version": row.version,
@@ -75,13 +59,13 @@ fn hit(row: &VersionRow) -> Value {
         "maintainers": maintainers,
     });
     if let Some(publisher) = publisher {
-        package["publisher"] = publisher;
+        package["publisher"] = json!({ "username": publisher });
     }
-    json!({
+    Ok(json!({
         "package": package,
         "score": { "final": 1, "detail": { "quality": 1, "popularity": 1, "maintenance": 1 } },
         "searchScore": 1,
-    })
+    }))
 }
 
 fn now_ms() -> u64 {

@@ -4,14 +4,15 @@ use serde_json::{Value, json};
 use wharf_sdk::types::StoreError;
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
-use crate::SMALL_LIMIT;
-use crate::packument::Package;
+use crate::packument::tag_map;
+use crate::{SMALL_LIMIT, names};
 
 /// `GET -/package/{pkg}/dist-tags` → `{"latest": "1.0.0", …}`.
 pub fn list(req: &mut Request) -> Result<Response, HttpError> {
     let name = req.param("pkg").to_string();
-    let package = Package::load_or_404(&name)?;
-    Ok(Response::json(200, &package.tag_map()).cacheable(&[&name], &[]))
+    existing(&name)?;
+    let tags = tag_map(&catalog::all_tags(&name)?);
+    Ok(Response::json(200, &tags).cacheable(&[&name], &[]))
 }
 
 /// `PUT|POST -/package/{pkg}/dist-tags/{tag}` with the version as a JSON string.
@@ -19,20 +20,20 @@ pub fn set(req: &mut Request) -> Result<Response, HttpError> {
     let name = req.param("pkg").to_string();
     let tag = req.param("tag").to_string();
     check_name(&tag)?;
-    Package::load_or_404(&name)?;
+    existing(&name)?;
     let body = req.take_body()?.read_to_end(SMALL_LIMIT)?;
     // npm sends `"1.0.1"`; a bare `1.0.1` is accepted too.
     let version = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::String(v)) => v,
         _ => String::from_utf8_lossy(&body).trim().to_string(),
     };
-    if catalog::get_version(&name, &version).is_none() {
+    if catalog::get_version(&name, &version)?.is_none() {
         return Err(HttpError::not_found(format!(
             "version not found: {name}@{version}"
         )));
     }
     catalog::set_tag(&name, &tag, &version)?;
-    Ok(answer(&name))
+    answer(&name)
 }
 
 /// `DELETE -/package/{pkg}/dist-tags/{tag}`; `latest` cannot be removed.
@@ -42,20 +43,34 @@ pub fn remove(req: &mut Request) -> Result<Response, HttpError> {
     if tag == "latest" {
         return Err(HttpError::bad_request("the latest tag cannot be removed"));
     }
-    Package::load_or_404(&name)?;
+    existing(&name)?;
+    let missing = || HttpError::not_found(format!("tag not found: {tag}"));
+    if catalog::get_tag(&name, &tag)?.is_none() {
+        return Err(missing());
+    }
     catalog::remove_tag(&name, &tag).map_err(|e| match e {
-        StoreError::NotFound => HttpError::not_found(format!("tag not found: {tag}")),
+        StoreError::NotFound => missing(),
         e => e.into(),
     })?;
-    Ok(answer(&name))
+    answer(&name)
 }
 
-fn answer(name: &str) -> Response {
-    let tags: serde_json::Map<String, Value> = catalog::list_tags(name)
-        .into_iter()
-        .map(|(t, v)| (t, Value::from(v)))
-        .collect();
-    Response::json(200, &json!({ "ok": true, "id": name, "dist-tags": tags }))
+/// A valid name of a package the catalog has, or 404.
+fn existing(name: &str) -> Result<(), HttpError> {
+    names::validate(name)?;
+    match catalog::has_package(name)? {
+        true => Ok(()),
+        false => Err(HttpError::not_found("not found")),
+    }
+}
+
+/// The answer npm gets for a tag change: the tags after it.
+fn answer(name: &str) -> Result<Response, HttpError> {
+    let tags = tag_map(&catalog::all_tags(name)?);
+    Ok(Response::json(
+        200,
+        &json!({ "ok": true, "id": name, "dist-tags": tags }),
+    ))
 }
 
 /// Like npm: a tag that reads as a version range would make `pkg@tag` ambiguous.

@@ -9,7 +9,7 @@ use wharf_sdk::Response;
 use wharf_sdk::mock::{self, TestRequest};
 use wharf_sdk::types::{Action, ClassifyError, Method, Route};
 
-use crate::Npm;
+use crate::{Npm, package_doc};
 
 const BASE: &str = "http://registry.test/test/";
 const CORGI: &str = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
@@ -258,7 +258,9 @@ fn integrity_mismatch_publishes_nothing() {
     assert_eq!(put("left-pad", &body).status, 400);
 
     assert_eq!(get("left-pad").status, 404);
-    assert!(mock::with(|h| h.packages.is_empty() && h.assets.is_empty()));
+    assert!(mock::with(|h| h.catalog.versions.is_empty()
+        && h.catalog.assets.is_empty()
+        && h.catalog.kv.is_empty()));
 }
 
 #[test]
@@ -273,7 +275,7 @@ fn a_body_for_another_package_is_refused() {
             .unwrap()
             .contains("does not match")
     );
-    assert!(mock::with(|h| h.packages.is_empty()));
+    assert!(mock::with(|h| h.catalog.versions.is_empty()));
 }
 
 #[test]
@@ -366,7 +368,7 @@ fn deprecate_and_undeprecate_with_the_whole_packument() {
             .get("deprecated")
             .is_none()
     );
-    assert_eq!(mock::with(|h| h.packages["left-pad"].len()), 2);
+    assert_eq!(mock::with(|h| h.catalog.versions["left-pad"].len()), 2);
 }
 
 #[test]
@@ -420,7 +422,10 @@ fn unpublish_one_version_then_the_package() {
     assert_eq!(get("@scope%2fname").status, 404);
     assert_eq!(get("@scope/name/-/name-1.0.0.tgz").status, 404);
     assert_eq!(delete("@scope%2fname/-rev/1-x").status, 404);
-    assert_eq!(mock::with(|h| h.kv["package:@scope/name"].len()), 0);
+    assert_eq!(package_doc::stored("@scope/name"), None);
+    assert!(mock::with(
+        |h| h.catalog.tags.is_empty() && h.catalog.assets.is_empty()
+    ));
 }
 
 #[test]
@@ -428,7 +433,7 @@ fn search_finds_by_name_and_description() {
     start();
     publish("left-pad", "left-pad", "1.0.0");
     publish("@scope%2fname", "@scope/name", "1.0.0");
-    // A newer prerelease under another tag: search shows what `latest` points at.
+    // A newer prerelease under another tag: search shows the host's latest row.
     let mut beta = publish_body("left-pad", "2.0.0-beta.1", b"beta");
     beta["dist-tags"] = json!({ "beta": "2.0.0-beta.1" });
     assert_eq!(put("left-pad", &beta).status, 200);
@@ -439,7 +444,8 @@ fn search_finds_by_name_and_description() {
     assert_eq!(found["total"], 1);
     let package = &found["objects"][0]["package"];
     assert_eq!(package["name"], "left-pad");
-    assert_eq!(package["version"], "1.0.0");
+    // The host's row is shown as is (the mock's latest is the newest publish).
+    assert_eq!(package["version"], "2.0.0-beta.1");
     assert_eq!(package["description"], "left-pad does things");
     assert_eq!(package["keywords"], json!(["demo"]));
     assert_eq!(package["publisher"], json!({ "username": "alice" }));
@@ -501,6 +507,19 @@ fn classify_asks_for_the_right_access() {
             .expect("classifies")
             .0;
         let a = &route.access[0];
+        // Unpublishing a version may also move `latest` (a write).
+        let extra: Vec<_> = route.access[1..]
+            .iter()
+            .map(|x| (x.action, x.package.clone(), x.repository.clone()))
+            .collect();
+        let expected = match route.id.as_str() {
+            "unpublish-versions" | "unpublish-tarball" => {
+                vec![(Action::Write, a.package.clone(), None)]
+            }
+            _ => Vec::new(),
+        };
+        assert_eq!(extra, expected, "{path}");
+        assert!(a.repository.is_none());
         (route.id, a.action, a.package.clone())
     };
     let pkg = |name: &str| Some(name.to_string());
@@ -634,4 +653,214 @@ fn package_fields_follow_latest() {
         (doc["description"].as_str(), doc["readme"].as_str()),
         (Some("now faster"), Some("# Faster"))
     );
+}
+
+/// The catalog as text, to compare before and after a failed request.
+fn catalog_state() -> String {
+    mock::with(|h| {
+        let c = &h.catalog;
+        format!("{:?}\n{:?}\n{:?}\n{:?}", c.versions, c.assets, c.tags, c.kv)
+    })
+}
+
+#[test]
+fn a_store_outage_is_a_503_never_absent() {
+    start();
+    assert_eq!(publish("left-pad", "left-pad", "1.0.0").status, 200);
+    let before = catalog_state();
+    mock::with(|h| h.store_down = true);
+
+    let down = |r: Response| {
+        assert_eq!(r.status, 503, "{:?}", r.body_json());
+        assert_eq!(r.header_value("content-type"), Some("application/json"));
+        let doc = r.body_json();
+        assert!(doc["error"].is_string(), "{doc}");
+        assert_eq!(doc.as_object().unwrap().len(), 1, "{doc}");
+        assert!(r.cache.is_none(), "an outage is not cacheable");
+    };
+    // Reads: known or unknown, nothing is reported absent.
+    for path in [
+        "left-pad",
+        "unknown",
+        "left-pad/1.0.0",
+        "left-pad/latest",
+        "unknown/1.0.0",
+        "left-pad/-/left-pad-1.0.0.tgz",
+        "-/package/left-pad/dist-tags",
+        "-/v1/search?text=left",
+    ] {
+        down(get(path));
+    }
+    down(send(TestRequest::new(Method::Get, "left-pad").header("accept", CORGI)).1);
+
+    // Writes change nothing.
+    down(publish("left-pad", "left-pad", "1.1.0"));
+    down(publish("right-pad", "right-pad", "1.0.0"));
+    down(put("-/package/left-pad/dist-tags/beta", &json!("1.0.0")));
+    down(delete("-/package/left-pad/dist-tags/beta"));
+    let mut deprecated = publish_body("left-pad", "1.0.0", b"x");
+    deprecated.as_object_mut().unwrap().remove("_attachments");
+    deprecated["versions"]["1.0.0"]["deprecated"] = json!("old");
+    down(put("left-pad", &deprecated));
+    down(put(
+        "left-pad/-rev/1-x",
+        &json!({ "name": "left-pad", "versions": {} }),
+    ));
+    down(delete("left-pad/-/left-pad-1.0.0.tgz/-rev/1-x"));
+    down(delete("left-pad/-rev/1-x"));
+
+    mock::with(|h| h.store_down = false);
+    assert_eq!(catalog_state(), before);
+    assert_eq!(get("left-pad").status, 200);
+}
+
+/// One `npm publish` body carrying several versions and their tarballs.
+fn publish_body_of(name: &str, versions: &[&str]) -> Value {
+    let mut body = publish_body(name, versions[0], &tarball_bytes(name, versions[0]));
+    for version in &versions[1..] {
+        let other = publish_body(name, version, &tarball_bytes(name, version));
+        let copy = |member: &str, body: &mut Value| {
+            let from = other[member].as_object().unwrap().clone();
+            body[member].as_object_mut().unwrap().extend(from);
+        };
+        copy("versions", &mut body);
+        copy("_attachments", &mut body);
+    }
+    body
+}
+
+#[test]
+fn a_publish_of_several_versions_is_all_or_nothing() {
+    start();
+    let mut body = publish_body_of("left-pad", &["1.0.0", "1.1.0"]);
+    body["dist-tags"] = json!({ "latest": "1.1.0", "old": "1.0.0" });
+    assert_eq!(put("left-pad", &body).status, 200);
+    let doc = get("left-pad").body_json();
+    assert_eq!(
+        doc["dist-tags"],
+        json!({ "latest": "1.1.0", "old": "1.0.0" })
+    );
+    for version in ["1.0.0", "1.1.0"] {
+        let file = format!("left-pad/-/left-pad-{version}.tgz");
+        assert_eq!(
+            blob_bytes(&get(&file)),
+            tarball_bytes("left-pad", version),
+            "{file}"
+        );
+    }
+    assert!(package_doc::stored("left-pad").is_some());
+
+    // A tarball path taken (by another writer, since the checks) fails the
+    // whole publish: no version, tag or package document is left behind.
+    start();
+    let taken = "right-pad/-/right-pad-1.1.0.tgz";
+    mock::with(|h| {
+        let asset = wharf_sdk::types::Asset {
+            path: taken.into(),
+            blake3: "0".repeat(64),
+            content_type: "application/octet-stream".into(),
+            metadata_json: String::new(),
+            added_at: 0,
+        };
+        let owner = wharf_sdk::types::Owner {
+            package: "right-pad".into(),
+            version: None,
+        };
+        h.catalog.assets.insert(taken.into(), (asset, owner));
+    });
+    let before = catalog_state();
+    let refused = put(
+        "right-pad",
+        &publish_body_of("right-pad", &["1.0.0", "1.1.0"]),
+    );
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        refused.body_json()["error"],
+        "You cannot publish over the previously published versions: 1.0.0, 1.1.0."
+    );
+    assert_eq!(catalog_state(), before);
+}
+
+#[test]
+fn deprecations_of_several_versions_apply_together() {
+    start();
+    publish("left-pad", "left-pad", "1.0.0");
+    publish("left-pad", "left-pad", "1.1.0");
+    publish("left-pad", "left-pad", "2.0.0");
+
+    // `npm deprecate left-pad@"<2" "use 2"`, with a version the registry
+    // does not have (the client's copy was stale): that one is ignored.
+    let mut doc = get("left-pad?write=true").body_json();
+    for version in ["1.0.0", "1.1.0"] {
+        doc["versions"][version]["deprecated"] = json!("use 2");
+    }
+    doc["versions"]["0.1.0"] = json!({ "version": "0.1.0", "deprecated": "gone" });
+    assert_eq!(put("left-pad", &doc).status, 200);
+    let deprecations = mock::with(|h| {
+        h.catalog.versions["left-pad"]
+            .iter()
+            .map(|r| (r.version.clone(), r.deprecated.clone()))
+            .collect::<Vec<_>>()
+    });
+    let use_2 = Some("use 2".to_string());
+    assert_eq!(
+        deprecations,
+        [
+            ("1.0.0".to_string(), use_2.clone()),
+            ("1.1.0".to_string(), use_2),
+            ("2.0.0".to_string(), None),
+        ]
+    );
+
+    // A metadata update for a package the registry does not have.
+    let mut unknown = doc.clone();
+    unknown["name"] = json!("right-pad");
+    assert_eq!(put("right-pad", &unknown).status, 404);
+}
+
+#[test]
+fn version_and_tag_lookups_name_what_is_missing() {
+    start();
+    publish("left-pad", "left-pad", "1.0.0");
+    assert_eq!(
+        get("left-pad/2.0.0").body_json(),
+        json!({ "error": "version not found: 2.0.0" })
+    );
+    assert_eq!(
+        get("right-pad/1.0.0").body_json(),
+        json!({ "error": "not found" })
+    );
+    assert_eq!(get("-/package/right-pad/dist-tags").status, 404);
+    assert_eq!(delete("-/package/right-pad/dist-tags/beta").status, 404);
+    let missing = delete("-/package/left-pad/dist-tags/beta");
+    assert_eq!(
+        (missing.status, missing.body_json()),
+        (404, json!({ "error": "tag not found: beta" }))
+    );
+}
+
+#[test]
+fn the_package_document_lives_in_the_packages_kv() {
+    start();
+    // An empty value is what unpublish left before kv entries could be deleted.
+    mock::with(|h| {
+        h.catalog
+            .kv
+            .insert((Some("left-pad".into()), "package".into()), Vec::new())
+    });
+    assert_eq!(publish("left-pad", "left-pad", "1.0.0").status, 200);
+    let stored: Value = serde_json::from_slice(&package_doc::stored("left-pad").unwrap()).unwrap();
+    assert_eq!(stored["readme"], "# Hello");
+    assert_eq!(
+        stored["maintainers"],
+        json!([{ "name": "alice", "email": "" }])
+    );
+    assert_eq!(mock::with(|h| h.catalog.kv.len()), 1);
+
+    // Unpublishing the last version forgets it, in the same transaction.
+    let mut doc = get("left-pad?write=true").body_json();
+    doc["versions"] = json!({});
+    assert_eq!(put("left-pad/-rev/1-x", &doc).status, 200);
+    assert_eq!(package_doc::stored("left-pad"), None);
+    assert_eq!(get("left-pad").status, 404);
 }

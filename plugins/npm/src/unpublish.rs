@@ -1,19 +1,24 @@
 //! `npm unpublish`. For `pkg@1.0.0` npm PUTs the pruned packument to
 //! `{pkg}/-rev/{rev}`, then DELETEs `{pkg}/-/{file}/-rev/{rev}`; for the
 //! whole package (`--force`, or the last version) it DELETEs `{pkg}/-rev/{rev}`.
-//! Revisions are not checked: the catalog serializes writes.
+//! Revisions are not checked: the catalog serializes writes. Each request is
+//! one transaction.
 
 use serde_json::{Map, Value};
-use wharf_sdk::types::{StoreError, VersionRow};
+use wharf_sdk::types::{StoreError, VersionRow, Write};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
-use crate::packument::{Package, clear_package_doc};
-use crate::{DOCUMENT_LIMIT, names, publish};
+use crate::{DOCUMENT_LIMIT, deprecate, names, package_doc};
 
 /// `PUT {pkg}/-rev/{rev}`: drop every version the document no longer lists.
 pub fn versions(req: &mut Request) -> Result<Response, HttpError> {
     let name = req.param("pkg").to_string();
-    let package = Package::load_or_404(&name)?;
+    names::validate(&name)?;
+    // What the document no longer lists is only known against every version.
+    let rows = catalog::all_versions(&name)?;
+    if rows.is_empty() {
+        return Err(HttpError::not_found("not found"));
+    }
     let doc: Map<String, Value> =
         serde_json::from_slice(&req.take_body()?.read_to_end(DOCUMENT_LIMIT)?)?;
     if doc
@@ -30,21 +35,28 @@ pub fn versions(req: &mut Request) -> Result<Response, HttpError> {
         .get("versions")
         .and_then(Value::as_object)
         .ok_or_else(|| HttpError::bad_request("the document has no versions"))?;
-    let removed: Vec<&str> = package
-        .versions
-        .iter()
-        .map(|r| r.version.as_str())
-        .filter(|v| !keep.contains_key(*v))
-        .collect();
-    for version in &removed {
-        catalog::delete_version(&name, version)?;
-    }
+    let (remaining, removed): (Vec<VersionRow>, Vec<VersionRow>) = rows
+        .into_iter()
+        .partition(|r| keep.contains_key(&r.version));
+    let removed: Vec<&str> = removed.iter().map(|r| r.version.as_str()).collect();
     let wanted_latest = doc
         .get("dist-tags")
         .and_then(|t| t.get("latest"))
         .and_then(Value::as_str);
-    after_removal(&package, &removed, wanted_latest)?;
-    publish::apply_deprecations(&name, &doc)?;
+    let latest = catalog::get_tag(&name, "latest")?;
+
+    let mut writes: Vec<Write> = removed.iter().map(|v| delete_version(&name, v)).collect();
+    writes.extend(after_removal(
+        &name,
+        &removed,
+        &remaining,
+        latest.as_deref(),
+        wanted_latest,
+    ));
+    writes.extend(deprecate::writes(&name, &doc, &remaining));
+    if !writes.is_empty() {
+        catalog::apply(&writes)?;
+    }
     Ok(crate::ok())
 }
 
@@ -56,20 +68,40 @@ pub fn tarball(req: &mut Request) -> Result<Response, HttpError> {
     let file = req.param("file");
     let path = names::tarball_path(&name, file);
     let prefix = format!("{}-", names::split(&name).1);
-    let version = file
+    let Some(version) = file
         .strip_prefix(&prefix)
-        .and_then(|f| f.strip_suffix(".tgz"));
-    if let (Some(_), Some(version)) = (catalog::find_asset(&path), version)
-        && let Some(package) = Package::load(&name)
-        && package.versions.iter().any(|r| r.version == version)
-    {
-        catalog::delete_version(&name, version)?;
-        after_removal(&package, &[version], None)?;
+        .and_then(|f| f.strip_suffix(".tgz"))
+    else {
+        return Ok(crate::ok());
+    };
+    if catalog::find_asset(&path)?.is_none() || catalog::get_version(&name, version)?.is_none() {
+        return Ok(crate::ok());
     }
+    let latest = catalog::get_tag(&name, "latest")?;
+    let others = match latest.as_deref() == Some(version) {
+        // `latest` moves to the highest version left: that takes every version.
+        true => catalog::all_versions(&name)?,
+        // Otherwise it only matters whether any other version is left.
+        false => catalog::list_versions(&name, None, 2)?,
+    };
+    let remaining: Vec<VersionRow> = others
+        .into_iter()
+        .filter(|r| r.version != version)
+        .collect();
+    let mut writes = vec![delete_version(&name, version)];
+    writes.extend(after_removal(
+        &name,
+        &[version],
+        &remaining,
+        latest.as_deref(),
+        None,
+    ));
+    catalog::apply(&writes)?;
     Ok(crate::ok())
 }
 
-/// `DELETE {pkg}/-rev/{rev}`: the whole package.
+/// `DELETE {pkg}/-rev/{rev}`: the whole package, with its tags and package
+/// document.
 pub fn package(req: &mut Request) -> Result<Response, HttpError> {
     let name = req.param("pkg").to_string();
     names::validate(&name)?;
@@ -77,43 +109,44 @@ pub fn package(req: &mut Request) -> Result<Response, HttpError> {
         StoreError::NotFound => HttpError::not_found("not found"),
         e => e.into(),
     })?;
-    clear_package_doc(&name)?;
     Ok(crate::ok())
 }
 
-/// Keeps the package consistent after versions were deleted: `latest` moves
-/// to `wanted` (if it remains) or the highest remaining version; a package
-/// without versions loses its package-level document.
+fn delete_version(name: &str, version: &str) -> Write {
+    Write::DeleteVersion((name.to_string(), version.to_string()))
+}
+
+/// The writes that keep the package consistent once `removed` are deleted:
+/// `latest` moves to `wanted` (if it remains) or the highest remaining
+/// version; a package without versions loses its package-level document.
+/// `remaining` must hold every version left when `latest` is among the
+/// removed; otherwise it only has to tell whether any is left.
 fn after_removal(
-    before: &Package,
+    name: &str,
     removed: &[&str],
+    remaining: &[VersionRow],
+    latest: Option<&str>,
     wanted: Option<&str>,
-) -> Result<(), HttpError> {
-    let remaining: Vec<&VersionRow> = before
-        .versions
-        .iter()
-        .filter(|r| !removed.contains(&r.version.as_str()))
-        .collect();
+) -> Vec<Write> {
     if remaining.is_empty() {
-        return clear_package_doc(&before.name);
+        return vec![package_doc::delete(name)];
     }
-    let old_latest = before
-        .tags
-        .iter()
-        .find(|(t, _)| t == "latest")
-        .map(|(_, v)| v.as_str());
-    if old_latest.is_some_and(|v| removed.contains(&v)) {
-        let latest = wanted
-            .filter(|w| remaining.iter().any(|r| r.version == *w))
-            .unwrap_or_else(|| highest(&remaining));
-        catalog::set_tag(&before.name, "latest", latest)?;
+    if !latest.is_some_and(|v| removed.contains(&v)) {
+        return Vec::new();
     }
-    Ok(())
+    let latest = wanted
+        .filter(|w| remaining.iter().any(|r| r.version == *w))
+        .unwrap_or_else(|| highest(remaining));
+    vec![Write::SetTag((
+        name.to_string(),
+        "latest".into(),
+        latest.to_string(),
+    ))]
 }
 
 /// The highest version by semver precedence (unparsable versions rank lowest).
-fn highest<'a>(rows: &[&'a VersionRow]) -> &'a str {
-    let key = |r: &&&VersionRow| semver::Version::parse(&r.version).ok();
+fn highest(rows: &[VersionRow]) -> &str {
+    let key = |r: &&VersionRow| semver::Version::parse(&r.version).ok();
     rows.iter()
         .max_by_key(key)
         .map(|r| r.version.as_str())

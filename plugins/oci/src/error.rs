@@ -2,11 +2,12 @@
 //!
 //! Handlers return an [`HttpError`] whose message is `CODE: text`; `render`
 //! splits it back. Host decisions (401, 403, 404 of an unknown path, 413)
-//! arrive without a code and get one from their status.
+//! arrive without a code and get one from their status; a store outage is
+//! 503 `UNAVAILABLE`, as distribution answers it.
 
 use serde_json::json;
 use wharf_sdk::types::StoreError;
-use wharf_sdk::{HttpError, Response};
+use wharf_sdk::{HttpError, Response, default_message};
 
 pub const BLOB_UNKNOWN: &str = "BLOB_UNKNOWN";
 pub const BLOB_UPLOAD_UNKNOWN: &str = "BLOB_UPLOAD_UNKNOWN";
@@ -46,6 +47,7 @@ fn code_for(status: u16) -> &'static str {
         404 | 405 => UNSUPPORTED,
         413 => SIZE_INVALID,
         429 => "TOOMANYREQUESTS",
+        503 => "UNAVAILABLE",
         _ => "UNKNOWN",
     }
 }
@@ -64,7 +66,7 @@ fn split(status: u16, message: &str) -> (&str, &str) {
 
 pub fn render(status: u16, message: &str) -> Response {
     let (code, text) = split(status, message);
-    let text = if text.is_empty() { code } else { text };
+    let text = default_message(status, text);
     let response = Response::json(
         status,
         &json!({ "errors": [{ "code": code, "message": text, "detail": null }] }),

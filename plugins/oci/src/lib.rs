@@ -7,6 +7,7 @@
 mod blob;
 mod discovery;
 mod error;
+pub mod export;
 mod manifest;
 mod names;
 mod store;
@@ -16,8 +17,8 @@ mod upload;
 mod tests;
 
 use wharf_sdk::need::{delete, read, read_repo, write};
-use wharf_sdk::types::PluginInfo;
-use wharf_sdk::{Format, HttpError, Request, Response, Router, register_format};
+use wharf_sdk::types::{Access, Action, PluginInfo};
+use wharf_sdk::{Format, HttpError, Need, Params, Request, Response, Router};
 
 pub struct Oci;
 
@@ -31,7 +32,8 @@ impl Format for Oci {
     }
 
     /// Upload routes come before `blobs/{digest}`; `{name*}` backs off so
-    /// nested names (`org/team/app`) match.
+    /// nested names (`org/team/app`) match. `export::classify` adds the read
+    /// on a mount's source to `upload-start`.
     fn router() -> Router {
         Router::new()
             .get("v2", "base", read_repo(), base)
@@ -93,7 +95,7 @@ impl Format for Oci {
             .delete(
                 "v2/{name*}/manifests/{reference}",
                 "manifest-delete",
-                delete("name"),
+                Need::Custom(manifest_delete),
                 manifest::delete,
             )
             .get(
@@ -115,7 +117,8 @@ impl Format for Oci {
     }
 }
 
-register_format!(Oci);
+// Exported by `export` (not `register_format!`): classify adds the mount's
+// read on `from`.
 
 /// `GET /v2/`: 200 for a signed-in caller. Anonymous callers get the 401
 /// challenge, which is how Docker-style clients learn to send credentials.
@@ -125,4 +128,20 @@ fn base(req: &mut Request) -> Result<Response, HttpError> {
         None => error::render(401, "UNAUTHORIZED: authentication required"),
     };
     Ok(response.header("docker-distribution-api-version", "registry/2.0"))
+}
+
+/// `DELETE /v2/<name>/manifests/<reference>` needs delete, as the spec says.
+/// A tag reference only removes the tag, a catalog write the host checks as
+/// write: that route needs both.
+fn manifest_delete(p: &Params) -> Vec<Access> {
+    let access = |action| Access {
+        action,
+        package: Some(p.get("name").to_string()),
+        repository: None,
+    };
+    let mut needs = vec![access(Action::Delete)];
+    if !p.get("reference").contains(':') {
+        needs.push(access(Action::Write));
+    }
+    needs
 }

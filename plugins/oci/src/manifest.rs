@@ -9,9 +9,9 @@ use crate::error::{
 use crate::names::{self, Reference};
 use crate::store as repo;
 use serde_json::{Value, json};
-use wharf_sdk::catalog::{self, Asset, Publication};
-use wharf_sdk::types::DigestSet;
-use wharf_sdk::{HttpError, Request, Response, blobs};
+use wharf_sdk::catalog::{self, Publication, Write};
+use wharf_sdk::types::{BlobInfo, DigestSet, StoreError};
+use wharf_sdk::{HttpError, Meta, Request, Response, blobs};
 
 /// Largest manifest accepted (distribution's limit).
 pub const MANIFEST_LIMIT: usize = 4 << 20;
@@ -137,14 +137,14 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, HttpErr
 /// Every blob and child manifest must already be in the repository.
 fn check_references(name: &str, parsed: &Parsed) -> Result<(), HttpError> {
     for (digest, size) in &parsed.blobs {
-        let asset = repo::find_blob(name, digest).ok_or_else(|| {
+        let asset = repo::find_blob(name, digest)?.ok_or_else(|| {
             oci(
                 400,
                 MANIFEST_BLOB_UNKNOWN,
                 format!("blob {digest} is unknown to {name}"),
             )
         })?;
-        if let Some(info) = blobs::stat(&asset.blake3)
+        if let Some(info) = blobs::stat(&asset.blake3).map_err(store)?
             && info.size != *size
         {
             return Err(invalid(format!(
@@ -154,7 +154,7 @@ fn check_references(name: &str, parsed: &Parsed) -> Result<(), HttpError> {
         }
     }
     for digest in &parsed.manifests {
-        if repo::find_manifest(name, digest).is_none() {
+        if repo::find_manifest(name, digest)?.is_none() {
             return Err(oci(
                 400,
                 MANIFEST_BLOB_UNKNOWN,
@@ -183,6 +183,62 @@ fn metadata(parsed: &Parsed, size: u64) -> Value {
     })
 }
 
+/// The manifest's entry in its subject's referrers index.
+fn referrer_descriptor(parsed: &Parsed, digest: &str, size: u64) -> Value {
+    let mut d = json!({ "mediaType": parsed.media_type, "digest": digest, "size": size });
+    if let Some(t) = &parsed.artifact_type {
+        d["artifactType"] = json!(t);
+    }
+    if let Some(a) = parsed.annotations.as_ref().filter(|a| a.is_object()) {
+        d["annotations"] = a.clone();
+    }
+    d
+}
+
+/// The writes that make a new manifest visible: its row and bytes, its tag,
+/// and its referrers entry when it has a subject (one transaction).
+fn publish_writes(
+    name: &str,
+    digest: &str,
+    parsed: &Parsed,
+    info: &BlobInfo,
+    tags: Vec<String>,
+) -> Vec<Write> {
+    let blake3 = &info.digests.blake3;
+    let mut writes = vec![Write::Publish(Publication {
+        version: repo::row(name, digest, metadata(parsed, info.size)),
+        assets: vec![repo::asset(
+            repo::manifest_path(name, digest),
+            blake3,
+            &parsed.media_type,
+            String::new(),
+        )],
+        tags,
+    })];
+    if let Some(subject) = &parsed.subject {
+        let entry = repo::asset(
+            repo::referrer_path(name, subject, digest),
+            blake3,
+            &parsed.media_type,
+            referrer_descriptor(parsed, digest, info.size).to_string(),
+        );
+        // `replace`: an entry left behind is overwritten, not a conflict.
+        writes.push(Write::PutAsset((repo::package(name), entry, true)));
+    }
+    writes
+}
+
+fn retag(name: &str, tags: &[String], digest: &str) -> Result<(), HttpError> {
+    let writes: Vec<Write> = tags
+        .iter()
+        .map(|t| Write::SetTag((name.into(), t.clone(), digest.into())))
+        .collect();
+    if writes.is_empty() {
+        return Ok(());
+    }
+    catalog::apply(&writes).map_err(store)
+}
+
 /// `PUT /v2/<name>/manifests/<reference>`.
 pub fn put(req: &mut Request) -> Result<Response, HttpError> {
     let name = req.param("name").to_string();
@@ -202,7 +258,7 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
         })?;
     let parsed = parse(&bytes, req.header("content-type"))?;
     let info = blobs::put_bytes(&bytes, DigestSet::SHA256).map_err(store)?;
-    let digest = format!("sha256:{}", info.digests.sha256.unwrap_or_default());
+    let digest = format!("sha256:{}", info.digests.sha256.clone().unwrap_or_default());
     if let Reference::Digest(claimed) = reference
         && claimed != digest
     {
@@ -217,21 +273,24 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
         Reference::Tag(t) => vec![t.to_string()],
         Reference::Digest(_) => vec![],
     };
-    if catalog::get_version(&name, &digest).is_some() {
-        for tag in &tags {
-            catalog::set_tag(&name, tag, &digest).map_err(store)?;
-        }
+    // Pushing a manifest the repository has keeps its row and moves the tag.
+    if catalog::get_version(&name, &digest)
+        .map_err(store)?
+        .is_some()
+    {
+        retag(&name, &tags, &digest)?;
     } else {
-        catalog::publish(&Publication {
-            version: repo::row(&name, &digest, metadata(&parsed, info.size)),
-            assets: vec![Asset {
-                path: repo::manifest_path(&name, &digest),
-                blake3: info.digests.blake3,
-                content_type: parsed.media_type.clone(),
-            }],
-            tags,
-        })
-        .map_err(store)?;
+        match catalog::apply(&publish_writes(
+            &name,
+            &digest,
+            &parsed,
+            &info,
+            tags.clone(),
+        )) {
+            // A concurrent push of the same manifest won the race.
+            Err(StoreError::AlreadyExists) => retag(&name, &tags, &digest)?,
+            other => other.map_err(store)?,
+        }
     }
     let mut response = Response::empty(201)
         .header("location", &format!("/v2/{name}/manifests/{digest}"))
@@ -247,23 +306,28 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
 fn resolve(name: &str, reference: &Reference) -> Result<String, HttpError> {
     let found = match reference {
         Reference::Digest(d) => Some(d.to_string()),
-        Reference::Tag(t) => repo::tagged(name, t),
+        Reference::Tag(t) => repo::tagged(name, t)?,
     };
     found.ok_or_else(|| unknown(name, reference))
 }
 
+/// 404 for a reference `name` lacks: NAME_UNKNOWN when nothing was ever
+/// pushed there. A store failure while finding out is that failure.
 fn unknown(name: &str, reference: &Reference) -> HttpError {
-    if !repo::exists(name) {
-        return oci(404, NAME_UNKNOWN, format!("repository {name} is unknown"));
+    match repo::exists(name) {
+        Err(e) => e,
+        Ok(false) => oci(404, NAME_UNKNOWN, format!("repository {name} is unknown")),
+        Ok(true) => {
+            let r = match reference {
+                Reference::Tag(t) | Reference::Digest(t) => t,
+            };
+            oci(
+                404,
+                MANIFEST_UNKNOWN,
+                format!("manifest {r} is unknown to {name}"),
+            )
+        }
     }
-    let r = match reference {
-        Reference::Tag(t) | Reference::Digest(t) => t,
-    };
-    oci(
-        404,
-        MANIFEST_UNKNOWN,
-        format!("manifest {r} is unknown to {name}"),
-    )
 }
 
 /// Whether an `Accept` header admits `media_type` (no header admits all).
@@ -284,7 +348,7 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     let raw = req.param("reference").to_string();
     let reference = names::reference(&raw)?;
     let digest = resolve(&name, &reference)?;
-    let asset = repo::find_manifest(&name, &digest).ok_or_else(|| unknown(&name, &reference))?;
+    let asset = repo::find_manifest(&name, &digest)?.ok_or_else(|| unknown(&name, &reference))?;
     let accept = req
         .head
         .headers
@@ -308,6 +372,23 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
         .header("etag", &format!("\"{digest}\"")))
 }
 
+/// The writes that remove manifest `digest`: its row (with its bytes and the
+/// tags on it) and its referrers entry, if it has one.
+fn delete_writes(name: &str, digest: &str) -> Result<Option<Vec<Write>>, HttpError> {
+    let Some(row) = catalog::get_version(name, digest).map_err(store)? else {
+        return Ok(None);
+    };
+    let mut writes = vec![Write::DeleteVersion((name.into(), digest.into()))];
+    if let Some(subject) = row.meta::<Value>()?["subject"].as_str() {
+        let entry = repo::referrer_path(name, subject, digest);
+        // Rows stored before referrers entries existed have none.
+        if catalog::find_asset(&entry).map_err(store)?.is_some() {
+            writes.push(Write::RemoveAsset((name.into(), entry)));
+        }
+    }
+    Ok(Some(writes))
+}
+
 /// `DELETE /v2/<name>/manifests/<reference>`: a digest removes the manifest
 /// (and the tags on it), a tag only the tag.
 pub fn delete(req: &mut Request) -> Result<Response, HttpError> {
@@ -316,9 +397,15 @@ pub fn delete(req: &mut Request) -> Result<Response, HttpError> {
     let raw = req.param("reference").to_string();
     let reference = names::reference(&raw)?;
     let removed = match &reference {
-        Reference::Digest(d) => catalog::delete_version(&name, d),
+        Reference::Digest(d) => match delete_writes(&name, d)? {
+            Some(writes) => catalog::apply(&writes),
+            None => Err(StoreError::NotFound),
+        },
         Reference::Tag(t) => catalog::remove_tag(&name, t),
     };
-    removed.map_err(|_| unknown(&name, &reference))?;
-    Ok(Response::empty(202).header("content-length", "0"))
+    match removed {
+        Ok(()) => Ok(Response::empty(202).header("content-length", "0")),
+        Err(StoreError::NotFound) => Err(unknown(&name, &reference)),
+        Err(e) => Err(store(e)),
+    }
 }

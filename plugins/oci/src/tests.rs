@@ -1,19 +1,48 @@
-use crate::Oci;
 use crate::discovery::page;
+use crate::export;
 use crate::manifest::{self, OCI_INDEX, OCI_MANIFEST};
 use crate::names;
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::Digest;
-use wharf_sdk::Response;
 use wharf_sdk::mock::{self, TestRequest};
-use wharf_sdk::types::{Action, Method, Route};
+use wharf_sdk::types::{
+    Access, Action, BodyMode, Caller, Method, RequestContext, ResponseBody, Route,
+};
+use wharf_sdk::{Body, Response};
 
 fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", wharf_sdk::hex(sha2::Sha256::digest(bytes)))
 }
 
+/// `TestRequest::send`, through the plugin's own classify (which adds the
+/// mount's read on `from`): the mock refuses writes beyond the route.
 fn send(req: TestRequest) -> (Route, Response) {
-    req.send::<Oci>().expect("the path routes")
+    let repo = mock::repo();
+    let route = export::classify(&repo, &req.head).expect("the path routes");
+    let ctx = RequestContext {
+        repo,
+        head: req.head,
+        route_id: route.id.clone(),
+        caller: Caller {
+            user: mock::with(|h| h.caller.clone()),
+            roles: Vec::new(),
+        },
+    };
+    let body = match route.body {
+        BodyMode::Stream => Some(Body::from_bytes(req.body.unwrap_or_default())),
+        BodyMode::None => None,
+    };
+    mock::with(|h| h.route = Some(route.access.clone()));
+    let response = export::handle(ctx, body);
+    mock::with(|h| h.route = None);
+    (route, response)
+}
+
+fn blob_body(r: &Response) -> String {
+    match &r.body {
+        ResponseBody::Blob(b) => b.clone(),
+        other => panic!("{other:?}"),
+    }
 }
 
 fn code(r: &Response) -> String {
@@ -104,7 +133,16 @@ fn routes_need_read_write_delete_on_the_nested_name() {
     assert_eq!(route.id, "upload-start");
     assert_eq!(route.access[0].action, Action::Write);
     let (route, _) = send(TestRequest::new(Method::Delete, "/v2/a/manifests/v1"));
-    assert_eq!(route.access[0].action, Action::Delete);
+    assert_eq!(
+        accesses(&route),
+        [(Action::Delete, "a"), (Action::Write, "a")],
+        "untagging is a tag write"
+    );
+    let (route, _) = send(TestRequest::new(
+        Method::Delete,
+        &format!("/v2/a/manifests/{}", digest(b"m")),
+    ));
+    assert_eq!(accesses(&route), [(Action::Delete, "a")]);
     let (route, _) = send(TestRequest::new(Method::Get, "/v2/a/blobs/uploads/xyz"));
     assert_eq!(route.id, "upload-status");
 }
@@ -226,10 +264,7 @@ fn manifests_need_their_blobs_and_keep_their_bytes() {
     let (_, r) = send(TestRequest::new(Method::Get, "/v2/org/app/manifests/v1"));
     assert_eq!(r.header_value("docker-content-digest"), Some(d.as_str()));
     assert_eq!(r.header_value("content-type"), Some(OCI_MANIFEST));
-    let blake3 = match &r.body {
-        wharf_sdk::types::ResponseBody::Blob(b) => b.clone(),
-        other => panic!("{other:?}"),
-    };
+    let blake3 = blob_body(&r);
     assert_eq!(mock::with(|h| h.blob(&blake3).unwrap().to_vec()), bytes);
     let (_, r) = send(
         TestRequest::new(Method::Get, "/v2/org/app/manifests/v1").header(
@@ -275,16 +310,37 @@ fn parse_reads_artifact_type_subject_and_references() {
     assert!(!manifest::accepts(Some(OCI_INDEX), OCI_MANIFEST));
 }
 
+/// `page` over a sorted list, recording the host limits it asked for.
+fn paged(list: &[String], n: usize, last: Option<&str>) -> (Vec<String>, bool, Vec<u32>) {
+    let mut asked = Vec::new();
+    let (names, more) = page(n, last.map(str::to_string), |after, limit| {
+        asked.push(limit);
+        let rest = list.iter().filter(|t| after.is_none_or(|a| t.as_str() > a));
+        Ok(rest.take(limit as usize).cloned().collect())
+    })
+    .unwrap();
+    (names, more, asked)
+}
+
 #[test]
 fn tag_pages_follow_last_and_n() {
     let tags: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
-    assert_eq!(page(&tags, None, 2), (vec!["a".into(), "b".into()], true));
-    assert_eq!(
-        page(&tags, Some("b"), 2),
-        (vec!["c".into(), "d".into()], false)
-    );
-    assert_eq!(page(&tags, Some("d"), 2), (vec![], false));
-    assert_eq!(page(&tags, None, 0), (vec![], true));
+    let page = |last, n| {
+        let (names, more, _) = paged(&tags, n, last);
+        (names, more)
+    };
+    assert_eq!(page(None, 2), (vec!["a".into(), "b".into()], true));
+    assert_eq!(page(Some("b"), 2), (vec!["c".into(), "d".into()], false));
+    assert_eq!(page(Some("d"), 2), (vec![], false));
+    assert_eq!(page(None, 0), (vec![], true));
+    // A client page larger than the host's spans host pages of at most PAGE.
+    let many: Vec<String> = (0..2500).map(|i| format!("t{i:05}")).collect();
+    let (names, more, asked) = paged(&many, 2000, None);
+    assert_eq!((names.len(), more), (2000, true));
+    assert_eq!(names.last().map(String::as_str), Some("t01999"));
+    assert_eq!(asked, vec![1000, 1000, 1]);
+    let (names, more, _) = paged(&many, 2000, Some("t00999"));
+    assert_eq!((names.len(), more), (1500, false));
 }
 
 #[test]
@@ -313,6 +369,27 @@ fn tags_list_pages_with_a_link_and_deletes_work() {
     assert_eq!(r.status, 202);
     let (_, r) = send(TestRequest::new(Method::Get, "/v2/a/manifests/v2"));
     assert_eq!((r.status, code(&r).as_str()), (404, "MANIFEST_UNKNOWN"));
+}
+
+#[test]
+fn the_catalog_pages_with_n_last_and_a_link() {
+    setup();
+    for name in ["c", "a", "b"] {
+        let config = push_blob(name, b"{}");
+        let r = put_manifest(name, "v1", &image(&config, &[]), OCI_MANIFEST);
+        assert_eq!(r.status, 201);
+    }
+    let (_, r) = send(TestRequest::new(Method::Get, "/v2/_catalog?n=2"));
+    assert_eq!(r.body_json(), json!({"repositories": ["a", "b"]}));
+    assert_eq!(
+        r.header_value("link"),
+        Some("</v2/_catalog?last=b&n=2>; rel=\"next\"")
+    );
+    let (_, r) = send(TestRequest::new(Method::Get, "/v2/_catalog?n=2&last=b"));
+    assert_eq!(r.body_json(), json!({"repositories": ["c"]}));
+    assert_eq!(r.header_value("link"), None);
+    let (_, r) = send(TestRequest::new(Method::Get, "/v2/_catalog?n=x"));
+    assert_eq!((r.status, code(&r).as_str()), (400, "UNSUPPORTED"));
 }
 
 #[test]
@@ -417,16 +494,236 @@ fn docker_schema_2_and_manifest_lists_are_accepted() {
     assert_eq!(r.status, 200);
 }
 
+/// (action, package) of each access of a route in this repository.
+fn accesses(route: &Route) -> Vec<(Action, &str)> {
+    route
+        .access
+        .iter()
+        .map(|a: &Access| {
+            assert!(a.repository.is_none());
+            (a.action, a.package.as_deref().unwrap_or("*"))
+        })
+        .collect()
+}
+
 #[test]
-fn a_mount_needs_read_on_its_source() {
+fn a_mount_declares_read_on_its_source() {
     setup();
     let d = push_blob("src", b"private");
-    mock::login_as(None);
-    let (_, r) = send(TestRequest::new(
+    let (route, r) = send(TestRequest::new(
         Method::Post,
         &format!("/v2/dst/blobs/uploads/?mount={d}&from=src"),
     ));
-    assert_eq!(r.status, 202, "no read on the source: upload instead");
-    let (_, r) = send(TestRequest::new(Method::Get, &format!("/v2/dst/blobs/{d}")));
-    assert_eq!(r.status, 404);
+    assert_eq!(
+        accesses(&route),
+        [(Action::Write, "dst"), (Action::Read, "src")],
+        "the host checks the read on the source before handle"
+    );
+    assert_eq!(r.status, 201);
+    let (route, _) = send(TestRequest::new(Method::Post, "/v2/dst/blobs/uploads/"));
+    assert_eq!(accesses(&route), [(Action::Write, "dst")]);
+    let (_, r) = send(TestRequest::new(
+        Method::Post,
+        &format!("/v2/dst/blobs/uploads/?mount={d}&from=Bad"),
+    ));
+    assert_eq!((r.status, code(&r).as_str()), (400, "NAME_INVALID"));
+}
+
+#[test]
+fn blobs_are_assets_of_the_package_and_deleted_as_such() {
+    setup();
+    let d = push_blob("a", b"layer");
+    // Pushing it again is a success, not a conflict.
+    assert_eq!(push_blob("a", b"layer"), d);
+    let path = format!("v2/a/blobs/{d}");
+    mock::with(|h| {
+        assert!(h.catalog.versions.is_empty(), "no version per blob");
+        let (asset, owner) = &h.catalog.assets[&path];
+        assert_eq!(
+            (owner.package.as_str(), owner.version.as_deref()),
+            ("a", None)
+        );
+        assert_eq!(asset.metadata_json, r#"{"size":5}"#);
+        assert_eq!(h.blob(&asset.blake3), Some(&b"layer"[..]));
+    });
+    let (_, r) = send(TestRequest::new(Method::Get, &format!("/v2/a/blobs/{d}")));
+    assert_eq!(r.status, 200);
+    let (route, r) = send(TestRequest::new(
+        Method::Delete,
+        &format!("/v2/a/blobs/{d}"),
+    ));
+    assert_eq!(route.access[0].action, Action::Delete);
+    assert_eq!(r.status, 202);
+    assert!(mock::with(|h| h.catalog.assets.is_empty()));
+    let (_, r) = send(TestRequest::new(
+        Method::Delete,
+        &format!("/v2/a/blobs/{d}"),
+    ));
+    assert_eq!((r.status, code(&r).as_str()), (404, "BLOB_UNKNOWN"));
+    let (_, r) = send(TestRequest::new(Method::Get, &format!("/v2/a/blobs/{d}")));
+    assert_eq!((r.status, code(&r).as_str()), (404, "BLOB_UNKNOWN"));
+}
+
+#[test]
+fn a_repository_with_only_blobs_exists() {
+    setup();
+    push_blob("a", b"{}");
+    let (_, r) = send(TestRequest::new(Method::Get, "/v2/a/manifests/v1"));
+    assert_eq!((r.status, code(&r).as_str()), (404, "MANIFEST_UNKNOWN"));
+    let (_, r) = send(TestRequest::new(Method::Get, "/v2/a/tags/list"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body_json(), json!({"name": "a", "tags": []}));
+    let (_, r) = send(TestRequest::new(Method::Get, "/v2/b/tags/list"));
+    assert_eq!((r.status, code(&r).as_str()), (404, "NAME_UNKNOWN"));
+}
+
+#[test]
+fn a_referrer_is_an_entry_under_its_subject_removed_with_it() {
+    setup();
+    let empty = push_blob("a", b"{}");
+    let subject = digest(b"not pushed yet");
+    let sbom = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/sbom",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": 9},
+        "annotations": {"k": "v"},
+    }))
+    .unwrap();
+    let d = digest(&sbom);
+    assert_eq!(put_manifest("a", "sbom", &sbom, OCI_MANIFEST).status, 201);
+    let entry = format!("v2/a/referrers/{subject}/{d}");
+    mock::with(|h| {
+        let (asset, owner) = &h.catalog.assets[&entry];
+        assert_eq!(
+            (owner.package.as_str(), owner.version.as_deref()),
+            ("a", None)
+        );
+        let bytes = &h.catalog.assets[&format!("v2/a/manifests/{d}")].0;
+        assert_eq!(asset.blake3, bytes.blake3);
+        let descriptor: Value = serde_json::from_str(&asset.metadata_json).unwrap();
+        assert_eq!(
+            descriptor,
+            json!({"mediaType": OCI_MANIFEST, "digest": d, "size": sbom.len(),
+                   "artifactType": "application/sbom", "annotations": {"k": "v"}})
+        );
+    });
+    // Pushing it again (another tag) keeps one entry.
+    assert_eq!(put_manifest("a", "again", &sbom, OCI_MANIFEST).status, 201);
+    let (_, r) = send(TestRequest::new(
+        Method::Get,
+        &format!("/v2/a/referrers/{subject}"),
+    ));
+    assert_eq!(r.body_json()["manifests"].as_array().unwrap().len(), 1);
+    assert!(r.cache.as_ref().is_some_and(|c| c.tags == ["a"]));
+    let (_, r) = send(TestRequest::new(
+        Method::Delete,
+        &format!("/v2/a/manifests/{d}"),
+    ));
+    assert_eq!(r.status, 202);
+    mock::with(|h| {
+        assert!(!h.catalog.assets.contains_key(&entry));
+        assert!(h.catalog.versions.get("a").is_none_or(|v| v.is_empty()));
+        assert!(h.catalog.tags.get("a").is_none_or(|t| t.is_empty()));
+    });
+    let (_, r) = send(TestRequest::new(
+        Method::Get,
+        &format!("/v2/a/referrers/{subject}"),
+    ));
+    assert_eq!(
+        (r.status, r.body_json()["manifests"].clone()),
+        (200, json!([]))
+    );
+}
+
+#[test]
+fn a_store_outage_is_a_503_never_absent() {
+    setup();
+    let config = push_blob("a", b"{}");
+    let bytes = image(&config, &[]);
+    assert_eq!(put_manifest("a", "v1", &bytes, OCI_MANIFEST).status, 201);
+    let before = mock::with(|h| {
+        h.store_down = true;
+        (
+            h.catalog.versions.clone(),
+            h.catalog.assets.len(),
+            h.catalog.tags.clone(),
+        )
+    });
+    let d = digest(&bytes);
+    for path in [
+        "/v2/a/manifests/v1".to_string(),
+        format!("/v2/a/manifests/{d}"),
+        "/v2/b/manifests/v1".to_string(),
+        format!("/v2/a/blobs/{config}"),
+        "/v2/a/tags/list".to_string(),
+        format!("/v2/a/referrers/{d}"),
+        "/v2/_catalog".to_string(),
+    ] {
+        let (_, r) = send(TestRequest::new(Method::Get, &path));
+        assert_eq!(
+            (r.status, code(&r).as_str()),
+            (503, "UNAVAILABLE"),
+            "{path}"
+        );
+        assert!(r.cache.is_none(), "{path}");
+    }
+    let writes = [
+        put_manifest("a", "v2", &bytes, OCI_MANIFEST),
+        put_manifest("a", "v1", &image(&config, &[&config]), OCI_MANIFEST),
+        send(TestRequest::new(Method::Delete, "/v2/a/manifests/v1")).1,
+        send(TestRequest::new(
+            Method::Delete,
+            &format!("/v2/a/manifests/{d}"),
+        ))
+        .1,
+        send(TestRequest::new(
+            Method::Delete,
+            &format!("/v2/a/blobs/{config}"),
+        ))
+        .1,
+        send(
+            TestRequest::new(
+                Method::Post,
+                &format!("/v2/a/blobs/uploads/?digest={}", digest(b"x")),
+            )
+            .body(b"x".to_vec()),
+        )
+        .1,
+        send(TestRequest::new(
+            Method::Post,
+            &format!("/v2/b/blobs/uploads/?mount={config}&from=a"),
+        ))
+        .1,
+    ];
+    for r in &writes {
+        assert_eq!((r.status, code(r).as_str()), (503, "UNAVAILABLE"));
+    }
+    let after = mock::with(|h| {
+        h.store_down = false;
+        (
+            h.catalog.versions.clone(),
+            h.catalog.assets.len(),
+            h.catalog.tags.clone(),
+        )
+    });
+    assert_eq!(before.0.len(), after.0.len());
+    assert_eq!(before.0["a"].len(), after.0["a"].len());
+    assert_eq!((before.1, &before.2), (after.1, &after.2));
+}
+
+#[test]
+fn host_denials_take_the_spec_shape_with_default_messages() {
+    let r = crate::error::render(503, "");
+    assert_eq!((r.status, code(&r).as_str()), (503, "UNAVAILABLE"));
+    assert_eq!(
+        r.body_json()["errors"][0]["message"],
+        "temporarily unavailable"
+    );
+    let r = crate::error::render(401, "");
+    assert_eq!(
+        r.body_json()["errors"][0]["message"],
+        "authentication required"
+    );
+    assert_eq!(r.header_value("www-authenticate"), Some("Bearer"));
 }

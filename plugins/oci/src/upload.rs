@@ -5,12 +5,13 @@
 //!
 //! Sessions are host-owned (they survive restarts); bytes go from the socket
 //! to the host's upload file and never enter the plugin. `finish_upload`
-//! verifies the sha256 the client claims.
+//! verifies the sha256 the client claims. A finished blob becomes an asset
+//! of the package (see `store`).
 
 use crate::error::{BLOB_UPLOAD_UNKNOWN, DIGEST_INVALID, RANGE_INVALID, oci, store};
 use crate::{names, store as repo};
-use wharf_sdk::types::{Access, Action, DigestSet, StoreError};
-use wharf_sdk::{HttpError, Request, Response, auth, blobs};
+use wharf_sdk::types::{DigestSet, StoreError};
+use wharf_sdk::{HttpError, Request, Response, blobs};
 
 fn upload_location(name: &str, id: &str) -> String {
     format!("/v2/{name}/blobs/uploads/{id}")
@@ -57,11 +58,17 @@ fn claimed_digest(req: &Request) -> Result<(String, String), HttpError> {
     Ok((digest, hex))
 }
 
+/// The `(digest, from)` of a mount request (`?mount=&from=`). Classify
+/// reads it too, to declare read on `from`.
+pub fn mount_query(req: &Request) -> Option<(String, String)> {
+    Some((req.query("mount")?, req.query("from")?))
+}
+
 /// `POST /v2/<name>/blobs/uploads/`.
 pub fn start(req: &mut Request) -> Result<Response, HttpError> {
     let name = req.param("name").to_string();
     names::name(&name)?;
-    if let (Some(mount), Some(from)) = (req.query("mount"), req.query("from")) {
+    if let Some((mount, from)) = mount_query(req) {
         if let Some(response) = mount_blob(&name, &mount, &from)? {
             return Ok(response);
         }
@@ -71,33 +78,27 @@ pub fn start(req: &mut Request) -> Result<Response, HttpError> {
         let info = body
             .ingest(None, DigestSet::SHA256, Some(&hex))
             .map_err(store)?;
-        repo::publish_blob(&name, &digest, &info.digests.blake3, info.size)?;
+        repo::put_blob(&name, &digest, &info.digests.blake3, info.size)?;
         return Ok(created(&name, &digest));
     }
     let id = blobs::start_upload().map_err(store)?;
     Ok(progress(202, &name, &id, 0))
 }
 
-/// A mount from a repository the caller may read; `None` when the source
-/// lacks the blob (the client then uploads it: the spec's 202 fallback).
+/// A mount; `None` when the source lacks the blob (the client then uploads
+/// it: the spec's 202 fallback). The route declared read on `from`, so the
+/// host checked the caller may read the source before this runs.
 fn mount_blob(name: &str, digest: &str, from: &str) -> Result<Option<Response>, HttpError> {
     names::digest(digest)?;
     names::name(from)?;
-    // The route's accesses are computed from path parameters only, so the
-    // read on `from` (a query parameter) is checked here.
-    let may_read = auth::may(&Access {
-        action: Action::Read,
-        package: Some(from.to_string()),
-        repository: None,
-    });
-    if !may_read {
-        return Ok(None);
-    }
-    let Some(source) = repo::find_blob(from, digest) else {
+    let Some(source) = repo::find_blob(from, digest)? else {
         return Ok(None);
     };
-    let size = blobs::stat(&source.blake3).map_or(0, |i| i.size);
-    repo::publish_blob(name, digest, &source.blake3, size)?;
+    let size = match blobs::stat(&source.blake3).map_err(store)? {
+        Some(info) => info.size,
+        None => return Ok(None),
+    };
+    repo::put_blob(name, digest, &source.blake3, size)?;
     Ok(Some(created(name, digest)))
 }
 
@@ -183,7 +184,7 @@ pub fn finish(req: &mut Request) -> Result<Response, HttpError> {
     }
     let info = blobs::finish_upload(&id, DigestSet::SHA256, Some(&hex))
         .map_err(|e| upload_error(&id, e))?;
-    repo::publish_blob(&name, &digest, &info.digests.blake3, info.size)?;
+    repo::put_blob(&name, &digest, &info.digests.blake3, info.size)?;
     Ok(created(&name, &digest))
 }
 
@@ -200,6 +201,6 @@ pub fn cancel(req: &mut Request) -> Result<Response, HttpError> {
     let (name, id) = (req.param("name").to_string(), req.param("id").to_string());
     names::name(&name)?;
     blobs::upload_offset(&id).map_err(|e| upload_error(&id, e))?;
-    blobs::abort_upload(&id);
+    blobs::abort_upload(&id).map_err(|e| upload_error(&id, e))?;
     Ok(Response::empty(204))
 }

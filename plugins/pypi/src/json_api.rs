@@ -6,67 +6,67 @@ use serde_json::{Map, Value, json};
 use wharf_sdk::{HttpError, Request, Response};
 
 use crate::names;
-use crate::record::{self, File, YankReasons};
+use crate::record::{self, Release, YankReasons};
 
+/// `GET pypi/<project>/json`: lists every release, so it loads them all.
 pub fn project(req: &mut Request) -> Result<Response, HttpError> {
     let project = names::normalize(req.param("project"));
-    let files = record::files(&project);
-    let versions = record::versions(&files);
+    let releases = record::releases(&project)?;
+    let ordered = ordered(&releases);
     // Like PyPI: the newest final release that is not yanked, else the newest.
-    let live = |v: &&String| files.iter().any(|f| &f.dist.version == *v && !f.yanked);
-    let latest = versions
+    let latest = ordered
         .iter()
         .rev()
-        .find(|v| live(v) && !record::is_prerelease(v))
-        .or_else(|| versions.iter().rev().find(live))
-        .or(versions.last())
+        .find(|r| !r.yanked && !record::is_prerelease(&r.version))
+        .or_else(|| ordered.iter().rev().find(|r| !r.yanked))
+        .or(ordered.last())
         .ok_or_else(|| HttpError::not_found(format!("no project {project}")))?;
-    let reasons = YankReasons::load(&project);
-    let releases: Map<String, Value> = versions
+    let reasons = YankReasons::load(&project)?;
+    let base_url = req.base_url();
+    let files: Map<String, Value> = ordered
         .iter()
-        .map(|v| {
+        .map(|r| {
             (
-                v.clone(),
-                json!(release(&files, v, &reasons, req.base_url())),
+                r.version.clone(),
+                json!(urls(&project, r, &reasons, base_url)),
             )
         })
         .collect();
     let body = json!({
-        "info": info(&files, latest, &reasons),
-        "releases": releases,
-        "urls": release(&files, latest, &reasons, req.base_url()),
+        "info": info(latest, &reasons),
+        "releases": files,
+        "urls": urls(&project, latest, &reasons, base_url),
         "last_serial": 0,
     });
     Ok(Response::json(200, &body).cacheable(&[&project], &[]))
 }
 
+/// `GET pypi/<project>/<version>/json`: that release only.
 pub fn version(req: &mut Request) -> Result<Response, HttpError> {
     let project = names::normalize(req.param("project"));
     let version = req.param("version");
-    let files = record::files(&project);
-    if !files.iter().any(|f| f.dist.version == version) {
-        return Err(HttpError::not_found(format!(
-            "no release {version} of {project}"
-        )));
-    }
-    let reasons = YankReasons::load(&project);
+    let release = record::release(&project, version)?
+        .ok_or_else(|| HttpError::not_found(format!("no release {version} of {project}")))?;
+    let reasons = YankReasons::load(&project)?;
     let body = json!({
-        "info": info(&files, version, &reasons),
-        "urls": release(&files, version, &reasons, req.base_url()),
+        "info": info(&release, &reasons),
+        "urls": urls(&project, &release, &reasons, req.base_url()),
         "last_serial": 0,
     });
     Ok(Response::json(200, &body).cacheable(&[&project], &[]))
 }
 
-/// The release's metadata, from its most recent upload.
-fn info(files: &[File], version: &str, reasons: &YankReasons) -> Value {
-    let file = files
-        .iter()
-        .rev()
-        .find(|f| f.dist.version == version)
-        .expect("the release has files");
-    let d = &file.dist;
-    let mut info = d.info.clone();
+/// Releases in version order (see `record::version_key`).
+fn ordered(releases: &[Release]) -> Vec<&Release> {
+    let mut ordered: Vec<&Release> = releases.iter().collect();
+    ordered.sort_by_key(|r| record::version_key(&r.version));
+    ordered
+}
+
+/// The release's metadata, as its first upload declared it.
+fn info(release: &Release, reasons: &YankReasons) -> Value {
+    let meta = &release.meta;
+    let mut info = meta.info.clone();
     for list in ["classifiers", "requires_dist", "platform"] {
         info.entry(list).or_insert(json!([]));
     }
@@ -81,30 +81,26 @@ fn info(files: &[File], version: &str, reasons: &YankReasons) -> Value {
         .map(|(k, v)| (k.trim().to_string(), json!(v.trim())))
         .collect();
     info.insert("project_urls".into(), Value::Object(urls));
-    info.insert("name".into(), json!(d.name));
-    info.insert("version".into(), json!(d.version));
-    info.insert("requires_python".into(), json!(d.requires_python));
-    info.insert("yanked".into(), json!(file.yanked));
-    let reason = reasons.get(version);
-    info.insert(
-        "yanked_reason".into(),
-        json!((file.yanked && !reason.is_empty()).then_some(reason)),
-    );
+    info.insert("name".into(), json!(meta.name));
+    info.insert("version".into(), json!(release.version));
+    info.insert("requires_python".into(), json!(meta.requires_python));
+    info.insert("yanked".into(), json!(release.yanked));
+    info.insert("yanked_reason".into(), json!(reasons.of(release)));
     Value::Object(info)
 }
 
-fn release(files: &[File], version: &str, reasons: &YankReasons, base_url: &str) -> Vec<Value> {
+/// The files of a release, in upload order.
+fn urls(project: &str, release: &Release, reasons: &YankReasons, base_url: &str) -> Vec<Value> {
+    let mut files: Vec<&record::File> = release.files.iter().collect();
+    files.sort_by_key(|f| f.uploaded_at);
     files
         .iter()
-        .filter(|f| f.dist.version == version)
         .map(|f| {
             let d = &f.dist;
-            let project = names::normalize(&d.name);
-            let reason = reasons.get(version);
-            let time = record::iso8601(f.published_at);
+            let time = record::iso8601(f.uploaded_at);
             json!({
                 "filename": d.filename,
-                "url": format!("{base_url}{}", record::file_path(&project, &d.filename)),
+                "url": format!("{base_url}{}", record::file_path(project, &d.filename)),
                 "digests": { "sha256": d.sha256, "md5": d.md5, "blake2b_256": d.blake2_256 },
                 "md5_digest": d.md5,
                 "size": d.size,
@@ -113,8 +109,8 @@ fn release(files: &[File], version: &str, reasons: &YankReasons, base_url: &str)
                 "requires_python": d.requires_python,
                 "upload_time": time.split('.').next(),
                 "upload_time_iso_8601": time,
-                "yanked": f.yanked,
-                "yanked_reason": (f.yanked && !reason.is_empty()).then_some(reason),
+                "yanked": release.yanked,
+                "yanked_reason": reasons.of(release),
             })
         })
         .collect()

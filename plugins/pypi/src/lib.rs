@@ -1,7 +1,7 @@
 //! The PyPI format: twine uploads, the simple repository API pip installs
 //! from (PEP 503/691/700/592/658/714), PyPI's JSON API, and yank, unyank and
-//! delete endpoints. See docs/formats/pypi.md; the catalog mapping (one row
-//! per file) is described in `record`.
+//! delete endpoints. See docs/formats/pypi.md; the catalog mapping (a
+//! release is a version, its files are assets) is described in `record`.
 
 mod json_api;
 mod manage;
@@ -17,7 +17,8 @@ mod tests;
 use wharf_sdk::need::{read_repo, write_repo};
 use wharf_sdk::types::{Access, Action, PluginInfo};
 use wharf_sdk::{
-    Format, HttpError, Need, Params, Request, Response, Router, catalog, register_format,
+    Format, HttpError, Need, Params, Request, Response, Router, catalog, default_message,
+    register_format,
 };
 
 pub struct Pypi;
@@ -54,11 +55,18 @@ impl Format for Pypi {
                 manage::unyank,
             )
             .delete("pypi/{project}/{version}", "delete", DELETE, manage::delete)
+            .delete(
+                "pypi/{project}/{version}/{file}",
+                "delete-file",
+                DELETE,
+                manage::delete_file,
+            )
     }
 
     /// PyPI answers errors in plain text and repeats the message as the
     /// reason phrase, which is what twine prints.
     fn error(status: u16, message: &str) -> Response {
+        let message = default_message(status, message);
         Response::bytes(
             status,
             "text/plain; charset=utf-8",
@@ -86,7 +94,7 @@ fn project_access(action: Action, params: &Params) -> Vec<Access> {
 /// `GET files/{project}/{file}`: a distribution or its `.metadata`, streamed by the host.
 fn file(req: &mut Request) -> Result<Response, HttpError> {
     let project = names::normalize(req.param("project"));
-    let asset = catalog::find_asset(&record::file_path(&project, req.param("file")))
+    let asset = catalog::find_asset(&record::file_path(&project, req.param("file")))?
         .ok_or_else(|| HttpError::not_found("file not found"))?;
     Ok(Response::blob(&asset.blake3, &asset.content_type))
 }

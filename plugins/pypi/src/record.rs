@@ -1,25 +1,36 @@
-//! How PyPI files live in the catalog.
+//! How PyPI releases live in the catalog.
 //!
-//! A PyPI release has several files (a wheel per platform, an sdist) uploaded
-//! by separate requests, while `catalog::publish` creates a version row once.
-//! So every *file* is one version row: package = the normalized project name,
-//! version = `<version>/<filename>`, metadata = a [`Dist`]. Each upload is one
-//! transaction, so a file is visible only once it (and its `.metadata`) is
-//! fully stored, and a duplicate file name is refused by the catalog itself.
-//! Yanking a release yanks each of its rows; the optional reasons live in the
-//! project's key-value entry ([`YankReasons`]).
+//! A release is a version row: package = the normalized project name,
+//! version = the release version, metadata = a [`ReleaseMeta`] (the project
+//! metadata of the upload form, README included), written once by the
+//! release's first upload. Each distribution file is an asset of that
+//! version at `files/<project>/<filename>`, its metadata a [`Dist`] (digests,
+//! size, tags); a wheel's core metadata is a second asset at
+//! `<path>.metadata` (PEP 658) with no metadata of its own. Yanking sets the
+//! row's `yanked`; the optional reasons live in the project's kv entry
+//! [`YankReasons`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use wharf_sdk::types::VersionRow;
-use wharf_sdk::{HttpError, catalog};
+use wharf_sdk::types::{Asset, VersionRow};
+use wharf_sdk::{HttpError, Meta, catalog};
 
-/// One uploaded distribution file.
+/// The kv key of a project's yank reasons.
+pub const YANK_REASONS: &str = "yank-reasons";
+
+/// Release-level metadata, from the release's first upload.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct Dist {
+pub struct ReleaseMeta {
     /// The project name as uploaded (display form).
     pub name: String,
-    pub version: String,
+    pub requires_python: Option<String>,
+    /// Project metadata fields of the upload form, for the JSON API.
+    pub info: Map<String, Value>,
+}
+
+/// One uploaded distribution file: the metadata of its asset.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Dist {
     pub filename: String,
     /// `bdist_wheel` or `sdist`.
     pub packagetype: String,
@@ -28,19 +39,12 @@ pub struct Dist {
     pub requires_python: Option<String>,
     pub sha256: String,
     pub md5: String,
-    /// Absent on rows stored before Wharf computed it.
+    /// Absent on files stored before Wharf computed it.
     #[serde(default)]
     pub blake2_256: Option<String>,
     pub size: u64,
     /// SHA-256 of the wheel's METADATA file, served at `<file>.metadata`.
     pub core_metadata_sha256: Option<String>,
-    /// Project metadata fields of the upload form, for the JSON API.
-    pub info: Map<String, Value>,
-}
-
-/// The catalog version of a file row.
-pub fn row_version(version: &str, filename: &str) -> String {
-    format!("{version}/{filename}")
 }
 
 /// Repository path a file (and `<path>.metadata`) is served at.
@@ -48,38 +52,75 @@ pub fn file_path(project: &str, filename: &str) -> String {
     format!("files/{project}/{filename}")
 }
 
-/// A stored file and its catalog state.
-pub struct File {
-    pub dist: Dist,
-    pub row_version: String,
-    pub yanked: bool,
-    pub published_at: u64,
+/// The path of a file's PEP 658 core metadata.
+pub fn metadata_path(file_path: &str) -> String {
+    format!("{file_path}.metadata")
 }
 
-/// Every file of a (normalized) project, oldest first.
-pub fn files(project: &str) -> Vec<File> {
-    catalog::list_versions(project)
+/// A stored file.
+pub struct File {
+    pub dist: Dist,
+    /// Unix milliseconds (PEP 700 `upload-time`).
+    pub uploaded_at: u64,
+}
+
+/// A release and its files, by path.
+pub struct Release {
+    pub version: String,
+    pub yanked: bool,
+    pub meta: ReleaseMeta,
+    pub files: Vec<File>,
+}
+
+/// Every release of a (normalized) project with its files, oldest first.
+pub fn releases(project: &str) -> Result<Vec<Release>, HttpError> {
+    catalog::all_versions(project)?
         .into_iter()
-        .filter_map(|row: VersionRow| {
-            let dist = serde_json::from_str(&row.metadata_json).ok()?;
-            Some(File {
-                dist,
-                row_version: row.version,
-                yanked: row.yanked,
-                published_at: row.published_at,
-            })
-        })
+        .map(|row| with_files(project, row))
         .collect()
 }
 
+/// One release of a project, if it exists.
+pub fn release(project: &str, version: &str) -> Result<Option<Release>, HttpError> {
+    catalog::get_version(project, version)?
+        .map(|row| with_files(project, row))
+        .transpose()
+}
+
+fn with_files(project: &str, row: VersionRow) -> Result<Release, HttpError> {
+    let files = catalog::all_assets(project, Some(&row.version))?
+        .iter()
+        .filter(|a| !a.path.ends_with(".metadata")) // file names end in .whl, .tar.gz or .zip
+        .map(file)
+        .collect::<Result<_, _>>()?;
+    Ok(Release {
+        meta: row.meta()?,
+        version: row.version,
+        yanked: row.yanked,
+        files,
+    })
+}
+
+fn file(asset: &Asset) -> Result<File, HttpError> {
+    Ok(File {
+        dist: asset.meta()?,
+        uploaded_at: asset.added_at,
+    })
+}
+
+/// Every file of `releases` with its release, in upload order.
+pub fn files_by_upload(releases: &[Release]) -> Vec<(&Release, &File)> {
+    let mut files: Vec<(&Release, &File)> = releases
+        .iter()
+        .flat_map(|r| r.files.iter().map(move |f| (r, f)))
+        .collect();
+    files.sort_by_key(|(_, f)| f.uploaded_at);
+    files
+}
+
 /// Release versions in ascending PEP 440-ish order (see [`version_key`]).
-pub fn versions(files: &[File]) -> Vec<String> {
-    let mut versions: Vec<String> = Vec::new();
-    for f in files {
-        if !versions.contains(&f.dist.version) {
-            versions.push(f.dist.version.clone());
-        }
-    }
+pub fn versions(releases: &[Release]) -> Vec<&str> {
+    let mut versions: Vec<&str> = releases.iter().map(|r| r.version.as_str()).collect();
     versions.sort_by_key(|v| version_key(v));
     versions
 }
@@ -119,19 +160,22 @@ pub fn is_prerelease(v: &str) -> bool {
 pub struct YankReasons(pub std::collections::BTreeMap<String, String>);
 
 impl YankReasons {
-    pub fn load(project: &str) -> YankReasons {
-        catalog::kv_get(project)
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
-    }
-
-    pub fn save(&self, project: &str) -> Result<(), HttpError> {
-        catalog::kv_put(project, &serde_json::to_vec(self)?)?;
-        Ok(())
+    pub fn load(project: &str) -> Result<YankReasons, HttpError> {
+        match catalog::kv_get(Some(project), YANK_REASONS)? {
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| HttpError::new(500, format!("unreadable yank reasons: {e}"))),
+            None => Ok(YankReasons::default()),
+        }
     }
 
     pub fn get(&self, version: &str) -> &str {
         self.0.get(version).map(String::as_str).unwrap_or("")
+    }
+
+    /// The reason for `release`, if it is yanked with one.
+    pub fn of(&self, release: &Release) -> Option<&str> {
+        let reason = self.get(&release.version);
+        (release.yanked && !reason.is_empty()).then_some(reason)
     }
 }
 

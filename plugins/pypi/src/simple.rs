@@ -3,10 +3,11 @@
 //! core metadata and PEP 700 `versions`, `size` and `upload-time`.
 
 use serde_json::{Value, json};
+use wharf_sdk::escape::markup as escape;
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::names;
-use crate::record::{self, File, YankReasons};
+use crate::record::{self, Release, YankReasons};
 
 const JSON: &str = "application/vnd.pypi.simple.v1+json";
 const HTML: &str = "application/vnd.pypi.simple.v1+html";
@@ -75,10 +76,11 @@ fn respond(format: Format, body: String, tags: &[&str]) -> Response {
 /// `GET simple/`: every project.
 pub fn index(req: &mut Request) -> Result<Response, HttpError> {
     let format = format_of(req)?;
-    let mut projects = Vec::new();
+    let mut projects: Vec<String> = Vec::new();
     loop {
-        let page = catalog::list_packages(None, projects.last().map(String::as_str), 1000);
-        let done = page.len() < 1000;
+        let after = projects.last().map(String::as_str);
+        let page = catalog::list_packages(None, after, catalog::PAGE)?;
+        let done = page.len() < catalog::PAGE as usize;
         projects.extend(page);
         if done {
             break;
@@ -110,15 +112,15 @@ pub fn project(req: &mut Request) -> Result<Response, HttpError> {
         return Ok(Response::empty(301).header("location", &location));
     }
     let format = format_of(req)?;
-    let files = record::files(&project);
-    if files.is_empty() {
+    let releases = record::releases(&project)?;
+    if releases.is_empty() {
         return Err(HttpError::not_found(format!("no project {project}")));
     }
     let body = render_project(
         format,
         &project,
-        &files,
-        &YankReasons::load(&project),
+        &releases,
+        &YankReasons::load(&project)?,
         req.base_url(),
     );
     Ok(respond(format, body, &[&project]))
@@ -127,52 +129,52 @@ pub fn project(req: &mut Request) -> Result<Response, HttpError> {
 pub fn render_project(
     format: Format,
     project: &str,
-    files: &[File],
+    releases: &[Release],
     reasons: &YankReasons,
     base_url: &str,
 ) -> String {
-    let url = |f: &File| format!("{base_url}{}", record::file_path(project, &f.dist.filename));
+    let files = record::files_by_upload(releases);
+    let url = |filename: &str| format!("{base_url}{}", record::file_path(project, filename));
     if format == Format::Json {
-        let versions = record::versions(files);
         let files: Vec<Value> = files
             .iter()
-            .map(|f| {
+            .map(|(release, f)| {
                 let d = &f.dist;
                 let metadata = match &d.core_metadata_sha256 {
                     Some(h) => json!({ "sha256": h }),
                     None => json!(false),
                 };
-                let yanked = match (f.yanked, reasons.get(&d.version)) {
+                let yanked = match (release.yanked, reasons.get(&release.version)) {
                     (false, _) => json!(false),
                     (true, "") => json!(true),
                     (true, reason) => json!(reason),
                 };
                 json!({
                     "filename": d.filename,
-                    "url": url(f),
+                    "url": url(&d.filename),
                     "hashes": { "sha256": d.sha256 },
                     "requires-python": d.requires_python,
                     "core-metadata": metadata,
                     "dist-info-metadata": metadata,
                     "yanked": yanked,
                     "size": d.size,
-                    "upload-time": record::iso8601(f.published_at),
+                    "upload-time": record::iso8601(f.uploaded_at),
                 })
             })
             .collect();
         return json!({
             "meta": { "api-version": API_VERSION },
             "name": project,
-            "versions": versions,
+            "versions": record::versions(releases),
             "files": files,
         })
         .to_string();
     }
     let mut html = head(&format!("Links for {}", escape(project)));
     html.push_str(&format!("<h1>Links for {}</h1>\n", escape(project)));
-    for f in files {
+    for (release, f) in files {
         let d = &f.dist;
-        let mut attrs = format!("href=\"{}#sha256={}\"", escape(&url(f)), d.sha256);
+        let mut attrs = format!("href=\"{}#sha256={}\"", escape(&url(&d.filename)), d.sha256);
         if let Some(rp) = &d.requires_python {
             attrs.push_str(&format!(" data-requires-python=\"{}\"", escape(rp)));
         }
@@ -181,10 +183,10 @@ pub fn render_project(
                 " data-dist-info-metadata=\"sha256={h}\" data-core-metadata=\"sha256={h}\""
             ));
         }
-        if f.yanked {
+        if release.yanked {
             attrs.push_str(&format!(
                 " data-yanked=\"{}\"",
-                escape(reasons.get(&d.version))
+                escape(reasons.get(&release.version))
             ));
         }
         html.push_str(&format!("<a {attrs}>{}</a><br/>\n", escape(&d.filename)));
@@ -196,19 +198,4 @@ fn head(title: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html>\n<head>\n<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n<title>{title}</title>\n</head>\n<body>\n"
     )
-}
-
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

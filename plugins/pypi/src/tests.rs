@@ -1,15 +1,16 @@
 //! Native tests with the mock host. Uploads are multipart, which the mock
 //! cannot parse: they are covered end to end in tests/pypi.rs; here the
-//! catalog is seeded with the rows an upload writes.
+//! catalog is written by `upload::store`, with the assets an upload builds.
 
 use crate::names::{Kind, check_filename, normalize, validate};
-use crate::record::{self, Dist};
+use crate::record::{self, Dist, ReleaseMeta};
 use crate::simple::{Format, negotiate};
+use crate::upload::{self, Form};
 use crate::{Pypi, metadata};
 use std::io::Write;
 use wharf_sdk::mock::{self, TestRequest};
-use wharf_sdk::types::{Action, Asset, DigestSet, Method, Publication, VersionRow};
-use wharf_sdk::{Response, blobs, catalog};
+use wharf_sdk::types::{Action, Asset, DigestSet, Method, StoreError};
+use wharf_sdk::{FormFile, Format as _, Meta, Response, blobs};
 
 const PIP_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01";
 
@@ -29,57 +30,69 @@ fn wheel(metadata: &str) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-/// Writes the catalog row and assets an upload of `filename` writes.
-fn seed(name: &str, version: &str, filename: &str, requires_python: Option<&str>) {
+/// Stores `filename` as an upload does; the summary is the release's only
+/// if this is its first file.
+fn try_seed(
+    name: &str,
+    version: &str,
+    filename: &str,
+    requires_python: Option<&str>,
+    summary: &str,
+) -> Result<(), StoreError> {
     let project = normalize(name);
-    let content =
-        blobs::put_bytes(filename.as_bytes(), DigestSet::SHA256 | DigestSet::MD5).unwrap();
+    let want = DigestSet::SHA256 | DigestSet::MD5 | DigestSet::BLAKE2B256;
+    let content = blobs::put_bytes(filename.as_bytes(), want).unwrap();
     let path = record::file_path(&project, filename);
-    let mut assets = vec![Asset {
-        path: path.clone(),
-        blake3: content.digests.blake3.clone(),
-        content_type: "application/zip".into(),
-    }];
     let mut core_metadata_sha256 = None;
+    let mut metadata_asset = None;
     if filename.ends_with(".whl") {
         let meta = blobs::put_bytes(b"Metadata-Version: 2.1\n", DigestSet::SHA256).unwrap();
         core_metadata_sha256 = meta.digests.sha256.clone();
-        assets.push(Asset {
-            path: format!("{path}.metadata"),
+        metadata_asset = Some(Asset {
+            path: record::metadata_path(&path),
             blake3: meta.digests.blake3,
             content_type: "text/plain".into(),
+            metadata_json: String::new(),
+            added_at: 0,
         });
     }
     let dist = Dist {
-        name: name.into(),
-        version: version.into(),
         filename: filename.into(),
         packagetype: "bdist_wheel".into(),
         python_version: "py3".into(),
         requires_python: requires_python.map(str::to_string),
         sha256: content.digests.sha256.unwrap(),
         md5: content.digests.md5.unwrap(),
-        blake2_256: None,
+        blake2_256: content.digests.blake2b256,
         size: content.size,
         core_metadata_sha256,
-        info: serde_json::json!({ "summary": "A demo", "project_urls": ["Home, https://example.test"] })
+    };
+    let file = Asset {
+        path,
+        blake3: content.digests.blake3,
+        content_type: "application/zip".into(),
+        metadata_json: serde_json::to_string(&dist).unwrap(),
+        added_at: 0,
+    };
+    let release = ReleaseMeta {
+        name: name.into(),
+        requires_python: requires_python.map(str::to_string),
+        info: serde_json::json!({ "summary": summary, "project_urls": ["Home, https://example.test"] })
             .as_object()
             .unwrap()
             .clone(),
     };
-    catalog::publish(&Publication {
-        version: VersionRow {
-            package: project,
-            version: record::row_version(version, filename),
-            metadata_json: serde_json::to_string(&dist).unwrap(),
-            yanked: false,
-            deprecated: None,
-            published_at: 0,
-        },
+    let assets = std::iter::once(file).chain(metadata_asset).collect();
+    upload::store(
+        &project,
+        version,
+        serde_json::to_string(&release).unwrap(),
         assets,
-        tags: vec![],
-    })
-    .unwrap();
+    )
+}
+
+fn seed(name: &str, version: &str, filename: &str, requires_python: Option<&str>) {
+    try_seed(name, version, filename, requires_python, "A demo").unwrap();
 }
 
 fn get(path: &str, accept: Option<&str>) -> Response {
@@ -165,12 +178,53 @@ fn accept_negotiation_follows_pep_691() {
 }
 
 #[test]
-fn blake2_256_is_computed_from_the_stored_bytes() {
+fn declared_digests_must_match_the_host_digests() {
     mock::reset();
-    let blob = blobs::put_bytes(b"abc", DigestSet::empty()).unwrap();
+    let want = DigestSet::SHA256 | DigestSet::MD5 | DigestSet::BLAKE2B256;
+    let file = FormFile {
+        name: "content".into(),
+        filename: "demo_pkg-1.0.tar.gz".into(),
+        content_type: None,
+        blob: blobs::put_bytes(b"abc", want).unwrap(),
+    };
+    let blake2 = "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319";
+    let form = |fields: &[(&str, &str)]| {
+        Form(
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    };
+    let (sha256, md5, blake2_256) =
+        upload::check_digests(&form(&[("blake2_256_digest", blake2)]), &file).unwrap();
+    assert_eq!(sha256, sha256_hex(b"abc"));
+    assert_eq!(md5, "900150983cd24fb0d6963f7d28e17f72");
+    assert_eq!(blake2_256, blake2);
+    let wrong = upload::check_digests(&form(&[("blake2_256_digest", &sha256)]), &file);
+    let wrong = wrong.unwrap_err();
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.message.contains("blake2_256_digest"), "{wrong:?}");
+    let upper = sha256.to_ascii_uppercase();
+    assert!(upload::check_digests(&form(&[("sha256_digest", &upper)]), &file).is_ok());
     assert_eq!(
-        crate::upload::blake2_256(&blob.digests.blake3).unwrap(),
-        "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
+        upload::check_digests(&form(&[("md5_digest", "00")]), &file)
+            .unwrap_err()
+            .status,
+        400
+    );
+    assert_eq!(
+        upload::check_digests(&form(&[]), &file).unwrap_err().status,
+        400
+    );
+    // A host that did not compute BLAKE2b-256 is a server error, not a mismatch.
+    let mut no_blake2 = file.clone();
+    no_blake2.blob.digests.blake2b256 = None;
+    assert_eq!(
+        upload::check_digests(&form(&[("sha256_digest", &sha256)]), &no_blake2)
+            .unwrap_err()
+            .status,
+        500
     );
 }
 
@@ -367,6 +421,7 @@ fn delete_removes_every_file_of_a_release() {
     let doc = get("simple/demo-pkg/", Some(PIP_ACCEPT)).body_json();
     assert_eq!(doc["versions"], serde_json::json!(["2.0"]));
     assert_eq!(get("files/demo-pkg/demo_pkg-1.0.tar.gz", None).status, 404);
+    assert_eq!(mock::with(|h| h.catalog.assets.len()), 2);
     assert_eq!(
         TestRequest::new(Method::Delete, "pypi/demo-pkg/1.0")
             .send::<Pypi>()
@@ -417,6 +472,216 @@ fn upload_time_is_iso_8601() {
         record::iso8601(1_709_251_199_123),
         "2024-02-29T23:59:59.123000Z"
     );
+}
+
+#[test]
+fn a_release_is_a_version_and_its_files_are_assets() {
+    demo();
+    // A later file does not rewrite the release's metadata.
+    try_seed("Demo_Pkg", "2.0", "demo_pkg-2.0.tar.gz", None, "Changed").unwrap();
+    mock::with(|h| {
+        let rows = &h.catalog.versions["demo-pkg"];
+        let versions: Vec<&str> = rows.iter().map(|r| r.version.as_str()).collect();
+        assert_eq!(versions, ["1.0", "2.0"]);
+        let meta: ReleaseMeta = rows[1].meta().unwrap();
+        assert_eq!(meta.name, "Demo_Pkg");
+        assert_eq!(meta.requires_python.as_deref(), Some("<4,>=3.99"));
+        assert_eq!(meta.info["summary"], "A demo");
+
+        let owners: Vec<(&str, Option<&str>)> = h
+            .catalog
+            .assets
+            .iter()
+            .map(|(path, (_, owner))| (path.as_str(), owner.version.as_deref()))
+            .collect();
+        assert_eq!(
+            owners,
+            [
+                ("files/demo-pkg/demo_pkg-1.0-py3-none-any.whl", Some("1.0")),
+                (
+                    "files/demo-pkg/demo_pkg-1.0-py3-none-any.whl.metadata",
+                    Some("1.0")
+                ),
+                ("files/demo-pkg/demo_pkg-1.0.tar.gz", Some("1.0")),
+                ("files/demo-pkg/demo_pkg-2.0-py3-none-any.whl", Some("2.0")),
+                (
+                    "files/demo-pkg/demo_pkg-2.0-py3-none-any.whl.metadata",
+                    Some("2.0")
+                ),
+                ("files/demo-pkg/demo_pkg-2.0.tar.gz", Some("2.0")),
+            ]
+        );
+        let (sdist, _) = &h.catalog.assets["files/demo-pkg/demo_pkg-1.0.tar.gz"];
+        let dist: Dist = sdist.meta().unwrap();
+        assert_eq!(dist.filename, "demo_pkg-1.0.tar.gz");
+        assert_eq!(dist.sha256, sha256_hex(b"demo_pkg-1.0.tar.gz"));
+        assert_eq!(dist.size, 19);
+        assert!(dist.blake2_256.is_some());
+        let (metadata, _) =
+            &h.catalog.assets["files/demo-pkg/demo_pkg-1.0-py3-none-any.whl.metadata"];
+        assert_eq!(metadata.metadata_json, "");
+        assert!(h.catalog.tags.is_empty() && h.catalog.kv.is_empty());
+    });
+    // The JSON API's info is the first upload's; each file keeps its own facts.
+    let doc = get("pypi/demo-pkg/2.0/json", None).body_json();
+    assert_eq!(doc["info"]["summary"], "A demo");
+    let urls = doc["urls"].as_array().unwrap();
+    assert_eq!(urls.len(), 2);
+    assert_eq!(urls[1]["filename"], "demo_pkg-2.0.tar.gz");
+    assert_eq!(urls[1]["requires_python"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_file_that_exists_is_refused_whichever_file_of_the_release_it_is() {
+    demo();
+    for file in ["demo_pkg-1.0-py3-none-any.whl", "demo_pkg-1.0.tar.gz"] {
+        let result = try_seed("Demo_Pkg", "1.0", file, None, "again");
+        assert!(
+            matches!(result, Err(StoreError::AlreadyExists)),
+            "{file}: {result:?}"
+        );
+    }
+    assert_eq!(mock::with(|h| h.catalog.assets.len()), 5);
+}
+
+#[test]
+fn yank_is_one_write_of_the_row_and_the_reason() {
+    demo();
+    mock::login_as(Some("alice"));
+    let (_, r) = TestRequest::new(Method::Post, "pypi/demo-pkg/1.0/yank?reason=bad")
+        .send::<Pypi>()
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", text(&r));
+    mock::with(|h| {
+        let rows = &h.catalog.versions["demo-pkg"];
+        assert_eq!(
+            rows.iter().map(|r| r.yanked).collect::<Vec<_>>(),
+            [true, false]
+        );
+        let key = (Some("demo-pkg".to_string()), "yank-reasons".to_string());
+        assert_eq!(h.catalog.kv[&key], br#"{"1.0":"bad"}"#);
+    });
+    // A file added to a yanked release is yanked with it.
+    seed("Demo_Pkg", "1.0", "demo_pkg-1.0.zip", None);
+    let doc = get("pypi/demo-pkg/1.0/json", None).body_json();
+    let yanked: Vec<&serde_json::Value> = doc["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["yanked_reason"])
+        .collect();
+    assert_eq!(yanked, ["bad", "bad", "bad"]);
+    assert_eq!(
+        TestRequest::new(Method::Post, "pypi/demo-pkg/9.9/yank")
+            .send::<Pypi>()
+            .unwrap()
+            .1
+            .status,
+        404
+    );
+}
+
+#[test]
+fn delete_file_removes_one_file_and_the_release_with_its_last() {
+    demo();
+    mock::login_as(Some("alice"));
+    let delete = |path: &str| {
+        TestRequest::new(Method::Delete, path)
+            .send::<Pypi>()
+            .unwrap()
+    };
+    let (route, r) = delete("pypi/Demo.Pkg/1.0/demo_pkg-1.0-py3-none-any.whl");
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(route.id, "delete-file");
+    assert_eq!(route.access[0].action, Action::Delete);
+    assert_eq!(route.access[0].package.as_deref(), Some("demo-pkg"));
+    for gone in [
+        "files/demo-pkg/demo_pkg-1.0-py3-none-any.whl",
+        "files/demo-pkg/demo_pkg-1.0-py3-none-any.whl.metadata",
+    ] {
+        assert_eq!(get(gone, None).status, 404, "{gone}");
+    }
+    let doc = get("simple/demo-pkg/", Some(PIP_ACCEPT)).body_json();
+    assert_eq!(doc["versions"], serde_json::json!(["1.0", "2.0"]));
+    assert_eq!(doc["files"].as_array().unwrap().len(), 2);
+
+    // A file of another release, or one that is not there: 404.
+    assert_eq!(
+        delete("pypi/demo-pkg/2.0/demo_pkg-1.0.tar.gz").1.status,
+        404
+    );
+    assert_eq!(
+        delete("pypi/demo-pkg/1.0/demo_pkg-1.0-py3-none-any.whl")
+            .1
+            .status,
+        404
+    );
+
+    let (_, r) = delete("pypi/demo-pkg/1.0/demo_pkg-1.0.tar.gz");
+    assert_eq!(r.status, 200, "{}", text(&r));
+    mock::with(|h| {
+        let rows = &h.catalog.versions["demo-pkg"];
+        assert_eq!(
+            rows.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(),
+            ["2.0"]
+        );
+        assert_eq!(h.catalog.assets.len(), 2);
+    });
+}
+
+/// The catalog as a test can compare it.
+fn snapshot() -> String {
+    mock::with(|h| {
+        format!(
+            "{:?}",
+            (&h.catalog.versions, &h.catalog.assets, &h.catalog.kv)
+        )
+    })
+}
+
+#[test]
+fn a_store_outage_is_503_never_absent() {
+    demo();
+    mock::login_as(Some("alice"));
+    let before = snapshot();
+    mock::with(|h| h.store_down = true);
+    for path in [
+        "simple/",
+        "simple/demo-pkg/",
+        "pypi/demo-pkg/json",
+        "pypi/demo-pkg/1.0/json",
+        "files/demo-pkg/demo_pkg-1.0.tar.gz",
+    ] {
+        let r = get(path, None);
+        assert_eq!(r.status, 503, "{path}");
+        assert_eq!(
+            r.header_value("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
+        assert!(r.reason.is_some(), "{path}");
+        assert_eq!(text(&r), format!("{}\n", r.reason.unwrap()));
+    }
+    for (method, path) in [
+        (Method::Post, "pypi/demo-pkg/1.0/yank?reason=x"),
+        (Method::Post, "pypi/demo-pkg/1.0/unyank"),
+        (Method::Delete, "pypi/demo-pkg/1.0"),
+        (Method::Delete, "pypi/demo-pkg/1.0/demo_pkg-1.0.tar.gz"),
+    ] {
+        let (_, r) = TestRequest::new(method, path).send::<Pypi>().unwrap();
+        assert_eq!(r.status, 503, "{path}");
+    }
+    mock::with(|h| h.store_down = false);
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn errors_are_plain_text_with_the_reason_phrase() {
+    let r = Pypi::error(401, "");
+    assert_eq!(text(&r), "authentication required\n");
+    assert_eq!(r.reason.as_deref(), Some("authentication required"));
+    let r = Pypi::error(400, "File already exists: x.whl");
+    assert_eq!(text(&r), "File already exists: x.whl\n");
+    assert_eq!(r.reason.as_deref(), Some("File already exists: x.whl"));
 }
 
 fn sha256_hex(data: &[u8]) -> String {

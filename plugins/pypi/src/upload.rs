@@ -1,17 +1,18 @@
 //! `POST /` (and `legacy/`): the upload form twine sends
 //! (https://docs.pypi.org/api/upload/). The host parses the multipart body,
-//! storing the `content` file as a blob with its SHA-256 and MD5; the plugin
-//! checks the declared digests and the file name, extracts a wheel's METADATA,
-//! and publishes the file as one catalog row (see `record`).
+//! storing the `content` file as a blob with its SHA-256, MD5 and
+//! BLAKE2b-256; the plugin checks the declared digests and the file name,
+//! extracts a wheel's METADATA, and adds the file to its release (see
+//! `record`) in one transaction.
 
 use serde_json::{Map, Value, json};
-use wharf_sdk::types::{Asset, DigestSet, Publication, StoreError, VersionRow};
+use wharf_sdk::types::{Asset, DigestSet, Owner, Publication, StoreError, VersionRow, Write};
 use wharf_sdk::{FormFile, FormPart};
 use wharf_sdk::{HttpError, Request, Response, blobs, catalog};
 
 use crate::metadata;
 use crate::names::{self, Kind};
-use crate::record::{self, Dist};
+use crate::record::{self, Dist, ReleaseMeta};
 
 /// Single-valued metadata fields kept for the JSON API's `info`.
 const INFO_FIELDS: &[&str] = &[
@@ -39,7 +40,7 @@ const LIST_FIELDS: &[&str] = &[
 ];
 
 /// The text fields of the form; repeated names keep every value.
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(pub(crate) Vec<(String, String)>);
 
 impl Form {
     fn one(&self, name: &str) -> Option<&str> {
@@ -62,9 +63,8 @@ impl Form {
 }
 
 pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
-    let parts = req
-        .take_body()?
-        .ingest_multipart(DigestSet::SHA256 | DigestSet::MD5)?;
+    let want = DigestSet::SHA256 | DigestSet::MD5 | DigestSet::BLAKE2B256;
+    let parts = req.take_body()?.ingest_multipart(want)?;
     let mut fields = Vec::new();
     let mut content: Option<FormFile> = None;
     for part in parts {
@@ -101,58 +101,51 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
     let (sha256, md5, blake2_256) = check_digests(&form, &content)?;
 
     let path = record::file_path(&project, filename);
-    if catalog::find_asset(&path).is_some() {
+    if catalog::find_asset(&path)?.is_some() {
         return Err(exists(filename));
     }
-    let mut assets = vec![Asset {
-        path: path.clone(),
-        blake3: content.blob.digests.blake3.clone(),
-        content_type: content_type(&kind).into(),
-    }];
-    let mut core_metadata_sha256 = None;
+    let mut core_metadata = None;
     if kind == Kind::Wheel {
         let bytes = metadata::from_wheel(blobs::open(&content.blob.digests.blake3)?)?;
         metadata::check(&bytes, name, version)?;
-        let stored = blobs::put_bytes(&bytes, DigestSet::SHA256)?;
-        core_metadata_sha256 = stored.digests.sha256;
-        assets.push(Asset {
-            path: format!("{path}.metadata"),
-            blake3: stored.digests.blake3,
-            content_type: "text/plain; charset=utf-8".into(),
-        });
+        core_metadata = Some(blobs::put_bytes(&bytes, DigestSet::SHA256)?);
     }
-
-    // A file added to a yanked release is yanked with it.
-    let yanked = record::files(&project)
-        .iter()
-        .any(|f| f.dist.version == version && f.yanked);
+    let requires_python = form.one("requires_python").map(str::to_string);
     let dist = Dist {
-        name: name.to_string(),
-        version: version.to_string(),
         filename: filename.to_string(),
         packagetype: kind.filetype().into(),
         python_version: form.one("pyversion").unwrap_or("").into(),
-        requires_python: form.one("requires_python").map(str::to_string),
+        requires_python: requires_python.clone(),
         sha256,
         md5,
         blake2_256: Some(blake2_256),
         size: content.blob.size,
-        core_metadata_sha256,
+        core_metadata_sha256: core_metadata
+            .as_ref()
+            .and_then(|m| m.digests.sha256.clone()),
+    };
+    let mut assets = vec![Asset {
+        path: path.clone(),
+        blake3: content.blob.digests.blake3.clone(),
+        content_type: content_type(&kind).into(),
+        metadata_json: serde_json::to_string(&dist)?,
+        added_at: 0,
+    }];
+    if let Some(stored) = core_metadata {
+        assets.push(Asset {
+            path: record::metadata_path(&path),
+            blake3: stored.digests.blake3,
+            content_type: "text/plain; charset=utf-8".into(),
+            metadata_json: String::new(),
+            added_at: 0,
+        });
+    }
+    let release = ReleaseMeta {
+        name: name.to_string(),
+        requires_python,
         info: info(&form),
     };
-    let publication = Publication {
-        version: VersionRow {
-            package: project,
-            version: record::row_version(version, filename),
-            metadata_json: serde_json::to_string(&dist)?,
-            yanked,
-            deprecated: None,
-            published_at: 0,
-        },
-        assets,
-        tags: Vec::new(),
-    };
-    catalog::publish(&publication).map_err(|e| match e {
+    store(&project, version, serde_json::to_string(&release)?, assets).map_err(|e| match e {
         StoreError::AlreadyExists => exists(filename),
         e => e.into(),
     })?;
@@ -163,13 +156,66 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
     ))
 }
 
+/// Adds one file (its assets) to release `version` of `project`. The first
+/// file publishes the release, with `release_json` (a [`ReleaseMeta`]) as its
+/// metadata; a later one is added to it. Either way one transaction, so the
+/// file becomes visible whole or not at all.
+pub(crate) fn store(
+    project: &str,
+    version: &str,
+    release_json: String,
+    assets: Vec<Asset>,
+) -> Result<(), StoreError> {
+    let owner = Owner {
+        package: project.to_string(),
+        version: Some(version.to_string()),
+    };
+    let add = |assets: Vec<Asset>| {
+        let writes: Vec<Write> = assets
+            .into_iter()
+            .map(|a| Write::PutAsset((owner.clone(), a, false)))
+            .collect();
+        catalog::apply(&writes)
+    };
+    if catalog::get_version(project, version)?.is_some() {
+        return add(assets);
+    }
+    let publication = Publication {
+        version: VersionRow {
+            package: project.to_string(),
+            version: version.to_string(),
+            metadata_json: release_json,
+            yanked: false,
+            deprecated: None,
+            published_at: 0,
+        },
+        assets: assets.clone(),
+        tags: Vec::new(),
+    };
+    match catalog::publish(publication) {
+        // Another upload published the release first: add to it. (A file
+        // that exists is refused again, by the put.)
+        Err(StoreError::AlreadyExists) => add(assets),
+        result => result,
+    }
+}
+
 /// The declared digests must match the stored bytes; at least one is needed.
-/// Returns the file's SHA-256, MD5 and BLAKE2b-256 (hex).
-fn check_digests(form: &Form, file: &FormFile) -> Result<(String, String, String), HttpError> {
+/// Returns the file's SHA-256, MD5 and BLAKE2b-256 (hex), all computed by the
+/// host while the file streamed in.
+pub(crate) fn check_digests(
+    form: &Form,
+    file: &FormFile,
+) -> Result<(String, String, String), HttpError> {
     let stored = &file.blob.digests;
-    let sha256 = stored.sha256.clone().unwrap_or_default();
-    let md5 = stored.md5.clone().unwrap_or_default();
-    let blake2_256 = blake2_256(&stored.blake3)?;
+    let computed = |label: &str, digest: &Option<String>| {
+        digest
+            .clone()
+            .ok_or_else(|| HttpError::new(500, format!("the host computed no {label}")))
+    };
+    let sha256 = computed("SHA-256", &stored.sha256)?;
+    let md5 = computed("MD5", &stored.md5)?;
+    let blake2_256 = computed("BLAKE2b-256", &stored.blake2b256)?;
     let declared = [
         ("sha256_digest", &sha256),
         ("md5_digest", &md5),
@@ -191,16 +237,6 @@ fn check_digests(form: &Form, file: &FormFile) -> Result<(String, String, String
         }
     }
     Ok((sha256, md5, blake2_256))
-}
-
-/// BLAKE2b-256 of a stored blob, read back in the sandbox: the host's digest
-/// set (BLAKE3, SHA-*, MD5) has no BLAKE2, and only PyPI uses it.
-pub(crate) fn blake2_256(blake3: &str) -> Result<String, HttpError> {
-    use blake2::{Blake2b, Digest, digest::consts::U32};
-    let mut hasher = Blake2b::<U32>::new();
-    std::io::copy(&mut blobs::open(blake3)?, &mut hasher)
-        .map_err(|e| HttpError::new(500, format!("reading the upload back: {e}")))?;
-    Ok(wharf_sdk::hex(hasher.finalize()))
 }
 
 /// PyPI's answer, which twine prints (from the reason phrase) and which its

@@ -220,7 +220,7 @@ impl RepoRequest<'_> {
         };
         let rendered_at = self.app.services.docs.now();
         let handle_started = std::time::Instant::now();
-        let reply = match self.handle(route.id, caller, body).await {
+        let reply = match self.handle(&route, caller, body).await {
             Ok(reply) => reply,
             Err(failure) => return self.failed(failure),
         };
@@ -243,7 +243,7 @@ impl RepoRequest<'_> {
 
     async fn handle(
         &self,
-        route_id: String,
+        route: &runtime::Route,
         caller: Caller,
         body: Option<IncomingBody>,
     ) -> Result<Reply, PluginFailure> {
@@ -251,7 +251,7 @@ impl RepoRequest<'_> {
         let ctx = runtime::RequestContext {
             repo: self.repo.clone(),
             head: self.head.clone(),
-            route_id,
+            route_id: route.id.clone(),
             caller: runtime::WitCaller {
                 user: caller.user.clone(),
                 roles: if caller.admin {
@@ -262,7 +262,7 @@ impl RepoRequest<'_> {
             },
         };
         self.plugin
-            .handle(self.app.services.clone(), ctx, caller, body)
+            .handle(self.app.services.clone(), ctx, caller, &route.access, body)
             .await
     }
 

@@ -1,7 +1,7 @@
 //! Turning a plugin's reply into the HTTP response: documents get an ETag,
 //! a Last-Modified from the catalog's change times, 304s and a place in the
-//! document cache; blobs are streamed by the host; a plugin's `wharf-reason`
-//! entry becomes the status line's reason phrase.
+//! document cache; blobs are streamed by the host; a plugin's reason phrase
+//! becomes the status line's, once made safe.
 
 use super::{RepoRequest, header_str};
 use crate::docs::{DocKey, Document};
@@ -20,7 +20,7 @@ impl RepoRequest<'_> {
         mut reply: Reply,
         cache_as: Option<(DocKey, u64)>,
     ) -> Response {
-        let reason = take_reason(&mut reply.headers);
+        let reason = reason_phrase(reply.reason.take());
         with_reason(self.respond_with(reply, cache_as).await, reason)
     }
 
@@ -135,7 +135,7 @@ impl RepoRequest<'_> {
 
 /// A plugin's rendering of a host decision, with the host's status.
 pub(super) fn error(status: u16, mut reply: Reply) -> Response {
-    let reason = take_reason(&mut reply.headers);
+    let reason = reason_phrase(reply.reason.take());
     let body = match reply.body {
         ReplyBody::Bytes(b) => Body::from(b),
         _ => Body::empty(),
@@ -163,16 +163,10 @@ fn last_modified(changed_ms: u64) -> Option<u64> {
     (now >= secs).then_some(secs)
 }
 
-/// The response header entry a plugin sets a reason phrase with (WIT `response`).
-const REASON_HEADER: &str = "wharf-reason";
-
-/// Removes the plugin's `wharf-reason` entry and makes it a reason phrase:
-/// one line of printable ASCII, at most 200 characters.
-fn take_reason(headers: &mut Vec<(String, String)>) -> Option<ReasonPhrase> {
-    let at = headers
-        .iter()
-        .position(|(n, _)| n.eq_ignore_ascii_case(REASON_HEADER))?;
-    let (_, text) = headers.remove(at);
+/// A plugin's reason phrase as one line of printable ASCII, at most 200
+/// characters.
+fn reason_phrase(text: Option<String>) -> Option<ReasonPhrase> {
+    let text = text?;
     let phrase: String = text
         .lines()
         .next()

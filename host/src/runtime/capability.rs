@@ -1,0 +1,177 @@
+//! The policy of a request: what one `handle` call may see and change.
+//!
+//! The route `classify` returned, once the host granted it, is the request's
+//! capability. Every host call of the plugin is checked here, in one place,
+//! against both the route's accesses and the caller:
+//! - a catalog write needs an access of the route with its action (or admin)
+//!   naming its package, or naming none (a repository-wide route), and the
+//!   caller's permission for it;
+//! - storing bytes needs a route that writes;
+//! - every asset a write makes servable references a blob this request
+//!   stored or one this repository already serves;
+//! - `auth.may` answers within the route;
+//! - reads are limited to the repository, and bytes read into the guest are
+//!   charged to the request's budget.
+
+use super::registry::Policy;
+use crate::auth::{Action, Caller};
+use crate::services::Services;
+use crate::store::StoreError;
+use crate::store::catalog::Write;
+use crate::store::digest::BlobInfo;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// One access of a granted route, in host terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    pub action: Action,
+    /// `None`: the whole repository.
+    pub package: Option<String>,
+    /// `None`: the repository of the request.
+    pub repository: Option<String>,
+}
+
+/// What one `handle` call may touch.
+pub struct RequestScope {
+    pub services: Arc<Services>,
+    pub plugin: String,
+    pub repo: String,
+    pub caller: Caller,
+    pub policy: Arc<Policy>,
+    /// The accesses of the granted route.
+    pub route: Vec<Grant>,
+    /// Blobs this request stored: the plugin may stat, open and publish them.
+    pub ingested: HashSet<String>,
+    /// Bytes the plugin may still read into its memory.
+    pub read_left: u64,
+}
+
+/// The action a catalog write needs.
+pub fn write_action(w: &Write) -> Action {
+    match w {
+        Write::RemoveAsset { .. } | Write::DeleteVersion { .. } | Write::DeletePackage { .. } => {
+            Action::Delete
+        }
+        _ => Action::Write,
+    }
+}
+
+impl RequestScope {
+    /// Whether the route grants `action` on `package` of this repository
+    /// (`package: None`: repository-wide state, only a repository-wide route).
+    pub fn route_allows(&self, action: Action, package: Option<&str>) -> bool {
+        self.route.iter().any(|g| {
+            (g.action == action || g.action == Action::Admin)
+                && g.repository.as_deref().is_none_or(|r| r == self.repo)
+                && (g.package.is_none() || g.package.as_deref() == package)
+        })
+    }
+
+    /// The answer of `auth.may`: the caller's permission within the route.
+    pub fn may(&self, action: Action, package: Option<&str>, repository: Option<&str>) -> bool {
+        let in_route = match repository.filter(|r| *r != self.repo) {
+            // Another repository (an OCI mount source): the route must name it.
+            Some(other) => self.route.iter().any(|g| {
+                g.repository.as_deref() == Some(other)
+                    && (g.action == action || g.action == Action::Admin)
+                    && (g.package.is_none() || g.package.as_deref() == package)
+            }),
+            None => self.route_allows(action, package),
+        };
+        in_route && self.services.auth.permits_on(&self.caller, action, package)
+    }
+
+    fn require(&self, action: Action, package: Option<&str>) -> Result<(), StoreError> {
+        let what = package.unwrap_or("the repository");
+        let verb = format!("{action:?}").to_lowercase();
+        if !self.route_allows(action, package) {
+            return Err(StoreError::Forbidden(format!(
+                "this request's route does not allow {verb} on {what}"
+            )));
+        }
+        if !self.services.auth.permits_on(&self.caller, action, package) {
+            return Err(StoreError::Forbidden(format!(
+                "{verb} on {what} is not allowed for this caller"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Storing bytes is part of a write: the route must write something.
+    pub fn require_store(&self) -> Result<(), StoreError> {
+        let writes = self
+            .route
+            .iter()
+            .any(|g| matches!(g.action, Action::Write | Action::Admin));
+        match writes && self.services.auth.permits(&self.caller, Action::Write) {
+            true => Ok(()),
+            false => Err(StoreError::Forbidden(
+                "storing bytes needs a route that writes".into(),
+            )),
+        }
+    }
+
+    pub fn charge(&mut self, n: usize) -> Result<(), StoreError> {
+        if n as u64 > self.read_left {
+            return Err(StoreError::TooLarge(self.policy.read_limit));
+        }
+        self.read_left -= n as u64;
+        Ok(())
+    }
+
+    /// Whether the plugin may see a blob: stored by this request, or served
+    /// by this repository.
+    pub async fn visible(&self, blake3: &str) -> Result<bool, StoreError> {
+        Ok(self.ingested.contains(blake3)
+            || self
+                .services
+                .catalog
+                .repo_has_blob(&self.repo, blake3)
+                .await?)
+    }
+
+    /// Records a blob this request stored.
+    pub fn stored(&mut self, info: BlobInfo) -> BlobInfo {
+        self.ingested.insert(info.blake3.clone());
+        info
+    }
+
+    /// Checks every write, applies them in one transaction, then invalidates
+    /// the cached documents of the packages they touched.
+    pub async fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        for w in &writes {
+            self.require(write_action(w), w.package())?;
+            for blake3 in w.blobs() {
+                if !self.visible(blake3).await? {
+                    return Err(StoreError::Forbidden(format!(
+                        "blob {blake3} was neither stored by this request nor served by this repository"
+                    )));
+                }
+            }
+        }
+        self.services.catalog.apply(&self.repo, &writes).await?;
+        let mut touched: Vec<&str> = writes.iter().map(|w| w.package().unwrap_or("*")).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        self.changed(&touched).await;
+        Ok(())
+    }
+
+    /// After a committed write: cached documents go, and the change time
+    /// (their Last-Modified) moves. Invalidation comes first, so a render
+    /// that sees the new time is known to have started before it (docs.rs).
+    async fn changed(&self, packages: &[&str]) {
+        for package in packages {
+            self.services.docs.invalidate(&self.repo, package);
+        }
+        if let Err(e) = self
+            .services
+            .catalog
+            .record_change(&self.repo, packages)
+            .await
+        {
+            tracing::warn!(repo = %self.repo, error = %e, "recording a change failed");
+        }
+    }
+}

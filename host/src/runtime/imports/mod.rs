@@ -1,0 +1,150 @@
+//! The host side of the WIT imports: what a plugin may call during `handle`.
+//!
+//! One module per imported interface of the current contract, each a thin
+//! glue over [`RequestScope`] (the policy, `capability.rs`) and the stores;
+//! `v0_1.rs` maps the older contract onto the same calls. During `classify`
+//! there is no scope and every import traps: classify must be pure.
+
+mod auth;
+mod blobs;
+mod catalog;
+mod log;
+mod signing;
+mod upstream;
+mod v0_1;
+
+pub use blobs::BlobReader;
+pub use upstream::UpstreamResponse;
+
+use super::body::IncomingBody;
+use super::capability::RequestScope;
+use crate::store::StoreError;
+use crate::store::digest::{self, Want};
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::{ResourceLimiter, StoreLimits};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::v0_2::wharf::plugin::types as wit;
+
+/// Largest window a plugin may read from a blob or a body in one call.
+pub const MAX_READ_WINDOW: u32 = 1 << 20;
+
+/// Per-store state.
+pub struct StoreData {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    pub deadline: std::time::Instant,
+    pub stderr: MemoryOutputPipe,
+    pub scope: Option<RequestScope>,
+}
+
+impl StoreData {
+    pub fn new(
+        memory_bytes: u64,
+        deadline: std::time::Instant,
+        scope: Option<RequestScope>,
+    ) -> Self {
+        let stderr = MemoryOutputPipe::new(16 * 1024);
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stderr(stderr.clone())
+            .build();
+        let limits = wasmtime::StoreLimitsBuilder::new()
+            .memory_size(memory_bytes as usize)
+            .trap_on_grow_failure(true)
+            .build();
+        StoreData {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            deadline,
+            stderr,
+            scope,
+        }
+    }
+
+    pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limits
+    }
+
+    pub fn push_body(&mut self, body: IncomingBody) -> wasmtime::Result<Resource<IncomingBody>> {
+        Ok(self.table.push(body)?)
+    }
+
+    fn scope(&mut self) -> wasmtime::Result<&mut RequestScope> {
+        self.scope
+            .as_mut()
+            .ok_or_else(|| wasmtime::Error::msg("host calls are not allowed during classify"))
+    }
+
+    /// The scope and the resource table, borrowed together.
+    fn scope_and_table(&mut self) -> wasmtime::Result<(&mut RequestScope, &mut ResourceTable)> {
+        let StoreData { scope, table, .. } = self;
+        let scope = scope
+            .as_mut()
+            .ok_or_else(|| wasmtime::Error::msg("host calls are not allowed during classify"))?;
+        Ok((scope, table))
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl From<StoreError> for wit::StoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => wit::StoreError::NotFound,
+            StoreError::AlreadyExists => wit::StoreError::AlreadyExists,
+            StoreError::Forbidden(m) => wit::StoreError::Forbidden(m),
+            StoreError::DigestMismatch(m) => wit::StoreError::DigestMismatch(m),
+            StoreError::TooLarge(n) => wit::StoreError::TooLarge(n),
+            StoreError::Invalid(m) => wit::StoreError::Invalid(m),
+            StoreError::Unavailable(m) => wit::StoreError::Unavailable(m),
+        }
+    }
+}
+
+impl From<wit::DigestSet> for Want {
+    fn from(set: wit::DigestSet) -> Want {
+        Want {
+            sha256: set.contains(wit::DigestSet::SHA256),
+            sha512: set.contains(wit::DigestSet::SHA512),
+            sha1: set.contains(wit::DigestSet::SHA1),
+            md5: set.contains(wit::DigestSet::MD5),
+            blake2b256: set.contains(wit::DigestSet::BLAKE2B256),
+        }
+    }
+}
+
+impl From<digest::BlobInfo> for wit::BlobInfo {
+    fn from(i: digest::BlobInfo) -> Self {
+        wit::BlobInfo {
+            digests: wit::Digests {
+                blake3: i.blake3,
+                sha256: i.sha256,
+                sha512: i.sha512,
+                sha1: i.sha1,
+                md5: i.md5,
+                blake2b256: i.blake2b256,
+            },
+            size: i.size,
+        }
+    }
+}
+
+/// A store result as the WIT result of the contract version `E` speaks
+/// (never a trap).
+fn done<T, U: From<T>, E: From<StoreError>>(
+    r: Result<T, StoreError>,
+) -> wasmtime::Result<Result<U, E>> {
+    Ok(r.map(U::from).map_err(E::from))
+}
+
+impl wit::Host for StoreData {}
