@@ -13,6 +13,10 @@ const FAULTY: PluginEntry = PluginEntry {
     format: "faulty",
     extra: "memory = \"16MiB\"\ntimeout = \"1s\"",
 };
+const LEGACY: PluginEntry = PluginEntry {
+    format: "legacy",
+    extra: "",
+};
 const NPM: PluginEntry = PluginEntry {
     format: "npm",
     extra: "",
@@ -103,11 +107,123 @@ fn the_admin_api_is_described_at_api_docs() {
 }
 
 #[test]
-fn the_host_refuses_writes_a_route_did_not_ask_for() {
+fn the_configured_memory_cap_is_the_one_enforced() {
+    // FAULTY is capped at 16 MiB, well under the 128 MiB default.
     let server = Server::start(&[FAULTY]);
-    let reply = server.get("/faulty/sneaky-publish");
+    let under = server.get("/faulty/grow/15");
+    assert_eq!(under.status, 200, "{}", under.text());
+    assert_eq!(under.text(), "grew to 15 MiB");
+    assert_eq!(server.get("/faulty/grow/17").status, 500);
+    assert!(server.log().contains("forcing trap when growing memory"));
+}
+
+/// POST as the admin, who may write anything the route allows.
+fn admin_post(server: &Server, path: &str) -> wharf_tests::Reply {
+    let post =
+        ureq::post(&format!("{}{path}", server.url)).set("authorization", &server.admin_basic());
+    wharf_tests::send_with(post, Some(b""))
+}
+
+#[test]
+fn the_route_bounds_every_write_even_for_an_admin() {
+    let server = Server::start(&[NPM, FAULTY]);
+    let admin_get = |path: &str| {
+        let get =
+            ureq::get(&format!("{}{path}", server.url)).set("authorization", &server.admin_basic());
+        wharf_tests::send(get)
+    };
+    let has = |pkg: &str| server.get(&format!("/faulty/has/{pkg}")).text();
+
+    // A read route can neither publish nor store bytes.
+    let reply = admin_get("/faulty/sneaky-publish");
     assert_eq!(reply.status, 403, "{}", reply.text());
-    assert_eq!(server.get("/faulty/smuggled.bin").status, 404);
+    assert!(reply.text().contains("route"), "{}", reply.text());
+    assert_eq!(has("smuggled"), "no");
+    assert_eq!(admin_get("/faulty/sneaky-store").status, 403);
+
+    // A route that names `mine` cannot write `theirs`.
+    assert_eq!(
+        admin_post(&server, "/faulty/publish/mine/as/theirs").status,
+        403
+    );
+    assert_eq!(has("theirs"), "no");
+    let own = admin_post(&server, "/faulty/publish/mine/as/mine");
+    assert_eq!(own.status, 200, "{}", own.text());
+    assert_eq!(has("mine"), "yes");
+
+    // Every asset is checked: a second one naming another repository's
+    // private blob is refused, and nothing of the publication stays.
+    let token = server.create_user("dave", "dave-password");
+    let body = wharf_tests::npm_publish_body("private-thing", "1.0.0", b"secret", b"secret");
+    let put = ureq::put(&format!("{}/npm/private-thing", server.url))
+        .set("authorization", &format!("Bearer {token}"));
+    assert_eq!(wharf_tests::send_with(put, Some(&body)).status, 200);
+    let secret = blake3_hex(b"secret");
+    let smuggle = admin_post(&server, &format!("/faulty/publish/second/with/{secret}"));
+    assert_eq!(smuggle.status, 403, "{}", smuggle.text());
+    assert_eq!(has("second"), "no");
+    // A blob this repository already serves may be published again.
+    let served = blake3_hex(b"mine");
+    let again = admin_post(&server, &format!("/faulty/publish/second/with/{served}"));
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(has("second"), "yes");
+}
+
+#[test]
+fn a_plugin_built_against_contract_0_1_still_serves() {
+    let server = Server::start(&[LEGACY, FAULTY]);
+    assert_eq!(plugin_status(&server, "legacy")["contract"], "0.1");
+    assert_eq!(plugin_status(&server, "faulty")["contract"], "0.2");
+    assert_eq!(server.get("/legacy/ok").text(), "ok from contract 0.1");
+
+    let token = server.create_user("olga", "olga-password");
+    let put = ureq::put(&format!("{}/legacy/files/hello", server.url))
+        .set("authorization", &format!("Bearer {token}"));
+    let stored = wharf_tests::send_with(put, Some(b"hello, 0.1"));
+    assert_eq!(stored.status, 201, "{}", stored.text());
+    assert_eq!(stored.reason, "Stored by 0.1");
+    assert_eq!(
+        stored.text(),
+        hex::encode(sha2::Sha256::digest(b"hello, 0.1"))
+    );
+    assert_eq!(server.get("/legacy/files/hello").body, b"hello, 0.1");
+    let anonymous = ureq::put(&format!("{}/legacy/files/other", server.url));
+    assert_eq!(wharf_tests::send_with(anonymous, Some(b"x")).status, 401);
+
+    // The same policy holds for a 0.1 plugin: a read route cannot write.
+    let sneaky = ureq::get(&format!("{}/legacy/sneaky", server.url))
+        .set("authorization", &server.admin_basic());
+    assert_eq!(wharf_tests::send(sneaky).status, 403);
+}
+
+#[test]
+fn an_unknown_contract_version_is_refused_once_and_reported() {
+    let server = Server::start(&[FAULTY]);
+    let future = wat::parse_str(
+        r#"(component
+             (instance $handler)
+             (export "wharf:plugin/handler@0.9.0" (instance $handler)))"#,
+    )
+    .unwrap();
+    replace_file(&server.plugin_path("faulty"), &future);
+    wait_for(
+        "the refusal to be reported",
+        Duration::from_secs(30),
+        || !plugin_status(&server, "faulty")["last_error"].is_null(),
+    );
+    let error = plugin_status(&server, "faulty")["last_error"].to_string();
+    assert!(error.contains("wharf:plugin@0.9.0"), "{error}");
+    assert!(error.contains("0.1, 0.2"), "{error}");
+    // The previous build keeps serving.
+    assert_eq!(server.get("/faulty/ok").text(), "ok");
+    assert_eq!(plugin_status(&server, "faulty")["contract"], "0.2");
+
+    // While the file stays as it is, it is not tried again: touching
+    // another file in the directory makes no new error line.
+    std::fs::write(server.plugin_path("faulty").with_extension("note"), b"x").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let refusals = server.log().matches("wharf:plugin@0.9.0").count();
+    assert_eq!(refusals, 1, "{}", server.log());
 }
 
 #[test]

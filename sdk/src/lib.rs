@@ -51,7 +51,9 @@ pub mod types {
     pub use crate::bindings::exports::wharf::plugin::handler::{
         CacheHint, Denial, PluginInfo, RequestContext, Response as WitResponse, ResponseBody,
     };
-    pub use crate::bindings::wharf::plugin::catalog::{Asset, Owner, Publication, VersionRow, Write};
+    pub use crate::bindings::wharf::plugin::catalog::{
+        Asset, Owner, Publication, VersionRow, Write,
+    };
     pub use crate::bindings::wharf::plugin::types::{
         Access, Action, BlobInfo, BodyMode, Caller, ClassifyError, DigestSet, Digests, Method,
         RepoInfo, RepoKind, RequestHead, Route, StoreError,

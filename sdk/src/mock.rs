@@ -45,7 +45,10 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn version(&self, package: &str, version: &str) -> Option<&VersionRow> {
-        self.versions.get(package)?.iter().find(|r| r.version == version)
+        self.versions
+            .get(package)?
+            .iter()
+            .find(|r| r.version == version)
     }
 
     fn version_mut(&mut self, package: &str, version: &str) -> Result<&mut VersionRow, StoreError> {
@@ -63,11 +66,15 @@ impl Catalog {
         blobs: &HashMap<String, (Vec<u8>, BlobInfo)>,
     ) -> Result<(), StoreError> {
         if !blobs.contains_key(&asset.blake3) {
-            return Err(StoreError::Invalid(format!("unknown blob {}", asset.blake3)));
+            return Err(StoreError::Invalid(format!(
+                "unknown blob {}",
+                asset.blake3
+            )));
         }
         let mut asset = asset.clone();
         asset.added_at = now;
-        self.assets.insert(asset.path.clone(), (asset, owner.clone()));
+        self.assets
+            .insert(asset.path.clone(), (asset, owner.clone()));
         Ok(())
     }
 
@@ -94,7 +101,10 @@ impl Catalog {
                 }
                 let mut row = v.clone();
                 row.published_at = now;
-                self.versions.entry(v.package.clone()).or_default().push(row);
+                self.versions
+                    .entry(v.package.clone())
+                    .or_default()
+                    .push(row);
                 for t in &p.tags {
                     self.tags
                         .entry(v.package.clone())
@@ -156,8 +166,8 @@ impl Catalog {
                 }
             }
             Write::DeletePackage(package) => {
-                let known = self.versions.remove(package).is_some()
-                    | self.tags.remove(package).is_some();
+                let known =
+                    self.versions.remove(package).is_some() | self.tags.remove(package).is_some();
                 let assets = self.assets.len();
                 self.assets.retain(|_, (_, o)| &o.package != package);
                 let kv = self.kv.len();
@@ -167,7 +177,8 @@ impl Catalog {
                 }
             }
             Write::KvPut((package, key, value)) => {
-                self.kv.insert((package.clone(), key.clone()), value.clone());
+                self.kv
+                    .insert((package.clone(), key.clone()), value.clone());
             }
             Write::KvDelete((package, key)) => {
                 self.kv.remove(&(package.clone(), key.clone()));
@@ -303,7 +314,9 @@ fn digests(data: &[u8], want: DigestSet) -> BlobInfo {
             sha1: wanted(DigestSet::SHA1, &|| hex(&sha1::Sha1::digest(data))),
             md5: wanted(DigestSet::MD5, &|| hex(&md5::Md5::digest(data))),
             blake2b256: wanted(DigestSet::BLAKE2B256, &|| {
-                hex(&blake2::Blake2b::<blake2::digest::consts::U32>::digest(data))
+                hex(&blake2::Blake2b::<blake2::digest::consts::U32>::digest(
+                    data,
+                ))
             }),
         },
         size: data.len() as u64,
@@ -557,10 +570,17 @@ pub(crate) mod imp {
         read(|c| {
             let all = c.versions.get(package).map(Vec::as_slice).unwrap_or(&[]);
             let start = match after {
-                Some(a) => all.iter().position(|r| r.version == a).map_or(all.len(), |i| i + 1),
+                Some(a) => all
+                    .iter()
+                    .position(|r| r.version == a)
+                    .map_or(all.len(), |i| i + 1),
                 None => 0,
             };
-            all[start..].iter().take(limit.min(1_000) as usize).cloned().collect()
+            all[start..]
+                .iter()
+                .take(limit.min(1_000) as usize)
+                .cloned()
+                .collect()
         })
     }
     pub fn find_asset(path: &str) -> Result<Option<Asset>, StoreError> {
@@ -616,7 +636,11 @@ pub(crate) mod imp {
                 .collect()
         })
     }
-    pub fn search(text: &str, offset: u32, limit: u32) -> Result<(u64, Vec<VersionRow>), StoreError> {
+    pub fn search(
+        text: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(u64, Vec<VersionRow>), StoreError> {
         let text = text.to_lowercase();
         read(|c| {
             let hits: Vec<VersionRow> = c
@@ -639,7 +663,10 @@ pub(crate) mod imp {
         })
     }
     pub fn kv_get(package: Option<&str>, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        read(|c| c.kv.get(&(package.map(str::to_string), key.to_string())).cloned())
+        read(|c| {
+            c.kv.get(&(package.map(str::to_string), key.to_string()))
+                .cloned()
+        })
     }
 
     fn read<T>(f: impl FnOnce(&Catalog) -> T) -> Result<T, StoreError> {
@@ -659,7 +686,9 @@ pub(crate) mod imp {
     pub fn may(a: &Access) -> bool {
         with(|h| {
             (h.caller.is_some() || a.action == Action::Read)
-                && h.route.as_ref().is_none_or(|r| allows(r, a.action, a.package.as_deref()))
+                && h.route
+                    .as_ref()
+                    .is_none_or(|r| allows(r, a.action, a.package.as_deref()))
         })
     }
     pub fn login(user: &str, password: &str) -> Result<String, String> {

@@ -238,6 +238,8 @@ pub fn basic(user: &str, password: &str) -> String {
 /// Status and body of any response, errors included.
 pub struct Reply {
     pub status: u16,
+    /// The status line's reason phrase.
+    pub reason: String,
     pub body: Vec<u8>,
     pub headers: Vec<(String, String)>,
 }
@@ -272,6 +274,7 @@ pub fn send_with(request: ureq::Request, body: Option<&[u8]>) -> Reply {
         Err(e) => panic!("request failed: {e}"),
     };
     let status = response.status();
+    let reason = response.status_text().to_string();
     let headers = response
         .headers_names()
         .into_iter()
@@ -281,6 +284,7 @@ pub fn send_with(request: ureq::Request, body: Option<&[u8]>) -> Reply {
     response.into_reader().read_to_end(&mut body).unwrap();
     Reply {
         status,
+        reason,
         body,
         headers,
     }

@@ -39,9 +39,10 @@ impl std::fmt::Display for Contract {
 /// Reads the contract version from the component's exported handler.
 pub fn of(component: &Component, engine: &wasmtime::Engine) -> anyhow::Result<Contract> {
     let ty = component.component_type();
-    let version = ty
-        .exports(engine)
-        .find_map(|(name, _)| name.strip_prefix("wharf:plugin/handler@").map(str::to_string));
+    let version = ty.exports(engine).find_map(|(name, _)| {
+        name.strip_prefix("wharf:plugin/handler@")
+            .map(str::to_string)
+    });
     let supported = SUPPORTED.join(", ");
     match version.as_deref() {
         Some(v) if v.starts_with("0.1.") => Ok(Contract::V0_1),
@@ -126,7 +127,11 @@ impl Instance {
         head: &RequestHead,
     ) -> wasmtime::Result<Result<Route, ClassifyError>> {
         match self {
-            Instance::V0_2(p) => p.wharf_plugin_handler().call_classify(store, repo, head).await,
+            Instance::V0_2(p) => {
+                p.wharf_plugin_handler()
+                    .call_classify(store, repo, head)
+                    .await
+            }
             Instance::V0_1(p) => {
                 let (repo, head) = (old_repo(repo), old_head(head));
                 let r = p.wharf_plugin_handler().call_classify(store, &repo, &head);
@@ -170,7 +175,8 @@ impl Instance {
         match self {
             Instance::V0_2(p) => {
                 let h = p.wharf_plugin_handler();
-                h.call_render_error(store, repo, head, denial, message).await
+                h.call_render_error(store, repo, head, denial, message)
+                    .await
             }
             Instance::V0_1(p) => {
                 let (repo, head) = (old_repo(repo), old_head(head));

@@ -34,10 +34,7 @@ pub async fn ingest(
         match field.file_name().map(str::to_string) {
             Some(filename) => {
                 let content_type = field.content_type().map(|m| m.to_string());
-                let info = services
-                    .blobs
-                    .ingest(field, want, None, max)
-                    .await?;
+                let info = services.blobs.ingest(field, want, None, max).await?;
                 let blob = scope.stored(info);
                 parts.push(Part::File {
                     name,

@@ -492,14 +492,13 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             found(r.rows_affected())?;
         }
         Write::DeleteVersion { package, version } => {
-            let r = sqlx::query(
-                "DELETE FROM versions WHERE repo = ? AND package = ? AND version = ?",
-            )
-            .bind(repo)
-            .bind(package)
-            .bind(version)
-            .execute(&mut **tx)
-            .await?;
+            let r =
+                sqlx::query("DELETE FROM versions WHERE repo = ? AND package = ? AND version = ?")
+                    .bind(repo)
+                    .bind(package)
+                    .bind(version)
+                    .execute(&mut **tx)
+                    .await?;
             found(r.rows_affected())?;
             for table in ["assets", "tags"] {
                 sqlx::query(&format!(
@@ -715,7 +714,9 @@ mod tests {
     async fn versions_and_tags_are_paged() {
         let (_d, cat, blob) = setup().await;
         for v in ["1.0.0", "1.1.0", "2.0.0"] {
-            cat.apply("npm", &[publication("a", v, &blob)]).await.unwrap();
+            cat.apply("npm", &[publication("a", v, &blob)])
+                .await
+                .unwrap();
         }
         let page = |after: Option<&'static str>| {
             let cat = cat.clone();
@@ -750,7 +751,10 @@ mod tests {
             tag: "x".into(),
             version: "7.0.0".into(),
         };
-        assert_eq!(cat.apply("npm", &[missing]).await, Err(StoreError::NotFound));
+        assert_eq!(
+            cat.apply("npm", &[missing]).await,
+            Err(StoreError::NotFound)
+        );
     }
 
     #[tokio::test]
@@ -770,7 +774,8 @@ mod tests {
             .unwrap();
         assert!(cat.has_package("oci", "app").await.unwrap());
         assert_eq!(
-            cat.apply("oci", &[put("v2/app/blobs/sha256:1", false)]).await,
+            cat.apply("oci", &[put("v2/app/blobs/sha256:1", false)])
+                .await,
             Err(StoreError::AlreadyExists)
         );
         cat.apply("oci", &[put("v2/app/blobs/sha256:1", true)])
@@ -794,7 +799,10 @@ mod tests {
             asset: asset("v2/app/blobs/sha256:1".into(), &blob),
             replace: true,
         };
-        assert_eq!(cat.apply("oci", &[thief]).await, Err(StoreError::AlreadyExists));
+        assert_eq!(
+            cat.apply("oci", &[thief]).await,
+            Err(StoreError::AlreadyExists)
+        );
         cat.apply(
             "oci",
             &[Write::DeletePackage {
@@ -810,22 +818,35 @@ mod tests {
     async fn delete_version_takes_assets_and_tags() {
         let (_d, cat, blob) = setup().await;
         for v in ["1.0.0", "2.0.0"] {
-            cat.apply("npm", &[publication("a", v, &blob)]).await.unwrap();
+            cat.apply("npm", &[publication("a", v, &blob)])
+                .await
+                .unwrap();
         }
         let delete = || Write::DeleteVersion {
             package: "a".into(),
             version: "2.0.0".into(),
         };
         cat.apply("npm", &[delete()]).await.unwrap();
-        assert_eq!(cat.list_versions("npm", "a", None, 10).await.unwrap().len(), 1);
-        assert!(cat.list_tags("npm", "a", None, 10).await.unwrap().is_empty());
+        assert_eq!(
+            cat.list_versions("npm", "a", None, 10).await.unwrap().len(),
+            1
+        );
+        assert!(
+            cat.list_tags("npm", "a", None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(
             cat.find_asset("npm", "a/-/2.0.0.tgz")
                 .await
                 .unwrap()
                 .is_none()
         );
-        assert_eq!(cat.apply("npm", &[delete()]).await, Err(StoreError::NotFound));
+        assert_eq!(
+            cat.apply("npm", &[delete()]).await,
+            Err(StoreError::NotFound)
+        );
     }
 
     #[tokio::test]

@@ -100,7 +100,10 @@ pub fn list_versions(
 
 /// Every version of `package`, oldest first.
 pub fn all_versions(package: &str) -> Result<Vec<VersionRow>, StoreError> {
-    all(|after| list_versions(package, after, PAGE), |v| v.version.clone())
+    all(
+        |after| list_versions(package, after, PAGE),
+        |v| v.version.clone(),
+    )
 }
 
 pub fn find_asset(path: &str) -> Result<Option<Asset>, StoreError> {
@@ -124,7 +127,10 @@ pub fn all_assets(package: &str, version: Option<&str>) -> Result<Vec<Asset>, St
         package: package.into(),
         version: version.map(str::to_string),
     };
-    all(|after| list_assets(&owner, None, after, PAGE), |a| a.path.clone())
+    all(
+        |after| list_assets(&owner, None, after, PAGE),
+        |a| a.path.clone(),
+    )
 }
 
 pub fn get_tag(package: &str, tag: &str) -> Result<Option<String>, StoreError> {

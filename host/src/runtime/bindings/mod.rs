@@ -10,6 +10,5 @@ pub use v0_2::exports::wharf::plugin::handler::{
     CacheHint, Denial, RequestContext, Response as PluginResponse, ResponseBody,
 };
 pub use v0_2::wharf::plugin::types::{
-    Access, Action, BodyMode, Caller, ClassifyError, Method, RepoInfo, RepoKind, RequestHead,
-    Route,
+    Access, Action, BodyMode, Caller, ClassifyError, Method, RepoInfo, RepoKind, RequestHead, Route,
 };

@@ -290,8 +290,10 @@ impl wit::HostIncomingBody for StoreData {
         want: DigestSet,
     ) -> wasmtime::Result<Result<(String, Vec<BlobInfo>), StoreError>> {
         let r = self.body_json_base64(&body, &pointers, want.into()).await?;
-        Ok(r.map(|(doc, blobs)| (doc, blobs.into_iter().map(Into::into).collect()))
-            .map_err(Into::into))
+        Ok(
+            r.map(|(doc, blobs)| (doc, blobs.into_iter().map(Into::into).collect()))
+                .map_err(Into::into),
+        )
     }
 
     async fn drop(&mut self, body: Resource<IncomingBody>) -> wasmtime::Result<()> {

@@ -118,17 +118,34 @@ fn rows<T, U: From<T>>(r: Result<Vec<T>, crate::store::StoreError>) -> Res<Vec<U
 impl wit::Host for StoreData {
     async fn apply(&mut self, writes: Vec<wit::Write>) -> Res<()> {
         let scope = self.scope()?;
-        done(scope.apply(writes.into_iter().map(Into::into).collect()).await)
+        done(
+            scope
+                .apply(writes.into_iter().map(Into::into).collect())
+                .await,
+        )
     }
 
     async fn has_package(&mut self, package: String) -> Res<bool> {
         let scope = self.scope()?;
-        done(scope.services.catalog.has_package(&scope.repo, &package).await)
+        done(
+            scope
+                .services
+                .catalog
+                .has_package(&scope.repo, &package)
+                .await,
+        )
     }
 
-    async fn get_version(&mut self, package: String, version: String) -> Res<Option<wit::VersionRow>> {
+    async fn get_version(
+        &mut self,
+        package: String,
+        version: String,
+    ) -> Res<Option<wit::VersionRow>> {
         let scope = self.scope()?;
-        let r = scope.services.catalog.get_version(&scope.repo, &package, &version);
+        let r = scope
+            .services
+            .catalog
+            .get_version(&scope.repo, &package, &version);
         Ok(r.await.map(|v| v.map(Into::into)).map_err(Into::into))
     }
 
@@ -175,7 +192,13 @@ impl wit::Host for StoreData {
 
     async fn get_tag(&mut self, package: String, tag: String) -> Res<Option<String>> {
         let scope = self.scope()?;
-        done(scope.services.catalog.get_tag(&scope.repo, &package, &tag).await)
+        done(
+            scope
+                .services
+                .catalog
+                .get_tag(&scope.repo, &package, &tag)
+                .await,
+        )
     }
 
     async fn list_tags(

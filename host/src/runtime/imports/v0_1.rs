@@ -6,7 +6,10 @@
 //! to a bound.
 
 use super::{BlobReader, IncomingBody, StoreData, UpstreamResponse};
-use crate::runtime::bindings::v0_1::wharf::plugin::{auth, blobs, catalog, types, upstream};
+use crate::runtime::bindings::v0_1::wharf::plugin::{
+    auth, blobs, catalog, log, signing, types, upstream,
+};
+use crate::runtime::bindings::v0_2::wharf::plugin::{log as log_v0_2, signing as signing_v0_2};
 use crate::store::StoreError as HostError;
 use crate::store::catalog::{self as cat, MAX_PAGE, Write};
 use crate::store::digest::{self, Want};
@@ -142,8 +145,10 @@ impl blobs::HostIncomingBody for StoreData {
         want: DigestSet,
     ) -> Res<(String, Vec<BlobInfo>)> {
         let r = self.body_json_base64(&body, &pointers, want.into()).await?;
-        Ok(r.map(|(doc, blobs)| (doc, blobs.into_iter().map(Into::into).collect()))
-            .map_err(Into::into))
+        Ok(
+            r.map(|(doc, blobs)| (doc, blobs.into_iter().map(Into::into).collect()))
+                .map_err(Into::into),
+        )
     }
 
     async fn drop(&mut self, body: Resource<IncomingBody>) -> wasmtime::Result<()> {
@@ -248,11 +253,17 @@ impl catalog::Host for StoreData {
         version: String,
     ) -> wasmtime::Result<Option<catalog::VersionRow>> {
         let scope = self.scope()?;
-        let r = scope.services.catalog.get_version(&scope.repo, &package, &version);
+        let r = scope
+            .services
+            .catalog
+            .get_version(&scope.repo, &package, &version);
         Ok(read(r.await)?.map(Into::into))
     }
 
-    async fn list_versions(&mut self, package: String) -> wasmtime::Result<Vec<catalog::VersionRow>> {
+    async fn list_versions(
+        &mut self,
+        package: String,
+    ) -> wasmtime::Result<Vec<catalog::VersionRow>> {
         let scope = self.scope()?;
         let mut out: Vec<cat::VersionRow> = Vec::new();
         while out.len() < LEGACY_LIST_LIMIT {
@@ -315,12 +326,11 @@ impl catalog::Host for StoreData {
         let mut out: Vec<(String, String)> = Vec::new();
         while out.len() < LEGACY_LIST_LIMIT {
             let after = out.last().map(|(t, _)| t.clone());
-            let r = scope.services.catalog.list_tags(
-                &scope.repo,
-                &package,
-                after.as_deref(),
-                MAX_PAGE,
-            );
+            let r =
+                scope
+                    .services
+                    .catalog
+                    .list_tags(&scope.repo, &package, after.as_deref(), MAX_PAGE);
             let page = read(r.await)?;
             let done = page.len() < MAX_PAGE as usize;
             out.extend(page);
@@ -447,5 +457,38 @@ impl auth::Host for StoreData {
         password: String,
     ) -> wasmtime::Result<Result<String, String>> {
         self.login_user(&user, &password).await
+    }
+}
+
+impl signing::Host for StoreData {
+    async fn clearsign(
+        &mut self,
+        key_id: String,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<String, String>> {
+        signing_v0_2::Host::clearsign(self, key_id, data).await
+    }
+    async fn sign_detached(
+        &mut self,
+        key_id: String,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<String, String>> {
+        signing_v0_2::Host::sign_detached(self, key_id, data).await
+    }
+    async fn public_key(&mut self, key_id: String) -> wasmtime::Result<Result<String, String>> {
+        signing_v0_2::Host::public_key(self, key_id).await
+    }
+}
+
+impl log::Host for StoreData {
+    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            log::Level::Trace => log_v0_2::Level::Trace,
+            log::Level::Debug => log_v0_2::Level::Debug,
+            log::Level::Info => log_v0_2::Level::Info,
+            log::Level::Warn => log_v0_2::Level::Warn,
+            log::Level::Error => log_v0_2::Level::Error,
+        };
+        log_v0_2::Host::log(self, level, message).await
     }
 }

@@ -1,8 +1,13 @@
 //! A misbehaving format used by the runtime tests: every way a plugin can
 //! fail must fail only its own request.
+// Only the wasm build exports the plugin; natively its handlers go unused.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
 use wharf_sdk::types::{Asset, DigestSet, PluginInfo, Publication, VersionRow};
 use wharf_sdk::{FormPart, HttpError, Request, Response, Router, blobs, catalog, need};
+
+/// 64 KiB wasm pages in one MiB.
+const PAGES_PER_MIB: usize = 16;
 
 struct Faulty;
 
@@ -21,11 +26,31 @@ impl wharf_sdk::Format for Faulty {
             .get("trap", "trap", need::read_repo(), trap)
             .get("oom", "oom", need::read_repo(), oom)
             .get("spin", "spin", need::read_repo(), spin)
+            .get("grow/{mib}", "grow", need::read_repo(), grow)
+            .get("has/{pkg}", "has", need::read("pkg"), has)
             .get(
                 "sneaky-publish",
                 "sneaky",
                 need::read_repo(),
                 sneaky_publish,
+            )
+            .get(
+                "sneaky-store",
+                "sneaky-store",
+                need::read_repo(),
+                sneaky_store,
+            )
+            .post(
+                "publish/{pkg}/as/{other}",
+                "publish-as",
+                need::write("pkg"),
+                publish_as,
+            )
+            .post(
+                "publish/{pkg}/with/{blake3}",
+                "publish-with",
+                need::write("pkg"),
+                publish_with,
             )
             .get("serve/{blake3}", "serve", need::read_repo(), serve_any)
             .get("open/{blake3}", "open", need::read_repo(), open_any)
@@ -55,6 +80,40 @@ fn oom(_: &mut Request) -> Result<Response, HttpError> {
     }
 }
 
+/// Whether the catalog holds `pkg`: "yes" or "no".
+fn has(req: &mut Request) -> Result<Response, HttpError> {
+    let answer = match catalog::has_package(req.param("pkg"))? {
+        true => "yes",
+        false => "no",
+    };
+    Ok(Response::bytes(
+        200,
+        "text/plain",
+        answer.as_bytes().to_vec(),
+    ))
+}
+
+/// Grows linear memory to `mib` MiB in all: the configured cap decides.
+fn grow(req: &mut Request) -> Result<Response, HttpError> {
+    let mib: usize = req
+        .param("mib")
+        .parse()
+        .map_err(|_| HttpError::bad_request("mib"))?;
+    #[cfg(target_arch = "wasm32")]
+    {
+        let have = core::arch::wasm32::memory_size(0);
+        let want = mib * PAGES_PER_MIB;
+        if want > have {
+            core::arch::wasm32::memory_grow(0, want - have);
+        }
+    }
+    Ok(Response::bytes(
+        200,
+        "text/plain",
+        format!("grew to {mib} MiB").into_bytes(),
+    ))
+}
+
 #[allow(clippy::empty_loop)]
 fn spin(_: &mut Request) -> Result<Response, HttpError> {
     let mut n: u64 = 0;
@@ -63,27 +122,67 @@ fn spin(_: &mut Request) -> Result<Response, HttpError> {
     }
 }
 
-/// Classify asked only for read access; publishing needs write, so the host
-/// must refuse whatever the plugin tries.
-fn sneaky_publish(_: &mut Request) -> Result<Response, HttpError> {
-    let blob = blobs::put_bytes(b"smuggled", DigestSet::empty())?;
-    let publication = Publication {
+fn asset(path: &str, blake3: &str) -> Asset {
+    Asset {
+        path: path.into(),
+        blake3: blake3.into(),
+        content_type: "application/octet-stream".into(),
+        metadata_json: String::new(),
+        added_at: 0,
+    }
+}
+
+fn publication(package: &str, assets: Vec<Asset>) -> Publication {
+    Publication {
         version: VersionRow {
-            package: "smuggled".into(),
+            package: package.into(),
             version: "1.0.0".into(),
             metadata_json: "{}".into(),
             yanked: false,
             deprecated: None,
             published_at: 0,
         },
-        assets: vec![Asset {
-            path: "smuggled.bin".into(),
-            blake3: blob.digests.blake3,
-            content_type: "application/octet-stream".into(),
-        }],
+        assets,
         tags: vec![],
-    };
-    catalog::publish(&publication)?;
+    }
+}
+
+/// Classify asked only for read access; publishing needs write, so the host
+/// must refuse whatever the plugin tries, whoever calls.
+fn sneaky_publish(_: &mut Request) -> Result<Response, HttpError> {
+    let blake3 = blake3::hash(b"smuggled").to_hex().to_string();
+    catalog::publish(publication(
+        "smuggled",
+        vec![asset("smuggled.bin", &blake3)],
+    ))?;
+    Ok(Response::bytes(200, "text/plain", b"published".to_vec()))
+}
+
+/// Storing bytes is part of a write: a read route may not.
+fn sneaky_store(_: &mut Request) -> Result<Response, HttpError> {
+    blobs::put_bytes(b"smuggled", DigestSet::empty())?;
+    Ok(Response::bytes(200, "text/plain", b"stored".to_vec()))
+}
+
+/// The route names `pkg`; writing `other` must be refused.
+fn publish_as(req: &mut Request) -> Result<Response, HttpError> {
+    let blob = blobs::put_bytes(req.param("pkg").as_bytes(), DigestSet::empty())?;
+    let path = format!("{}.bin", req.param("other"));
+    let p = publication(req.param("other"), vec![asset(&path, &blob.digests.blake3)]);
+    catalog::publish(p)?;
+    Ok(Response::bytes(200, "text/plain", b"published".to_vec()))
+}
+
+/// Publishes `pkg` with a stored file first and the blob `blake3` second:
+/// every asset is checked, not only the first.
+fn publish_with(req: &mut Request) -> Result<Response, HttpError> {
+    let pkg = req.param("pkg").to_string();
+    let own = blobs::put_bytes(pkg.as_bytes(), DigestSet::empty())?;
+    let assets = vec![
+        asset(&format!("{pkg}/own.bin"), &own.digests.blake3),
+        asset(&format!("{pkg}/other.bin"), req.param("blake3")),
+    ];
+    catalog::publish(publication(&pkg, assets))?;
     Ok(Response::bytes(200, "text/plain", b"published".to_vec()))
 }
 
