@@ -17,6 +17,10 @@ const LEGACY: PluginEntry = PluginEntry {
     format: "legacy",
     extra: "",
 };
+const GUIDE: PluginEntry = PluginEntry {
+    format: "guide",
+    extra: "",
+};
 const NPM: PluginEntry = PluginEntry {
     format: "npm",
     extra: "",
@@ -286,6 +290,37 @@ fn methods_and_unknown_paths_get_clean_errors() {
     assert_eq!(reply.header("allow"), Some("GET, HEAD"));
     assert_eq!(server.get("/faulty/no/such/route").status, 404);
     assert_eq!(server.get("/no-such-repository/x").status, 404);
+}
+
+#[test]
+fn the_plugin_guide_example_is_the_crate_that_serves() {
+    let guide = std::fs::read_to_string(wharf_tests::root().join("docs/plugin-guide.md")).unwrap();
+    let source =
+        std::fs::read_to_string(wharf_tests::root().join("tests/plugins/guide/src/lib.rs"))
+            .unwrap();
+    assert!(
+        guide.contains(&format!("```rust\n{source}```")),
+        "docs/plugin-guide.md must show tests/plugins/guide/src/lib.rs verbatim"
+    );
+
+    let server = Server::start(&[GUIDE]);
+    let token = server.create_user("gus", "gus-password");
+    let put = |version: &str| {
+        let put = ureq::put(&format!("{}/guide/packages/demo/{version}", server.url))
+            .set("authorization", &format!("Bearer {token}"));
+        wharf_tests::send_with(put, Some(b"demo bytes"))
+    };
+    assert_eq!(put("1.0.0").status, 201);
+    assert_eq!(put("1.0.0").status, 409);
+    assert_eq!(put("1.1.0").status, 201);
+    assert_eq!(
+        server.get("/guide/packages/demo").json(),
+        serde_json::json!(["1.0.0", "1.1.0"])
+    );
+    assert_eq!(server.get("/guide/packages/demo/1.1.0").body, b"demo bytes");
+    let missing = server.get("/guide/packages/nothing");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"], "no package nothing");
 }
 
 /// Hammers the npm repository from several threads until told to stop;

@@ -37,7 +37,7 @@ pub mod mock;
 pub use blob_read::BlobRead;
 pub use body::{Body, FormFile, FormPart};
 pub use host::{auth, blobs, catalog, log};
-pub use http::{HttpError, Request, Response, default_message};
+pub use http::{HttpError, Request, Response, default_message, query_pairs};
 pub use meta::Meta;
 pub use router::{Handler, Need, Params, Router, need};
 

@@ -23,10 +23,14 @@ pub enum Need {
     Package(Action, &'static str),
     /// Anything else, computed from the parameters.
     Custom(fn(&Params) -> Vec<Access>),
+    /// Computed from the parameters and the request head, for a route whose
+    /// accesses depend on its query (an OCI mount reads `from`). The host
+    /// memoizes routes per method, path and query: read no header here.
+    Head(fn(&Params, &RequestHead) -> Vec<Access>),
 }
 
 impl Need {
-    fn accesses(&self, params: &Params) -> Vec<Access> {
+    fn accesses(&self, params: &Params, head: &RequestHead) -> Vec<Access> {
         let access = |action, package: Option<String>| Access {
             action,
             package,
@@ -38,6 +42,7 @@ impl Need {
                 vec![access(action, Some(params.get(param).to_string()))]
             }
             Need::Custom(f) => f(params),
+            Need::Head(f) => f(params, head),
         }
     }
 }
@@ -259,7 +264,7 @@ impl Router {
         };
         Ok(Route {
             id: route.id.to_string(),
-            access: route.need.accesses(&params),
+            access: route.need.accesses(&params, head),
             body,
             // The router reads only the method and the path.
             vary: Vec::new(),

@@ -7,7 +7,6 @@
 mod blob;
 mod discovery;
 mod error;
-pub mod export;
 mod manifest;
 mod names;
 mod store;
@@ -17,8 +16,10 @@ mod upload;
 mod tests;
 
 use wharf_sdk::need::{delete, read, read_repo, write};
-use wharf_sdk::types::{Access, Action, PluginInfo};
-use wharf_sdk::{Format, HttpError, Need, Params, Request, Response, Router};
+use wharf_sdk::types::{Access, Action, PluginInfo, RequestHead};
+use wharf_sdk::{
+    Format, HttpError, Need, Params, Request, Response, Router, query_pairs, register_format,
+};
 
 pub struct Oci;
 
@@ -32,8 +33,7 @@ impl Format for Oci {
     }
 
     /// Upload routes come before `blobs/{digest}`; `{name*}` backs off so
-    /// nested names (`org/team/app`) match. `export::classify` adds the read
-    /// on a mount's source to `upload-start`.
+    /// nested names (`org/team/app`) match.
     fn router() -> Router {
         Router::new()
             .get("v2", "base", read_repo(), base)
@@ -46,7 +46,7 @@ impl Format for Oci {
             .post(
                 "v2/{name*}/blobs/uploads",
                 "upload-start",
-                write("name"),
+                Need::Head(upload_start),
                 upload::start,
             )
             .patch(
@@ -117,8 +117,29 @@ impl Format for Oci {
     }
 }
 
-// Exported by `export` (not `register_format!`): classify adds the mount's
-// read on `from`.
+register_format!(Oci);
+
+/// `POST /v2/<name>/blobs/uploads/` writes `name`; a cross-repository mount
+/// (`?mount=<digest>&from=<source>`) also reads its source, which the host
+/// then checks before the handler runs.
+fn upload_start(params: &Params, head: &RequestHead) -> Vec<Access> {
+    let name = params.get("name").to_string();
+    let mut accesses = vec![Access {
+        action: Action::Write,
+        package: Some(name),
+        repository: None,
+    }];
+    let query = head.raw_query.as_deref().unwrap_or("");
+    let has = |key: &str| query_pairs(query).find(|(k, _)| k == key).map(|(_, v)| v);
+    if let (Some(_), Some(from)) = (has("mount"), has("from")) {
+        accesses.push(Access {
+            action: Action::Read,
+            package: Some(from),
+            repository: None,
+        });
+    }
+    accesses
+}
 
 /// `GET /v2/`: 200 for a signed-in caller. Anonymous callers get the 401
 /// challenge, which is how Docker-style clients learn to send credentials.

@@ -1,41 +1,19 @@
 use crate::discovery::page;
-use crate::export;
 use crate::manifest::{self, OCI_INDEX, OCI_MANIFEST};
 use crate::names;
 use serde_json::{Value, json};
 use sha2::Digest;
+use wharf_sdk::Response;
 use wharf_sdk::mock::{self, TestRequest};
-use wharf_sdk::types::{
-    Access, Action, BodyMode, Caller, Method, RequestContext, ResponseBody, Route,
-};
-use wharf_sdk::{Body, Response};
+use wharf_sdk::types::{Access, Action, Method, ResponseBody, Route};
 
 fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", wharf_sdk::hex(sha2::Sha256::digest(bytes)))
 }
 
-/// `TestRequest::send`, through the plugin's own classify (which adds the
-/// mount's read on `from`): the mock refuses writes beyond the route.
+/// Both phases through the mock, which refuses writes beyond the route.
 fn send(req: TestRequest) -> (Route, Response) {
-    let repo = mock::repo();
-    let route = export::classify(&repo, &req.head).expect("the path routes");
-    let ctx = RequestContext {
-        repo,
-        head: req.head,
-        route_id: route.id.clone(),
-        caller: Caller {
-            user: mock::with(|h| h.caller.clone()),
-            roles: Vec::new(),
-        },
-    };
-    let body = match route.body {
-        BodyMode::Stream => Some(Body::from_bytes(req.body.unwrap_or_default())),
-        BodyMode::None => None,
-    };
-    mock::with(|h| h.route = Some(route.access.clone()));
-    let response = export::handle(ctx, body);
-    mock::with(|h| h.route = None);
-    (route, response)
+    req.send::<crate::Oci>().expect("the path routes")
 }
 
 fn blob_body(r: &Response) -> String {
