@@ -180,6 +180,13 @@ impl Catalog {
                 self.kv
                     .insert((package.clone(), key.clone()), value.clone());
             }
+            Write::KvInsert((package, key, value)) => {
+                let key = (package.clone(), key.clone());
+                if self.kv.contains_key(&key) {
+                    return Err(StoreError::AlreadyExists);
+                }
+                self.kv.insert(key, value.clone());
+            }
             Write::KvDelete((package, key)) => {
                 self.kv.remove(&(package.clone(), key.clone()));
             }
@@ -203,7 +210,9 @@ fn write_access(w: &Write) -> (Action, Option<&str>) {
         | Write::SetTag((p, _, _))
         | Write::RemoveTag((p, _)) => (Action::Write, Some(p)),
         Write::DeleteVersion((p, _)) | Write::DeletePackage(p) => (Action::Delete, Some(p)),
-        Write::KvPut((p, _, _)) | Write::KvDelete((p, _)) => (Action::Write, p.as_deref()),
+        Write::KvPut((p, _, _)) | Write::KvInsert((p, _, _)) | Write::KvDelete((p, _)) => {
+            (Action::Write, p.as_deref())
+        }
     }
 }
 

@@ -91,6 +91,12 @@ pub enum Write {
         key: String,
         value: Vec<u8>,
     },
+    /// A kv entry that must not exist yet.
+    KvInsert {
+        package: Option<String>,
+        key: String,
+        value: Vec<u8>,
+    },
     KvDelete {
         package: Option<String>,
         key: String,
@@ -110,7 +116,9 @@ impl Write {
             | Write::RemoveTag { package, .. }
             | Write::DeleteVersion { package, .. }
             | Write::DeletePackage { package } => Some(package),
-            Write::KvPut { package, .. } | Write::KvDelete { package, .. } => package.as_deref(),
+            Write::KvPut { package, .. }
+            | Write::KvInsert { package, .. }
+            | Write::KvDelete { package, .. } => package.as_deref(),
         }
     }
 
@@ -538,6 +546,19 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
                 .execute(&mut **tx)
                 .await?;
         }
+        Write::KvInsert {
+            package,
+            key,
+            value,
+        } => {
+            sqlx::query("INSERT INTO package_kv (repo, package, key, value) VALUES (?, ?, ?, ?)")
+                .bind(repo)
+                .bind(package.as_deref().unwrap_or(""))
+                .bind(key)
+                .bind(value)
+                .execute(&mut **tx)
+                .await?;
+        }
         Write::KvDelete { package, key } => {
             sqlx::query("DELETE FROM package_kv WHERE repo = ? AND package = ? AND key = ?")
                 .bind(repo)
@@ -863,6 +884,19 @@ mod tests {
             Some(b"[]".to_vec())
         );
         assert_eq!(cat.kv_get("cargo", None, "owners").await.unwrap(), None);
+        let insert = Write::KvInsert {
+            package: Some("a".into()),
+            key: "owners".into(),
+            value: b"[\"mallory\"]".to_vec(),
+        };
+        assert_eq!(
+            cat.apply("cargo", &[insert]).await,
+            Err(StoreError::AlreadyExists)
+        );
+        assert_eq!(
+            cat.kv_get("cargo", Some("a"), "owners").await.unwrap(),
+            Some(b"[]".to_vec())
+        );
     }
 
     #[tokio::test]

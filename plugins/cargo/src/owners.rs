@@ -31,6 +31,16 @@ pub fn of_crate(key: &str) -> Result<Option<Vec<String>>, HttpError> {
     list(key).map(Some)
 }
 
+/// The owners of a crate that is new: refused if a concurrent first publish
+/// recorded its owners first.
+pub fn first(key: &str, owner: &[String]) -> Result<Write, HttpError> {
+    Ok(Write::KvInsert((
+        Some(key.to_string()),
+        OWNERS.into(),
+        serde_json::to_vec(owner)?,
+    )))
+}
+
 /// The write replacing the owners of a crate.
 pub fn save(key: &str, owners: &[String]) -> Result<Write, HttpError> {
     Ok(Write::KvPut((

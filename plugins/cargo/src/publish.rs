@@ -90,12 +90,18 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
     let mut writes = vec![Write::Publish(publication)];
     if current.is_none() {
         writes.push(names::claim(&meta.name));
-        writes.push(owners::save(
+        writes.push(owners::first(
             &key,
             &user.iter().cloned().collect::<Vec<_>>(),
         )?);
     }
     catalog::apply(&writes).map_err(|e| match e {
+        // A new crate's owners already recorded: another first publish of
+        // this crate committed in between.
+        StoreError::AlreadyExists if current.is_none() => HttpError::conflict(format!(
+            "crate `{}` was created by a concurrent publish; publish again",
+            meta.name
+        )),
         StoreError::AlreadyExists => republished(&meta),
         e => e.into(),
     })?;

@@ -579,3 +579,20 @@ fn an_outage_while_checking_owners_never_makes_a_crate_new() {
     );
     assert_eq!(crate::owners::of_crate("nothing").unwrap(), None);
 }
+
+#[test]
+fn a_concurrent_first_publish_cannot_take_the_owners_over() {
+    start();
+    // Alice's first publish of `demo` committed its owners while mallory's
+    // request still saw no crate: mallory's writes must all be refused.
+    let alice = (Some("demo".to_string()), "owners".to_string());
+    mock::with(|h| h.catalog.kv.insert(alice.clone(), br#"["alice"]"#.to_vec()));
+    mock::login_as(Some("mallory"));
+    let response = publish("demo", "0.9.0");
+    assert_eq!(response.status, 409, "{:?}", response.body_json());
+    assert!(detail(&response).contains("concurrent publish"));
+    mock::with(|h| {
+        assert_eq!(h.catalog.kv[&alice], br#"["alice"]"#.to_vec());
+        assert!(h.catalog.versions.is_empty());
+    });
+}

@@ -103,6 +103,11 @@ impl From<wit::Write> for Write {
                 key,
                 value,
             },
+            wit::Write::KvInsert((package, key, value)) => Write::KvInsert {
+                package,
+                key,
+                value,
+            },
             wit::Write::KvDelete((package, key)) => Write::KvDelete { package, key },
         }
     }
