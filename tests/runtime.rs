@@ -318,6 +318,24 @@ fn the_plugin_guide_example_is_the_crate_that_serves() {
         serde_json::json!(["1.0.0", "1.1.0"])
     );
     assert_eq!(server.get("/guide/packages/demo/1.1.0").body, b"demo bytes");
+
+    // Warm answers, documents and downloads alike, never enter wasm: only a
+    // plugin call carries the Server-Timing of classify and handle.
+    let file = "/guide/packages/demo/1.1.0";
+    let warm = server.get(file);
+    assert_eq!(warm.body, b"demo bytes");
+    assert_eq!(warm.header("server-timing"), None, "served from the cache");
+    let range = ureq::get(&format!("{}{file}", server.url)).set("range", "bytes=5-9");
+    let range = wharf_tests::send(range);
+    assert_eq!((range.status, range.body.as_slice()), (206, &b"bytes"[..]));
+    let list = server.get("/guide/packages/demo");
+    assert_eq!(list.header("server-timing"), None);
+    // A write invalidates: the next read renders again, with the new version.
+    assert_eq!(put("1.2.0").status, 201);
+    let fresh = server.get("/guide/packages/demo");
+    assert!(fresh.header("server-timing").is_some());
+    assert_eq!(fresh.json(), serde_json::json!(["1.0.0", "1.1.0", "1.2.0"]));
+
     let missing = server.get("/guide/packages/nothing");
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["error"], "no package nothing");

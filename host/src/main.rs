@@ -2,7 +2,7 @@
 
 mod auth;
 mod config;
-mod docs;
+mod doc_cache;
 mod http;
 mod registry_token;
 mod runtime;

@@ -2,7 +2,7 @@
 
 use crate::auth::Auth;
 use crate::config::Settings;
-use crate::docs::DocumentCache;
+use crate::doc_cache::DocumentCache;
 use crate::store::{blobs::BlobStore, catalog::Catalog, uploads::Uploads};
 
 pub struct Services {
@@ -11,7 +11,7 @@ pub struct Services {
     pub blobs: BlobStore,
     pub uploads: Uploads,
     pub auth: Auth,
-    pub docs: DocumentCache,
+    pub doc_cache: DocumentCache,
 }
 
 impl Services {
@@ -29,7 +29,7 @@ impl Services {
                     &settings.data_path("registry-token.key"),
                 )?,
             ),
-            docs: DocumentCache::new(settings.document_cache_bytes),
+            doc_cache: DocumentCache::new(settings.document_cache_bytes),
             settings,
         })
     }

@@ -4,85 +4,92 @@
 use super::host_error;
 use crate::services::Services;
 use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use std::ops::Range;
 
-/// Serves `blake3` as the plugin asked, but only if an asset of `repo` refers
-/// to it: a plugin cannot serve content of another repository by its address.
-pub async fn serve(
-    services: &Services,
-    repo: &str,
-    blake3: &str,
-    head_only: bool,
-    request: &HeaderMap,
-    status: u16,
-    headers: Vec<(String, String)>,
-) -> Response {
+/// The size of `blake3`, if an asset of `repo` refers to it: a plugin
+/// cannot serve content of another repository by its address.
+pub async fn lookup(services: &Services, repo: &str, blake3: &str) -> Result<u64, Response> {
     let info = match services.catalog.repo_has_blob(repo, blake3).await {
         Ok(true) => services.blobs.info(blake3).await,
         Ok(false) => Ok(None),
         Err(e) => Err(e),
     };
-    let info = match info {
-        Ok(Some(info)) => info,
+    match info {
+        Ok(Some(info)) => Ok(info.size),
         Ok(None) => {
             tracing::error!(
                 repo,
                 blake3,
                 "a plugin served a blob this repository does not hold"
             );
-            return host_error(500, "the referenced content is missing");
+            Err(host_error(500, "the referenced content is missing"))
         }
-        Err(_) => return host_error(503, "blob store unavailable"),
+        Err(_) => Err(host_error(503, "blob store unavailable")),
+    }
+}
+
+/// Streams a blob of known size with the plugin's status and headers
+/// (invalid ones are dropped), answering HEAD, Range and If-None-Match.
+pub async fn stream(
+    services: &Services,
+    (blake3, size): (&str, u64),
+    head_only: bool,
+    request: &HeaderMap,
+    status: u16,
+    headers: &[(String, String)],
+) -> Response {
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            out.append(name, value);
+        }
+    }
+    let etag = match out.get(header::ETAG).and_then(|v| v.to_str().ok()) {
+        Some(etag) => etag.to_string(),
+        None => format!("\"{blake3}\""),
     };
-    let mut builder = Response::builder();
-    let mut etag = format!("\"{blake3}\"");
-    for (name, value) in &headers {
-        if name.eq_ignore_ascii_case("etag") {
-            etag = value.clone();
-        }
-        builder = builder.header(name.as_str(), value.as_str());
+    if !out.contains_key(header::ETAG) {
+        out.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex"));
     }
-    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("etag")) {
-        builder = builder.header(header::ETAG, &etag);
-    }
-    builder = builder.header(header::ACCEPT_RANGES, "bytes");
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let respond = |status: StatusCode, mut headers: HeaderMap, body: Body| {
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        std::mem::swap(response.headers_mut(), &mut headers);
+        response
+    };
     if if_none_match(request, &etag) {
-        return builder
-            .status(StatusCode::NOT_MODIFIED)
-            .body(Body::empty())
-            .unwrap();
+        return respond(StatusCode::NOT_MODIFIED, out, Body::empty());
     }
+    let plugin_status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     let (status, range) = match request.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(spec) => match parse_range(spec, info.size) {
+        Some(spec) => match parse_range(spec, size) {
             Ok(Some(r)) => {
-                builder = builder.header(
-                    header::CONTENT_RANGE,
-                    format!("bytes {}-{}/{}", r.start, r.end - 1, info.size),
-                );
+                let content_range = format!("bytes {}-{}/{}", r.start, r.end - 1, size);
+                out.insert(header::CONTENT_RANGE, content_range.parse().expect("ascii"));
                 (StatusCode::PARTIAL_CONTENT, Some(r))
             }
-            Ok(None) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), None),
+            Ok(None) => (plugin_status, None),
             Err(()) => {
-                return builder
-                    .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                    .header(header::CONTENT_RANGE, format!("bytes */{}", info.size))
-                    .body(Body::empty())
-                    .unwrap();
+                let content_range = format!("bytes */{size}");
+                out.insert(header::CONTENT_RANGE, content_range.parse().expect("ascii"));
+                return respond(StatusCode::RANGE_NOT_SATISFIABLE, out, Body::empty());
             }
         },
-        None => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), None),
+        None => (plugin_status, None),
     };
-    let length = range.as_ref().map_or(info.size, |r| r.end - r.start);
-    builder = builder
-        .status(status)
-        .header(header::CONTENT_LENGTH, length);
+    let length = range.as_ref().map_or(size, |r| r.end - r.start);
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     if head_only {
-        return builder.body(Body::empty()).unwrap();
+        return respond(status, out, Body::empty());
     }
     match services.blobs.stream(blake3, range).await {
-        Ok(stream) => builder.body(Body::from_stream(stream)).unwrap(),
+        Ok(stream) => respond(status, out, Body::from_stream(stream)),
         Err(_) => host_error(503, "blob store unavailable"),
     }
 }

@@ -160,10 +160,10 @@ impl RequestScope {
 
     /// After a committed write: cached documents go, and the change time
     /// (their Last-Modified) moves. Invalidation comes first, so a render
-    /// that sees the new time is known to have started before it (docs.rs).
+    /// that sees the new time is known to have started before it (doc_cache.rs).
     async fn changed(&self, packages: &[&str]) {
         for package in packages {
-            self.services.docs.invalidate(&self.repo, package);
+            self.services.doc_cache.invalidate(&self.repo, package);
         }
         if let Err(e) = self
             .services

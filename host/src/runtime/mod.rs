@@ -53,6 +53,10 @@ const WARM_INSTANCES: usize = 4;
 const WARM_MAX_USES: u32 = 10_000;
 /// Budget of a classify call; it is pure and small.
 const CLASSIFY_BUDGET: Duration = Duration::from_millis(500);
+/// Bytes of memoized routes kept per plugin build.
+const ROUTE_MEMO_BYTES: u64 = 4 << 20;
+/// Request targets longer than this are classified each time, not memoized.
+const ROUTE_MEMO_MAX_TARGET: usize = 2048;
 
 pub fn action(a: WitAction) -> Action {
     match a {
@@ -99,6 +103,19 @@ struct Warm {
 }
 
 /// One loaded version of a plugin.
+/// What a memoized route is keyed by: classify is a pure function of the
+/// repository and the request target (contract 0.2, `route.vary` empty).
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct RouteKey {
+    repo: String,
+    /// `Method` as its discriminant (the WIT enum is not `Hash`).
+    method: u8,
+    path: String,
+    query: Option<String>,
+}
+
+type Classified = Result<Route, ClassifyError>;
+
 pub struct LoadedPlugin {
     pub format: String,
     pub version: String,
@@ -109,6 +126,19 @@ pub struct LoadedPlugin {
     engine: Engine,
     pre: Pre,
     warm: Mutex<Vec<Warm>>,
+    /// Routes classify returned, so a hot request does not enter wasm.
+    routes: moka::sync::Cache<RouteKey, Arc<Classified>>,
+}
+
+fn route_memo() -> moka::sync::Cache<RouteKey, Arc<Classified>> {
+    moka::sync::Cache::builder()
+        .max_capacity(ROUTE_MEMO_BYTES)
+        .weigher(|k: &RouteKey, _: &Arc<Classified>| {
+            let target = k.repo.len() + k.path.len() + k.query.as_ref().map_or(0, String::len);
+            // The route itself is small: an id and a few accesses.
+            (target + 512) as u32
+        })
+        .build()
 }
 
 impl LoadedPlugin {
@@ -176,14 +206,35 @@ impl LoadedPlugin {
         }
     }
 
-    /// Phase one on a warm instance. No host call is allowed in it.
+    /// Phase one on a warm instance, or the route memoized for this target.
+    /// No host call is allowed in it.
     pub async fn classify(
         &self,
         repo: &RepoInfo,
         head: &RequestHead,
-    ) -> Result<Result<Route, ClassifyError>, PluginFailure> {
-        self.on_warm(async |plugin, store| plugin.classify(store, repo, head).await)
-            .await
+    ) -> Result<Classified, PluginFailure> {
+        let target = head.raw_path.len() + head.raw_query.as_ref().map_or(0, String::len);
+        let key =
+            (self.contract() == Contract::V0_2 && target <= ROUTE_MEMO_MAX_TARGET).then(|| {
+                RouteKey {
+                    repo: repo.name.clone(),
+                    method: head.method as u8,
+                    path: head.raw_path.clone(),
+                    query: head.raw_query.clone(),
+                }
+            });
+        if let Some(hit) = key.as_ref().and_then(|k| self.routes.get(k)) {
+            return Ok(Classified::clone(&hit));
+        }
+        let classified = self
+            .on_warm(async |plugin, store| plugin.classify(store, repo, head).await)
+            .await?;
+        // A route chosen by headers is not a function of the target alone.
+        let pure = classified.as_ref().map_or(true, |r| r.vary.is_empty());
+        if let Some(key) = key.filter(|_| pure) {
+            self.routes.insert(key, Arc::new(classified.clone()));
+        }
+        Ok(classified)
     }
 
     /// A host decision in the format's own error shape.
@@ -496,6 +547,7 @@ impl Runtime {
                 engine: self.engine.clone(),
                 pre: old.pre.clone(),
                 warm: Mutex::new(Vec::new()),
+                routes: route_memo(),
             }));
         }
         let component = self.compiled.load(&self.engine, wasm, &hash)?;
@@ -515,6 +567,7 @@ impl Runtime {
             engine: self.engine.clone(),
             pre,
             warm: Mutex::new(Vec::new()),
+            routes: route_memo(),
         };
         // Self-test: a throwaway instance must describe the expected format.
         let info = futures::executor::block_on(async {

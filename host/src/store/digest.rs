@@ -1,4 +1,5 @@
-//! The digests formats need, computed in one pass over the bytes.
+//! The digests formats need, computed in one pass over the bytes (split
+//! across threads by `ingest` for large bodies).
 
 use sha2::Digest;
 
@@ -27,45 +28,76 @@ pub struct BlobInfo {
     pub size: u64,
 }
 
+/// One algorithm's running state.
+#[derive(Clone)]
+enum State {
+    // Boxed: BLAKE3's state (its chaining-value stack) is ~2 KiB.
+    Blake3(Box<blake3::Hasher>),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+    Sha1(sha1::Sha1),
+    Md5(md5::Md5),
+    Blake2b256(Blake2b256),
+}
+
+impl State {
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            State::Blake3(h) => {
+                h.update(data);
+            }
+            State::Sha256(h) => h.update(data),
+            State::Sha512(h) => h.update(data),
+            State::Sha1(h) => h.update(data),
+            State::Md5(h) => h.update(data),
+            State::Blake2b256(h) => h.update(data),
+        }
+    }
+
+    fn finish(self, info: &mut BlobInfo) {
+        match self {
+            State::Blake3(h) => info.blake3 = h.finalize().to_hex().to_string(),
+            State::Sha256(h) => info.sha256 = Some(hex::encode(h.finalize())),
+            State::Sha512(h) => info.sha512 = Some(hex::encode(h.finalize())),
+            State::Sha1(h) => info.sha1 = Some(hex::encode(h.finalize())),
+            State::Md5(h) => info.md5 = Some(hex::encode(h.finalize())),
+            State::Blake2b256(h) => info.blake2b256 = Some(hex::encode(h.finalize())),
+        }
+    }
+}
+
+/// BLAKE3 and the wanted digests of the bytes seen so far. `Clone`, so an
+/// upload session can keep its running state and resume it on the next append.
+#[derive(Clone)]
 pub struct Hasher {
-    blake3: blake3::Hasher,
-    sha256: Option<sha2::Sha256>,
-    sha512: Option<sha2::Sha512>,
-    sha1: Option<sha1::Sha1>,
-    md5: Option<md5::Md5>,
-    blake2b256: Option<Blake2b256>,
+    states: Vec<State>,
     size: u64,
 }
 
 impl Hasher {
     pub fn new(want: Want) -> Self {
-        Hasher {
-            blake3: blake3::Hasher::new(),
-            sha256: want.sha256.then(sha2::Sha256::new),
-            sha512: want.sha512.then(sha2::Sha512::new),
-            sha1: want.sha1.then(sha1::Sha1::new),
-            md5: want.md5.then(md5::Md5::new),
-            blake2b256: want.blake2b256.then(Blake2b256::new),
-            size: 0,
+        let mut states = vec![State::Blake3(Box::default())];
+        if want.sha256 {
+            states.push(State::Sha256(sha2::Sha256::new()));
         }
+        if want.sha512 {
+            states.push(State::Sha512(sha2::Sha512::new()));
+        }
+        if want.sha1 {
+            states.push(State::Sha1(sha1::Sha1::new()));
+        }
+        if want.md5 {
+            states.push(State::Md5(md5::Md5::new()));
+        }
+        if want.blake2b256 {
+            states.push(State::Blake2b256(Blake2b256::new()));
+        }
+        Hasher { states, size: 0 }
     }
 
     pub fn update(&mut self, data: &[u8]) {
-        self.blake3.update(data);
-        if let Some(h) = &mut self.sha256 {
-            h.update(data);
-        }
-        if let Some(h) = &mut self.sha512 {
-            h.update(data);
-        }
-        if let Some(h) = &mut self.sha1 {
-            h.update(data);
-        }
-        if let Some(h) = &mut self.md5 {
-            h.update(data);
-        }
-        if let Some(h) = &mut self.blake2b256 {
-            h.update(data);
+        for state in &mut self.states {
+            state.update(data);
         }
         self.size += data.len() as u64;
     }
@@ -74,16 +106,48 @@ impl Hasher {
         self.size
     }
 
-    pub fn finish(self) -> BlobInfo {
-        BlobInfo {
-            blake3: self.blake3.finalize().to_hex().to_string(),
-            sha256: self.sha256.map(|h| hex::encode(h.finalize())),
-            sha512: self.sha512.map(|h| hex::encode(h.finalize())),
-            sha1: self.sha1.map(|h| hex::encode(h.finalize())),
-            md5: self.md5.map(|h| hex::encode(h.finalize())),
-            blake2b256: self.blake2b256.map(|h| hex::encode(h.finalize())),
-            size: self.size,
+    /// Whether every digest in `want` is being computed.
+    pub fn covers(&self, want: Want) -> bool {
+        let has = |f: fn(&State) -> bool| self.states.iter().any(f);
+        (!want.sha256 || has(|s| matches!(s, State::Sha256(_))))
+            && (!want.sha512 || has(|s| matches!(s, State::Sha512(_))))
+            && (!want.sha1 || has(|s| matches!(s, State::Sha1(_))))
+            && (!want.md5 || has(|s| matches!(s, State::Md5(_))))
+            && (!want.blake2b256 || has(|s| matches!(s, State::Blake2b256(_))))
+    }
+
+    /// One hasher per algorithm, to feed on separate threads; `join` puts
+    /// them back together.
+    pub fn split(self) -> Vec<Hasher> {
+        let size = self.size;
+        self.states
+            .into_iter()
+            .map(|state| Hasher {
+                states: vec![state],
+                size,
+            })
+            .collect()
+    }
+
+    /// The inverse of `split`, once every part has seen the same bytes.
+    pub fn join(parts: Vec<Hasher>) -> Hasher {
+        let size = parts.first().map_or(0, |p| p.size);
+        debug_assert!(parts.iter().all(|p| p.size == size));
+        Hasher {
+            states: parts.into_iter().flat_map(|p| p.states).collect(),
+            size,
         }
+    }
+
+    pub fn finish(self) -> BlobInfo {
+        let mut info = BlobInfo {
+            size: self.size,
+            ..Default::default()
+        };
+        for state in self.states {
+            state.finish(&mut info);
+        }
+        info
     }
 }
 

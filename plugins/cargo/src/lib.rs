@@ -144,5 +144,7 @@ fn download(req: &mut Request) -> Result<Response, HttpError> {
     let missing = || HttpError::not_found(format!("crate `{name}` has no version {version}"));
     names::validate(name).map_err(|_| missing())?;
     let asset = catalog::find_asset(&names::crate_path(name, version))?.ok_or_else(missing)?;
-    Ok(Response::blob(&asset.blake3, "application/gzip"))
+    // The answer for this path changes only with the crate: the host serves
+    // it again without entering the plugin.
+    Ok(Response::blob(&asset.blake3, "application/gzip").cacheable(&[&names::key(name)], &[]))
 }

@@ -19,7 +19,8 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
             let stored = store::get(&target)?.ok_or_else(missing)?;
             return Ok(match path.checksum {
                 Some(algo) => text(stored.digest(algo).to_string()).cacheable(&[&package], &[]),
-                None => Response::blob(&stored.blake3, store::content_type(&file.extension)),
+                None => Response::blob(&stored.blake3, store::content_type(&file.extension))
+                    .cacheable(&[&package], &[]),
             });
         }
         Target::Metadata(None) => metadata::artifact(

@@ -152,5 +152,7 @@ fn tarball(req: &mut Request) -> Result<Response, HttpError> {
     names::validate(name)?;
     let asset = catalog::find_asset(&names::tarball_path(name, req.param("file")))?
         .ok_or_else(|| HttpError::not_found("tarball not found"))?;
-    Ok(Response::blob(&asset.blake3, "application/octet-stream"))
+    // The answer for this path changes only with the package: the host
+    // serves it again without entering the plugin.
+    Ok(Response::blob(&asset.blake3, "application/octet-stream").cacheable(&[name], &[]))
 }

@@ -30,7 +30,8 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     };
     Ok(Response::blob(&asset.blake3, "application/octet-stream")
         .header("docker-content-digest", &digest)
-        .header("etag", &format!("\"{digest}\"")))
+        .header("etag", &format!("\"{digest}\""))
+        .cacheable(&[&name], &[]))
 }
 
 pub fn delete(req: &mut Request) -> Result<Response, HttpError> {

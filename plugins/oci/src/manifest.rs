@@ -367,9 +367,12 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
             ),
         ));
     }
+    // Pulls by tag and by digest are answered by the host until the image
+    // changes; the media type check depends on Accept.
     Ok(Response::blob(&asset.blake3, &asset.content_type)
         .header("docker-content-digest", &digest)
-        .header("etag", &format!("\"{digest}\"")))
+        .header("etag", &format!("\"{digest}\""))
+        .cacheable(&[&name], &["accept"]))
 }
 
 /// The writes that remove manifest `digest`: its row (with its bytes and the

@@ -96,5 +96,5 @@ fn file(req: &mut Request) -> Result<Response, HttpError> {
     let project = names::normalize(req.param("project"));
     let asset = catalog::find_asset(&record::file_path(&project, req.param("file")))?
         .ok_or_else(|| HttpError::not_found("file not found"))?;
-    Ok(Response::blob(&asset.blake3, &asset.content_type))
+    Ok(Response::blob(&asset.blake3, &asset.content_type).cacheable(&[&project], &[]))
 }

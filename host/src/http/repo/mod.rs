@@ -7,7 +7,7 @@ mod respond;
 
 use super::{App, host_error};
 use crate::auth::Caller;
-use crate::docs::DocKey;
+use crate::doc_cache::DocKey;
 use crate::registry_token;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
@@ -202,13 +202,13 @@ impl RepoRequest<'_> {
             let cached = self
                 .app
                 .services
-                .docs
+                .doc_cache
                 .get(&key, |h| header_str(self.headers, h).map(str::to_string));
             let result = if cached.is_some() { "hit" } else { "miss" };
             metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => self.repo.name.clone(), "result" => result)
                 .increment(1);
             if let Some(doc) = cached {
-                return self.document(&doc);
+                return self.document(&doc).await;
             }
         }
         let body = match route.body {
@@ -218,7 +218,7 @@ impl RepoRequest<'_> {
             )),
             BodyMode::None => None,
         };
-        let rendered_at = self.app.services.docs.now();
+        let rendered_at = self.app.services.doc_cache.now();
         let handle_started = std::time::Instant::now();
         let reply = match self.handle(&route, caller, body).await {
             Ok(reply) => reply,

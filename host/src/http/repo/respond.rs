@@ -4,9 +4,9 @@
 //! becomes the status line's, once made safe.
 
 use super::{RepoRequest, header_str};
-use crate::docs::{DocKey, Document};
+use crate::doc_cache::{DocBody, DocKey, Document};
 use crate::http::blob;
-use crate::runtime::{Method, Reply, ReplyBody};
+use crate::runtime::{CacheHint, Method, Reply, ReplyBody};
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -25,19 +25,17 @@ impl RepoRequest<'_> {
     }
 
     async fn respond_with(&self, reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
-        let head_only = self.head.method == Method::Head;
         match reply.body {
             ReplyBody::Blob(blake3) => {
-                blob::serve(
-                    &self.app.services,
-                    &self.repo.name,
-                    &blake3,
-                    head_only,
-                    self.headers,
-                    reply.status,
-                    reply.headers,
-                )
-                .await
+                let size = match blob::lookup(&self.app.services, &self.repo.name, &blake3).await {
+                    Ok(size) => size,
+                    Err(response) => return response,
+                };
+                let body = DocBody::Blob { blake3, size };
+                let times = (rendered_at(&cache_as), None);
+                let doc = self.cached(&reply.cache, reply.status, reply.headers, body, times);
+                self.remember(doc, cache_as.filter(|_| reply.cache.is_some()))
+                    .await
             }
             ReplyBody::Empty => build(reply.status, &reply.headers, Body::empty()),
             ReplyBody::Bytes(bytes) => {
@@ -47,40 +45,58 @@ impl RepoRequest<'_> {
                     }
                     _ => None,
                 };
-                let doc = Document {
-                    status: reply.status,
-                    etag: format!("\"{}\"", &blake3::hash(&bytes).to_hex()[..32]),
-                    body: bytes.into(),
-                    headers: reply.headers,
-                    tags: reply
-                        .cache
-                        .as_ref()
-                        .map(|c| c.tags.clone())
-                        .unwrap_or_default(),
-                    vary: reply
-                        .cache
-                        .as_ref()
-                        .map(|c| {
-                            c.vary
-                                .iter()
-                                .map(|h| {
-                                    (h.clone(), header_str(self.headers, h).map(str::to_string))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    rendered_at: cache_as.as_ref().map_or(0, |(_, at)| *at),
-                    changed_ms,
-                };
-                let response = self.document(&doc);
-                if let (Some(_), Some((key, _))) = (&reply.cache, cache_as)
-                    && doc.status == 200
-                {
-                    self.app.services.docs.insert(key, doc);
-                }
-                response
+                let body = DocBody::Bytes(bytes.into());
+                let times = (rendered_at(&cache_as), changed_ms);
+                let doc = self.cached(&reply.cache, reply.status, reply.headers, body, times);
+                self.remember(doc, cache_as.filter(|_| reply.cache.is_some()))
+                    .await
             }
         }
+    }
+
+    /// The answer as a cache entry: its validator, and the request headers
+    /// it varies on with the values this request had.
+    fn cached(
+        &self,
+        hint: &Option<CacheHint>,
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: DocBody,
+        (rendered_at, changed_ms): (u64, Option<u64>),
+    ) -> Document {
+        let etag = match &body {
+            DocBody::Bytes(b) => format!("\"{}\"", &blake3::hash(b).to_hex()[..32]),
+            DocBody::Blob { blake3, .. } => headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("etag"))
+                .map_or_else(|| format!("\"{blake3}\""), |(_, v)| v.clone()),
+        };
+        let vary = hint.as_ref().map(|c| {
+            let value = |h: &String| header_str(self.headers, h).map(str::to_string);
+            c.vary.iter().map(|h| (h.clone(), value(h))).collect()
+        });
+        Document {
+            status,
+            etag,
+            body,
+            headers,
+            tags: hint.as_ref().map(|c| c.tags.clone()).unwrap_or_default(),
+            vary: vary.unwrap_or_default(),
+            rendered_at,
+            changed_ms,
+        }
+    }
+
+    /// Answers with `doc`, and keeps a 200 under `cache_as` (given when the
+    /// plugin marked the answer cacheable).
+    async fn remember(&self, doc: Document, cache_as: Option<(DocKey, u64)>) -> Response {
+        let response = self.document(&doc).await;
+        if let Some((key, _)) = cache_as
+            && doc.status == 200
+        {
+            self.app.services.doc_cache.insert(key, doc);
+        }
+        response
     }
 
     /// When the packages a document was rendered from last changed (Unix
@@ -94,12 +110,32 @@ impl RepoRequest<'_> {
             .await
             .ok()??;
         services
-            .docs
+            .doc_cache
             .unchanged_since(&self.repo.name, tags, rendered_at)
             .then_some(changed.max(0) as u64)
     }
 
-    pub(super) fn document(&self, doc: &Document) -> Response {
+    /// A cached or fresh answer: its validators, 304s, and its body (a
+    /// document's bytes, or the blob streamed with HEAD and Range).
+    pub(super) async fn document(&self, doc: &Document) -> Response {
+        if let DocBody::Blob { blake3, size } = &doc.body {
+            let head_only = self.head.method == Method::Head;
+            let services = &self.app.services;
+            let (status, headers) = (doc.status, &doc.headers);
+            let mut headers = headers.clone();
+            if !doc.vary.is_empty() {
+                headers.push(("vary".into(), vary_names(doc)));
+            }
+            return blob::stream(
+                services,
+                (blake3, *size),
+                head_only,
+                self.headers,
+                status,
+                &headers,
+            )
+            .await;
+        }
         let mut headers = doc.headers.clone();
         if doc.status == 200 {
             headers.push(("etag".into(), doc.etag.clone()));
@@ -116,21 +152,28 @@ impl RepoRequest<'_> {
                 headers.push(("cache-control".into(), "no-cache".into()));
             }
             if !doc.vary.is_empty() {
-                headers.push((
-                    "vary".into(),
-                    doc.vary
-                        .iter()
-                        .map(|(h, _)| h.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ));
+                headers.push(("vary".into(), vary_names(doc)));
             }
             if blob::not_modified(self.headers, &doc.etag, last_modified) {
                 return build(304, &headers, Body::empty());
             }
         }
-        build(doc.status, &headers, Body::from(doc.body.clone()))
+        let body = match &doc.body {
+            DocBody::Bytes(bytes) => Body::from(bytes.clone()),
+            DocBody::Blob { .. } => Body::empty(),
+        };
+        build(doc.status, &headers, body)
     }
+}
+
+/// The generation a render started at (0: not a cacheable request).
+fn rendered_at(cache_as: &Option<(DocKey, u64)>) -> u64 {
+    cache_as.as_ref().map_or(0, |(_, at)| *at)
+}
+
+fn vary_names(doc: &Document) -> String {
+    let names: Vec<&str> = doc.vary.iter().map(|(h, _)| h.as_str()).collect();
+    names.join(", ")
 }
 
 /// A plugin's rendering of a host decision, with the host's status.

@@ -58,11 +58,13 @@ fn versions(req: &mut Request) -> Result<Response, HttpError> {
     Ok(Response::json(200, &list).cacheable(&[name], &[]))
 }
 
-/// `GET packages/{name}/{version}`: the host streams the stored bytes.
+/// `GET packages/{name}/{version}`: the host streams the stored bytes. The
+/// answer is cacheable too: warm downloads never enter the plugin.
 fn file(req: &mut Request) -> Result<Response, HttpError> {
-    let asset = catalog::find_asset(&path(req.param("name"), req.param("version")))?
+    let name = req.param("name");
+    let asset = catalog::find_asset(&path(name, req.param("version")))?
         .ok_or_else(|| HttpError::not_found("no such version"))?;
-    Ok(Response::blob(&asset.blake3, &asset.content_type))
+    Ok(Response::blob(&asset.blake3, &asset.content_type).cacheable(&[name], &[]))
 }
 
 /// `PUT packages/{name}/{version}`: the body streams into the blob store; one

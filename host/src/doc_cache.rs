@@ -1,10 +1,12 @@
-//! Cache of rendered metadata documents (packuments, index files, …).
+//! The document cache: plugin answers the host may give again without
+//! entering wasm — rendered metadata (packuments, index files, …) and "serve
+//! blob X" answers for a path (tarballs, wheels, layers, manifests).
 //!
-//! A plugin marks a document cacheable with the packages ("tags") it depends
+//! A plugin marks an answer cacheable with the packages ("tags") it depends
 //! on. Every catalog write bumps a generation for its package and for "*";
 //! an entry is valid while none of its tags changed after its render began.
-//! So a hot packument is served without entering wasm, and a publish is
-//! visible on the very next read.
+//! So a hot packument or tarball is served without entering wasm, and a
+//! publish is visible on the very next read.
 
 use bytes::Bytes;
 use std::collections::HashMap;
@@ -21,10 +23,19 @@ pub struct DocKey {
     pub query: Option<String>,
 }
 
+/// What a cached answer sends.
+pub enum DocBody {
+    /// A rendered document.
+    Bytes(Bytes),
+    /// A stored blob the host streams (checked to belong to the repository
+    /// when the answer was first given).
+    Blob { blake3: String, size: u64 },
+}
+
 pub struct Document {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Bytes,
+    pub body: DocBody,
     pub etag: String,
     pub tags: Vec<String>,
     /// Request header names and the values this variant was rendered for.
@@ -33,6 +44,38 @@ pub struct Document {
     pub rendered_at: u64,
     /// When its packages last changed (Unix milliseconds), if known.
     pub changed_ms: Option<u64>,
+}
+
+/// Variants kept per request target (one per combination of the headers the
+/// answer varies on); older ones make room.
+const MAX_VARIANTS: usize = 8;
+
+impl Document {
+    /// Bytes this entry holds, all of it counted: the cache's bound is real.
+    fn weight(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(a, b)| a.len() + b.len() + 48)
+            .sum();
+        let body = match &self.body {
+            DocBody::Bytes(b) => b.len(),
+            DocBody::Blob { blake3, .. } => blake3.len(),
+        };
+        let vary: usize = self
+            .vary
+            .iter()
+            .map(|(n, v)| n.len() + v.as_ref().map_or(0, String::len) + 48)
+            .sum();
+        let tags: usize = self.tags.iter().map(|t| t.len() + 24).sum();
+        body + headers + vary + tags + self.etag.len() + 128
+    }
+}
+
+impl DocKey {
+    fn weight(&self) -> usize {
+        self.repo.len() + self.path.len() + self.query.as_ref().map_or(0, String::len) + 96
+    }
 }
 
 pub struct DocumentCache {
@@ -46,8 +89,9 @@ impl DocumentCache {
     pub fn new(max_bytes: u64) -> Self {
         let entries = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|_: &DocKey, v: &Arc<Vec<Arc<Document>>>| {
-                v.iter().map(|d| d.body.len() as u32 + 256).sum::<u32>()
+            .weigher(|k: &DocKey, v: &Arc<Vec<Arc<Document>>>| {
+                let weight = k.weight() + v.iter().map(|d| d.weight()).sum::<usize>();
+                u32::try_from(weight).unwrap_or(u32::MAX)
             })
             .build();
         DocumentCache {
@@ -110,6 +154,9 @@ impl DocumentCache {
                     .collect()
             })
             .unwrap_or_default();
+        if variants.len() >= MAX_VARIANTS {
+            variants.remove(0);
+        }
         variants.push(doc);
         self.entries.insert(key, Arc::new(variants));
     }
@@ -123,7 +170,7 @@ mod tests {
         Document {
             status: 200,
             headers: vec![],
-            body: Bytes::from_static(body.as_bytes()),
+            body: DocBody::Bytes(Bytes::from_static(body.as_bytes())),
             etag: String::new(),
             tags: vec!["left-pad".into()],
             vary: vec![("accept".into(), accept.map(str::to_string))],
@@ -146,14 +193,33 @@ mod tests {
         let cache = DocumentCache::new(1 << 20);
         cache.insert(key(), doc(&cache, None, "full"));
         cache.insert(key(), doc(&cache, Some("abbrev"), "short"));
+        let body = |d: &Document| match &d.body {
+            DocBody::Bytes(b) => b.clone(),
+            DocBody::Blob { .. } => panic!("a document"),
+        };
         let full = cache.get(&key(), |_| None).unwrap();
-        assert_eq!(&full.body[..], b"full");
+        assert_eq!(&body(&full)[..], b"full");
         let short = cache.get(&key(), |_| Some("abbrev".into())).unwrap();
-        assert_eq!(&short.body[..], b"short");
+        assert_eq!(&body(&short)[..], b"short");
         cache.invalidate("npm", "other-package");
         assert!(cache.get(&key(), |_| None).is_some());
         cache.invalidate("npm", "left-pad");
         assert!(cache.get(&key(), |_| None).is_none());
+    }
+
+    #[test]
+    fn variants_per_target_are_capped() {
+        let cache = DocumentCache::new(1 << 20);
+        let accepts: Vec<String> = (0..20).map(|i| format!("type/{i}")).collect();
+        for a in &accepts {
+            cache.insert(key(), doc(&cache, Some(a), "v"));
+        }
+        let kept = accepts
+            .iter()
+            .filter(|a| cache.get(&key(), |_| Some(a.to_string())).is_some())
+            .count();
+        assert_eq!(kept, MAX_VARIANTS);
+        assert!(cache.get(&key(), |_| Some("type/19".into())).is_some());
     }
 
     #[test]
