@@ -6,7 +6,10 @@
 //!    handler serving the same bytes, both with wrk, 64 keep-alive connections;
 //! 3. per-request plugin overhead (classify + handle in a fresh store), the
 //!    median of the host's own Server-Timing figures;
-//! 4. server RSS growth while a 50 MiB tarball downloads.
+//! 4. warm downloads, which never enter wasm: a 286-byte tarball and an OCI
+//!    manifest pulled by tag, each against the axum handler serving the same
+//!    bytes, in the same run;
+//! 5. server RSS growth while a 50 MiB tarball downloads.
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
@@ -39,9 +42,74 @@ fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> 
     Ok(())
 }
 
+/// Pushes a config blob and a manifest tagged `tag` to `name`; returns the
+/// manifest's bytes and media type.
+fn push_manifest(
+    url: &str,
+    auth: &str,
+    name: &str,
+    tag: &str,
+) -> anyhow::Result<(Vec<u8>, &'static str)> {
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let digest = |b: &[u8]| format!("sha256:{}", hex::encode(sha2::Sha256::digest(b)));
+    ureq::post(&format!(
+        "{url}/v2/{name}/blobs/uploads/?digest={}",
+        digest(config)
+    ))
+    .set("authorization", auth)
+    .send_bytes(config)
+    .context("pushing the config blob")?;
+    let media_type = "application/vnd.oci.image.manifest.v1+json";
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": media_type,
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": config.len() },
+        "layers": [],
+    }))?;
+    ureq::put(&format!("{url}/v2/{name}/manifests/{tag}"))
+        .set("authorization", auth)
+        .set("content-type", media_type)
+        .send_bytes(&manifest)
+        .context("pushing the manifest")?;
+    Ok((manifest, media_type))
+}
+
+/// wrk against `url`, then against the axum baseline serving `bytes`.
+fn beside_baseline(
+    dir: &std::path::Path,
+    url: &str,
+    bytes: &[u8],
+    extra: &[&str],
+) -> anyhow::Result<(f64, f64)> {
+    let wharf_rps = wrk(url, extra)?;
+    let file = dir.join("baseline.bin");
+    std::fs::write(&file, bytes)?;
+    let port = free_port();
+    let mut baseline = Command::new(root().join("target/release/baseline"))
+        .args([file.to_str().unwrap(), &port.to_string()])
+        .spawn()
+        .context("starting target/release/baseline")?;
+    wait_listening(port)?;
+    let baseline_rps = wrk(&format!("http://127.0.0.1:{port}/file"), extra);
+    let _ = baseline.kill();
+    let _ = baseline.wait();
+    Ok((wharf_rps, baseline_rps?))
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port`.
+fn wait_listening(port: u16) -> anyhow::Result<()> {
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > until {
+            bail!("nothing listens on port {port}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     ensure("wrk", "wrk")?;
-    let dir = prepare(&["npm"])?;
+    let dir = prepare(&["npm", "oci"])?;
 
     let (first, cold_compile) = start(dir.path())?;
     drop(first);
@@ -89,17 +157,18 @@ fn main() -> anyhow::Result<()> {
         total.push((ms[0] + ms[1]) * 1000.0);
     }
 
-    let wharf_rps = wrk(&packument_url, &[])?;
-    let port = free_port();
-    let mut baseline = Command::new(root().join("target/release/baseline"))
-        .args([doc_file.to_str().unwrap(), &port.to_string()])
-        .spawn()
-        .context("starting target/release/baseline")?;
-    std::thread::sleep(Duration::from_millis(300));
-    let baseline_rps = wrk(&format!("http://127.0.0.1:{port}/bench-pkg"), &[]);
-    let _ = baseline.kill();
-    let _ = baseline.wait();
-    let baseline_rps = baseline_rps?;
+    let (wharf_rps, baseline_rps) = beside_baseline(dir.path(), &packument_url, &doc, &[])?;
+
+    // Warm downloads: a 286-byte tarball, and a manifest pulled by tag.
+    let tiny: Vec<u8> = (0..286u32).map(|i| (i * 7) as u8).collect();
+    publish(&wharf.url, &auth, "tiny-pkg", "1.0.0", &tiny)?;
+    let tarball_url = format!("{}/npm/tiny-pkg/-/tiny-pkg-1.0.0.tgz", wharf.url);
+    let (tarball_rps, tarball_baseline) = beside_baseline(dir.path(), &tarball_url, &tiny, &[])?;
+    let (manifest, media_type) = push_manifest(&wharf.url, &auth, "bench/app", "1.0")?;
+    let manifest_url = format!("{}/v2/bench/app/manifests/1.0", wharf.url);
+    let accept = format!("Accept: {media_type}");
+    let (manifest_rps, manifest_baseline) =
+        beside_baseline(dir.path(), &manifest_url, &manifest, &["-H", &accept])?;
 
     // 50 MiB tarball: RSS growth while it streams to a client.
     let big: Vec<u8> = (0..50u32 << 20)
@@ -156,6 +225,21 @@ fn main() -> anyhow::Result<()> {
     );
     println!("| minimal axum handler, same bytes, same wrk | {baseline_rps:.0} req/s |");
     println!("| wharf / baseline | {:.2} |", wharf_rps / baseline_rps);
+    println!("| warm 286-byte tarball GET, wharf | {tarball_rps:.0} req/s |");
+    println!("| same bytes, minimal axum handler | {tarball_baseline:.0} req/s |");
+    println!(
+        "| wharf / baseline | {:.2} |",
+        tarball_rps / tarball_baseline
+    );
+    println!(
+        "| warm OCI manifest GET by tag ({} bytes), wharf | {manifest_rps:.0} req/s |",
+        manifest.len()
+    );
+    println!("| same bytes, minimal axum handler | {manifest_baseline:.0} req/s |");
+    println!(
+        "| wharf / baseline | {:.2} |",
+        manifest_rps / manifest_baseline
+    );
     println!(
         "| plugin overhead per request, classify (warm instance), median | {:.1} µs |",
         median(classify)

@@ -21,11 +21,18 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-/// Installs the process-wide recorder; call once, before serving.
+/// Installs the process-wide recorder before serving; later calls (several
+/// in-process apps in one test binary) get the same one.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
+    static INSTALLED: std::sync::Mutex<Option<PrometheusHandle>> = std::sync::Mutex::new(None);
+    let mut installed = INSTALLED.lock().unwrap();
+    if let Some(handle) = installed.as_ref() {
+        return Ok(handle.clone());
+    }
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(REQUEST_SECONDS.into()), BUCKETS)?
         .install_recorder()?;
+    *installed = Some(handle.clone());
     // Histograms are drained into their buckets by upkeep, not only on render.
     let upkeep = handle.clone();
     tokio::spawn(async move {

@@ -1,24 +1,27 @@
 //! Content-addressed blob store over object_store.
 //!
-//! Bytes are written to a temporary object while every wanted digest is
-//! computed, and renamed to `blobs/<b3[0..2]>/<b3[2..4]>/<b3>` only when
-//! complete and verified: a reader never sees a partial blob, and identical
-//! content is stored once. The `blobs` table records the digests so later
-//! requests (checksum sidecars, index files) never rehash.
+//! Bytes are written to a temporary file under `tmp/` while every wanted
+//! digest is computed beside the write (see `ingest`), and renamed to
+//! `blobs/<b3[0..2]>/<b3[2..4]>/<b3>` only when complete and verified: a
+//! reader never sees a partial blob, and identical content is stored once. A
+//! finished upload session is renamed in the same way (`adopt`), not copied.
+//! The `blobs` table records the digests so later requests (checksum
+//! sidecars, index files) never rehash.
 
 use super::digest::{BlobInfo, Hasher, Want};
-use super::{Db, StoreError, now_millis};
+use super::{Db, StoreError, ingest, now_millis};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use object_store::{
-    GetOptions, GetRange, GetResultPayload, ObjectStore, WriteMultipart, path::Path as ObjectPath,
-};
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, path::Path as ObjectPath};
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct BlobStore {
     objects: Arc<dyn ObjectStore>,
+    /// Where `objects` keeps its files: bodies are written there directly.
+    root: PathBuf,
     db: Db,
 }
 
@@ -42,19 +45,31 @@ fn is_blake3_hex(s: &str) -> bool {
 
 impl BlobStore {
     pub fn local(dir: &std::path::Path, db: Db) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(dir)?;
-        let objects = object_store::local::LocalFileSystem::new_with_prefix(dir)?;
+        std::fs::create_dir_all(dir.join("tmp"))?;
+        let root = dir.canonicalize()?;
+        let objects = object_store::local::LocalFileSystem::new_with_prefix(&root)?;
         Ok(BlobStore {
             objects: Arc::new(objects),
+            root,
             db,
         })
+    }
+
+    /// A new, not yet created, temporary file.
+    fn temp(&self) -> TempObject {
+        let name = ObjectPath::from(format!("tmp/{}", uuid::Uuid::new_v4()));
+        TempObject {
+            file: self.root.join(name.as_ref()),
+            name,
+            published: false,
+        }
     }
 
     /// Streams `body` into the store. Refuses more than `max` bytes and, when
     /// `expect_sha256` is given, bytes with another SHA-256.
     pub async fn ingest<S, E>(
         &self,
-        mut body: S,
+        body: S,
         want: Want,
         expect_sha256: Option<&str>,
         max: u64,
@@ -67,44 +82,30 @@ impl BlobStore {
             sha256: want.sha256 || expect_sha256.is_some(),
             ..want
         };
-        let tmp = ObjectPath::from(format!("tmp/{}", uuid::Uuid::new_v4()));
-        let mut upload = WriteMultipart::new(self.objects.put_multipart(&tmp).await?);
-        let mut hasher = Hasher::new(want);
-        let failure = loop {
-            match body.next().await {
-                None => break None,
-                Some(Err(e)) => {
-                    break Some(StoreError::Invalid(format!(
-                        "reading the request body failed: {e}"
-                    )));
-                }
-                Some(Ok(chunk)) => {
-                    hasher.update(&chunk);
-                    if hasher.size() > max {
-                        break Some(StoreError::TooLarge(max));
-                    }
-                    upload.wait_for_capacity(4).await?;
-                    upload.write(&chunk);
-                }
-            }
-        };
-        if let Some(e) = failure {
-            upload.abort().await.ok();
-            return Err(e);
-        }
-        upload.finish().await?;
+        let mut tmp = self.temp();
+        let mut file = tokio::fs::File::create(&tmp.file).await.map_err(io)?;
+        let (_, hasher) = ingest::pipe(body, &mut file, Hasher::new(want), 0, max).await?;
+        drop(file);
         let info = hasher.finish();
-        if let Some(expected) = expect_sha256
-            && info.sha256.as_deref() != Some(expected.to_ascii_lowercase().as_str())
-        {
-            self.objects.delete(&tmp).await.ok();
-            return Err(StoreError::DigestMismatch(format!(
-                "expected sha256 {expected}, content has {}",
-                info.sha256.as_deref().unwrap_or("?")
-            )));
-        }
-        self.publish(&tmp, &info).await?;
+        check_sha256(&info, expect_sha256)?;
+        self.publish(&mut tmp, &info).await?;
         Ok(info)
+    }
+
+    /// Takes a complete local file (a finished upload session) as the blob
+    /// `info` describes, which the caller has verified: the file is renamed
+    /// into the store, its bytes are neither read nor copied.
+    pub async fn adopt(&self, file: &Path, info: &BlobInfo) -> Result<(), StoreError> {
+        let mut tmp = self.temp();
+        if let Err(e) = tokio::fs::rename(file, &tmp.file).await {
+            // The uploads directory is on another filesystem: copy once.
+            if e.kind() != std::io::ErrorKind::CrossesDevices {
+                return Err(io(e));
+            }
+            tokio::fs::copy(file, &tmp.file).await.map_err(io)?;
+            tokio::fs::remove_file(file).await.ok();
+        }
+        self.publish(&mut tmp, info).await
     }
 
     /// Stores small bytes generated in memory.
@@ -114,8 +115,11 @@ impl BlobStore {
     }
 
     /// Moves a finished temporary object to its content address and records it.
-    async fn publish(&self, tmp: &ObjectPath, info: &BlobInfo) -> Result<(), StoreError> {
-        self.objects.rename(tmp, &object_path(&info.blake3)).await?;
+    async fn publish(&self, tmp: &mut TempObject, info: &BlobInfo) -> Result<(), StoreError> {
+        self.objects
+            .rename(&tmp.name, &object_path(&info.blake3))
+            .await?;
+        tmp.published = true;
         // A blob may already be known with fewer digests: keep the union.
         sqlx::query(
             "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, blake2b256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -184,6 +188,41 @@ impl BlobStore {
             GetResultPayload::Stream(s) => s.map(|r| r.map_err(std::io::Error::other)).boxed(),
         })
     }
+}
+
+/// Refuses content whose SHA-256 is not the one the client announced.
+pub fn check_sha256(info: &BlobInfo, expected: Option<&str>) -> Result<(), StoreError> {
+    match expected {
+        Some(expected)
+            if info.sha256.as_deref() != Some(expected.to_ascii_lowercase().as_str()) =>
+        {
+            Err(StoreError::DigestMismatch(format!(
+                "expected sha256 {expected}, content has {}",
+                info.sha256.as_deref().unwrap_or("?")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A file under `tmp/`, removed when dropped unless it was published: a
+/// failed, refused or cancelled ingest leaves nothing behind.
+struct TempObject {
+    name: ObjectPath,
+    file: PathBuf,
+    published: bool,
+}
+
+impl Drop for TempObject {
+    fn drop(&mut self) {
+        if !self.published {
+            std::fs::remove_file(&self.file).ok();
+        }
+    }
+}
+
+fn io(e: std::io::Error) -> StoreError {
+    StoreError::Unavailable(format!("blob storage: {e}"))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod blobs;
 pub mod catalog;
 pub mod digest;
+pub mod ingest;
 pub mod uploads;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
