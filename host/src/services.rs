@@ -3,11 +3,13 @@
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::doc_cache::DocumentCache;
+use crate::store::sqlite_catalog::SqliteCatalog;
 use crate::store::{blobs::BlobStore, catalog::Catalog, uploads::Uploads};
+use std::sync::Arc;
 
 pub struct Services {
     pub settings: Settings,
-    pub catalog: Catalog,
+    pub catalog: Arc<dyn Catalog>,
     pub blobs: BlobStore,
     pub uploads: Uploads,
     pub auth: Auth,
@@ -19,7 +21,7 @@ impl Services {
         std::fs::create_dir_all(&settings.data_dir)?;
         let db = crate::store::open_sqlite(&settings.data_path("wharf.sqlite")).await?;
         Ok(Services {
-            catalog: Catalog::new(db.clone()),
+            catalog: Arc::new(SqliteCatalog::new(db.clone())),
             blobs: BlobStore::local(&settings.data_path("objects"), db.clone())?,
             uploads: Uploads::new(settings.data_path("uploads"), db.clone())?,
             auth: Auth::new(

@@ -3,8 +3,13 @@
 //!
 //! Both get the same image pushed over the distribution API; wrk then
 //! measures manifest GET by tag and blob GET (1 MiB layer), 64 keep-alive
-//! connections each. Last, a 2 GiB layer is pushed to and pulled from Wharf
-//! while its RSS is sampled: the bytes must stream, not accumulate.
+//! connections each. Then one 256 MiB layer is pushed, monolithic (POST, PUT
+//! with the body) and chunked (POST, 16 MiB PATCHes, PUT), by the same client
+//! to Wharf, to distribution and to a minimal axum handler that streams the
+//! body to a file while hashing it with sha256 (this binary, run as
+//! `oci --upload-baseline <dir> <port>`); rounds alternate between the three
+//! and the medians are printed. Last, a 2 GiB layer is pushed to and pulled
+//! from Wharf while its RSS is sampled: the bytes must stream, not accumulate.
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -18,6 +23,10 @@ use wharf_bench::*;
 
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const BIG: u64 = 2 << 30;
+/// The layer pushed to all three servers, and the chunked upload's PATCH size.
+const LAYER: usize = 256 << 20;
+const CHUNK: usize = 16 << 20;
+const ROUNDS: usize = 5;
 
 /// Deterministic bytes, so a digest can be computed before streaming them.
 struct Pattern {
@@ -67,28 +76,77 @@ fn push_blob(
     name: &str,
     digest: &str,
     len: u64,
-    body: impl Read + Send + 'static,
+    body: impl Read,
 ) -> anyhow::Result<()> {
-    let with_auth = |r: ureq::Request| match auth {
-        Some(a) => r.set("Authorization", a),
-        None => r,
-    };
-    let started = with_auth(ureq::post(&format!("{base}/v2/{name}/blobs/uploads/"))).call()?;
-    let location = started
-        .header("location")
-        .context("no upload location")?
-        .to_string();
-    let location = if location.starts_with('/') {
-        format!("{base}{location}")
-    } else {
-        location
-    };
-    let sep = if location.contains('?') { '&' } else { '?' };
-    with_auth(ureq::put(&format!("{location}{sep}digest={digest}")))
+    let location = start_upload(base, auth, name)?;
+    with_auth(ureq::put(&with_digest(&location, digest)), auth)
         .set("content-type", "application/octet-stream")
         .set("content-length", &len.to_string())
         .send(body)
         .with_context(|| format!("pushing {digest}"))?;
+    Ok(())
+}
+
+fn with_auth(r: ureq::Request, auth: Option<&str>) -> ureq::Request {
+    match auth {
+        Some(a) => r.set("Authorization", a),
+        None => r,
+    }
+}
+
+/// The absolute upload URL a response's Location names.
+fn location(base: &str, response: &ureq::Response) -> anyhow::Result<String> {
+    let location = response.header("location").context("no upload location")?;
+    Ok(if location.starts_with('/') {
+        format!("{base}{location}")
+    } else {
+        location.to_string()
+    })
+}
+
+fn with_digest(location: &str, digest: &str) -> String {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{sep}digest={digest}")
+}
+
+/// `POST /v2/<name>/blobs/uploads/`: the new session's URL.
+fn start_upload(base: &str, auth: Option<&str>, name: &str) -> anyhow::Result<String> {
+    let started = with_auth(
+        ureq::post(&format!("{base}/v2/{name}/blobs/uploads/")),
+        auth,
+    )
+    .call()?;
+    location(base, &started)
+}
+
+/// Pushes one blob as a chunked upload: POST, one PATCH with `Content-Range`
+/// per `CHUNK` (following each response's Location, which distribution
+/// rewrites), then an empty PUT `?digest=`.
+fn push_chunked(
+    base: &str,
+    auth: Option<&str>,
+    name: &str,
+    digest: &str,
+    body: &[u8],
+) -> anyhow::Result<()> {
+    let mut location = start_upload(base, auth, name)?;
+    for (i, chunk) in body.chunks(CHUNK).enumerate() {
+        let start = i * CHUNK;
+        let patched = with_auth(ureq::request("PATCH", &location), auth)
+            .set("content-type", "application/octet-stream")
+            .set("content-length", &chunk.len().to_string())
+            .set(
+                "content-range",
+                &format!("{start}-{}", start + chunk.len() - 1),
+            )
+            .send(chunk)
+            .with_context(|| format!("PATCH at {start}"))?;
+        location = self::location(base, &patched)?;
+    }
+    with_auth(ureq::put(&with_digest(&location, digest)), auth)
+        .set("content-length", "0")
+        .call()
+        .with_context(|| format!("finishing {digest}"))?;
     Ok(())
 }
 
@@ -182,7 +240,157 @@ fn peak_rss_during(pid: u32, work: impl FnOnce() -> anyhow::Result<()>) -> anyho
     Ok(peak.load(Ordering::Relaxed))
 }
 
+
+/// The upload baseline: the least a server does for an upload. Each request
+/// streams its body to the session's file while hashing it with sha256 on the
+/// same task; PATCH keeps the hash state in memory, PUT `?digest=` compares
+/// and renames. It speaks just enough of the distribution upload API (POST,
+/// PATCH, PUT) for the same client code to push to it.
+mod baseline {
+    use axum::body::HttpBody;
+    use axum::extract::{Request, State};
+    use axum::http::{Method, StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+    use sha2::{Digest, Sha256};
+    use std::collections::HashMap;
+    use std::future::poll_fn;
+    use std::path::PathBuf;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    use tokio::io::AsyncWriteExt;
+
+    struct Uploads {
+        dir: PathBuf,
+        next: AtomicU64,
+        sessions: Mutex<HashMap<String, Sha256>>,
+    }
+
+    pub fn serve(dir: PathBuf, port: u16) -> anyhow::Result<()> {
+        let state = Arc::new(Uploads {
+            dir,
+            next: AtomicU64::new(0),
+            sessions: Mutex::default(),
+        });
+        let app = axum::Router::new()
+            .fallback(upload)
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .with_state(state);
+        tokio::runtime::Runtime::new()?.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+            axum::serve(listener, app).await?;
+            Ok(())
+        })
+    }
+
+    async fn upload(State(uploads): State<Arc<Uploads>>, req: Request) -> Response {
+        match handle(&uploads, req).await {
+            Ok(r) => r,
+            Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        }
+    }
+
+    async fn handle(uploads: &Uploads, req: Request) -> anyhow::Result<Response> {
+        let (parts, mut body) = req.into_parts();
+        if parts.method == Method::POST {
+            let id = uploads.next.fetch_add(1, Ordering::Relaxed).to_string();
+            tokio::fs::File::create(uploads.dir.join(&id)).await?;
+            uploads.sessions.lock().unwrap().insert(id.clone(), Sha256::new());
+            return Ok(accepted(&id));
+        }
+        let id = parts
+            .uri
+            .path()
+            .strip_prefix("/uploads/")
+            .unwrap_or_default()
+            .to_string();
+        let mut hash = uploads.sessions.lock().unwrap().remove(&id);
+        let hash = hash.as_mut().ok_or_else(|| anyhow::anyhow!("no upload {id}"))?;
+        let path = uploads.dir.join(&id);
+        let mut file = tokio::fs::OpenOptions::new().append(true).open(&path).await?;
+        while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            if let Ok(data) = frame?.into_data() {
+                hash.update(&data);
+                file.write_all(&data).await?;
+            }
+        }
+        file.flush().await?;
+        let hash = hash.clone();
+        if parts.method == Method::PATCH {
+            uploads.sessions.lock().unwrap().insert(id.clone(), hash);
+            return Ok(accepted(&id));
+        }
+        let digest = format!("sha256:{}", hex::encode(hash.finalize()));
+        let claimed = parts.uri.query().and_then(|q| q.strip_prefix("digest="));
+        if claimed != Some(digest.as_str()) {
+            tokio::fs::remove_file(&path).await.ok();
+            anyhow::bail!("digest mismatch: {claimed:?} vs {digest}");
+        }
+        tokio::fs::rename(&path, uploads.dir.join(&digest)).await?;
+        Ok(StatusCode::CREATED.into_response())
+    }
+
+    fn accepted(id: &str) -> Response {
+        (
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, format!("/uploads/{id}"))],
+        )
+            .into_response()
+    }
+}
+
+/// Starts the upload baseline (this binary again) on a free port.
+fn start_baseline(dir: &std::path::Path) -> anyhow::Result<(Registry, String)> {
+    let port = free_port();
+    let dir = dir.join("baseline");
+    std::fs::create_dir_all(&dir)?;
+    let child = Command::new(std::env::current_exe()?)
+        .arg("--upload-baseline")
+        .arg(&dir)
+        .arg(port.to_string())
+        .spawn()
+        .context("starting the upload baseline")?;
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the upload baseline did not start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((Registry(child), url))
+}
+
+/// Median MB/s of pushing `layer` to each target, monolithic and chunked;
+/// rounds alternate between the targets so background load hits them alike.
+fn upload_rates(
+    targets: &[(&str, &str, Option<&str>)],
+    layer: &[u8],
+) -> anyhow::Result<Vec<(f64, f64)>> {
+    let digest = sha256_of(layer)?;
+    let mut times = vec![(Vec::new(), Vec::new()); targets.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, base, auth)) in targets.iter().enumerate() {
+            let started = Instant::now();
+            push_blob(base, *auth, "bench/layer", &digest, layer.len() as u64, layer)?;
+            times[i].0.push(started.elapsed().as_secs_f64());
+            let started = Instant::now();
+            push_chunked(base, *auth, "bench/layer", &digest, layer)?;
+            times[i].1.push(started.elapsed().as_secs_f64());
+        }
+    }
+    let rate = |t: Vec<f64>| layer.len() as f64 / 1e6 / median(t);
+    Ok(times
+        .into_iter()
+        .map(|(mono, chunked)| (rate(mono), rate(chunked)))
+        .collect())
+}
+
 fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--upload-baseline") {
+        return baseline::serve(args[2].clone().into(), args[3].parse()?);
+    }
     ensure("wrk", "wrk")?;
     ensure("docker-registry", "docker-registry")?;
     let dir = prepare(&["oci"])?;
@@ -206,6 +414,20 @@ fn main() -> anyhow::Result<()> {
     let dist_manifest = wrk(&manifest(&distribution), &["-H", &accept])?;
     let wharf_blob = wrk(&blob(&wharf.url), &[])?;
     let dist_blob = wrk(&blob(&distribution), &[])?;
+
+    // 256 MiB through Wharf, the axum baseline and distribution, alternating.
+    let (_baseline, baseline) = start_baseline(dir.path())?;
+    let mut big_layer = vec![0u8; LAYER];
+    Pattern::new(LAYER as u64).read_exact(&mut big_layer)?;
+    let rates = upload_rates(
+        &[
+            ("wharf", &wharf.url, Some(&auth)),
+            ("axum", &baseline, None),
+            ("distribution", &distribution, None),
+        ],
+        &big_layer,
+    )?;
+    drop(big_layer);
 
     // 2 GiB through Wharf: push, then pull, sampling the server's RSS.
     let pid = wharf.child.id();
@@ -236,6 +458,29 @@ fn main() -> anyhow::Result<()> {
         "| manifest GET by tag, wrk -t2 -c64 -d10s | {wharf_manifest:.0} req/s | {dist_manifest:.0} req/s |"
     );
     println!("| blob GET, 1 MiB layer, same wrk | {wharf_blob:.0} req/s | {dist_blob:.0} req/s |");
+    let [(wm, wc), (am, ac), (dm, dc)] = rates[..] else {
+        unreachable!()
+    };
+    println!(
+        "| 256 MiB layer push, monolithic (median of {ROUNDS}) | {wm:.0} MB/s | {dm:.0} MB/s |"
+    );
+    println!(
+        "| 256 MiB layer push, chunked ({} MiB PATCHes) | {wc:.0} MB/s | {dc:.0} MB/s |",
+        CHUNK >> 20
+    );
+    println!(
+        "| same pushes to the axum baseline (stream to file + sha256) | monolithic {am:.0} MB/s, chunked {ac:.0} MB/s | |"
+    );
+    println!(
+        "| Wharf / axum baseline | monolithic {:.2}, chunked {:.2} | |",
+        wm / am,
+        wc / ac
+    );
+    println!(
+        "| Wharf / docker-registry | monolithic {:.2}, chunked {:.2} | |",
+        wm / dm,
+        wc / dc
+    );
     println!(
         "| 2 GiB layer push (verified sha256) | {:.1} s, RSS +{:.1} MiB over idle | |",
         push_time.as_secs_f64(),

@@ -21,7 +21,8 @@
 //! the smallest cap under which the request still succeeds is the peak, to
 //! [`MEMORY_STEP`]. The server's RSS growth during each render is sampled too.
 //!
-//! Sizes can be divided for a quick trial: `SCALE_DIVIDE=10`.
+//! Sizes can be divided for a quick trial (`SCALE_DIVIDE=10`) and formats
+//! chosen (`SCALE_FORMATS=npm,maven`).
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -40,7 +41,7 @@ const MAVEN_BUILDS: usize = 1_000;
 /// The comparison size: versions, releases (of [`PYPI_FILES`] files), tags, builds.
 const SMALL: usize = 10;
 /// Publish-then-render rounds per size; medians are reported.
-const ROUNDS: usize = 15;
+const ROUNDS: usize = 21;
 /// Pulls by tag and 404s per size; medians are reported.
 const PULLS: usize = 200;
 /// Concurrent clients while seeding.
@@ -301,11 +302,18 @@ impl Target {
                     PYPI_JSON,
                 ),
             ],
-            "oci" => vec![(
-                "tag list, first page (n=1000)",
-                format!("/v2/{n}/tags/list"),
-                "application/json",
-            )],
+            "oci" => vec![
+                (
+                    "tag list, first page (default n=1000)",
+                    format!("/v2/{n}/tags/list"),
+                    "application/json",
+                ),
+                (
+                    "tag list, first page of n=10",
+                    format!("/v2/{n}/tags/list?n=10"),
+                    "application/json",
+                ),
+            ],
             "maven" => vec![(
                 "snapshot maven-metadata.xml",
                 format!("/maven/org/scale/{n}/1.0-SNAPSHOT/maven-metadata.xml"),
@@ -641,8 +649,12 @@ fn measure_rounds(
     pair: [&Target; 2],
     figures: &mut [Figures; 2],
 ) -> anyhow::Result<()> {
-    for _ in 0..ROUNDS {
-        for (k, target) in pair.iter().enumerate() {
+    for round in 0..ROUNDS {
+        // Alternate which size goes first, so neither always follows the
+        // other's (heavier or lighter) render.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for k in order {
+            let target = pair[k];
             let f = &mut figures[k];
             f.publish.add(target.publish_next(c)?);
             let docs = target.documents();
@@ -824,8 +836,13 @@ fn main() -> anyhow::Result<()> {
     };
     let mut c = server.restart(None)?;
 
+    // `SCALE_FORMATS=npm,maven` measures only those.
+    let only = std::env::var("SCALE_FORMATS").unwrap_or_default();
     let mut results = Vec::new();
-    for format in FORMATS {
+    for format in FORMATS
+        .iter()
+        .filter(|f| only.is_empty() || only.split(',').any(|o| o.trim() == **f))
+    {
         let small = Target::new(
             format,
             if *format == "oci" {

@@ -4,6 +4,7 @@ pub mod blobs;
 pub mod catalog;
 pub mod digest;
 pub mod ingest;
+pub mod sqlite_catalog;
 pub mod uploads;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
