@@ -4,8 +4,10 @@
 //! request.
 
 use sha2::Digest;
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use wharf_tests::{PluginEntry, Server, replace_file, with_custom_section};
 
@@ -341,13 +343,26 @@ fn the_plugin_guide_example_is_the_crate_that_serves() {
     assert_eq!(missing.json()["error"], "no package nothing");
 }
 
+/// The plugin build that answered, from the host's Server-Timing entry
+/// `plugin;desc="<first 16 hex digits of its hash>"`.
+fn answered_by(reply: &wharf_tests::Reply) -> Option<String> {
+    let timing = reply.header("server-timing")?;
+    let desc = timing.split("plugin;desc=\"").nth(1)?;
+    Some(desc.split('"').next()?.to_string())
+}
+
 /// Hammers the npm repository from several threads until told to stop;
-/// returns (requests, failures with their statuses).
-fn load(server: &Server, stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<(usize, Vec<u16>)>> {
+/// returns (requests, failures with their statuses). Every build that
+/// answers goes into `seen`.
+fn load(
+    server: &Server,
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<HashSet<String>>>,
+) -> Vec<std::thread::JoinHandle<(usize, Vec<u16>)>> {
     (0..4)
         .map(|i| {
             let url = server.url.clone();
-            let stop = stop.clone();
+            let (stop, seen) = (stop.clone(), seen.clone());
             std::thread::spawn(move || {
                 let (mut count, mut failures) = (0, Vec::new());
                 while !stop.load(Ordering::Relaxed) && count < 200_000 {
@@ -360,6 +375,9 @@ fn load(server: &Server, stop: Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<(
                     let expected = if i % 2 == 0 { 200 } else { 404 };
                     if reply.status != expected {
                         failures.push(reply.status);
+                    }
+                    if let Some(build) = answered_by(&reply) {
+                        seen.lock().unwrap().insert(build);
                     }
                     count += 1;
                 }
@@ -396,20 +414,28 @@ fn plugins_reload_under_load_without_a_failed_request() {
     let server = Server::start(&[NPM, FAULTY]);
     let original = std::fs::read(server.plugin_path("npm")).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let workers = load(&server, stop.clone());
-    let reloads = AtomicUsize::new(0);
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let workers = load(&server, stop.clone(), seen.clone());
+    let answered = |hash: &str| seen.lock().unwrap().contains(&hash[..16]);
 
-    // Ten new builds of the npm component, each a different hash.
+    // Ten new builds of the npm component, each a different hash, swapped in
+    // while the load runs: the build before each swap and the build after it
+    // both answer requests of the same load, and none fails.
+    let mut builds = vec![blake3_hex(&original)];
+    wait_for("the first build to answer", Duration::from_secs(30), || {
+        answered(&builds[0])
+    });
     for i in 0..10 {
         let build = with_custom_section(&original, &format!("build {i}"));
         let hash = blake3_hex(&build);
         replace_file(&server.plugin_path("npm"), &build);
         wait_for(
-            "the new npm build to serve",
+            "the new npm build to answer the load",
             Duration::from_secs(30),
-            || plugin_status(&server, "npm")["hash"] == hash.as_str(),
+            || answered(&hash),
         );
-        reloads.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(plugin_status(&server, "npm")["hash"], hash.as_str());
+        builds.push(hash);
     }
 
     // A broken build leaves the last good one serving, and says why.
@@ -465,8 +491,10 @@ fn plugins_reload_under_load_without_a_failed_request() {
         );
         total += count;
     }
-    assert_eq!(reloads.load(Ordering::Relaxed), 10);
     assert!(total > 100, "the load ran ({total} requests)");
+    for build in &builds {
+        assert!(answered(build), "build {build} answered no request");
+    }
 }
 
 fn blake3_hex(bytes: &[u8]) -> String {

@@ -240,7 +240,6 @@ fn peak_rss_during(pid: u32, work: impl FnOnce() -> anyhow::Result<()>) -> anyho
     Ok(peak.load(Ordering::Relaxed))
 }
 
-
 /// The upload baseline: the least a server does for an upload. Each request
 /// streams its body to the session's file while hashing it with sha256 on the
 /// same task; PATCH keeps the hash state in memory, PUT `?digest=` compares
@@ -295,7 +294,11 @@ mod baseline {
         if parts.method == Method::POST {
             let id = uploads.next.fetch_add(1, Ordering::Relaxed).to_string();
             tokio::fs::File::create(uploads.dir.join(&id)).await?;
-            uploads.sessions.lock().unwrap().insert(id.clone(), Sha256::new());
+            uploads
+                .sessions
+                .lock()
+                .unwrap()
+                .insert(id.clone(), Sha256::new());
             return Ok(accepted(&id));
         }
         let id = parts
@@ -305,9 +308,14 @@ mod baseline {
             .unwrap_or_default()
             .to_string();
         let mut hash = uploads.sessions.lock().unwrap().remove(&id);
-        let hash = hash.as_mut().ok_or_else(|| anyhow::anyhow!("no upload {id}"))?;
+        let hash = hash
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("no upload {id}"))?;
         let path = uploads.dir.join(&id);
-        let mut file = tokio::fs::OpenOptions::new().append(true).open(&path).await?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .await?;
         while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
             if let Ok(data) = frame?.into_data() {
                 hash.update(&data);
@@ -372,7 +380,14 @@ fn upload_rates(
     for _ in 0..ROUNDS {
         for (i, (_, base, auth)) in targets.iter().enumerate() {
             let started = Instant::now();
-            push_blob(base, *auth, "bench/layer", &digest, layer.len() as u64, layer)?;
+            push_blob(
+                base,
+                *auth,
+                "bench/layer",
+                &digest,
+                layer.len() as u64,
+                layer,
+            )?;
             times[i].0.push(started.elapsed().as_secs_f64());
             let started = Instant::now();
             push_chunked(base, *auth, "bench/layer", &digest, layer)?;

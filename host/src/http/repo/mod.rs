@@ -229,11 +229,13 @@ impl RepoRequest<'_> {
             .respond(reply, cacheable.then_some((key, rendered_at)))
             .await;
         self.complete_challenge(&mut response, None);
-        // Where the time went, for clients and benchmarks (W3C Server-Timing).
+        // Where the time went, and which plugin build answered, for clients,
+        // benchmarks and the reload tests (W3C Server-Timing).
         let timing = format!(
-            "classify;dur={:.3}, handle;dur={:.3}",
+            "classify;dur={:.3}, handle;dur={:.3}, plugin;desc=\"{}\"",
             classify_time.as_secs_f64() * 1e3,
-            handle_time.as_secs_f64() * 1e3
+            handle_time.as_secs_f64() * 1e3,
+            &self.plugin.hash[..16]
         );
         response
             .headers_mut()
