@@ -805,4 +805,104 @@ mod tests {
             vec!["beta"]
         );
     }
+
+    /// A registry written by the 0.1 plugins keeps serving after the
+    /// upgrade: their fake versions become versions and assets.
+    #[tokio::test]
+    async fn rows_of_contract_0_1_formats_are_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("db.sqlite").display()
+        );
+        let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let all = sqlx::migrate!("../migrations/sqlite");
+        let before_0_2 = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(all.migrations[..2].to_vec()),
+            ignore_missing: false,
+            locking: true,
+            no_tx: false,
+        };
+        before_0_2.run(&db).await.unwrap();
+        let rows = r#"
+            INSERT INTO blobs VALUES ('b1', 1, NULL, NULL, NULL, NULL, 0), ('b2', 1, NULL, NULL, NULL, NULL, 0);
+            INSERT INTO versions (repo, package, version, metadata, published_at) VALUES
+              ('oci', 'app', 'blob:sha256:aa', '{"size":1}', 10),
+              ('oci', 'app', 'sha256:mm', '{"mediaType":"m","size":9,"subject":"sha256:ss","annotations":null}', 20),
+              ('maven', 'g:a', '1.0#a-1.0.jar', '{"version":"1.0","file":"a-1.0.jar"}', 30),
+              ('pypi', 'demo', '1.0/demo-1.0.tar.gz', '{"name":"Demo","version":"1.0","filename":"demo-1.0.tar.gz","packagetype":"sdist","info":{"summary":"s"}}', 40);
+            INSERT INTO assets (repo, path, blake3, content_type, package, version) VALUES
+              ('oci', 'v2/app/blobs/sha256:aa', 'b1', 'x', 'app', 'blob:sha256:aa'),
+              ('oci', 'v2/app/manifests/sha256:mm', 'b2', 'm', 'app', 'sha256:mm'),
+              ('maven', 'g/a/1.0/a-1.0.jar', 'b1', 'x', 'g:a', '1.0#a-1.0.jar'),
+              ('pypi', 'files/demo/demo-1.0.tar.gz', 'b2', 'x', 'demo', '1.0/demo-1.0.tar.gz');
+            INSERT INTO kv VALUES ('npm', 'package:left-pad', x'7b7d'), ('cargo', 'owners:serde', x'5b5d');
+        "#;
+        sqlx::raw_sql(rows).execute(&db).await.unwrap();
+        all.run(&db).await.unwrap();
+
+        let cat = SqliteCatalog::new(db);
+        let package = |p: &str| Owner {
+            package: p.into(),
+            version: None,
+        };
+        // OCI: the blob belongs to the image; the manifest is listed as a referrer.
+        assert!(
+            cat.list_versions("oci", "app", None, 10)
+                .await
+                .unwrap()
+                .len()
+                == 1
+        );
+        let own = cat
+            .list_assets("oci", &package("app"), None, None, 10)
+            .await
+            .unwrap();
+        let paths: Vec<&str> = own.iter().map(|a| a.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "v2/app/blobs/sha256:aa",
+                "v2/app/referrers/sha256:ss/sha256:mm"
+            ]
+        );
+        assert_eq!(own[0].metadata, r#"{"size":1}"#);
+        // Maven and PyPI: the directory version and the release are versions,
+        // their files its assets.
+        for (repo, pkg, version) in [("maven", "g:a", "1.0"), ("pypi", "demo", "1.0")] {
+            assert!(cat.get_version(repo, pkg, version).await.unwrap().is_some());
+            let owner = Owner {
+                package: pkg.into(),
+                version: Some(version.into()),
+            };
+            let files = cat.list_assets(repo, &owner, None, None, 10).await.unwrap();
+            assert_eq!(files.len(), 1, "{repo}");
+            assert!(files[0].added_at > 0);
+            assert_eq!(
+                cat.list_versions(repo, pkg, None, 10).await.unwrap().len(),
+                1
+            );
+        }
+        let release = cat
+            .get_version("pypi", "demo", "1.0")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            release.metadata.contains(r#""summary":"s""#),
+            "{}",
+            release.metadata
+        );
+        // kv: per package.
+        assert_eq!(
+            cat.kv_get("npm", Some("left-pad"), "package")
+                .await
+                .unwrap(),
+            Some(b"{}".to_vec())
+        );
+        assert_eq!(
+            cat.kv_get("cargo", Some("serde"), "owners").await.unwrap(),
+            Some(b"[]".to_vec())
+        );
+    }
 }
