@@ -128,6 +128,7 @@ pub struct LoadedPlugin {
     warm: Mutex<Vec<Warm>>,
     /// Routes classify returned, so a hot request does not enter wasm.
     routes: moka::sync::Cache<RouteKey, Arc<Classified>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 fn route_memo() -> moka::sync::Cache<RouteKey, Arc<Classified>> {
@@ -144,6 +145,14 @@ fn route_memo() -> moka::sync::Cache<RouteKey, Arc<Classified>> {
 impl LoadedPlugin {
     pub fn contract(&self) -> Contract {
         self.pre.contract()
+    }
+
+    /// Waits for a slot to run plugin code; bounded so overload answers 503.
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, PluginFailure> {
+        match tokio::time::timeout(Duration::from_secs(10), self.permits.acquire()).await {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(PluginFailure::Busy),
+        }
     }
 
     fn store(&self, deadline: Instant, scope: Option<RequestScope>) -> Store<StoreData> {
@@ -194,6 +203,7 @@ impl LoadedPlugin {
         &self,
         call: impl AsyncFnOnce(&Instance, &mut Store<StoreData>) -> wasmtime::Result<T>,
     ) -> Result<T, PluginFailure> {
+        let _permit = self.permit().await?;
         let mut w = self.take_warm().await?;
         w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
         w.store.set_epoch_deadline(1);
@@ -264,6 +274,8 @@ impl LoadedPlugin {
         route: &[Access],
         body: Option<IncomingBody>,
     ) -> Result<Reply, PluginFailure> {
+        // Held while the body streams in: the call is running.
+        let _permit = self.permit().await?;
         let deadline = Instant::now() + self.policy.timeout;
         let scope = RequestScope {
             services,
@@ -364,7 +376,9 @@ pub struct Runtime {
     plugins: ArcSwap<HashMap<String, Arc<LoadedPlugin>>>,
     status: Mutex<BTreeMap<String, PluginStatus>>,
     pub registry_path: std::path::PathBuf,
-    permits: tokio::sync::Semaphore,
+    /// Plugin calls at once (classify, handle, render-error), shared by
+    /// every loaded build.
+    permits: Arc<tokio::sync::Semaphore>,
     reloading: tokio::sync::Mutex<()>,
     /// Per format, the build and policy that last failed to load, with the
     /// error: the same file is not tried again until it or its entry changes.
@@ -390,7 +404,9 @@ impl Runtime {
             plugins: ArcSwap::from_pointee(HashMap::new()),
             status: Mutex::new(BTreeMap::new()),
             registry_path: settings.plugin_registry.clone(),
-            permits: tokio::sync::Semaphore::new(settings.max_concurrent_plugin_calls as usize),
+            permits: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_concurrent_plugin_calls as usize,
+            )),
             reloading: tokio::sync::Mutex::new(()),
             failed: Mutex::new(HashMap::new()),
         })
@@ -411,13 +427,6 @@ impl Runtime {
         self.status.lock().unwrap().values().cloned().collect()
     }
 
-    /// Waits for a slot to run plugin code; bounded so overload answers 503.
-    pub async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, PluginFailure> {
-        match tokio::time::timeout(Duration::from_secs(10), self.permits.acquire()).await {
-            Ok(Ok(p)) => Ok(p),
-            _ => Err(PluginFailure::Busy),
-        }
-    }
 
     /// Brings the live set in line with the registry file. A plugin that
     /// fails to load keeps its previous version serving; the error is logged
@@ -548,6 +557,7 @@ impl Runtime {
                 pre: old.pre.clone(),
                 warm: Mutex::new(Vec::new()),
                 routes: route_memo(),
+                permits: self.permits.clone(),
             }));
         }
         let component = self.compiled.load(&self.engine, wasm, &hash)?;
@@ -568,6 +578,7 @@ impl Runtime {
             pre,
             warm: Mutex::new(Vec::new()),
             routes: route_memo(),
+            permits: self.permits.clone(),
         };
         // Self-test: a throwaway instance must describe the expected format.
         let info = futures::executor::block_on(async {

@@ -116,10 +116,17 @@ impl BlobStore {
 
     /// Moves a finished temporary object to its content address and records it.
     async fn publish(&self, tmp: &mut TempObject, info: &BlobInfo) -> Result<(), StoreError> {
-        self.objects
-            .rename(&tmp.name, &object_path(&info.blake3))
-            .await?;
-        tmp.published = true;
+        let address = object_path(&info.blake3);
+        // Content already stored (only ever complete and verified): drop the
+        // copy. Renaming over it would be correct but not free: ext4 starts
+        // writing the new file back when a rename replaces one.
+        let stored = tokio::fs::try_exists(self.root.join(address.as_ref()))
+            .await
+            .unwrap_or(false);
+        if !stored {
+            self.objects.rename(&tmp.name, &address).await?;
+            tmp.published = true;
+        }
         // A blob may already be known with fewer digests: keep the union.
         sqlx::query(
             "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, blake2b256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -250,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn ingest_stores_once_and_streams_ranges() {
-        let (_dir, blobs) = store().await;
+        let (dir, blobs) = store().await;
         let want = Want {
             sha256: true,
             ..Default::default()
@@ -265,6 +272,9 @@ mod tests {
             .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.size, 11);
+        // The second copy was dropped, not renamed over the first.
+        let files = walk(&dir.path().join("blobs"));
+        assert_eq!(files, [dir.path().join("blobs").canonicalize().unwrap().join(object_path(&a.blake3).as_ref())]);
         let body: Vec<Bytes> = blobs
             .stream(&a.blake3, Some(6..11))
             .await

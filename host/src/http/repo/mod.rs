@@ -249,7 +249,6 @@ impl RepoRequest<'_> {
         caller: Caller,
         body: Option<IncomingBody>,
     ) -> Result<Reply, PluginFailure> {
-        let _permit = self.app.runtime.permit().await?;
         let ctx = runtime::RequestContext {
             repo: self.repo.clone(),
             head: self.head.clone(),
