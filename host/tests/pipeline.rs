@@ -109,6 +109,25 @@ async fn the_route_bounds_every_write_of_the_request() {
 }
 
 #[tokio::test]
+async fn a_plugins_status_and_headers_are_not_trusted() {
+    let host = Host::start(&["faulty"]).await;
+    let request = Request::get("/faulty/bad-reply")
+        .body(Body::empty())
+        .unwrap();
+    let response = wharf::http::router(host.app.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.headers()["x-fine"], "kept");
+    assert!(!response.headers().contains_key("bad name"));
+    let body = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"x", "the host frames the body, not the plugin");
+}
+
+#[tokio::test]
 async fn a_store_error_is_a_503_in_the_formats_shape_never_absent() {
     let host = Host::start(&["faulty", "npm", "cargo"]).await;
     assert_eq!(

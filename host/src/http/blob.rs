@@ -40,15 +40,7 @@ pub async fn stream(
     status: u16,
     headers: &[(String, String)],
 ) -> Response {
-    let mut out = HeaderMap::new();
-    for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            out.append(name, value);
-        }
-    }
+    let mut out = plugin_headers(headers);
     let etag = match out.get(header::ETAG).and_then(|v| v.to_str().ok()) {
         Some(etag) => etag.to_string(),
         None => format!("\"{blake3}\""),
@@ -66,7 +58,10 @@ pub async fn stream(
     if if_none_match(request, &etag) {
         return respond(StatusCode::NOT_MODIFIED, out, Body::empty());
     }
-    let plugin_status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let plugin_status = match StatusCode::from_u16(status) {
+        Ok(s) if (200..600).contains(&status) => s,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
     let (status, range) = match request.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(spec) => match parse_range(spec, size) {
             Ok(Some(r)) => {
@@ -92,6 +87,29 @@ pub async fn stream(
         Ok(stream) => respond(status, out, Body::from_stream(stream)),
         Err(_) => host_error(503, "blob store unavailable"),
     }
+}
+
+/// Headers a plugin set, minus those that are not valid HTTP and those that
+/// frame the message, which only the host may set.
+pub fn plugin_headers(headers: &[(String, String)]) -> HeaderMap {
+    const FRAMING: &[HeaderName] = &[
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+        header::UPGRADE,
+        header::TRAILER,
+    ];
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) && !FRAMING.contains(&name)
+        {
+            out.append(name, value);
+        }
+    }
+    out
 }
 
 /// RFC 9110 §13.2.2: `If-None-Match` decides when present; otherwise

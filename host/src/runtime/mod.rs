@@ -427,7 +427,6 @@ impl Runtime {
         self.status.lock().unwrap().values().cloned().collect()
     }
 
-
     /// Brings the live set in line with the registry file. A plugin that
     /// fails to load keeps its previous version serving; the error is logged
     /// and reported in the status.

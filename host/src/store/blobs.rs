@@ -274,7 +274,8 @@ mod tests {
         assert_eq!(a.size, 11);
         // The second copy was dropped, not renamed over the first.
         let files = walk(&dir.path().join("blobs"));
-        assert_eq!(files, [dir.path().join("blobs").canonicalize().unwrap().join(object_path(&a.blake3).as_ref())]);
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(files[0].ends_with(object_path(&a.blake3).as_ref()));
         let body: Vec<Bytes> = blobs
             .stream(&a.blake3, Some(6..11))
             .await

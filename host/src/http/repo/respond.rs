@@ -8,7 +8,7 @@ use crate::doc_cache::{DocBody, DocKey, Document};
 use crate::http::blob;
 use crate::runtime::{CacheHint, Method, Reply, ReplyBody};
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use hyper::ext::ReasonPhrase;
 
@@ -224,17 +224,15 @@ fn reason_phrase(text: Option<String>) -> Option<ReasonPhrase> {
         .flatten()
 }
 
+/// A response from a plugin's status and headers, which the host does not
+/// trust: a status outside 200-599 becomes a 500, and headers that are not
+/// valid HTTP or that frame the message (the host's business) are dropped.
 fn build(status: u16, headers: &[(String, String)], body: Body) -> Response {
     let mut response = Response::new(body);
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            response.headers_mut().append(n, v);
-        }
-    }
+    *response.status_mut() = match StatusCode::from_u16(status) {
+        Ok(s) if (200..600).contains(&status) => s,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    *response.headers_mut() = blob::plugin_headers(headers);
     response
 }

@@ -28,6 +28,7 @@ impl wharf_sdk::Format for Faulty {
             .get("spin", "spin", need::read_repo(), spin)
             .get("grow/{mib}", "grow", need::read_repo(), grow)
             .get("has/{pkg}", "has", need::read("pkg"), has)
+            .get("bad-reply", "bad-reply", need::read_repo(), bad_reply)
             .get(
                 "sneaky-publish",
                 "sneaky",
@@ -91,6 +92,17 @@ fn has(req: &mut Request) -> Result<Response, HttpError> {
         "text/plain",
         answer.as_bytes().to_vec(),
     ))
+}
+
+/// A status no HTTP response has, a header that would break the framing,
+/// and one that is not HTTP: the host must not trust any of them.
+fn bad_reply(_: &mut Request) -> Result<Response, HttpError> {
+    let mut response = Response::bytes(200, "text/plain", b"x".to_vec())
+        .header("content-length", "999999")
+        .header("bad name", "v")
+        .header("x-fine", "kept");
+    response.status = 99;
+    Ok(response)
 }
 
 /// Grows linear memory to `mib` MiB in all: the configured cap decides.
