@@ -84,6 +84,17 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Every value of a header a cached answer varies on, joined as one list:
+/// clients send several `Accept` lines, and the plugin saw them all.
+fn vary_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
 pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let target = resolve(&app, parts.uri.path());
@@ -203,7 +214,7 @@ impl RepoRequest<'_> {
                 .app
                 .services
                 .doc_cache
-                .get(&key, |h| header_str(self.headers, h).map(str::to_string));
+                .get(&key, |h| vary_value(self.headers, h));
             let result = if cached.is_some() { "hit" } else { "miss" };
             metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => self.repo.name.clone(), "result" => result)
                 .increment(1);

@@ -3,7 +3,7 @@
 //! document cache; blobs are streamed by the host; a plugin's reason phrase
 //! becomes the status line's, once made safe.
 
-use super::{RepoRequest, header_str};
+use super::{RepoRequest, vary_value};
 use crate::doc_cache::{DocBody, DocKey, Document};
 use crate::http::blob;
 use crate::runtime::{CacheHint, Method, Reply, ReplyBody};
@@ -72,7 +72,7 @@ impl RepoRequest<'_> {
                 .map_or_else(|| format!("\"{blake3}\""), |(_, v)| v.clone()),
         };
         let vary = hint.as_ref().map(|c| {
-            let value = |h: &String| header_str(self.headers, h).map(str::to_string);
+            let value = |h: &String| vary_value(self.headers, h);
             c.vary.iter().map(|h| (h.clone(), value(h))).collect()
         });
         Document {
