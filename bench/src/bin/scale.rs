@@ -11,15 +11,19 @@
 //! - OCI: a repository with [`OCI_TAGS`] tags, each on its own manifest;
 //! - Maven: a SNAPSHOT version with [`MAVEN_BUILDS`] timestamped builds.
 //!
-//! Then [`ROUNDS`] times, alternating small and large: one more publish,
-//! then the metadata documents read right after that write, so uncached
-//! (the host's `Server-Timing` header is present only when the plugin ran;
-//! its `handle;dur=` is the plugin's part). For OCI also pulls by tag and a
-//! manifest 404. Last, each document's and each publish's peak plugin linear
+//! Then, [`ROUNDS`] times: a write (a publish to a third package of the
+//! format), and right after it every metadata document of both packages,
+//! each with a query parameter the document cache has not seen (the plugins
+//! ignore it), so uncached while the packages keep exactly their sizes. The
+//! host's `Server-Timing` header is present only when the plugin ran; its
+//! `handle;dur=` is the plugin's part. For OCI also pulls by tag and manifest
+//! 404s. Then [`PUBLISHES`] times one more publish at each size: at size 10
+//! each to a package of its own that has exactly 10 items, at scale to the
+//! large package. Last, each document's and each publish's peak plugin linear
 //! memory is found from outside: wharf is restarted with smaller and smaller
 //! per-plugin memory caps (`[defaults] memory` in the plugin registry) and
 //! the smallest cap under which the request still succeeds is the peak, to
-//! [`MEMORY_STEP`]. The server's RSS growth during each render is sampled too.
+//! [`MEMORY_STEP`]. The server's RSS growth during each read is sampled too.
 //!
 //! Sizes can be divided for a quick trial (`SCALE_DIVIDE=10`) and formats
 //! chosen (`SCALE_FORMATS=npm,maven`).
@@ -40,7 +44,10 @@ const OCI_TAGS: usize = 100_000;
 const MAVEN_BUILDS: usize = 1_000;
 /// The comparison size: versions, releases (of [`PYPI_FILES`] files), tags, builds.
 const SMALL: usize = 10;
-/// Publish-then-render rounds per size; medians are reported.
+/// One-more-publish samples per size; medians are reported. Each sample at
+/// size 10 goes to a package of its own, so this many are seeded.
+const PUBLISHES: usize = 31;
+/// Write-then-read rounds (the reads' medians are reported).
 const ROUNDS: usize = 21;
 /// Pulls by tag and 404s per size; medians are reported.
 const PULLS: usize = 200;
@@ -187,7 +194,7 @@ impl Target {
         }
     }
 
-    /// Makes the package ready for [`publish`] (OCI: pushes the blobs).
+    /// Makes the package ready for [`Target::publish`] (OCI: pushes the blobs).
     fn setup(&self, c: &Client) -> anyhow::Result<()> {
         if self.format == "oci" {
             for blob in [OCI_CONFIG, OCI_LAYER] {
@@ -638,42 +645,77 @@ struct Figures {
     pull: Series,
     missing: Series,
     deep_page: Series,
-    /// Peak plugin linear memory (bytes): render of the first document, publish.
-    memory_render: Option<u64>,
+    /// Peak plugin linear memory (bytes): each document's render, a publish.
+    memory_render: Vec<Option<u64>>,
     memory_publish: Option<u64>,
 }
 
-fn measure_rounds(
+/// `path` with a query parameter the document cache has not seen.
+fn unseen(path: &str, round: usize) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}_scale_read={round}")
+}
+
+/// [`ROUNDS`] times: a write (one more publish to `churn`, a third package
+/// of the format), then every document of both packages, each with a query
+/// the cache has not seen: uncached reads right after a write, while the two
+/// packages keep exactly their sizes.
+fn measure_reads(
     c: &Client,
     pid: u32,
+    churn: &Target,
     pair: [&Target; 2],
     figures: &mut [Figures; 2],
 ) -> anyhow::Result<()> {
+    // The plugins ignore the extra parameter: same status and bytes.
+    for target in pair {
+        for (label, path, accept) in target.documents() {
+            let plain = c.get(&path, accept)?.ok(label)?;
+            let marked = c.get(&unseen(&path, usize::MAX), accept)?.ok(label)?;
+            if plain.bytes != marked.bytes {
+                bail!("{label} of {} differs with a query parameter", target.name);
+            }
+        }
+    }
     for round in 0..ROUNDS {
-        // Alternate which size goes first, so neither always follows the
-        // other's (heavier or lighter) render.
+        churn.publish_next(c)?;
+        // Alternate which size is read first after the write.
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for k in order {
             let target = pair[k];
             let f = &mut figures[k];
-            f.publish.add(target.publish_next(c)?);
             let docs = target.documents();
             f.docs.resize_with(docs.len(), Series::default);
             for (d, (label, path, accept)) in docs.iter().enumerate() {
-                let (t, rss) = rss_growth_during(pid, || c.get(path, accept))?;
+                let (t, rss) = rss_growth_during(pid, || c.get(&unseen(path, round), accept))?;
                 f.docs[d].add(t.ok(label)?);
                 f.docs[d].rss_kib = f.docs[d].rss_kib.max(rss);
             }
             if target.format == "oci" {
                 // A page deep in the list: keyset paging reads only that page.
                 let last = oci_tag(f.items * 9 / 10);
-                let t = c.get(
-                    &format!("/v2/{}/tags/list?n=1000&last={last}", target.name),
-                    "application/json",
-                )?;
+                let path = format!("/v2/{}/tags/list?n=1000&last={last}", target.name);
+                let t = c.get(&unseen(&path, round), "application/json")?;
                 f.deep_page.add(t.ok("deep tag page")?);
             }
         }
+    }
+    Ok(())
+}
+
+/// One more publish, [`PUBLISHES`] times per size, alternating sizes, with
+/// no reads in between: at size 10 each to its own package of exactly
+/// [`SMALL`] items (`fresh`), at scale to the large package (which grows by
+/// [`PUBLISHES`] meanwhile).
+fn measure_publishes(
+    c: &Client,
+    fresh: &[Target],
+    large: &Target,
+    figures: &mut [Figures; 2],
+) -> anyhow::Result<()> {
+    for small in fresh {
+        figures[0].publish.add(small.publish_next(c)?);
+        figures[1].publish.add(large.publish_next(c)?);
     }
     Ok(())
 }
@@ -843,22 +885,19 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .filter(|f| only.is_empty() || only.split(',').any(|o| o.trim() == **f))
     {
-        let small = Target::new(
-            format,
-            if *format == "oci" {
-                "scale/small"
-            } else {
-                "small"
-            },
-        );
-        let large = Target::new(
-            format,
-            if *format == "oci" {
-                "scale/large"
-            } else {
-                "large"
-            },
-        );
+        let named = |name: &str| {
+            Target::new(
+                format,
+                &match *format {
+                    "oci" => format!("scale/{name}"),
+                    _ => name.to_string(),
+                },
+            )
+        };
+        let (small, large, churn) = (named("small"), named("large"), named("churn"));
+        let fresh: Vec<Target> = (0..PUBLISHES)
+            .map(|k| named(&format!("small-{k}")))
+            .collect();
         let mut figures = [Figures::default(), Figures::default()];
         for (k, (target, size)) in [(&small, small_size(format)), (&large, large_size(format))]
             .into_iter()
@@ -876,29 +915,47 @@ fn main() -> anyhow::Result<()> {
                 figures[k].retried,
             );
         }
+        let seeding = Instant::now();
+        for target in fresh.iter().chain([&churn]) {
+            target.setup(&c)?;
+            target.seed(&c, small_size(format))?;
+        }
+        eprintln!(
+            "[{:>5.0} s] {format}: {} more packages of size {SMALL} seeded in {:.1} s",
+            started.elapsed().as_secs_f64(),
+            fresh.len() + 1,
+            seeding.elapsed().as_secs_f64(),
+        );
         // Let the WAL checkpoint and the seeding clients' connections settle.
         std::thread::sleep(Duration::from_secs(1));
-        measure_rounds(&c, server.pid(), [&small, &large], &mut figures)?;
+        measure_reads(&c, server.pid(), &churn, [&small, &large], &mut figures)?;
         if *format == "oci" {
             measure_pulls(&c, [&small, &large], &mut figures)?;
         }
+        measure_publishes(&c, &fresh, &large, &mut figures)?;
         eprintln!(
             "[{:>5.0} s] {format}: rounds done; searching peak linear memory",
             started.elapsed().as_secs_f64()
         );
         for (k, target) in [&small, &large].into_iter().enumerate() {
-            let (_, path, accept) = target.documents().remove(0);
-            figures[k].memory_render = server.peak_memory(|c| {
-                let t = c.get(&path, accept)?;
-                Ok(t.status == 200 && t.handle_ms.is_some())
-            })?;
+            for (_, path, accept) in target.documents() {
+                let peak = server.peak_memory(|c| {
+                    let t = c.get(&path, accept)?;
+                    Ok(t.status == 200 && t.handle_ms.is_some())
+                })?;
+                figures[k].memory_render.push(peak);
+            }
             figures[k].memory_publish =
                 server.peak_memory(|c| Ok(target.publish_next(c).is_ok()))?;
             eprintln!(
-                "[{:>5.0} s] {format} {}: peak linear memory: render {}, publish {}",
+                "[{:>5.0} s] {format} {}: peak linear memory: reads {:?}, publish {}",
                 started.elapsed().as_secs_f64(),
                 target.name,
-                mib(figures[k].memory_render),
+                figures[k]
+                    .memory_render
+                    .iter()
+                    .map(|m| mib(*m))
+                    .collect::<Vec<_>>(),
                 mib(figures[k].memory_publish)
             );
         }
@@ -968,14 +1025,14 @@ fn main() -> anyhow::Result<()> {
                 ratio: String::new(),
                 target: "reported".into(),
             });
+            rows.push(Row {
+                what: format!("{label}: {doc}, peak plugin linear memory"),
+                small: mib(s.memory_render[d]),
+                large: mib(l.memory_render[d]),
+                ratio: String::new(),
+                target: "reported".into(),
+            });
         }
-        rows.push(Row {
-            what: format!("{label}: peak plugin linear memory, {}", labels[0].0),
-            small: mib(s.memory_render),
-            large: mib(l.memory_render),
-            ratio: String::new(),
-            target: "reported".into(),
-        });
         rows.push(Row {
             what: format!("{label}: peak plugin linear memory, publish"),
             small: mib(s.memory_publish),
@@ -1026,7 +1083,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
     println!(
-        "Medians of {ROUNDS} rounds (pulls and 404s: {PULLS}); size 10 and the large package live in the same server."
+        "Medians: publishes of {PUBLISHES}, uncached reads of {ROUNDS}, pulls and 404s of {PULLS}; size 10 and the large package live in the same server."
     );
     println!();
     println!("| measurement | size 10 | at scale | ratio | target |");
@@ -1051,7 +1108,17 @@ fn main() -> anyhow::Result<()> {
             l.retried
         );
     }
+    let data = server.dir.path().join("data");
+    let db: u64 = ["wharf.sqlite", "wharf.sqlite-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(data.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
     println!();
+    println!(
+        "database at the end: {:.1} MiB (wharf.sqlite and its WAL)",
+        db as f64 / (1 << 20) as f64
+    );
     println!("total time {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -22,6 +22,12 @@ impl OwnerColumn for Owner {
 
 type Tx = sqlx::Transaction<'static, Sqlite>;
 
+/// Write transactions take SQLite's write lock when they begin: a deferred
+/// one that reads first (a tag's version, an asset's owner) cannot upgrade
+/// while another writer holds it, and fails with SQLITE_BUSY instead of
+/// waiting out the busy timeout.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// The catalog in the embedded SQLite database.
 #[derive(Clone)]
 pub struct SqliteCatalog {
@@ -37,7 +43,7 @@ impl SqliteCatalog {
 #[async_trait::async_trait]
 impl Catalog for SqliteCatalog {
     async fn apply(&self, repo: &str, writes: &[Write]) -> Result<(), StoreError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
         let now = now_millis();
         for w in writes {
             apply_one(&mut tx, repo, w, now).await?;
@@ -226,7 +232,7 @@ impl Catalog for SqliteCatalog {
 
     async fn record_change(&self, repo: &str, packages: &[&str]) -> Result<(), StoreError> {
         let now = now_millis();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
         for package in packages.iter().copied().chain(["*"]) {
             sqlx::query("INSERT INTO changes (repo, package, changed_at) VALUES (?1, ?2, ?3) ON CONFLICT (repo, package) DO UPDATE SET changed_at = max(changed_at, excluded.changed_at)")
                 .bind(repo)
@@ -803,6 +809,34 @@ mod tests {
                 .await
                 .unwrap(),
             vec!["beta"]
+        );
+    }
+
+    /// Writers that read first (a tag checks its version) wait for each
+    /// other instead of failing with SQLITE_BUSY.
+    #[tokio::test]
+    async fn concurrent_writers_all_succeed() {
+        let (_d, cat, blob) = setup().await;
+        cat.apply("oci", &[publication("app", "sha256:1", &blob)])
+            .await
+            .unwrap();
+        let writers = (0..16).map(|i| {
+            let cat = cat.clone();
+            tokio::spawn(async move {
+                let tag = Write::SetTag {
+                    package: "app".into(),
+                    tag: format!("t{i}"),
+                    version: "sha256:1".into(),
+                };
+                cat.apply("oci", &[tag]).await
+            })
+        });
+        for writer in writers.collect::<Vec<_>>() {
+            assert_eq!(writer.await.unwrap(), Ok(()));
+        }
+        assert_eq!(
+            cat.list_tags("oci", "app", None, 100).await.unwrap().len(),
+            17
         );
     }
 
