@@ -635,9 +635,17 @@ pub(crate) mod imp {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
+        // Like the host: a package with assets of its own and no version yet
+        // (an OCI repository holding only blobs) is listed too.
         read(|c| {
-            c.versions
+            let owners = c.assets.values().filter(|(_, o)| o.version.is_none());
+            let names: std::collections::BTreeSet<&String> = c
+                .versions
                 .keys()
+                .chain(owners.map(|(_, o)| &o.package))
+                .collect();
+            names
+                .into_iter()
                 .filter(|k| prefix.is_none_or(|p| k.starts_with(p)))
                 .filter(|k| after.is_none_or(|a| k.as_str() > a))
                 .take(limit.min(10_000) as usize)
