@@ -3,18 +3,18 @@
 //!
 //! Both get the same image pushed over the distribution API; wrk then
 //! measures manifest GET by tag and blob GET (1 MiB layer), 64 keep-alive
-//! connections each. Then one 256 MiB layer is pushed, monolithic (POST, PUT
-//! with the body) and chunked (POST, 16 MiB PATCHes, PUT), by the same client
-//! to Wharf, to distribution and to a minimal axum handler that streams the
-//! body to a file while hashing it with sha256 (this binary, run as
-//! `oci --upload-baseline <dir> <port>`); rounds alternate between the three
+//! connections each. Then a 256 MiB layer is pushed, monolithic (POST, PUT
+//! with the body) and chunked (POST, 16 MiB PATCHes, PUT), by the same lean
+//! client (`raw`) to Wharf, to distribution and to a minimal axum handler
+//! that streams the body to a file while hashing it with sha256 (this
+//! binary, run as `oci --upload-baseline <dir> <port>`); the three take turns
 //! and the medians are printed. Last, a 2 GiB layer is pushed to and pulled
 //! from Wharf while its RSS is sampled: the bytes must stream, not accumulate.
 
 use anyhow::{Context, bail};
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,7 +26,7 @@ const BIG: u64 = 2 << 30;
 /// The layer pushed to all three servers, and the chunked upload's PATCH size.
 const LAYER: usize = 256 << 20;
 const CHUNK: usize = 16 << 20;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 7;
 
 /// Deterministic bytes, so a digest can be computed before streaming them.
 struct Pattern {
@@ -119,34 +119,83 @@ fn start_upload(base: &str, auth: Option<&str>, name: &str) -> anyhow::Result<St
     location(base, &started)
 }
 
-/// Pushes one blob as a chunked upload: POST, one PATCH with `Content-Range`
-/// per `CHUNK` (following each response's Location, which distribution
-/// rewrites), then an empty PUT `?digest=`.
-fn push_chunked(
+/// One request on a new connection, its body written in one `write_all`;
+/// returns the response's Location. (ureq copies a body through an 8 KiB
+/// buffer: at 256 MiB that made the client the bottleneck and squeezed the
+/// servers' differences.)
+fn raw(
+    url: &str,
+    method: &str,
+    auth: Option<&str>,
+    range: Option<String>,
+    body: &[u8],
+) -> anyhow::Result<String> {
+    let rest = url.strip_prefix("http://").context("an http:// URL")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    if let Some(auth) = auth {
+        head += &format!("authorization: {auth}\r\n");
+    }
+    if let Some(range) = range {
+        head += &format!("content-range: {range}\r\n");
+    }
+    head += "\r\n";
+    let mut stream = std::net::TcpStream::connect(host)?;
+    // The head and the body are two writes: without this, Nagle holds the
+    // body until the server's delayed ACK of the head, 40 ms a request.
+    stream.set_nodelay(true)?;
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = String::from_utf8_lossy(&response);
+    let status = response.split(' ').nth(1).unwrap_or_default();
+    if !status.starts_with('2') {
+        bail!(
+            "{method} {url}: {}",
+            response.lines().next().unwrap_or_default()
+        );
+    }
+    let location = response
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+        })
+        .map(|(_, v)| v.trim())
+        .unwrap_or_default();
+    Ok(if location.starts_with('/') {
+        format!("http://{host}{location}")
+    } else {
+        location.to_string()
+    })
+}
+
+/// Pushes `layer` as a client does: POST, then one PUT `?digest=` with the
+/// body (monolithic), or one PATCH with `Content-Range` per `CHUNK`
+/// (following each Location: distribution rewrites it) and an empty PUT.
+fn push_layer(
     base: &str,
     auth: Option<&str>,
-    name: &str,
     digest: &str,
-    body: &[u8],
+    layer: &[u8],
+    chunked: bool,
 ) -> anyhow::Result<()> {
-    let mut location = start_upload(base, auth, name)?;
-    for (i, chunk) in body.chunks(CHUNK).enumerate() {
-        let start = i * CHUNK;
-        let patched = with_auth(ureq::request("PATCH", &location), auth)
-            .set("content-type", "application/octet-stream")
-            .set("content-length", &chunk.len().to_string())
-            .set(
-                "content-range",
-                &format!("{start}-{}", start + chunk.len() - 1),
-            )
-            .send(chunk)
-            .with_context(|| format!("PATCH at {start}"))?;
-        location = self::location(base, &patched)?;
+    let uploads = format!("{base}/v2/bench/layer/blobs/uploads/");
+    let mut location = raw(&uploads, "POST", auth, None, &[])?;
+    let mut last: &[u8] = layer;
+    if chunked {
+        for (i, chunk) in layer.chunks(CHUNK).enumerate() {
+            let range = format!("{}-{}", i * CHUNK, i * CHUNK + chunk.len() - 1);
+            location = raw(&location, "PATCH", auth, Some(range), chunk)?;
+        }
+        last = &[];
     }
-    with_auth(ureq::put(&with_digest(&location, digest)), auth)
-        .set("content-length", "0")
-        .call()
-        .with_context(|| format!("finishing {digest}"))?;
+    raw(&with_digest(&location, digest), "PUT", auth, None, last)?;
     Ok(())
 }
 
@@ -369,12 +418,33 @@ fn start_baseline(dir: &std::path::Path) -> anyhow::Result<(Registry, String)> {
     Ok((Registry(child), url))
 }
 
+/// Deletes every file of at least `LAYER` bytes under `dir`: the layers
+/// the servers stored (their page cache goes with them).
+fn remove_layers(dir: &std::path::Path) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            remove_layers(&entry.path())?;
+        } else if kind.is_file() && entry.metadata()?.len() >= LAYER as u64 {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Median MB/s of pushing a 256 MiB layer to each target, monolithic and
 /// chunked. Each push is of a layer no target holds yet (the first bytes
 /// change), so nothing is deduplicated, and the three targets get the same
-/// bytes. Dirty pages are flushed (`sync`) before each timed push, so one
-/// push's writeback does not land on the next; the three targets take turns.
-fn upload_rates(targets: &[(&str, Option<&str>)]) -> anyhow::Result<Vec<(f64, f64)>> {
+/// bytes; they take turns, in a rotating order. Before each timed push the previous layers' files
+/// are deleted from the servers' storage under `dir` and dirty pages are
+/// flushed (`sync`): on the project VM, once ~1.5 GB of written files sit in
+/// the page cache, writes slow to the disk's ~270 MB/s and every server
+/// measures the disk instead of itself.
+fn upload_rates(
+    dir: &std::path::Path,
+    targets: &[(&str, Option<&str>)],
+) -> anyhow::Result<Vec<(f64, f64)>> {
     let mut layer = vec![0u8; LAYER];
     Pattern::new(LAYER as u64).read_exact(&mut layer)?;
     let mut times = vec![[Vec::new(), Vec::new()]; targets.len()];
@@ -382,14 +452,14 @@ fn upload_rates(targets: &[(&str, Option<&str>)]) -> anyhow::Result<Vec<(f64, f6
         layer[..8].copy_from_slice(&(push as u64).to_le_bytes());
         let digest = sha256_of(&layer[..])?;
         let chunked = push % 2 == 1;
-        for (i, (base, auth)) in targets.iter().enumerate() {
+        // Who goes first rotates: no target always follows the same one.
+        for k in 0..targets.len() {
+            let i = (k + push) % targets.len();
+            let (base, auth) = targets[i];
+            remove_layers(dir)?;
             Command::new("sync").status()?;
             let started = Instant::now();
-            if chunked {
-                push_chunked(base, *auth, "bench/layer", &digest, &layer)?;
-            } else {
-                push_blob(base, *auth, "bench/layer", &digest, LAYER as u64, &layer[..])?;
-            }
+            push_layer(base, auth, &digest, &layer, chunked)?;
             times[i][push % 2].push(started.elapsed().as_secs_f64());
         }
     }
@@ -431,11 +501,14 @@ fn main() -> anyhow::Result<()> {
 
     // 256 MiB through Wharf, the axum baseline and distribution, alternating.
     let (_baseline, baseline) = start_baseline(dir.path())?;
-    let rates = upload_rates(&[
-        (&wharf.url, Some(&auth)),
-        (&baseline, None),
-        (&distribution, None),
-    ])?;
+    let rates = upload_rates(
+        dir.path(),
+        &[
+            (&wharf.url, Some(&auth)),
+            (&baseline, None),
+            (&distribution, None),
+        ],
+    )?;
 
     // 2 GiB through Wharf: push, then pull, sampling the server's RSS.
     let pid = wharf.child.id();

@@ -83,9 +83,9 @@ impl BlobStore {
             ..want
         };
         let mut tmp = self.temp();
-        let mut file = tokio::fs::File::create(&tmp.file).await.map_err(io)?;
-        let (_, hasher) = ingest::pipe(body, &mut file, Hasher::new(want), 0, max).await?;
-        drop(file);
+        let file = tokio::fs::File::create(&tmp.file).await.map_err(io)?;
+        let file = file.into_std().await;
+        let (_, hasher) = ingest::pipe(body, file, Hasher::new(want), 0, max).await?;
         let info = hasher.finish();
         check_sha256(&info, expect_sha256)?;
         self.publish(&mut tmp, &info).await?;

@@ -3,30 +3,71 @@
 //!
 //! Hashing is the expensive part of an upload (SHA-256 costs more CPU than
 //! the page-cache write), and done inline it takes turns with the write on
-//! one task. Here the async side gathers the body into `BATCH`-sized buffers,
-//! hands each one (a `Bytes` clone, no copy) to one worker thread per digest
-//! through a bounded channel, and writes it to the file; so the digests run
-//! beside each other and beside the write. The channels bound what is in
-//! flight to a few MiB whatever the body's size.
+//! one task. Here the async side only receives the body and hands each batch
+//! (a `Bytes` clone, no copy) to worker threads through bounded channels: one
+//! per digest and one writing the file. So the digests run beside each other
+//! and beside the write, and the channels bound what is in flight to a few
+//! MiB whatever the body's size.
 
 use super::StoreError;
 use super::digest::{Hasher, Want};
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
+use std::io::Write;
 use std::path::Path;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
-/// Bytes handed to the hashers and to the file at a time: large enough that
-/// the per-batch costs (a channel send per digest, a write) vanish, and that
-/// BLAKE3 gets inputs wide enough for its SIMD.
-const BATCH: usize = 512 * 1024;
-/// Batches queued per digest worker before the body waits for it.
-const QUEUE: usize = 4;
+/// Chunks at least this large go to the workers as they are; smaller ones
+/// (a slow client's) are gathered into `GATHER`-sized batches first, so the
+/// per-batch costs (a channel send per worker, a write) stay small.
+const DIRECT: usize = 64 * 1024;
+const GATHER: usize = 256 * 1024;
+/// Batches queued per worker before the body waits for it.
+const QUEUE: usize = 8;
 
-/// Digests computed on worker threads (the blocking pool), one per algorithm.
+/// A thread of the blocking pool consuming batches from a bounded channel.
+struct Worker<T> {
+    tx: mpsc::Sender<Bytes>,
+    done: tokio::task::JoinHandle<std::io::Result<T>>,
+}
+
+impl<T: Send + 'static> Worker<T> {
+    fn start<F>(mut state: T, mut consume: F) -> Self
+    where
+        F: FnMut(&mut T, &[u8]) -> std::io::Result<()> + Send + 'static,
+    {
+        let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE);
+        // Ends when the sender is dropped (at `finish`, or when the request
+        // is cancelled), or at the first error, which `finish` reports.
+        let done = tokio::task::spawn_blocking(move || {
+            while let Some(batch) = rx.blocking_recv() {
+                consume(&mut state, &batch)?;
+            }
+            Ok(state)
+        });
+        Worker { tx, done }
+    }
+
+    /// Queues `batch`; waits while the worker is `QUEUE` batches behind.
+    async fn send(&self, batch: Bytes) -> Result<(), ()> {
+        self.tx.send(batch).await.map_err(|_| ())
+    }
+
+    /// Waits until the worker has consumed everything queued.
+    async fn finish(self) -> Result<T, StoreError> {
+        drop(self.tx);
+        match self.done.await {
+            Ok(Ok(state)) => Ok(state),
+            Ok(Err(e)) => Err(io(e)),
+            Err(_) => Err(StoreError::Unavailable("an ingest worker failed".into())),
+        }
+    }
+}
+
+/// Digests computed on worker threads, one per algorithm.
 pub struct Hashing {
-    workers: Vec<(mpsc::Sender<Bytes>, tokio::task::JoinHandle<Hasher>)>,
+    workers: Vec<Worker<Hasher>>,
 }
 
 impl Hashing {
@@ -35,26 +76,22 @@ impl Hashing {
         let workers = hasher
             .split()
             .into_iter()
-            .map(|mut part| {
-                let (tx, mut rx) = mpsc::channel::<Bytes>(QUEUE);
-                // Ends when the sender is dropped: at `finish`, or when the
-                // request is cancelled and the `Hashing` with it.
-                let worker = tokio::task::spawn_blocking(move || {
-                    while let Some(batch) = rx.blocking_recv() {
-                        part.update(&batch);
-                    }
-                    part
-                });
-                (tx, worker)
+            .map(|part| {
+                Worker::start(part, |h, batch| {
+                    h.update(batch);
+                    Ok(())
+                })
             })
             .collect();
         Hashing { workers }
     }
 
-    /// Queues `batch` for every worker; waits while a worker is `QUEUE` behind.
     pub async fn update(&mut self, batch: Bytes) -> Result<(), StoreError> {
-        for (tx, _) in &self.workers {
-            tx.send(batch.clone()).await.map_err(|_| worker_failed())?;
+        for worker in &self.workers {
+            if worker.send(batch.clone()).await.is_err() {
+                // Hashing cannot fail: the worker panicked.
+                return Err(StoreError::Unavailable("a hashing worker failed".into()));
+            }
         }
         Ok(())
     }
@@ -62,16 +99,11 @@ impl Hashing {
     /// Waits for the workers to hash what is queued and joins their states.
     pub async fn finish(self) -> Result<Hasher, StoreError> {
         let mut parts = Vec::with_capacity(self.workers.len());
-        for (tx, worker) in self.workers {
-            drop(tx);
-            parts.push(worker.await.map_err(|_| worker_failed())?);
+        for worker in self.workers {
+            parts.push(worker.finish().await?);
         }
         Ok(Hasher::join(parts))
     }
-}
-
-fn worker_failed() -> StoreError {
-    StoreError::Unavailable("a hashing worker failed".into())
 }
 
 fn io(e: std::io::Error) -> StoreError {
@@ -110,14 +142,14 @@ impl Digests {
     }
 }
 
-/// Writes `body` at the end of `file`, which already holds `start` bytes,
-/// advancing `hasher` (which has seen those) by every byte written. Refuses
-/// to let the file grow past `max` bytes. Returns the new size and the
-/// advanced hasher. On error the file may hold a partial write: the caller
-/// removes or truncates it.
+/// Writes `body` at the current position of `file`, which already holds
+/// `start` bytes, advancing `hasher` (which has seen those) by every byte
+/// written. Refuses to let the file grow past `max` bytes. Returns the new
+/// size and the advanced hasher. On error the file may hold a partial write:
+/// the caller removes or truncates it.
 pub async fn pipe<S, E>(
     mut body: S,
-    file: &mut tokio::fs::File,
+    file: std::fs::File,
     hasher: Hasher,
     start: u64,
     max: u64,
@@ -126,9 +158,11 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let writer = Worker::start(file, |f, batch| f.write_all(batch));
     let mut digests = Digests::Inline(hasher);
-    let mut pending = BytesMut::new();
+    let mut gathered = BytesMut::new();
     let mut size = start;
+    let mut batches = Vec::with_capacity(2);
     while let Some(chunk) = body.next().await {
         let chunk = chunk
             .map_err(|e| StoreError::Invalid(format!("reading the request body failed: {e}")))?;
@@ -136,36 +170,44 @@ where
         if size > max {
             return Err(StoreError::TooLarge(max));
         }
-        let batch = if pending.is_empty() && chunk.len() >= BATCH {
-            chunk
-        } else {
-            pending.extend_from_slice(&chunk);
-            if pending.len() < BATCH {
-                continue;
+        if chunk.len() >= DIRECT {
+            if !gathered.is_empty() {
+                batches.push(gathered.split().freeze());
             }
-            // `BytesMut` reuses this allocation once the batch is dropped.
-            pending.split().freeze()
-        };
-        digests.update(batch.clone(), false).await?;
-        // tokio's `File` copies the batch and writes it on the blocking pool;
-        // this returns at once and the next write waits for that one.
-        file.write_all(&batch).await.map_err(io)?;
+            batches.push(chunk);
+        } else {
+            gathered.extend_from_slice(&chunk);
+            if gathered.len() >= GATHER {
+                // `BytesMut` reuses this allocation once the batch is dropped.
+                batches.push(gathered.split().freeze());
+            }
+        }
+        for batch in batches.drain(..) {
+            digests.update(batch.clone(), false).await?;
+            if writer.send(batch).await.is_err() {
+                // The write failed: `finish` has its error.
+                return Err(writer.finish().await.err().unwrap_or_else(io_gone));
+            }
+        }
     }
-    if !pending.is_empty() {
-        let rest = pending.freeze();
+    if !gathered.is_empty() {
+        let rest = gathered.freeze();
         digests.update(rest.clone(), true).await?;
-        file.write_all(&rest).await.map_err(io)?;
+        writer.send(rest).await.ok();
     }
-    // Waits for the last write and reports its error.
-    file.flush().await.map_err(io)?;
+    writer.finish().await?;
     Ok((size, digests.finish().await?))
+}
+
+fn io_gone() -> StoreError {
+    StoreError::Unavailable("blob storage: the writer stopped".into())
 }
 
 /// Advances `hasher` by the first `len` bytes of the file at `path`: the
 /// fallback when the running digests of an upload were lost (a restart).
 pub async fn hash_file(path: &Path, len: u64, hasher: Hasher) -> Result<Hasher, StoreError> {
     let file = tokio::fs::File::open(path).await.map_err(io)?;
-    let mut chunks = tokio_util::io::ReaderStream::with_capacity(file.take(len), BATCH);
+    let mut chunks = tokio_util::io::ReaderStream::with_capacity(file.take(len), GATHER);
     let mut digests = Digests::Inline(hasher);
     let mut read = 0;
     while let Some(chunk) = chunks.next().await {
@@ -216,7 +258,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn parallel_hashing_matches_the_serial_hasher() {
         // Odd chunk sizes, crossing batch boundaries, several batches.
-        let data = data(3 * BATCH + 12_345);
+        let data = data(3 * GATHER + 12_345);
         let mut hashing = Hashing::start(Hasher::new(ALL));
         for chunk in data.chunks(100_003) {
             hashing.update(Bytes::copy_from_slice(chunk)).await.unwrap();
@@ -230,17 +272,25 @@ mod tests {
         let mut resumed = Hasher::new(ALL);
         resumed.update(head);
         std::fs::write(&path, head).unwrap();
-        let mut file = tokio::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
-            .await
             .unwrap();
+        // Direct chunks and gathered ones, interleaved.
         let body = futures::stream::iter(
             tail.chunks(65_536)
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.chunks(c.len())
+                    } else {
+                        c.chunks(1000)
+                    }
+                })
                 .map(|c| Ok::<_, std::convert::Infallible>(Bytes::copy_from_slice(c)))
                 .collect::<Vec<_>>(),
         );
-        let (size, hasher) = pipe(body, &mut file, resumed, head.len() as u64, u64::MAX)
+        let (size, hasher) = pipe(body, file, resumed, head.len() as u64, u64::MAX)
             .await
             .unwrap();
         assert_eq!(size, data.len() as u64);
@@ -256,10 +306,10 @@ mod tests {
     async fn small_bodies_hash_inline_with_the_same_result() {
         let data = data(1000);
         let dir = tempfile::tempdir().unwrap();
-        let mut file = tokio::fs::File::create(dir.path().join("f")).await.unwrap();
+        let file = std::fs::File::create(dir.path().join("f")).unwrap();
         let body =
             futures::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(data.clone()))]);
-        let (_, hasher) = pipe(body, &mut file, Hasher::new(ALL), 0, u64::MAX)
+        let (_, hasher) = pipe(body, file, Hasher::new(ALL), 0, u64::MAX)
             .await
             .unwrap();
         assert_eq!(hasher.finish(), serial(&data));

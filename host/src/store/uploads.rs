@@ -142,7 +142,8 @@ impl Uploads {
         // Drop anything past the committed size left by an interrupted append.
         file.set_len(size).await.map_err(io)?;
         file.seek(std::io::SeekFrom::End(0)).await.map_err(io)?;
-        let (written, hasher) = ingest::pipe(body, &mut file, hasher, size, max).await?;
+        let file = file.into_std().await;
+        let (written, hasher) = ingest::pipe(body, file, hasher, size, max).await?;
         sqlx::query("UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?")
             .bind(written as i64)
             .bind(now_millis())
