@@ -28,8 +28,13 @@ pub enum DocBody {
     /// A rendered document.
     Bytes(Bytes),
     /// A stored blob the host streams (checked to belong to the repository
-    /// when the answer was first given).
-    Blob { blake3: String, size: u64 },
+    /// when the answer was first given); a small one is kept in memory, so a
+    /// warm download of a small tarball or manifest touches no file.
+    Blob {
+        blake3: String,
+        size: u64,
+        inline: Option<Bytes>,
+    },
 }
 
 pub struct Document {
@@ -60,7 +65,9 @@ impl Document {
             .sum();
         let body = match &self.body {
             DocBody::Bytes(b) => b.len(),
-            DocBody::Blob { blake3, .. } => blake3.len(),
+            DocBody::Blob { blake3, inline, .. } => {
+                blake3.len() + inline.as_ref().map_or(0, Bytes::len)
+            }
         };
         let vary: usize = self
             .vary

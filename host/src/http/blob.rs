@@ -30,11 +30,23 @@ pub async fn lookup(services: &Services, repo: &str, blake3: &str) -> Result<u64
     }
 }
 
+/// A blob to answer with: its address and size, and its bytes when the
+/// document cache keeps them in memory.
+pub struct Source<'a> {
+    pub blake3: &'a str,
+    pub size: u64,
+    pub inline: Option<bytes::Bytes>,
+}
+
 /// Streams a blob of known size with the plugin's status and headers
 /// (invalid ones are dropped), answering HEAD, Range and If-None-Match.
 pub async fn stream(
     services: &Services,
-    (blake3, size): (&str, u64),
+    Source {
+        blake3,
+        size,
+        inline,
+    }: Source<'_>,
     head_only: bool,
     request: &HeaderMap,
     status: u16,
@@ -82,6 +94,12 @@ pub async fn stream(
     out.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     if head_only {
         return respond(status, out, Body::empty());
+    }
+    if let Some(bytes) = inline {
+        let part = range.map_or(bytes.clone(), |r| {
+            bytes.slice(r.start as usize..r.end as usize)
+        });
+        return respond(status, out, Body::from(part));
     }
     match services.blobs.stream(blake3, range).await {
         Ok(stream) => respond(status, out, Body::from_stream(stream)),

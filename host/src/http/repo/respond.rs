@@ -12,6 +12,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use hyper::ext::ReasonPhrase;
 
+/// Cacheable blob answers up to this size are kept in memory with the entry.
+const INLINE_BLOB_BYTES: u64 = 64 << 10;
+
 impl RepoRequest<'_> {
     /// `cache_as`: the key and generation of a GET/HEAD render, which a
     /// cacheable 200 document is stored under.
@@ -31,7 +34,22 @@ impl RepoRequest<'_> {
                     Ok(size) => size,
                     Err(response) => return response,
                 };
-                let body = DocBody::Blob { blake3, size };
+                // A small blob worth caching is read once and kept inline.
+                let inline = match reply.cache.is_some() && size <= INLINE_BLOB_BYTES {
+                    true => self
+                        .app
+                        .services
+                        .blobs
+                        .read_range(&blake3, 0..size)
+                        .await
+                        .ok(),
+                    false => None,
+                };
+                let body = DocBody::Blob {
+                    blake3,
+                    size,
+                    inline,
+                };
                 let times = (rendered_at(&cache_as), None);
                 let doc = self.cached(&reply.cache, reply.status, reply.headers, body, times);
                 self.remember(doc, cache_as.filter(|_| reply.cache.is_some()))
@@ -118,7 +136,12 @@ impl RepoRequest<'_> {
     /// A cached or fresh answer: its validators, 304s, and its body (a
     /// document's bytes, or the blob streamed with HEAD and Range).
     pub(super) async fn document(&self, doc: &Document) -> Response {
-        if let DocBody::Blob { blake3, size } = &doc.body {
+        if let DocBody::Blob {
+            blake3,
+            size,
+            inline,
+        } = &doc.body
+        {
             let head_only = self.head.method == Method::Head;
             let services = &self.app.services;
             let (status, headers) = (doc.status, &doc.headers);
@@ -126,15 +149,12 @@ impl RepoRequest<'_> {
             if !doc.vary.is_empty() {
                 headers.push(("vary".into(), vary_names(doc)));
             }
-            return blob::stream(
-                services,
-                (blake3, *size),
-                head_only,
-                self.headers,
-                status,
-                &headers,
-            )
-            .await;
+            let source = blob::Source {
+                blake3,
+                size: *size,
+                inline: inline.clone(),
+            };
+            return blob::stream(services, source, head_only, self.headers, status, &headers).await;
         }
         let mut headers = doc.headers.clone();
         if doc.status == 200 {
