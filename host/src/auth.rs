@@ -113,6 +113,12 @@ impl Auth {
         if let Some(caller) = self.verified.get(&key) {
             return Ok(caller);
         }
+        // Boxed: the database lookups' futures would otherwise size every
+        // request's future, anonymous and cached ones included.
+        Box::pin(self.verify(key, value)).await
+    }
+
+    async fn verify(&self, key: [u8; 32], value: &str) -> Result<Caller, AuthError> {
         let caller = match value.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
                 let token = rest.trim();

@@ -8,11 +8,12 @@
 //! So a hot packument or tarball is served without entering wasm, and a
 //! publish is visible on the very next read.
 
+use crate::http::encoding::Encoding;
+use axum::http::HeaderMap;
 use bytes::Bytes;
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 /// Where a document came from: plugin build, repository, request target.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -24,6 +25,7 @@ pub struct DocKey {
 }
 
 /// What a cached answer sends.
+#[derive(Clone)]
 pub enum DocBody {
     /// A rendered document.
     Bytes(Bytes),
@@ -37,9 +39,12 @@ pub enum DocBody {
     },
 }
 
+#[derive(Clone)]
 pub struct Document {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    /// Everything but Last-Modified, which waits for its second to pass:
+    /// the plugin's headers (validated once), the validator and Vary.
+    pub headers: HeaderMap,
     pub body: DocBody,
     pub etag: String,
     pub tags: Vec<String>,
@@ -49,6 +54,10 @@ pub struct Document {
     pub rendered_at: u64,
     /// When its packages last changed (Unix milliseconds), if known.
     pub changed_ms: Option<u64>,
+    /// Whether the body is text worth compressing for clients that accept it.
+    pub compressible: bool,
+    /// Compressed copies of the body, made on first demand.
+    pub encoded: Vec<(Encoding, Bytes)>,
 }
 
 /// Variants kept per request target (one per combination of the headers the
@@ -61,7 +70,7 @@ impl Document {
         let headers: usize = self
             .headers
             .iter()
-            .map(|(a, b)| a.len() + b.len() + 48)
+            .map(|(name, value)| name.as_str().len() + value.len() + 48)
             .sum();
         let body = match &self.body {
             DocBody::Bytes(b) => b.len(),
@@ -75,7 +84,8 @@ impl Document {
             .map(|(n, v)| n.len() + v.as_ref().map_or(0, String::len) + 48)
             .sum();
         let tags: usize = self.tags.iter().map(|t| t.len() + 24).sum();
-        body + headers + vary + tags + self.etag.len() + 128
+        let encoded: usize = self.encoded.iter().map(|(_, b)| b.len() + 16).sum();
+        body + encoded + headers + vary + tags + self.etag.len() + 128
     }
 }
 
@@ -88,8 +98,8 @@ impl DocKey {
 pub struct DocumentCache {
     entries: moka::sync::Cache<DocKey, Arc<Vec<Arc<Document>>>>,
     clock: AtomicU64,
-    /// (repo, tag) → generation of its last write.
-    changed: Mutex<HashMap<(String, String), u64>>,
+    /// repo → tag → generation of its last write; read on every hit.
+    changed: RwLock<HashMap<String, HashMap<String, u64>>>,
 }
 
 impl DocumentCache {
@@ -104,7 +114,7 @@ impl DocumentCache {
         DocumentCache {
             entries,
             clock: AtomicU64::new(1),
-            changed: Mutex::new(HashMap::new()),
+            changed: RwLock::new(HashMap::new()),
         }
     }
 
@@ -116,19 +126,20 @@ impl DocumentCache {
     /// Records a catalog write to `package` of `repo`.
     pub fn invalidate(&self, repo: &str, package: &str) {
         let generation = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut changed = self.changed.lock().unwrap();
-        changed.insert((repo.to_string(), package.to_string()), generation);
-        changed.insert((repo.to_string(), "*".to_string()), generation);
+        let mut changed = self.changed.write().unwrap();
+        let tags = changed.entry(repo.to_string()).or_default();
+        tags.insert(package.to_string(), generation);
+        tags.insert("*".to_string(), generation);
     }
 
     /// Whether no write touched `tags` since `generation`.
     pub fn unchanged_since(&self, repo: &str, tags: &[String], generation: u64) -> bool {
-        let changed = self.changed.lock().unwrap();
-        tags.iter().all(|t| {
-            changed
-                .get(&(repo.to_string(), t.clone()))
-                .is_none_or(|&g| g <= generation)
-        })
+        let changed = self.changed.read().unwrap();
+        let Some(written) = changed.get(repo) else {
+            return true;
+        };
+        tags.iter()
+            .all(|t| written.get(t).is_none_or(|&g| g <= generation))
     }
 
     fn fresh(&self, repo: &str, doc: &Document) -> bool {
@@ -149,8 +160,7 @@ impl DocumentCache {
             .cloned()
     }
 
-    pub fn insert(&self, key: DocKey, doc: Document) {
-        let doc = Arc::new(doc);
+    pub fn insert(&self, key: DocKey, doc: Arc<Document>) {
         let mut variants: Vec<Arc<Document>> = self
             .entries
             .get(&key)
@@ -167,6 +177,22 @@ impl DocumentCache {
         variants.push(doc);
         self.entries.insert(key, Arc::new(variants));
     }
+
+    /// Keeps an encoded copy of the body of `doc`, a variant under `key`,
+    /// with it (and weighed with it); gone when `doc` is.
+    pub fn add_encoding(&self, key: &DocKey, doc: &Arc<Document>, encoding: Encoding, body: Bytes) {
+        let Some(variants) = self.entries.get(key) else {
+            return;
+        };
+        let Some(at) = variants.iter().position(|d| Arc::ptr_eq(d, doc)) else {
+            return;
+        };
+        let mut richer = Document::clone(doc);
+        richer.encoded.push((encoding, body));
+        let mut variants = Vec::clone(&variants);
+        variants[at] = Arc::new(richer);
+        self.entries.insert(key.clone(), Arc::new(variants));
+    }
 }
 
 #[cfg(test)]
@@ -176,13 +202,15 @@ mod tests {
     fn doc(cache: &DocumentCache, accept: Option<&str>, body: &'static str) -> Document {
         Document {
             status: 200,
-            headers: vec![],
+            headers: HeaderMap::new(),
             body: DocBody::Bytes(Bytes::from_static(body.as_bytes())),
             etag: String::new(),
             tags: vec!["left-pad".into()],
             vary: vec![("accept".into(), accept.map(str::to_string))],
             rendered_at: cache.now(),
             changed_ms: None,
+            compressible: false,
+            encoded: vec![],
         }
     }
 
@@ -198,8 +226,8 @@ mod tests {
     #[test]
     fn variants_and_invalidation() {
         let cache = DocumentCache::new(1 << 20);
-        cache.insert(key(), doc(&cache, None, "full"));
-        cache.insert(key(), doc(&cache, Some("abbrev"), "short"));
+        cache.insert(key(), doc(&cache, None, "full").into());
+        cache.insert(key(), doc(&cache, Some("abbrev"), "short").into());
         let body = |d: &Document| match &d.body {
             DocBody::Bytes(b) => b.clone(),
             DocBody::Blob { .. } => panic!("a document"),
@@ -219,7 +247,7 @@ mod tests {
         let cache = DocumentCache::new(1 << 20);
         let accepts: Vec<String> = (0..20).map(|i| format!("type/{i}")).collect();
         for a in &accepts {
-            cache.insert(key(), doc(&cache, Some(a), "v"));
+            cache.insert(key(), doc(&cache, Some(a), "v").into());
         }
         let kept = accepts
             .iter()
@@ -234,7 +262,7 @@ mod tests {
         let cache = DocumentCache::new(1 << 20);
         let started = doc(&cache, None, "stale");
         cache.invalidate("npm", "left-pad");
-        cache.insert(key(), started);
+        cache.insert(key(), started.into());
         assert!(cache.get(&key(), |_| None).is_none());
     }
 }

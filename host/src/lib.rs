@@ -37,6 +37,7 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Arc<http::App>> {
         services,
         runtime,
         metrics,
+        mounts: http::Mounts::new(settings),
     }))
 }
 

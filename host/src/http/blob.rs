@@ -39,7 +39,8 @@ pub struct Source<'a> {
 }
 
 /// Streams a blob of known size with the plugin's status and headers
-/// (invalid ones are dropped), answering HEAD, Range and If-None-Match.
+/// (already validated: `plugin_headers`), answering HEAD, Range and
+/// If-None-Match.
 pub async fn stream(
     services: &Services,
     Source {
@@ -50,9 +51,8 @@ pub async fn stream(
     head_only: bool,
     request: &HeaderMap,
     status: u16,
-    headers: &[(String, String)],
+    mut out: HeaderMap,
 ) -> Response {
-    let mut out = plugin_headers(headers);
     let etag = match out.get(header::ETAG).and_then(|v| v.to_str().ok()) {
         Some(etag) => etag.to_string(),
         None => format!("\"{blake3}\""),
@@ -101,7 +101,8 @@ pub async fn stream(
         });
         return respond(status, out, Body::from(part));
     }
-    match services.blobs.stream(blake3, range).await {
+    // Boxed: opening a file is the cold path beside inline bytes.
+    match Box::pin(services.blobs.stream(blake3, range)).await {
         Ok(stream) => respond(status, out, Body::from_stream(stream)),
         Err(_) => host_error(503, "blob store unavailable"),
     }

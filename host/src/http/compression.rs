@@ -1,5 +1,5 @@
-//! gzip/br for metadata documents only: blobs (tarballs, layers) are already
-//! compressed, and compressing them would break Content-Length and Range.
+//! gzip/br for the host's own API answers. Repository documents are
+//! compressed by `encoding`, once per document; blobs not at all.
 
 use axum::http::{StatusCode, header};
 use tower_http::compression::{CompressionLayer, predicate::Predicate};

@@ -3,6 +3,7 @@
 mod api;
 mod blob;
 mod compression;
+pub(crate) mod encoding;
 mod repo;
 mod token;
 
@@ -10,12 +11,14 @@ use crate::runtime::Runtime;
 use crate::services::Services;
 use axum::Router;
 use axum::routing::{get, post};
+pub use repo::Mounts;
 use std::sync::Arc;
 
 pub struct App {
     pub services: Arc<Services>,
     pub runtime: Arc<Runtime>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub mounts: Mounts,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -28,8 +31,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/tokens", post(api::create_token))
         .route("/api/v1/users", post(api::create_user))
         .route(crate::registry_token::ENDPOINT, get(token::issue))
+        // Repository documents are compressed once and cached (`encoding`).
+        .route_layer(compression::layer())
         .fallback(repo::dispatch)
-        .layer(compression::layer())
         .with_state(app)
 }
 

@@ -203,17 +203,22 @@ impl LoadedPlugin {
         &self,
         call: impl AsyncFnOnce(&Instance, &mut Store<StoreData>) -> wasmtime::Result<T>,
     ) -> Result<T, PluginFailure> {
-        let _permit = self.permit().await?;
-        let mut w = self.take_warm().await?;
-        w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
-        w.store.set_epoch_deadline(1);
-        match call(&w.plugin, &mut w.store).await {
-            Ok(value) => {
-                self.give_back(w);
-                Ok(value)
+        // Boxed: a wasm call's future is kilobytes, and unboxed it would make
+        // every request's future that big, memo hits included.
+        Box::pin(async move {
+            let _permit = self.permit().await?;
+            let mut w = self.take_warm().await?;
+            w.store.data_mut().deadline = Instant::now() + CLASSIFY_BUDGET;
+            w.store.set_epoch_deadline(1);
+            match call(&w.plugin, &mut w.store).await {
+                Ok(value) => {
+                    self.give_back(w);
+                    Ok(value)
+                }
+                Err(e) => Err(failure(e, &w.store)),
             }
-            Err(e) => Err(failure(e, &w.store)),
-        }
+        })
+        .await
     }
 
     /// Phase one on a warm instance, or the route memoized for this target.

@@ -3,7 +3,10 @@
 //! → cached document, or handle (plugin) → respond (`respond.rs`: documents
 //! with their validators, or the host streams a blob).
 
+mod mounts;
 mod respond;
+
+pub use mounts::Mounts;
 
 use super::{App, host_error};
 use crate::auth::Caller;
@@ -11,7 +14,7 @@ use crate::doc_cache::DocKey;
 use crate::registry_token;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
-    Reply, RepoInfo, RepoKind, RequestHead,
+    Reply, RepoInfo, RequestHead,
 };
 use crate::telemetry;
 use axum::body::Body;
@@ -22,50 +25,6 @@ use std::sync::Arc;
 
 /// Headers a plugin never sees: credentials are the host's business.
 const HIDDEN_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
-
-struct Target {
-    repo: RepoInfo,
-    format: String,
-    /// Path below the repository mount, still percent-encoded.
-    rest: String,
-}
-
-/// Finds the repository a path addresses: `/v2/…` is the OCI registry,
-/// `/<repo>/…` a configured repository or the zero-config one of a format.
-fn resolve(app: &App, path: &str) -> Target {
-    let path = path.trim_start_matches('/');
-    let (name, rest) = if path == "v2" || path.starts_with("v2/") {
-        ("oci", path)
-    } else {
-        path.split_once('/').unwrap_or((path, ""))
-    };
-    let settings = &app.services.settings;
-    let (format, kind, repo_settings) = match settings.repositories.iter().find(|r| r.name == name)
-    {
-        Some(r) => (
-            r.format.clone(),
-            r.kind.as_str(),
-            serde_json::Value::Object(r.settings.clone()),
-        ),
-        None => (name.to_string(), "hosted", serde_json::json!({})),
-    };
-    let kind = match kind {
-        "proxy" => RepoKind::Proxy,
-        "group" => RepoKind::Group,
-        _ => RepoKind::Hosted,
-    };
-    let repo = RepoInfo {
-        name: name.to_string(),
-        kind,
-        base_url: format!("{}/{}/", settings.base_url(), name),
-        settings_json: repo_settings.to_string(),
-    };
-    Target {
-        repo,
-        format,
-        rest: rest.to_string(),
-    }
-}
 
 fn method(m: &axum::http::Method) -> Option<Method> {
     Some(match m.as_str() {
@@ -97,16 +56,20 @@ fn vary_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let target = resolve(&app, parts.uri.path());
-    let Some(plugin) = app.runtime.plugin(&target.format) else {
-        return host_error(404, &format!("no repository named {:?}", target.repo.name));
+    let is_format = |name: &str| app.runtime.plugin(name).is_some();
+    let (mount, rest) = match app.mounts.resolve(parts.uri.path(), is_format) {
+        Ok(found) => found,
+        Err(name) => return host_error(404, &format!("no repository named {name:?}")),
+    };
+    let Some(plugin) = app.runtime.plugin(&mount.format) else {
+        return host_error(404, &format!("no repository named {:?}", mount.repo.name));
     };
     let Some(method) = method(&parts.method) else {
         return host_error(405, "method not allowed");
     };
     let head = RequestHead {
         method,
-        raw_path: target.rest,
+        raw_path: rest.to_string(),
         raw_query: parts.uri.query().map(str::to_string),
         headers: parts
             .headers
@@ -118,23 +81,22 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
     let request = RepoRequest {
         app: &app,
         plugin: &plugin,
-        repo: &target.repo,
+        mount: &mount,
+        repo: &mount.repo,
         head: &head,
         headers: &parts.headers,
     };
     let started = std::time::Instant::now();
     let response = request.run(body).await;
-    let repo = target.repo.name.clone();
-    metrics::histogram!(telemetry::REQUEST_SECONDS, "repo" => repo.clone())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!(telemetry::REQUESTS, "repo" => repo, "status" => response.status().as_str().to_string())
-        .increment(1);
+    mount.seconds.record(started.elapsed().as_secs_f64());
+    mount.answered(response.status().as_u16());
     response
 }
 
 struct RepoRequest<'a> {
     app: &'a Arc<App>,
     plugin: &'a Arc<LoadedPlugin>,
+    mount: &'a mounts::Mount,
     repo: &'a RepoInfo,
     head: &'a RequestHead,
     headers: &'a HeaderMap,
@@ -215,11 +177,12 @@ impl RepoRequest<'_> {
                 .services
                 .doc_cache
                 .get(&key, |h| vary_value(self.headers, h));
-            let result = if cached.is_some() { "hit" } else { "miss" };
-            metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => self.repo.name.clone(), "result" => result)
-                .increment(1);
+            match cached.is_some() {
+                true => self.mount.cache_hits.increment(1),
+                false => self.mount.cache_misses.increment(1),
+            }
             if let Some(doc) = cached {
-                return self.document(&doc).await;
+                return self.document(&doc, Some(&key)).await;
             }
         }
         let body = match route.body {
@@ -231,14 +194,15 @@ impl RepoRequest<'_> {
         };
         let rendered_at = self.app.services.doc_cache.now();
         let handle_started = std::time::Instant::now();
-        let reply = match self.handle(&route, caller, body).await {
+        // The plugin call and the answer are boxed: their futures are large,
+        // and a warm hit, which needs neither, should not carry them.
+        let reply = match Box::pin(self.handle(&route, caller, body)).await {
             Ok(reply) => reply,
             Err(failure) => return self.failed(failure),
         };
         let handle_time = handle_started.elapsed();
-        let mut response = self
-            .respond(reply, cacheable.then_some((key, rendered_at)))
-            .await;
+        let mut response =
+            Box::pin(self.respond(reply, cacheable.then_some((key, rendered_at)))).await;
         self.complete_challenge(&mut response, None);
         // Where the time went, and which plugin build answered, for clients,
         // benchmarks and the reload tests (W3C Server-Timing).

@@ -6,11 +6,14 @@
 use super::{RepoRequest, vary_value};
 use crate::doc_cache::{DocBody, DocKey, Document};
 use crate::http::blob;
+use crate::http::encoding::{self, Encoding};
 use crate::runtime::{CacheHint, Method, Reply, ReplyBody};
 use axum::body::Body;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use bytes::Bytes;
 use hyper::ext::ReasonPhrase;
+use std::sync::Arc;
 
 /// Cacheable blob answers up to this size are kept in memory with the entry.
 const INLINE_BLOB_BYTES: u64 = 64 << 10;
@@ -72,8 +75,9 @@ impl RepoRequest<'_> {
         }
     }
 
-    /// The answer as a cache entry: its validator, and the request headers
-    /// it varies on with the values this request had.
+    /// The answer as a cache entry: its validator, the request headers it
+    /// varies on with the values this request had, and the response headers
+    /// every hit sends, validated once here rather than on each hit.
     fn cached(
         &self,
         hint: &Option<CacheHint>,
@@ -82,39 +86,70 @@ impl RepoRequest<'_> {
         body: DocBody,
         (rendered_at, changed_ms): (u64, Option<u64>),
     ) -> Document {
+        let mut out = blob::plugin_headers(&headers);
         let etag = match &body {
             DocBody::Bytes(b) => format!("\"{}\"", &blake3::hash(b).to_hex()[..32]),
-            DocBody::Blob { blake3, .. } => headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("etag"))
-                .map_or_else(|| format!("\"{blake3}\""), |(_, v)| v.clone()),
+            DocBody::Blob { blake3, .. } => match out.get(header::ETAG) {
+                Some(v) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                None => format!("\"{blake3}\""),
+            },
         };
-        let vary = hint.as_ref().map(|c| {
+        // A blob always has its validator (Range, If-None-Match); a rendered
+        // document when it is the answer itself.
+        if (matches!(body, DocBody::Blob { .. }) || status == 200)
+            && let Ok(value) = HeaderValue::from_str(&etag)
+        {
+            out.insert(header::ETAG, value);
+        }
+        // A date alone invites heuristic freshness (RFC 9111 §4.2.2): npm's
+        // cache would answer a dist-tag list from before a write. Catalog
+        // documents change at any moment, so clients revalidate each time.
+        if status == 200 && changed_ms.is_some() && !out.contains_key(header::CACHE_CONTROL) {
+            out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
+        let vary: Vec<(String, Option<String>)> = hint.as_ref().map_or_else(Vec::new, |c| {
             let value = |h: &String| vary_value(self.headers, h);
             c.vary.iter().map(|h| (h.clone(), value(h))).collect()
         });
+        let compressible = match &body {
+            DocBody::Bytes(b) => status == 200 && encoding::compressible(&out, b.len()),
+            DocBody::Blob { .. } => false,
+        };
+        let mut vary_names: Vec<&str> = vary.iter().map(|(h, _)| h.as_str()).collect();
+        if compressible {
+            vary_names.push("accept-encoding");
+        }
+        if let Ok(names) = HeaderValue::from_str(&vary_names.join(", "))
+            && !vary_names.is_empty()
+        {
+            out.insert(header::VARY, names);
+        }
         Document {
             status,
             etag,
             body,
-            headers,
+            headers: out,
             tags: hint.as_ref().map(|c| c.tags.clone()).unwrap_or_default(),
-            vary: vary.unwrap_or_default(),
+            vary,
             rendered_at,
             changed_ms,
+            compressible,
+            encoded: Vec::new(),
         }
     }
 
     /// Answers with `doc`, and keeps a 200 under `cache_as` (given when the
     /// plugin marked the answer cacheable).
     async fn remember(&self, doc: Document, cache_as: Option<(DocKey, u64)>) -> Response {
-        let response = self.document(&doc).await;
-        if let Some((key, _)) = cache_as
-            && doc.status == 200
-        {
-            self.app.services.doc_cache.insert(key, doc);
-        }
-        response
+        let doc = Arc::new(doc);
+        let key = match cache_as {
+            Some((key, _)) if doc.status == 200 => {
+                self.app.services.doc_cache.insert(key.clone(), doc.clone());
+                Some(key)
+            }
+            _ => None,
+        };
+        self.document(&doc, key.as_ref()).await
     }
 
     /// When the packages a document was rendered from last changed (Unix
@@ -134,66 +169,107 @@ impl RepoRequest<'_> {
     }
 
     /// A cached or fresh answer: its validators, 304s, and its body (a
-    /// document's bytes, or the blob streamed with HEAD and Range).
-    pub(super) async fn document(&self, doc: &Document) -> Response {
-        if let DocBody::Blob {
-            blake3,
-            size,
-            inline,
-        } = &doc.body
-        {
-            let head_only = self.head.method == Method::Head;
-            let services = &self.app.services;
-            let (status, headers) = (doc.status, &doc.headers);
-            let mut headers = headers.clone();
-            if !doc.vary.is_empty() {
-                headers.push(("vary".into(), vary_names(doc)));
-            }
-            let source = blob::Source {
-                blake3,
-                size: *size,
-                inline: inline.clone(),
-            };
-            return blob::stream(services, source, head_only, self.headers, status, &headers).await;
-        }
+    /// document's bytes, compressed when the client accepts it, or the blob
+    /// streamed with HEAD and Range). `cached_as`: where `doc` is cached, to
+    /// keep a compressed copy beside it.
+    pub(super) async fn document(
+        &self,
+        doc: &Arc<Document>,
+        cached_as: Option<&DocKey>,
+    ) -> Response {
         let mut headers = doc.headers.clone();
-        if doc.status == 200 {
-            headers.push(("etag".into(), doc.etag.clone()));
-            let last_modified = doc.changed_ms.and_then(last_modified);
-            if let Some(secs) = last_modified {
-                let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-                headers.push(("last-modified".into(), httpdate::fmt_http_date(at)));
+        let bytes = match &doc.body {
+            DocBody::Blob {
+                blake3,
+                size,
+                inline,
+            } => {
+                let source = blob::Source {
+                    blake3,
+                    size: *size,
+                    inline: inline.clone(),
+                };
+                let head_only = self.head.method == Method::Head;
+                let services = &self.app.services;
+                return blob::stream(
+                    services,
+                    source,
+                    head_only,
+                    self.headers,
+                    doc.status,
+                    headers,
+                )
+                .await;
             }
-            // A date alone invites heuristic freshness (RFC 9111 §4.2.2): npm's
-            // cache would answer a dist-tag list from before a write. Catalog
-            // documents change at any moment, so clients revalidate each time.
-            let plugin_set = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-            if doc.changed_ms.is_some() && !plugin_set("cache-control") {
-                headers.push(("cache-control".into(), "no-cache".into()));
-            }
-            if !doc.vary.is_empty() {
-                headers.push(("vary".into(), vary_names(doc)));
-            }
-            if blob::not_modified(self.headers, &doc.etag, last_modified) {
-                return build(304, &headers, Body::empty());
-            }
-        }
-        let body = match &doc.body {
-            DocBody::Bytes(bytes) => Body::from(bytes.clone()),
-            DocBody::Blob { .. } => Body::empty(),
+            DocBody::Bytes(bytes) => bytes,
         };
-        build(doc.status, &headers, body)
+        if doc.status != 200 {
+            return response(doc.status, headers, Body::from(bytes.clone()));
+        }
+        let last_modified = doc.changed_ms.and_then(last_modified);
+        if let Some(secs) = last_modified {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            let date = HeaderValue::from_str(&httpdate::fmt_http_date(at)).expect("ascii");
+            headers.insert(header::LAST_MODIFIED, date);
+        }
+        let encoding = encoding::negotiate(self.headers).filter(|_| doc.compressible);
+        let etag = encoding.map(|e| e.etag(&doc.etag));
+        // A client may hold either representation.
+        let held = |etag: &str| blob::not_modified(self.headers, etag, last_modified);
+        if held(&doc.etag) || etag.as_deref().is_some_and(held) {
+            if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+                headers.insert(header::ETAG, etag);
+            }
+            return response(304, headers, Body::empty());
+        }
+        let body = match encoding {
+            Some(encoding) => match self.encoded(doc, bytes, encoding, cached_as).await {
+                Some(compressed) => {
+                    headers.insert(header::CONTENT_ENCODING, encoding.header_value());
+                    if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+                        headers.insert(header::ETAG, etag);
+                    }
+                    compressed
+                }
+                None => bytes.clone(),
+            },
+            None => bytes.clone(),
+        };
+        response(200, headers, Body::from(body))
+    }
+
+    /// The body of `doc` in `encoding`: the cached copy, or compressed now
+    /// (big ones off the async workers) and kept with the cached document.
+    async fn encoded(
+        &self,
+        doc: &Arc<Document>,
+        bytes: &Bytes,
+        encoding: Encoding,
+        cached_as: Option<&DocKey>,
+    ) -> Option<Bytes> {
+        if let Some((_, body)) = doc.encoded.iter().find(|(e, _)| *e == encoding) {
+            return Some(body.clone());
+        }
+        let compressed = match bytes.len() >= encoding::BLOCKING_BYTES {
+            true => {
+                let bytes = bytes.clone();
+                tokio::task::spawn_blocking(move || encoding.compress(&bytes))
+                    .await
+                    .ok()?
+            }
+            false => encoding.compress(bytes),
+        };
+        if let Some(key) = cached_as {
+            let cache = &self.app.services.doc_cache;
+            cache.add_encoding(key, doc, encoding, compressed.clone());
+        }
+        Some(compressed)
     }
 }
 
 /// The generation a render started at (0: not a cacheable request).
 fn rendered_at(cache_as: &Option<(DocKey, u64)>) -> u64 {
     cache_as.as_ref().map_or(0, |(_, at)| *at)
-}
-
-fn vary_names(doc: &Document) -> String {
-    let names: Vec<&str> = doc.vary.iter().map(|(h, _)| h.as_str()).collect();
-    names.join(", ")
 }
 
 /// A plugin's rendering of a host decision, with the host's status.
@@ -245,14 +321,20 @@ fn reason_phrase(text: Option<String>) -> Option<ReasonPhrase> {
 }
 
 /// A response from a plugin's status and headers, which the host does not
-/// trust: a status outside 200-599 becomes a 500, and headers that are not
-/// valid HTTP or that frame the message (the host's business) are dropped.
+/// trust: headers that are not valid HTTP or that frame the message (the
+/// host's business) are dropped.
 fn build(status: u16, headers: &[(String, String)], body: Body) -> Response {
+    response(status, blob::plugin_headers(headers), body)
+}
+
+/// A response with validated headers; a plugin's status outside 200-599
+/// becomes a 500.
+fn response(status: u16, headers: HeaderMap, body: Body) -> Response {
     let mut response = Response::new(body);
     *response.status_mut() = match StatusCode::from_u16(status) {
         Ok(s) if (200..600).contains(&status) => s,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    *response.headers_mut() = blob::plugin_headers(headers);
+    *response.headers_mut() = headers;
     response
 }

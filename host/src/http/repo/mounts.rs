@@ -1,0 +1,117 @@
+//! Where repositories are mounted: the first path segment resolved to its
+//! repository, with the repository's metric handles, once per repository
+//! rather than once per request (both sit on the warm-read path).
+
+use crate::config::Settings;
+use crate::runtime::{RepoInfo, RepoKind};
+use crate::telemetry;
+use arc_swap::ArcSwap;
+use metrics::{Counter, Histogram};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+pub struct Mount {
+    pub repo: RepoInfo,
+    pub format: String,
+    pub seconds: Histogram,
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
+    statuses: RwLock<HashMap<u16, Counter>>,
+}
+
+impl Mount {
+    fn new(repo: RepoInfo, format: String) -> Self {
+        let name = repo.name.clone();
+        Mount {
+            seconds: metrics::histogram!(telemetry::REQUEST_SECONDS, "repo" => name.clone()),
+            cache_hits: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name.clone(), "result" => "hit"),
+            cache_misses: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name, "result" => "miss"),
+            statuses: RwLock::default(),
+            repo,
+            format,
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn answered(&self, status: u16) {
+        if let Some(counter) = self.statuses.read().unwrap().get(&status) {
+            return counter.increment(1);
+        }
+        let name = self.repo.name.clone();
+        let counter =
+            metrics::counter!(telemetry::REQUESTS, "repo" => name, "status" => status.to_string());
+        counter.increment(1);
+        self.statuses.write().unwrap().insert(status, counter);
+    }
+}
+
+pub struct Mounts {
+    settings: Settings,
+    table: ArcSwap<HashMap<String, Arc<Mount>>>,
+}
+
+impl Mounts {
+    /// The configured repositories; zero-config ones join on first use.
+    pub fn new(settings: &Settings) -> Self {
+        let table = settings
+            .repositories
+            .iter()
+            .map(|r| {
+                let kind = match r.kind.as_str() {
+                    "proxy" => RepoKind::Proxy,
+                    "group" => RepoKind::Group,
+                    _ => RepoKind::Hosted,
+                };
+                let settings_json = serde_json::Value::Object(r.settings.clone()).to_string();
+                let repo = repo_info(settings, &r.name, kind, settings_json);
+                (r.name.clone(), Arc::new(Mount::new(repo, r.format.clone())))
+            })
+            .collect();
+        Mounts {
+            settings: settings.clone(),
+            table: ArcSwap::from_pointee(table),
+        }
+    }
+
+    /// The repository a path addresses and the path below its mount, still
+    /// percent-encoded: `/v2/…` is the OCI registry, `/<repo>/…` a configured
+    /// repository or the zero-config one of the format `is_format` knows.
+    pub fn resolve<'p>(
+        &self,
+        path: &'p str,
+        is_format: impl Fn(&str) -> bool,
+    ) -> Result<(Arc<Mount>, &'p str), String> {
+        let path = path.trim_start_matches('/');
+        let (name, rest) = if path == "v2" || path.starts_with("v2/") {
+            ("oci", path)
+        } else {
+            path.split_once('/').unwrap_or((path, ""))
+        };
+        if let Some(mount) = self.table.load().get(name) {
+            return Ok((mount.clone(), rest));
+        }
+        // Only names of loaded formats join, so the table stays bounded.
+        if !is_format(name) {
+            return Err(name.to_string());
+        }
+        let repo = repo_info(&self.settings, name, RepoKind::Hosted, "{}".into());
+        let mount = Arc::new(Mount::new(repo, name.to_string()));
+        self.table.rcu(|table| {
+            let mut table = HashMap::clone(table);
+            table
+                .entry(name.to_string())
+                .or_insert_with(|| mount.clone());
+            table
+        });
+        Ok((self.table.load()[name].clone(), rest))
+    }
+}
+
+fn repo_info(settings: &Settings, name: &str, kind: RepoKind, settings_json: String) -> RepoInfo {
+    RepoInfo {
+        name: name.to_string(),
+        kind,
+        base_url: format!("{}/{}/", settings.base_url(), name),
+        settings_json,
+    }
+}
