@@ -6,10 +6,13 @@
 //!    handler serving the same bytes, both with wrk, 64 keep-alive connections;
 //! 3. per-request plugin overhead (classify + handle in a fresh store), the
 //!    median of the host's own Server-Timing figures;
-//! 4. warm downloads, which never enter wasm: a 286-byte tarball and an OCI
+//! 4. the packument again as npm asks for it (gzip), against the handler
+//!    serving the same compressed bytes;
+//! 5. warm downloads, which never enter wasm: a 286-byte tarball and an OCI
 //!    manifest pulled by tag, each against the axum handler serving the same
-//!    bytes, in the same run;
-//! 5. server RSS growth while a 50 MiB tarball downloads.
+//!    bytes (the manifest also against one sending the registry's headers),
+//!    in the same run;
+//! 6. server RSS growth while a 50 MiB tarball downloads.
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
@@ -73,11 +76,12 @@ fn push_manifest(
     Ok((manifest, media_type))
 }
 
-/// wrk against `url`, then against the axum baseline serving `bytes`.
+/// wrk against `url`, then against the axum baseline serving `bytes` with
+/// `headers` (`name:value`).
 fn beside_baseline(
     dir: &std::path::Path,
     url: &str,
-    bytes: &[u8],
+    (bytes, headers): (&[u8], &[String]),
     extra: &[&str],
 ) -> anyhow::Result<(f64, f64)> {
     let wharf_rps = wrk(url, extra)?;
@@ -86,6 +90,7 @@ fn beside_baseline(
     let port = free_port();
     let mut baseline = Command::new(root().join("target/release/baseline"))
         .args([file.to_str().unwrap(), &port.to_string()])
+        .args(headers)
         .spawn()
         .context("starting target/release/baseline")?;
     wait_listening(port)?;
@@ -157,18 +162,56 @@ fn main() -> anyhow::Result<()> {
         total.push((ms[0] + ms[1]) * 1000.0);
     }
 
-    let (wharf_rps, baseline_rps) = beside_baseline(dir.path(), &packument_url, &doc, &[])?;
+    let (wharf_rps, baseline_rps) = beside_baseline(dir.path(), &packument_url, (&doc, &[]), &[])?;
+    // As npm asks for it: gzip, made once per document; the baseline sends
+    // the same compressed bytes.
+    let gzip = ureq::get(&packument_url)
+        .set("accept-encoding", "gzip")
+        .call()?;
+    if gzip.header("content-encoding") != Some("gzip") {
+        bail!("the packument was not served with gzip");
+    }
+    let mut gz = Vec::new();
+    gzip.into_reader().read_to_end(&mut gz)?;
+    let gz_headers = ["content-encoding:gzip".to_string()];
+    let accept_gzip = ["-H", "Accept-Encoding: gzip"];
+    let (gzip_rps, gzip_baseline) =
+        beside_baseline(dir.path(), &packument_url, (&gz, &gz_headers), &accept_gzip)?;
 
     // Warm downloads: a 286-byte tarball, and a manifest pulled by tag.
     let tiny: Vec<u8> = (0..286u32).map(|i| (i * 7) as u8).collect();
     publish(&wharf.url, &auth, "tiny-pkg", "1.0.0", &tiny)?;
     let tarball_url = format!("{}/npm/tiny-pkg/-/tiny-pkg-1.0.0.tgz", wharf.url);
-    let (tarball_rps, tarball_baseline) = beside_baseline(dir.path(), &tarball_url, &tiny, &[])?;
+    let (tarball_rps, tarball_baseline) =
+        beside_baseline(dir.path(), &tarball_url, (&tiny, &[]), &[])?;
     let (manifest, media_type) = push_manifest(&wharf.url, &auth, "bench/app", "1.0")?;
     let manifest_url = format!("{}/v2/bench/app/manifests/1.0", wharf.url);
     let accept = format!("Accept: {media_type}");
-    let (manifest_rps, manifest_baseline) =
-        beside_baseline(dir.path(), &manifest_url, &manifest, &["-H", &accept])?;
+    let (manifest_rps, manifest_baseline) = beside_baseline(
+        dir.path(),
+        &manifest_url,
+        (&manifest, &[]),
+        &["-H", &accept],
+    )?;
+    // The same again with the baseline sending the registry's headers too
+    // (digest, validator, Vary, Accept-Ranges): what the protocol costs.
+    let answer = ureq::get(&manifest_url).set("accept", media_type).call()?;
+    let manifest_headers: Vec<String> = [
+        "content-type",
+        "docker-content-digest",
+        "etag",
+        "vary",
+        "accept-ranges",
+    ]
+    .iter()
+    .filter_map(|h| Some(format!("{h}:{}", answer.header(h)?)))
+    .collect();
+    let (_, manifest_same_headers) = beside_baseline(
+        dir.path(),
+        &manifest_url,
+        (&manifest, &manifest_headers),
+        &["-H", &accept],
+    )?;
 
     // 50 MiB tarball: RSS growth while it streams to a client.
     let big: Vec<u8> = (0..50u32 << 20)
@@ -225,6 +268,12 @@ fn main() -> anyhow::Result<()> {
     );
     println!("| minimal axum handler, same bytes, same wrk | {baseline_rps:.0} req/s |");
     println!("| wharf / baseline | {:.2} |", wharf_rps / baseline_rps);
+    println!(
+        "| warm packument GET, Accept-Encoding: gzip ({} bytes), wharf | {gzip_rps:.0} req/s |",
+        gz.len()
+    );
+    println!("| same gzip bytes, minimal axum handler | {gzip_baseline:.0} req/s |");
+    println!("| wharf / baseline | {:.2} |", gzip_rps / gzip_baseline);
     println!("| warm 286-byte tarball GET, wharf | {tarball_rps:.0} req/s |");
     println!("| same bytes, minimal axum handler | {tarball_baseline:.0} req/s |");
     println!(
@@ -239,6 +288,13 @@ fn main() -> anyhow::Result<()> {
     println!(
         "| wharf / baseline | {:.2} |",
         manifest_rps / manifest_baseline
+    );
+    println!(
+        "| same bytes and the same five headers, axum handler | {manifest_same_headers:.0} req/s |"
+    );
+    println!(
+        "| wharf / that baseline | {:.2} |",
+        manifest_rps / manifest_same_headers
     );
     println!(
         "| plugin overhead per request, classify (warm instance), median | {:.1} µs |",

@@ -90,13 +90,67 @@ impl Document {
 }
 
 impl DocKey {
+    pub fn borrowed(&self) -> DocKeyRef<'_> {
+        DocKeyRef {
+            plugin_hash: &self.plugin_hash,
+            repo: &self.repo,
+            path: &self.path,
+            query: self.query.as_deref(),
+        }
+    }
+
     fn weight(&self) -> usize {
         self.repo.len() + self.path.len() + self.query.as_ref().map_or(0, String::len) + 96
     }
 }
 
+/// A `DocKey` borrowed from the request, so a lookup allocates nothing;
+/// same fields in the same order, so the same hash.
+#[derive(Hash)]
+pub struct DocKeyRef<'a> {
+    pub plugin_hash: &'a Arc<str>,
+    pub repo: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+}
+
+impl quick_cache::Equivalent<DocKey> for DocKeyRef<'_> {
+    fn equivalent(&self, key: &DocKey) -> bool {
+        *self.plugin_hash == key.plugin_hash
+            && self.repo == key.repo
+            && self.path == key.path
+            && self.query == key.query.as_deref()
+    }
+}
+
+impl DocKeyRef<'_> {
+    pub fn to_owned(&self) -> DocKey {
+        DocKey {
+            plugin_hash: self.plugin_hash.clone(),
+            repo: self.repo.to_string(),
+            path: self.path.to_string(),
+            query: self.query.map(str::to_string),
+        }
+    }
+}
+
+type Variants = Arc<Vec<Arc<Document>>>;
+
+#[derive(Clone)]
+struct Weight;
+
+impl quick_cache::Weighter<DocKey, Variants> for Weight {
+    fn weight(&self, key: &DocKey, variants: &Variants) -> u64 {
+        (key.weight() + variants.iter().map(|d| d.weight()).sum::<usize>()) as u64
+    }
+}
+
+/// Shards of the cache; a document bigger than one shard's share of the
+/// bytes is served but not kept.
+const SHARDS: usize = 4;
+
 pub struct DocumentCache {
-    entries: moka::sync::Cache<DocKey, Arc<Vec<Arc<Document>>>>,
+    entries: quick_cache::sync::Cache<DocKey, Variants, Weight>,
     clock: AtomicU64,
     /// repo → tag → generation of its last write; read on every hit.
     changed: RwLock<HashMap<String, HashMap<String, u64>>>,
@@ -104,13 +158,18 @@ pub struct DocumentCache {
 
 impl DocumentCache {
     pub fn new(max_bytes: u64) -> Self {
-        let entries = moka::sync::Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|k: &DocKey, v: &Arc<Vec<Arc<Document>>>| {
-                let weight = k.weight() + v.iter().map(|d| d.weight()).sum::<usize>();
-                u32::try_from(weight).unwrap_or(u32::MAX)
-            })
-            .build();
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity((max_bytes / (8 << 10)).clamp(256, 1 << 20) as usize)
+            .weight_capacity(max_bytes)
+            .shards(SHARDS)
+            .build()
+            .expect("valid cache options");
+        let entries = quick_cache::sync::Cache::with_options(
+            options,
+            Weight,
+            Default::default(),
+            Default::default(),
+        );
         DocumentCache {
             entries,
             clock: AtomicU64::new(1),
@@ -149,13 +208,17 @@ impl DocumentCache {
     /// A valid cached variant for a request with these headers.
     pub fn get(
         &self,
-        key: &DocKey,
-        header: impl Fn(&str) -> Option<String>,
+        key: &DocKeyRef,
+        has_value: impl Fn(&str, Option<&str>) -> bool,
     ) -> Option<Arc<Document>> {
         let variants = self.entries.get(key)?;
         variants
             .iter()
-            .find(|d| d.vary.iter().all(|(name, value)| header(name) == *value))
+            .find(|d| {
+                d.vary
+                    .iter()
+                    .all(|(name, value)| has_value(name, value.as_deref()))
+            })
             .filter(|d| self.fresh(&key.repo, d))
             .cloned()
     }
@@ -180,7 +243,13 @@ impl DocumentCache {
 
     /// Keeps an encoded copy of the body of `doc`, a variant under `key`,
     /// with it (and weighed with it); gone when `doc` is.
-    pub fn add_encoding(&self, key: &DocKey, doc: &Arc<Document>, encoding: Encoding, body: Bytes) {
+    pub fn add_encoding(
+        &self,
+        key: &DocKeyRef,
+        doc: &Arc<Document>,
+        encoding: Encoding,
+        body: Bytes,
+    ) {
         let Some(variants) = self.entries.get(key) else {
             return;
         };
@@ -191,7 +260,7 @@ impl DocumentCache {
         richer.encoded.push((encoding, body));
         let mut variants = Vec::clone(&variants);
         variants[at] = Arc::new(richer);
-        self.entries.insert(key.clone(), Arc::new(variants));
+        self.entries.insert(key.to_owned(), Arc::new(variants));
     }
 }
 
@@ -232,14 +301,16 @@ mod tests {
             DocBody::Bytes(b) => b.clone(),
             DocBody::Blob { .. } => panic!("a document"),
         };
-        let full = cache.get(&key(), |_| None).unwrap();
+        let full = cache.get(&key().borrowed(), |_, v| v.is_none()).unwrap();
         assert_eq!(&body(&full)[..], b"full");
-        let short = cache.get(&key(), |_| Some("abbrev".into())).unwrap();
+        let short = cache
+            .get(&key().borrowed(), |_, v| v == Some("abbrev"))
+            .unwrap();
         assert_eq!(&body(&short)[..], b"short");
         cache.invalidate("npm", "other-package");
-        assert!(cache.get(&key(), |_| None).is_some());
+        assert!(cache.get(&key().borrowed(), |_, v| v.is_none()).is_some());
         cache.invalidate("npm", "left-pad");
-        assert!(cache.get(&key(), |_| None).is_none());
+        assert!(cache.get(&key().borrowed(), |_, v| v.is_none()).is_none());
     }
 
     #[test]
@@ -251,10 +322,14 @@ mod tests {
         }
         let kept = accepts
             .iter()
-            .filter(|a| cache.get(&key(), |_| Some(a.to_string())).is_some())
+            .filter(|a| cache.get(&key().borrowed(), |_, v| v == Some(a)).is_some())
             .count();
         assert_eq!(kept, MAX_VARIANTS);
-        assert!(cache.get(&key(), |_| Some("type/19".into())).is_some());
+        assert!(
+            cache
+                .get(&key().borrowed(), |_, v| v == Some("type/19"))
+                .is_some()
+        );
     }
 
     #[test]
@@ -263,6 +338,6 @@ mod tests {
         let started = doc(&cache, None, "stale");
         cache.invalidate("npm", "left-pad");
         cache.insert(key(), started.into());
-        assert!(cache.get(&key(), |_| None).is_none());
+        assert!(cache.get(&key().borrowed(), |_, v| v.is_none()).is_none());
     }
 }

@@ -5,11 +5,6 @@ use clap::{Parser, Subcommand};
 use wharf::config::{Overrides, Settings};
 use wharf::{serve, services};
 
-// Many small, short-lived allocations per request, across threads: mimalloc
-// spends a fraction of glibc malloc's time on them (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "wharf", version, about)]
 struct Cli {

@@ -102,7 +102,6 @@ struct Warm {
     uses: u32,
 }
 
-/// One loaded version of a plugin.
 /// What a memoized route is keyed by: classify is a pure function of the
 /// repository and the request target (contract 0.2, `route.vary` empty).
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -114,8 +113,41 @@ struct RouteKey {
     query: Option<String>,
 }
 
-type Classified = Result<Route, ClassifyError>;
+/// A `RouteKey` borrowed from the request, so a lookup allocates nothing;
+/// same fields in the same order, so the same hash.
+#[derive(Hash)]
+struct RouteKeyRef<'a> {
+    repo: &'a str,
+    method: u8,
+    path: &'a str,
+    query: Option<&'a str>,
+}
 
+impl quick_cache::Equivalent<RouteKey> for RouteKeyRef<'_> {
+    fn equivalent(&self, key: &RouteKey) -> bool {
+        self.repo == key.repo
+            && self.method == key.method
+            && self.path == key.path
+            && self.query == key.query.as_deref()
+    }
+}
+
+pub type Classified = Result<Route, ClassifyError>;
+
+#[derive(Clone)]
+struct RouteWeight;
+
+impl quick_cache::Weighter<RouteKey, Arc<Classified>> for RouteWeight {
+    fn weight(&self, k: &RouteKey, _: &Arc<Classified>) -> u64 {
+        let target = k.repo.len() + k.path.len() + k.query.as_ref().map_or(0, String::len);
+        // The route itself is small: an id and a few accesses.
+        (target + 512) as u64
+    }
+}
+
+type RouteMemo = quick_cache::sync::Cache<RouteKey, Arc<Classified>, RouteWeight>;
+
+/// One loaded version of a plugin.
 pub struct LoadedPlugin {
     pub format: String,
     pub version: String,
@@ -127,19 +159,12 @@ pub struct LoadedPlugin {
     pre: Pre,
     warm: Mutex<Vec<Warm>>,
     /// Routes classify returned, so a hot request does not enter wasm.
-    routes: moka::sync::Cache<RouteKey, Arc<Classified>>,
+    routes: RouteMemo,
     permits: Arc<tokio::sync::Semaphore>,
 }
 
-fn route_memo() -> moka::sync::Cache<RouteKey, Arc<Classified>> {
-    moka::sync::Cache::builder()
-        .max_capacity(ROUTE_MEMO_BYTES)
-        .weigher(|k: &RouteKey, _: &Arc<Classified>| {
-            let target = k.repo.len() + k.path.len() + k.query.as_ref().map_or(0, String::len);
-            // The route itself is small: an id and a few accesses.
-            (target + 512) as u32
-        })
-        .build()
+fn route_memo() -> RouteMemo {
+    quick_cache::sync::Cache::with_weighter(1024, ROUTE_MEMO_BYTES, RouteWeight)
 }
 
 impl LoadedPlugin {
@@ -221,33 +246,50 @@ impl LoadedPlugin {
         .await
     }
 
-    /// Phase one on a warm instance, or the route memoized for this target.
-    /// No host call is allowed in it.
+    /// The route memoized for this request target, if any: a warm
+    /// request's whole classify step. The head's headers are not read.
+    pub fn memoized_route(&self, repo: &RepoInfo, head: &RequestHead) -> Option<Arc<Classified>> {
+        self.routes.get(&self.memo_key(repo, head)?)
+    }
+
+    /// Routes are memoized per target under contract 0.2, where classify is
+    /// pure, for targets of a sane length.
+    fn memo_key<'a>(&self, repo: &'a RepoInfo, head: &'a RequestHead) -> Option<RouteKeyRef<'a>> {
+        let target = head.raw_path.len() + head.raw_query.as_ref().map_or(0, String::len);
+        (self.contract() == Contract::V0_2 && target <= ROUTE_MEMO_MAX_TARGET).then(|| {
+            RouteKeyRef {
+                repo: &repo.name,
+                method: head.method as u8,
+                path: &head.raw_path,
+                query: head.raw_query.as_deref(),
+            }
+        })
+    }
+
+    /// Phase one on a warm instance (no host call is allowed in it); the
+    /// route is memoized when it depends on the target alone.
     pub async fn classify(
         &self,
         repo: &RepoInfo,
         head: &RequestHead,
-    ) -> Result<Classified, PluginFailure> {
-        let target = head.raw_path.len() + head.raw_query.as_ref().map_or(0, String::len);
-        let key =
-            (self.contract() == Contract::V0_2 && target <= ROUTE_MEMO_MAX_TARGET).then(|| {
-                RouteKey {
-                    repo: repo.name.clone(),
-                    method: head.method as u8,
-                    path: head.raw_path.clone(),
-                    query: head.raw_query.clone(),
-                }
-            });
-        if let Some(hit) = key.as_ref().and_then(|k| self.routes.get(k)) {
-            return Ok(Classified::clone(&hit));
-        }
+    ) -> Result<Arc<Classified>, PluginFailure> {
         let classified = self
             .on_warm(async |plugin, store| plugin.classify(store, repo, head).await)
             .await?;
+        let classified = Arc::new(classified);
         // A route chosen by headers is not a function of the target alone.
-        let pure = classified.as_ref().map_or(true, |r| r.vary.is_empty());
-        if let Some(key) = key.filter(|_| pure) {
-            self.routes.insert(key, Arc::new(classified.clone()));
+        let pure = classified
+            .as_ref()
+            .as_ref()
+            .map_or(true, |r| r.vary.is_empty());
+        if let Some(key) = self.memo_key(repo, head).filter(|_| pure) {
+            let key = RouteKey {
+                repo: key.repo.to_string(),
+                method: key.method,
+                path: key.path.to_string(),
+                query: key.query.map(str::to_string),
+            };
+            self.routes.insert(key, classified.clone());
         }
         Ok(classified)
     }

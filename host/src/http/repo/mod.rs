@@ -10,7 +10,7 @@ pub use mounts::Mounts;
 
 use super::{App, host_error};
 use crate::auth::Caller;
-use crate::doc_cache::DocKey;
+use crate::doc_cache::DocKeyRef;
 use crate::registry_token;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
@@ -21,7 +21,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Headers a plugin never sees: credentials are the host's business.
 const HIDDEN_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
@@ -54,6 +54,28 @@ fn vary_value(headers: &HeaderMap, name: &str) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
+/// Whether `vary_value` of the request would be `expected`, without
+/// building it: this runs on every cached read that varies.
+fn has_vary_value(headers: &HeaderMap, name: &str, expected: Option<&str>) -> bool {
+    let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
+    let Some(mut rest) = expected else {
+        return values.next().is_none();
+    };
+    let mut seen = false;
+    for value in values {
+        let next = match seen {
+            false => Some(rest),
+            true => rest.strip_prefix(", "),
+        };
+        match next.and_then(|r| r.strip_prefix(value)) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+        seen = true;
+    }
+    seen && rest.is_empty()
+}
+
 pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let is_format = |name: &str| app.runtime.plugin(name).is_some();
@@ -67,23 +89,19 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
     let Some(method) = method(&parts.method) else {
         return host_error(405, "method not allowed");
     };
-    let head = RequestHead {
+    let target = RequestHead {
         method,
         raw_path: rest.to_string(),
         raw_query: parts.uri.query().map(str::to_string),
-        headers: parts
-            .headers
-            .iter()
-            .filter(|(k, _)| !HIDDEN_HEADERS.contains(&k.as_str()))
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect(),
+        headers: Vec::new(),
     };
     let request = RepoRequest {
         app: &app,
         plugin: &plugin,
         mount: &mount,
         repo: &mount.repo,
-        head: &head,
+        target: &target,
+        full_head: OnceLock::new(),
         headers: &parts.headers,
     };
     let started = std::time::Instant::now();
@@ -98,22 +116,45 @@ struct RepoRequest<'a> {
     plugin: &'a Arc<LoadedPlugin>,
     mount: &'a mounts::Mount,
     repo: &'a RepoInfo,
-    head: &'a RequestHead,
+    /// Method and target, without headers: all a warm read looks at.
+    target: &'a RequestHead,
+    /// The request as a plugin sees it, made when wasm is entered.
+    full_head: OnceLock<RequestHead>,
     headers: &'a HeaderMap,
 }
 
 impl RepoRequest<'_> {
+    /// The request head with its headers, credentials left out.
+    fn head(&self) -> &RequestHead {
+        self.full_head.get_or_init(|| RequestHead {
+            headers: self
+                .headers
+                .iter()
+                .filter(|(k, _)| !HIDDEN_HEADERS.contains(&k.as_str()))
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
+            ..self.target.clone()
+        })
+    }
+
     async fn run(&self, body: Body) -> Response {
         let classify_started = std::time::Instant::now();
-        let route = match self.plugin.classify(self.repo, self.head).await {
-            Ok(Ok(route)) => route,
-            Ok(Err(ClassifyError::NotFound)) => {
+        let classified = match self.plugin.memoized_route(self.repo, self.target) {
+            Some(route) => route,
+            None => match self.plugin.classify(self.repo, self.head()).await {
+                Ok(route) => route,
+                Err(failure) => return self.failed(failure),
+            },
+        };
+        let route = match &*classified {
+            Ok(route) => route,
+            Err(ClassifyError::NotFound) => {
                 return self.deny(Denial::NotFound, "not found", None).await;
             }
-            Ok(Err(ClassifyError::BadRequest(m))) => {
-                return self.deny(Denial::BadRequest, &m, None).await;
+            Err(ClassifyError::BadRequest(m)) => {
+                return self.deny(Denial::BadRequest, m, None).await;
             }
-            Ok(Err(ClassifyError::MethodNotAllowed(allowed))) => {
+            Err(ClassifyError::MethodNotAllowed(allowed)) => {
                 let mut r = self
                     .deny(Denial::MethodNotAllowed, "method not allowed", None)
                     .await;
@@ -124,7 +165,6 @@ impl RepoRequest<'_> {
                 );
                 return r;
             }
-            Err(failure) => return self.failed(failure),
         };
         let caller = match self
             .app
@@ -164,19 +204,17 @@ impl RepoRequest<'_> {
             return self.deny(denial, &message, Some(denied)).await;
         }
         let classify_time = classify_started.elapsed();
-        let cacheable = matches!(self.head.method, Method::Get | Method::Head);
-        let key = DocKey {
-            plugin_hash: self.plugin.hash.clone(),
-            repo: self.repo.name.clone(),
-            path: self.head.raw_path.clone(),
-            query: self.head.raw_query.clone(),
+        let cacheable = matches!(self.target.method, Method::Get | Method::Head);
+        let key = DocKeyRef {
+            plugin_hash: &self.plugin.hash,
+            repo: &self.repo.name,
+            path: &self.target.raw_path,
+            query: self.target.raw_query.as_deref(),
         };
         if cacheable {
-            let cached = self
-                .app
-                .services
-                .doc_cache
-                .get(&key, |h| vary_value(self.headers, h));
+            let cached = self.app.services.doc_cache.get(&key, |name, value| {
+                has_vary_value(self.headers, name, value)
+            });
             match cached.is_some() {
                 true => self.mount.cache_hits.increment(1),
                 false => self.mount.cache_misses.increment(1),
@@ -196,13 +234,13 @@ impl RepoRequest<'_> {
         let handle_started = std::time::Instant::now();
         // The plugin call and the answer are boxed: their futures are large,
         // and a warm hit, which needs neither, should not carry them.
-        let reply = match Box::pin(self.handle(&route, caller, body)).await {
+        let reply = match Box::pin(self.handle(route, caller, body)).await {
             Ok(reply) => reply,
             Err(failure) => return self.failed(failure),
         };
         let handle_time = handle_started.elapsed();
         let mut response =
-            Box::pin(self.respond(reply, cacheable.then_some((key, rendered_at)))).await;
+            Box::pin(self.respond(reply, cacheable.then(|| (key.to_owned(), rendered_at)))).await;
         self.complete_challenge(&mut response, None);
         // Where the time went, and which plugin build answered, for clients,
         // benchmarks and the reload tests (W3C Server-Timing).
@@ -226,7 +264,7 @@ impl RepoRequest<'_> {
     ) -> Result<Reply, PluginFailure> {
         let ctx = runtime::RequestContext {
             repo: self.repo.clone(),
-            head: self.head.clone(),
+            head: self.head().clone(),
             route_id: route.id.clone(),
             caller: runtime::WitCaller {
                 user: caller.user.clone(),
@@ -261,7 +299,7 @@ impl RepoRequest<'_> {
         };
         let mut response = match self
             .plugin
-            .render_error(self.repo, self.head, denial, message)
+            .render_error(self.repo, self.head(), denial, message)
             .await
         {
             Ok(reply) => respond::error(status, reply),
@@ -308,7 +346,7 @@ impl RepoRequest<'_> {
         };
         metrics::counter!(telemetry::PLUGIN_FAILURES, "format" => self.plugin.format.to_string(), "kind" => kind)
             .increment(1);
-        tracing::error!(plugin = %self.plugin.format, path = %self.head.raw_path, error = %failure, "plugin call failed");
+        tracing::error!(plugin = %self.plugin.format, path = %self.target.raw_path, error = %failure, "plugin call failed");
         // Traps carry backtraces and guest output: those stay in the log.
         let reason = match failure {
             PluginFailure::Trap(_) => "it trapped (details are in the server log)".to_string(),
@@ -335,5 +373,33 @@ fn method_name(m: &Method) -> &'static str {
         Method::Patch => "PATCH",
         Method::Delete => "DELETE",
         Method::Options => "OPTIONS",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vary_values_compare_as_they_join() {
+        let mut headers = HeaderMap::new();
+        let agrees = |h: &HeaderMap, expected: Option<&str>| {
+            let joined = vary_value(h, "accept");
+            assert_eq!(
+                has_vary_value(h, "accept", expected),
+                joined.as_deref() == expected
+            );
+        };
+        for expected in [None, Some(""), Some("a"), Some("a, b"), Some("a, b, c")] {
+            agrees(&headers, expected);
+        }
+        headers.append("accept", HeaderValue::from_static("a"));
+        for expected in [None, Some(""), Some("a"), Some("a, b"), Some("ab")] {
+            agrees(&headers, expected);
+        }
+        headers.append("accept", HeaderValue::from_static("b"));
+        for expected in [None, Some("a"), Some("a, b"), Some("a, b, c"), Some("a,b")] {
+            agrees(&headers, expected);
+        }
     }
 }

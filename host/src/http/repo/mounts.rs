@@ -8,7 +8,7 @@ use crate::telemetry;
 use arc_swap::ArcSwap;
 use metrics::{Counter, Histogram};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock};
 
 pub struct Mount {
     pub repo: RepoInfo,
@@ -16,7 +16,9 @@ pub struct Mount {
     pub seconds: Histogram,
     pub cache_hits: Counter,
     pub cache_misses: Counter,
-    statuses: RwLock<HashMap<u16, Counter>>,
+    /// One counter per status 100-599, made on first use: reading one is a
+    /// plain load, where a lock would be shared writes on every request.
+    statuses: Box<[OnceLock<Counter>]>,
 }
 
 impl Mount {
@@ -26,7 +28,7 @@ impl Mount {
             seconds: metrics::histogram!(telemetry::REQUEST_SECONDS, "repo" => name.clone()),
             cache_hits: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name.clone(), "result" => "hit"),
             cache_misses: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name, "result" => "miss"),
-            statuses: RwLock::default(),
+            statuses: (100..600).map(|_| OnceLock::new()).collect(),
             repo,
             format,
         }
@@ -34,14 +36,14 @@ impl Mount {
 
     /// Counts one answered request.
     pub fn answered(&self, status: u16) {
-        if let Some(counter) = self.statuses.read().unwrap().get(&status) {
-            return counter.increment(1);
-        }
-        let name = self.repo.name.clone();
-        let counter =
-            metrics::counter!(telemetry::REQUESTS, "repo" => name, "status" => status.to_string());
-        counter.increment(1);
-        self.statuses.write().unwrap().insert(status, counter);
+        let Some(slot) = self.statuses.get(usize::from(status).wrapping_sub(100)) else {
+            return;
+        };
+        slot.get_or_init(|| {
+            let name = self.repo.name.clone();
+            metrics::counter!(telemetry::REQUESTS, "repo" => name, "status" => status.to_string())
+        })
+        .increment(1);
     }
 }
 

@@ -4,7 +4,7 @@
 //! becomes the status line's, once made safe.
 
 use super::{RepoRequest, vary_value};
-use crate::doc_cache::{DocBody, DocKey, Document};
+use crate::doc_cache::{DocBody, DocKey, DocKeyRef, Document};
 use crate::http::blob;
 use crate::http::encoding::{self, Encoding};
 use crate::runtime::{CacheHint, Method, Reply, ReplyBody};
@@ -149,7 +149,8 @@ impl RepoRequest<'_> {
             }
             _ => None,
         };
-        self.document(&doc, key.as_ref()).await
+        self.document(&doc, key.as_ref().map(DocKey::borrowed).as_ref())
+            .await
     }
 
     /// When the packages a document was rendered from last changed (Unix
@@ -175,7 +176,7 @@ impl RepoRequest<'_> {
     pub(super) async fn document(
         &self,
         doc: &Arc<Document>,
-        cached_as: Option<&DocKey>,
+        cached_as: Option<&DocKeyRef<'_>>,
     ) -> Response {
         let mut headers = doc.headers.clone();
         let bytes = match &doc.body {
@@ -189,7 +190,7 @@ impl RepoRequest<'_> {
                     size: *size,
                     inline: inline.clone(),
                 };
-                let head_only = self.head.method == Method::Head;
+                let head_only = self.target.method == Method::Head;
                 let services = &self.app.services;
                 return blob::stream(
                     services,
@@ -245,7 +246,7 @@ impl RepoRequest<'_> {
         doc: &Arc<Document>,
         bytes: &Bytes,
         encoding: Encoding,
-        cached_as: Option<&DocKey>,
+        cached_as: Option<&DocKeyRef<'_>>,
     ) -> Option<Bytes> {
         if let Some((_, body)) = doc.encoded.iter().find(|(e, _)| *e == encoding) {
             return Some(body.clone());
