@@ -131,6 +131,11 @@ impl Server {
         panic!("wharf did not become ready; log:\n{}", self.log());
     }
 
+    /// The server's process id (memory probes, kill -9).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("wharf.log")).unwrap_or_default()
     }
