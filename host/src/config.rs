@@ -52,6 +52,21 @@ pub struct Overrides {
     /// Seconds after which an untouched resumable upload is removed [default: 86400]
     #[arg(long, env = "WHARF_UPLOAD_MAX_AGE_SECS", global = true)]
     pub upload_max_age_secs: Option<u64>,
+    /// Largest request body of a route that writes nothing (a login, a search), in bytes [default: 1 MiB]
+    #[arg(long, env = "WHARF_MAX_READ_ONLY_BODY_BYTES", global = true)]
+    pub max_read_only_body_bytes: Option<u64>,
+    /// Seconds a client may send no body byte while the host waits for one; then 408 [default: 30]
+    #[arg(long, env = "WHARF_BODY_IDLE_TIMEOUT_SECS", global = true)]
+    pub body_idle_timeout_secs: Option<u64>,
+    /// Plugin calls that may wait on their request body without holding an execution slot [default: 64]
+    #[arg(long, env = "WHARF_MAX_STREAMING_BODIES", global = true)]
+    pub max_streaming_bodies: Option<u32>,
+    /// Largest text field of a multipart form, in bytes [default: 1 MiB]
+    #[arg(long, env = "WHARF_MAX_FORM_FIELD_BYTES", global = true)]
+    pub max_form_field_bytes: Option<u64>,
+    /// Most parts a multipart form may have [default: 1000]
+    #[arg(long, env = "WHARF_MAX_FORM_PARTS", global = true)]
+    pub max_form_parts: Option<u32>,
 }
 
 /// The effective settings.
@@ -74,6 +89,19 @@ pub struct Settings {
     pub max_concurrent_plugin_calls: u32,
     /// Seconds after which an untouched resumable upload is removed.
     pub upload_max_age_secs: u64,
+    /// Largest request body of a route that grants no write: whoever may
+    /// call it (anonymous logins) cannot send an unbounded body.
+    pub max_read_only_body_bytes: u64,
+    /// Seconds without a body byte, while the host waits for one, before
+    /// the request fails with 408.
+    pub body_idle_timeout_secs: u64,
+    /// Plugin calls waiting on their request body that do not hold an
+    /// execution slot; past it, a waiting call keeps its slot.
+    pub max_streaming_bodies: u32,
+    /// Largest text field of a multipart form (file parts are streamed).
+    pub max_form_field_bytes: u64,
+    /// Most parts of a multipart form.
+    pub max_form_parts: u32,
     /// Repositories beyond the zero-config one per enabled format.
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryConfig>,
@@ -108,6 +136,11 @@ impl Default for Settings {
             document_cache_bytes: 64 << 20,
             max_concurrent_plugin_calls: 128,
             upload_max_age_secs: 24 * 3600,
+            max_read_only_body_bytes: 1 << 20,
+            body_idle_timeout_secs: 30,
+            max_streaming_bodies: 64,
+            max_form_field_bytes: 1 << 20,
+            max_form_parts: 1000,
             repositories: Vec::new(),
         }
     }
@@ -139,7 +172,12 @@ impl Settings {
             max_body_bytes,
             document_cache_bytes,
             max_concurrent_plugin_calls,
-            upload_max_age_secs
+            upload_max_age_secs,
+            max_read_only_body_bytes,
+            body_idle_timeout_secs,
+            max_streaming_bodies,
+            max_form_field_bytes,
+            max_form_parts
         );
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();

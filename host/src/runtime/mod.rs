@@ -16,6 +16,7 @@ mod json_base64;
 mod multipart;
 pub mod registry;
 pub mod reload;
+mod slot;
 
 pub use bindings::{
     Access, Action as WitAction, BodyMode, CacheHint, Caller as WitCaller, ClassifyError, Denial,
@@ -76,6 +77,9 @@ pub enum PluginFailure {
     Deadline,
     #[error("too many plugin calls in flight")]
     Busy,
+    /// The client stopped sending the body: its request times out (408).
+    #[error("{0}")]
+    BodyStalled(String),
     #[error("{0}")]
     Unsupported(String),
 }
@@ -160,7 +164,7 @@ pub struct LoadedPlugin {
     warm: Mutex<Vec<Warm>>,
     /// Routes classify returned, so a hot request does not enter wasm.
     routes: RouteMemo,
-    permits: Arc<tokio::sync::Semaphore>,
+    slots: slot::Slots,
 }
 
 fn route_memo() -> RouteMemo {
@@ -174,7 +178,8 @@ impl LoadedPlugin {
 
     /// Waits for a slot to run plugin code; bounded so overload answers 503.
     async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, PluginFailure> {
-        match tokio::time::timeout(Duration::from_secs(10), self.permits.acquire()).await {
+        let acquire = self.slots.compute.acquire();
+        match tokio::time::timeout(slot::SLOT_WAIT, acquire).await {
             Ok(Ok(p)) => Ok(p),
             _ => Err(PluginFailure::Busy),
         }
@@ -321,9 +326,15 @@ impl LoadedPlugin {
         route: &[Access],
         body: Option<IncomingBody>,
     ) -> Result<Reply, PluginFailure> {
-        // Held while the body streams in: the call is running.
-        let _permit = self.permit().await?;
-        let deadline = Instant::now() + self.policy.timeout;
+        let slot = self
+            .slots
+            .acquire(self.policy.timeout)
+            .await
+            .map_err(|_| PluginFailure::Busy)?;
+        // Epochs cannot interrupt a guest blocked in a host call: the
+        // watchdog bounds those too, on the same clock.
+        let watchdog = slot.watchdog(DEADLINE_GRACE);
+        let body = body.map(|b| bound_body(b, &services.settings, route));
         let scope = RequestScope {
             services,
             plugin: self.format.clone(),
@@ -334,7 +345,8 @@ impl LoadedPlugin {
             ingested: HashSet::new(),
             read_left: self.policy.read_limit,
         };
-        let mut store = self.store(deadline, Some(scope));
+        let mut store = self.store(slot.deadline(), Some(scope));
+        store.data_mut().slot = Some(slot);
         let call = async {
             let plugin = self.pre.instantiate(&mut store).await?;
             let body = match body {
@@ -343,16 +355,36 @@ impl LoadedPlugin {
             };
             plugin.handle(&mut store, &ctx, body).await
         };
-        // Epochs cannot interrupt a guest blocked in a host call: bound the
-        // whole call as well.
-        let outcome =
-            tokio::time::timeout(self.policy.timeout + Duration::from_millis(250), call).await;
+        let outcome = tokio::select! {
+            outcome = call => Some(outcome),
+            () = watchdog => None,
+        };
         match outcome {
-            Err(_) => Err(PluginFailure::Deadline),
-            Ok(Err(e)) => Err(failure(e, &store)),
-            Ok(Ok(response)) => reply(response),
+            None => Err(PluginFailure::Deadline),
+            Some(Err(e)) => Err(failure(e, &store)),
+            Some(Ok(response)) => reply(response),
         }
     }
+}
+
+/// What the watchdog allows past the deadline the epochs enforce in wasm.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
+
+/// The body a route may receive: a route that writes nothing gets a small
+/// one (an anonymous login must not be a way to stream without end).
+fn bound_body(
+    body: IncomingBody,
+    settings: &crate::config::Settings,
+    route: &[Access],
+) -> IncomingBody {
+    let writes = route
+        .iter()
+        .any(|a| matches!(a.action, WitAction::Write | WitAction::Admin));
+    let limit = match writes {
+        true => settings.max_body_bytes,
+        false => settings.max_read_only_body_bytes,
+    };
+    body.bounded(limit, Duration::from_secs(settings.body_idle_timeout_secs))
 }
 
 /// A route access as the policy holds it.
@@ -391,6 +423,12 @@ fn failure(e: wasmtime::Error, store: &Store<StoreData>) -> PluginFailure {
     ) {
         return PluginFailure::Deadline;
     }
+    if let Some(body::Stalled(why)) = e.downcast_ref() {
+        return PluginFailure::BodyStalled(why.to_string());
+    }
+    if e.downcast_ref::<slot::Busy>().is_some() {
+        return PluginFailure::Busy;
+    }
     let stderr = String::from_utf8_lossy(&store.data().stderr.contents())
         .trim()
         .to_string();
@@ -423,9 +461,9 @@ pub struct Runtime {
     plugins: ArcSwap<HashMap<String, Arc<LoadedPlugin>>>,
     status: Mutex<BTreeMap<String, PluginStatus>>,
     pub registry_path: std::path::PathBuf,
-    /// Plugin calls at once (classify, handle, render-error), shared by
-    /// every loaded build.
-    permits: Arc<tokio::sync::Semaphore>,
+    /// Plugin calls at once (classify, handle, render-error), and calls
+    /// waiting on their bodies, shared by every loaded build.
+    slots: slot::Slots,
     reloading: tokio::sync::Mutex<()>,
     /// Per format, the build and policy that last failed to load, with the
     /// error: the same file is not tried again until it or its entry changes.
@@ -451,9 +489,10 @@ impl Runtime {
             plugins: ArcSwap::from_pointee(HashMap::new()),
             status: Mutex::new(BTreeMap::new()),
             registry_path: settings.plugin_registry.clone(),
-            permits: Arc::new(tokio::sync::Semaphore::new(
+            slots: slot::Slots::new(
                 settings.max_concurrent_plugin_calls as usize,
-            )),
+                settings.max_streaming_bodies as usize,
+            ),
             reloading: tokio::sync::Mutex::new(()),
             failed: Mutex::new(HashMap::new()),
         })
@@ -603,7 +642,7 @@ impl Runtime {
                 pre: old.pre.clone(),
                 warm: Mutex::new(Vec::new()),
                 routes: route_memo(),
-                permits: self.permits.clone(),
+                slots: self.slots.clone(),
             }));
         }
         let component = self.compiled.load(&self.engine, wasm, &hash)?;
@@ -624,7 +663,7 @@ impl Runtime {
             pre,
             warm: Mutex::new(Vec::new()),
             routes: route_memo(),
-            permits: self.permits.clone(),
+            slots: self.slots.clone(),
         };
         // Self-test: a throwaway instance must describe the expected format.
         let info = futures::executor::block_on(async {

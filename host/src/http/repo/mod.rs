@@ -340,6 +340,7 @@ impl RepoRequest<'_> {
     fn failed(&self, failure: PluginFailure) -> Response {
         let (status, kind) = match failure {
             PluginFailure::Busy => (503, "busy"),
+            PluginFailure::BodyStalled(_) => (408, "body-stalled"),
             PluginFailure::Deadline => (504, "deadline"),
             PluginFailure::Unsupported(_) => (501, "unsupported"),
             PluginFailure::Trap(_) => (500, "trap"),

@@ -6,9 +6,12 @@
 use super::{IncomingBody, MAX_READ_WINDOW, StoreData, done};
 use crate::runtime::bindings::v0_2::wharf::plugin::blobs as wit;
 use crate::runtime::bindings::v0_2::wharf::plugin::types::{BlobInfo, DigestSet, StoreError};
+use crate::runtime::capability::RequestScope;
+use crate::runtime::json_base64;
 use crate::runtime::multipart::{self, Part};
 use crate::store::StoreError as HostError;
 use crate::store::digest::{self, Want};
+use futures::FutureExt;
 use wasmtime::component::Resource;
 
 /// A blob opened for reading inside the sandbox.
@@ -26,11 +29,19 @@ impl StoreData {
         max: u32,
     ) -> wasmtime::Result<Host<Vec<u8>>> {
         let (scope, table) = self.scope_and_table()?;
-        let max = max.min(MAX_READ_WINDOW) as usize;
-        Ok(match table.get_mut(body)?.read(max).await {
-            Ok(chunk) => scope.charge(chunk.len()).map(|_| chunk.to_vec()),
-            Err(e) => Err(e),
-        })
+        // Never more than the budget: one byte past it says it is exceeded.
+        let max = (max.min(MAX_READ_WINDOW) as u64).min(scope.read_left.saturating_add(1)) as usize;
+        let read = async |scope: &mut RequestScope, body: &mut IncomingBody| {
+            let chunk = body.read(max).await?;
+            scope.charge(chunk.len())?;
+            Ok(chunk.to_vec())
+        };
+        // Bytes already here are no wait on the client: the slot stays.
+        let body_now = table.get_mut(body)?;
+        if let Some(ready) = read(scope, &mut *body_now).now_or_never() {
+            return Ok(body_now.settle(ready)?);
+        }
+        self.on_body(body, read).await
     }
 
     pub(super) async fn body_ingest(
@@ -40,18 +51,19 @@ impl StoreData {
         want: Want,
         expect_sha256: Option<&str>,
     ) -> wasmtime::Result<Host<digest::BlobInfo>> {
-        let (scope, table) = self.scope_and_table()?;
-        if let Err(e) = scope.require_store() {
+        if let Err(e) = self.scope()?.require_store() {
             return Ok(Err(e));
         }
-        let services = scope.services.clone();
-        let max = services.settings.max_body_bytes;
-        let body = table.get_mut(body)?;
-        let result = services
-            .blobs
-            .ingest(body.take(len), want, expect_sha256, max)
-            .await;
-        Ok(result.map(|info| scope.stored(info)))
+        self.on_body(body, async |scope, body| {
+            let services = scope.services.clone();
+            let max = services.settings.max_body_bytes;
+            let info = services
+                .blobs
+                .ingest(body.take(len), want, expect_sha256, max)
+                .await?;
+            Ok(scope.stored(info))
+        })
+        .await
     }
 
     pub(super) async fn body_multipart(
@@ -59,12 +71,13 @@ impl StoreData {
         body: &Resource<IncomingBody>,
         want: Want,
     ) -> wasmtime::Result<Host<Vec<Part>>> {
-        let (scope, table) = self.scope_and_table()?;
-        if let Err(e) = scope.require_store() {
+        if let Err(e) = self.scope()?.require_store() {
             return Ok(Err(e));
         }
-        let body = table.get_mut(body)?;
-        Ok(multipart::ingest(scope, body, want).await)
+        self.on_body(body, async |scope, body| {
+            multipart::ingest(scope, body, want).await
+        })
+        .await
     }
 
     pub(super) async fn body_json_base64(
@@ -73,29 +86,13 @@ impl StoreData {
         pointers: &[String],
         want: Want,
     ) -> wasmtime::Result<Host<(String, Vec<digest::BlobInfo>)>> {
-        let (scope, table) = self.scope_and_table()?;
-        if let Err(e) = scope.require_store() {
+        if let Err(e) = self.scope()?.require_store() {
             return Ok(Err(e));
         }
-        let services = scope.services.clone();
-        let body = table.get_mut(body)?;
-        let result = async {
-            let raw = body.collect(services.settings.max_body_bytes).await?;
-            let (mut doc, payloads) = crate::runtime::json_base64::extract(&raw, pointers)?;
-            drop(raw);
-            let mut stored = Vec::new();
-            for (pointer, bytes) in payloads {
-                let info = services.blobs.put_bytes(bytes.into(), want).await?;
-                if let Some(slot) = doc.pointer_mut(&pointer) {
-                    *slot = serde_json::json!({ "$blob": info.blake3 });
-                }
-                stored.push(scope.stored(info));
-            }
-            let text = doc.to_string();
-            scope.charge(text.len())?;
-            Ok((text, stored))
-        };
-        Ok(result.await)
+        self.on_body(body, async |scope, body| {
+            json_base64::ingest(scope, body, pointers, want).await
+        })
+        .await
     }
 
     pub(super) async fn reader_read(
@@ -187,17 +184,18 @@ impl StoreData {
         body: &Resource<IncomingBody>,
         expect_offset: Option<u64>,
     ) -> wasmtime::Result<Host<u64>> {
-        let (scope, table) = self.scope_and_table()?;
-        if let Err(e) = scope.require_store() {
+        if let Err(e) = self.scope()?.require_store() {
             return Ok(Err(e));
         }
-        let (services, repo) = (scope.services.clone(), scope.repo.clone());
-        let body = table.get_mut(body)?;
-        let max = services.settings.max_body_bytes;
-        Ok(services
-            .uploads
-            .append(&repo, id, body.take(None), expect_offset, max)
-            .await)
+        self.on_body(body, async |scope, body| {
+            let services = &scope.services;
+            let max = services.settings.max_body_bytes;
+            services
+                .uploads
+                .append(&scope.repo, id, body.take(None), expect_offset, max)
+                .await
+        })
+        .await
     }
 
     pub(super) async fn upload_position(&mut self, id: &str) -> wasmtime::Result<Host<u64>> {

@@ -18,6 +18,7 @@ pub use upstream::UpstreamResponse;
 
 use super::body::IncomingBody;
 use super::capability::RequestScope;
+use super::slot::Slot;
 use crate::store::StoreError;
 use crate::store::digest::{self, Want};
 use wasmtime::component::{Resource, ResourceTable};
@@ -38,6 +39,8 @@ pub struct StoreData {
     pub deadline: std::time::Instant,
     pub stderr: MemoryOutputPipe,
     pub scope: Option<RequestScope>,
+    /// The slot of a `handle` call (classify runs on the warm pool's).
+    pub slot: Option<Slot>,
 }
 
 impl StoreData {
@@ -61,6 +64,7 @@ impl StoreData {
             deadline,
             stderr,
             scope,
+            slot: None,
         }
     }
 
@@ -85,6 +89,38 @@ impl StoreData {
             .as_mut()
             .ok_or_else(|| wasmtime::Error::msg("host calls are not allowed during classify"))?;
         Ok((scope, table))
+    }
+}
+
+impl StoreData {
+    /// Runs a host call that consumes the request body: off the plugin's
+    /// clock and, when it can, without its slot (`slot.rs`). A stalled body
+    /// or a slot that does not come back fails the request.
+    async fn on_body<T>(
+        &mut self,
+        body: &Resource<IncomingBody>,
+        call: impl AsyncFnOnce(&mut RequestScope, &mut IncomingBody) -> Result<T, StoreError>,
+    ) -> wasmtime::Result<Result<T, StoreError>> {
+        let StoreData {
+            scope,
+            table,
+            slot,
+            deadline,
+            ..
+        } = self;
+        let scope = scope
+            .as_mut()
+            .ok_or_else(|| wasmtime::Error::msg("host calls are not allowed during classify"))?;
+        let body = table.get_mut(body)?;
+        let result = match slot.as_mut() {
+            Some(slot) => {
+                let result = slot.waiting(call(scope, &mut *body)).await?;
+                *deadline = slot.deadline();
+                result
+            }
+            None => call(scope, &mut *body).await,
+        };
+        Ok(body.settle(result)?)
     }
 }
 
