@@ -2,4 +2,6 @@
 //! network can try (huge, slow or malformed requests, bombs, crashes) and
 //! asserts the server stays within its bounds. One module per kind of abuse.
 
+mod bodies;
+mod raw_http;
 mod support_ext;
