@@ -139,7 +139,13 @@ fn a_large_npm_publish_streams_into_the_store_in_bounded_memory() {
     let (reply, _, _) = publish(&server, &token, "warm", 1 << 20, "");
     assert_eq!(reply.status, 200, "{}", reply.text());
 
-    let size = 256u64 << 20;
+    // 256 MiB keeps the suite quick; `HOSTILE_PUBLISH_MIB=1024` is the
+    // figure in docs/performance.md.
+    let mib: u64 = std::env::var("HOSTILE_PUBLISH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let size = mib << 20;
     let (reply, sha512, grown) = publish(&server, &token, "big", size, "");
     assert_eq!(reply.status, 200, "{}", reply.text());
     eprintln!(
@@ -184,6 +190,7 @@ fn the_document_outside_the_payload_is_charged_to_the_read_budget() {
         error["error"].as_str().unwrap().contains("larger than"),
         "{error}"
     );
+    eprintln!("48 MiB publish document: server RSS +{} MiB", grown >> 10);
     assert!(grown < 32 << 10, "the server grew by {grown} KiB");
     assert_eq!(server.get("/npm/wordy").status, 404);
     assert_eq!(server.get("/npm/warm").status, 200);
@@ -244,6 +251,7 @@ fn oversized_multipart_forms_are_refused_in_bounded_memory() {
     let reply = post(Box::new(body), length);
     let grown = peak.stop().saturating_sub(before);
     refused(&reply, 413);
+    eprintln!("300 MiB form field: server RSS +{} MiB", grown >> 10);
     assert!(grown < RSS_BOUND_KIB, "the server grew by {grown} KiB");
 
     // Part headers that never end.

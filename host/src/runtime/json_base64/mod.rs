@@ -122,10 +122,13 @@ impl std::io::Read for ChannelRead {
 /// first piece.
 struct ChannelSink {
     payloads: mpsc::Sender<Payload>,
-    current: Option<(
-        mpsc::Sender<Piece>,
-        oneshot::Receiver<Result<String, StoreError>>,
-    )>,
+    current: Option<Started>,
+}
+
+/// The payload being sent: its pieces, and where its address will come.
+struct Started {
+    pieces: mpsc::Sender<Piece>,
+    stored: oneshot::Receiver<Result<String, StoreError>>,
 }
 
 /// The store task stopped listening: it has the error.
@@ -140,9 +143,12 @@ impl ChannelSink {
             let (stored, stored_rx) = oneshot::channel();
             let payload = Payload { pieces, stored };
             self.payloads.blocking_send(payload).map_err(|_| gone())?;
-            self.current = Some((pieces_tx, stored_rx));
+            self.current = Some(Started {
+                pieces: pieces_tx,
+                stored: stored_rx,
+            });
         }
-        Ok(&self.current.as_ref().expect("set above").0)
+        Ok(&self.current.as_ref().expect("set above").pieces)
     }
 }
 
@@ -154,14 +160,14 @@ impl walk::Sink for ChannelSink {
 
     fn end(&mut self) -> Result<String, StoreError> {
         self.current()?;
-        let (pieces, stored) = self.current.take().expect("started above");
+        let Started { pieces, stored } = self.current.take().expect("started above");
         drop(pieces);
         stored.blocking_recv().map_err(|_| gone())?
     }
 
     fn abort(&mut self, why: StoreError) {
-        if let Some((pieces, _)) = self.current.take() {
-            let _ = pieces.blocking_send(Err(why));
+        if let Some(started) = self.current.take() {
+            let _ = started.pieces.blocking_send(Err(why));
         }
     }
 }
