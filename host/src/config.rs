@@ -52,6 +52,12 @@ pub struct Overrides {
     /// Seconds after which an untouched resumable upload is removed [default: 86400]
     #[arg(long, env = "WHARF_UPLOAD_MAX_AGE_SECS", global = true)]
     pub upload_max_age_secs: Option<u64>,
+    /// Client connections at once; beyond, only probes are answered [default: 4096, within the open-file limit]
+    #[arg(long, env = "WHARF_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers, and that an idle keep-alive connection stays open [default: 30]
+    #[arg(long, env = "WHARF_HEADER_TIMEOUT_SECS", global = true)]
+    pub header_timeout_secs: Option<u64>,
 }
 
 /// The effective settings.
@@ -74,6 +80,10 @@ pub struct Settings {
     pub max_concurrent_plugin_calls: u32,
     /// Seconds after which an untouched resumable upload is removed.
     pub upload_max_age_secs: u64,
+    /// Client connections at once (further bounded by the open-file limit).
+    pub max_connections: usize,
+    /// Seconds for a request's headers to arrive, also the keep-alive idle time.
+    pub header_timeout_secs: u64,
     /// Repositories beyond the zero-config one per enabled format.
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryConfig>,
@@ -108,6 +118,8 @@ impl Default for Settings {
             document_cache_bytes: 64 << 20,
             max_concurrent_plugin_calls: 128,
             upload_max_age_secs: 24 * 3600,
+            max_connections: 4096,
+            header_timeout_secs: 30,
             repositories: Vec::new(),
         }
     }
@@ -139,7 +151,9 @@ impl Settings {
             max_body_bytes,
             document_cache_bytes,
             max_concurrent_plugin_calls,
-            upload_max_age_secs
+            upload_max_age_secs,
+            max_connections,
+            header_timeout_secs
         );
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();

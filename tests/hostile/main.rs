@@ -2,4 +2,9 @@
 //! network can try (huge, slow or malformed requests, bombs, crashes) and
 //! asserts the server stays within its bounds. One module per kind of abuse.
 
+mod connections;
+mod crash;
+mod headers;
+mod memory;
+mod paths;
 mod support_ext;
