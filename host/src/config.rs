@@ -58,6 +58,9 @@ pub struct Overrides {
     /// Seconds a client has to send a request's headers, and that an idle keep-alive connection stays open [default: 30]
     #[arg(long, env = "WHARF_HEADER_TIMEOUT_SECS", global = true)]
     pub header_timeout_secs: Option<u64>,
+    /// Bytes per second the background scrub hashes stored blobs at; 0 turns it off [default: 8 MiB]
+    #[arg(long, env = "WHARF_SCRUB_BYTES_PER_SEC", global = true)]
+    pub scrub_bytes_per_sec: Option<u64>,
 }
 
 /// The effective settings.
@@ -84,6 +87,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// Seconds for a request's headers to arrive, also the keep-alive idle time.
     pub header_timeout_secs: u64,
+    /// Rate of the background scrub (0: off).
+    pub scrub_bytes_per_sec: u64,
     /// Repositories beyond the zero-config one per enabled format.
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryConfig>,
@@ -120,6 +125,7 @@ impl Default for Settings {
             upload_max_age_secs: 24 * 3600,
             max_connections: 4096,
             header_timeout_secs: 30,
+            scrub_bytes_per_sec: 8 << 20,
             repositories: Vec::new(),
         }
     }
@@ -153,7 +159,8 @@ impl Settings {
             max_concurrent_plugin_calls,
             upload_max_age_secs,
             max_connections,
-            header_timeout_secs
+            header_timeout_secs,
+            scrub_bytes_per_sec
         );
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();

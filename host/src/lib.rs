@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod doc_cache;
+pub mod fsck;
 pub mod http;
 pub mod passwords;
 pub mod registry_token;
@@ -45,8 +46,21 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Arc<http::App>> {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let app = app(&settings).await?;
+    // Nothing is being written yet: whatever a crash left is abandoned.
+    let swept = app
+        .services
+        .blobs
+        .sweep_temp(std::time::Duration::ZERO)
+        .await?;
+    if swept > 0 {
+        tracing::info!(
+            files = swept,
+            "removed temporary objects a crash left behind"
+        );
+    }
     runtime::reload::watch(app.runtime.clone())?;
     spawn_upload_reaper(app.services.clone());
+    fsck::spawn_scrubber(app.services.clone(), settings.scrub_bytes_per_sec);
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(address = %address, formats = ?app.runtime.formats(), startup_ms = started.elapsed().as_millis() as u64, "wharf is listening");

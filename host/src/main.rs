@@ -18,6 +18,9 @@ struct Cli {
 enum Command {
     /// Serve every enabled format (the default).
     Serve,
+    /// Check every stored blob against its address and every asset against
+    /// the store; quarantine what is corrupt or missing (exit status 1).
+    Fsck,
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -47,6 +50,28 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
+        Command::Fsck => {
+            let services = services::Services::open(settings).await?;
+            let report = wharf::fsck::run(&services).await?;
+            println!(
+                "checked {} blobs ({} bytes): {} corrupt, {} missing, {} assets without their blob",
+                report.checked,
+                report.bytes,
+                report.corrupt.len(),
+                report.missing.len(),
+                report.dangling_assets
+            );
+            for blake3 in &report.corrupt {
+                println!("corrupt, quarantined: {blake3}");
+            }
+            for blake3 in &report.missing {
+                println!("missing, quarantined: {blake3}");
+            }
+            if !report.clean() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Token {
             command: TokenCommand::Create { user },
         } => {

@@ -14,6 +14,8 @@ pub const REQUEST_SECONDS: &str = "wharf_http_request_duration_seconds";
 pub const DOCUMENT_CACHE: &str = "wharf_document_cache_total";
 /// Plugin calls that failed, by `format` and `kind` (trap, deadline, busy, …).
 pub const PLUGIN_FAILURES: &str = "wharf_plugin_failures_total";
+/// Stored blobs found corrupt or missing and quarantined (`wharf fsck`, scrub).
+pub const CORRUPT_BLOBS: &str = "wharf_blobs_corrupt";
 /// Plugin (re)loads, by `format` and `outcome` (`loaded`, `failed`).
 pub const PLUGIN_LOADS: &str = "wharf_plugin_loads_total";
 

@@ -7,4 +7,5 @@ mod crash;
 mod headers;
 mod memory;
 mod paths;
+mod rot;
 mod support_ext;

@@ -64,6 +64,19 @@ impl BlobStore {
         })
     }
 
+    pub(super) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Where a blob's bytes live on disk.
+    pub(super) fn file_of(&self, blake3: &str) -> PathBuf {
+        self.root.join(object_path(blake3).as_ref())
+    }
+
     /// A new, not yet created, temporary file.
     fn temp(&self) -> TempObject {
         let name = ObjectPath::from(format!("tmp/{}", uuid::Uuid::new_v4()));
@@ -155,7 +168,8 @@ impl BlobStore {
              ON CONFLICT (blake3) DO UPDATE SET
                sha256 = coalesce(blobs.sha256, excluded.sha256), sha512 = coalesce(blobs.sha512, excluded.sha512),
                sha1 = coalesce(blobs.sha1, excluded.sha1), md5 = coalesce(blobs.md5, excluded.md5),
-               blake2b256 = coalesce(blobs.blake2b256, excluded.blake2b256)",
+               blake2b256 = coalesce(blobs.blake2b256, excluded.blake2b256),
+               corrupt_at = NULL",
         )
         .bind(&info.blake3)
         .bind(info.size as i64)
@@ -170,13 +184,14 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Digests recorded for a blob.
+    /// Digests recorded for a blob in service (not quarantined).
     pub async fn info(&self, blake3: &str) -> Result<Option<BlobInfo>, StoreError> {
         if !is_blake3_hex(blake3) {
             return Ok(None);
         }
         Ok(sqlx::query_as(
-            "SELECT blake3, size, sha256, sha512, sha1, md5, blake2b256 FROM blobs WHERE blake3 = ?",
+            "SELECT blake3, size, sha256, sha512, sha1, md5, blake2b256 FROM blobs
+             WHERE blake3 = ? AND corrupt_at IS NULL",
         )
         .bind(blake3)
         .fetch_optional(&self.db)
