@@ -62,14 +62,19 @@ pub struct Limits {
 /// be a bomb worth refusing, and tar's padding makes tiny ones look dense.
 pub const RATIO_GRACE: u64 = 1 << 20;
 
+impl Limits {
+    /// The defaults, for `const` limits built with `..Limits::DEFAULT`.
+    pub const DEFAULT: Limits = Limits {
+        max_unpacked_bytes: 512 << 20,
+        max_entries: 100_000,
+        max_entry_bytes: 512 << 20,
+        max_ratio: 100,
+    };
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_unpacked_bytes: 512 << 20,
-            max_entries: 100_000,
-            max_entry_bytes: 512 << 20,
-            max_ratio: 100,
-        }
+        Limits::DEFAULT
     }
 }
 
