@@ -2,6 +2,7 @@
 //! network can try (huge, slow or malformed requests, bombs, crashes) and
 //! asserts the server stays within its bounds. One module per kind of abuse.
 
+mod archives;
 mod connections;
 mod crash;
 mod headers;
