@@ -106,7 +106,10 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
     let is_format = |name: &str| app.runtime.plugin(name).is_some();
     let (mount, rest) = match app.mounts.resolve(parts.uri.path(), is_format) {
         Ok(found) => found,
-        Err(name) => return host_error(404, &format!("no repository named {name:?}")),
+        Err(name) => {
+            let name = telemetry::bounded(&name, 256);
+            return host_error(404, &format!("no repository named {name:?}"));
+        }
     };
     let Some(plugin) = app.runtime.plugin(&mount.format) else {
         return host_error(404, &format!("no repository named {:?}", mount.repo.name));

@@ -122,7 +122,8 @@ impl RepoRequest<'_> {
         if let Ok(names) = HeaderValue::from_str(&vary_names.join(", "))
             && !vary_names.is_empty()
         {
-            out.insert(header::VARY, names);
+            // Beside any Vary of the plugin's own.
+            out.append(header::VARY, names);
         }
         Document {
             status,
