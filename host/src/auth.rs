@@ -7,13 +7,13 @@
 //! briefly so clients that send Basic credentials on every request do not pay
 //! argon2 each time.
 
+use crate::passwords::Passwords;
 use crate::registry_token::TokenKeys;
 use crate::store::{Db, now_millis};
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::Rng;
 use sha2::Digest;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const TOKEN_PREFIX: &str = "wharf_";
@@ -57,7 +57,12 @@ pub struct Auth {
     pub tokens: TokenKeys,
     /// SHA-256 of the presented credentials → the caller they proved.
     verified: moka::sync::Cache<[u8; 32], Caller>,
+    passwords: Arc<Passwords>,
 }
+
+/// Threads checking passwords at once, and checks waiting for one.
+const PASSWORD_THREADS: usize = 2;
+const PASSWORD_QUEUE: usize = 64;
 
 fn sha256_hex(data: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(data))
@@ -74,6 +79,7 @@ impl Auth {
             anonymous_read,
             tokens,
             verified,
+            passwords: Arc::new(Passwords::new(PASSWORD_THREADS, PASSWORD_QUEUE)),
         }
     }
 
@@ -177,16 +183,11 @@ impl Auth {
                 .await
                 .map_err(|_| AuthError::Unavailable)?;
         let (hash, admin) = row.ok_or(AuthError::InvalidCredentials)?;
-        let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-        })
-        .await
-        .map_err(|_| AuthError::Unavailable)?;
+        let ok = self
+            .passwords
+            .verify(hash, password.to_string())
+            .await
+            .map_err(|_| AuthError::Unavailable)?;
         if !ok {
             return Err(AuthError::InvalidCredentials);
         }
@@ -199,16 +200,7 @@ impl Auth {
 
     /// Creates a user, or sets the password of an existing one.
     pub async fn set_user(&self, name: &str, password: &str, admin: bool) -> anyhow::Result<()> {
-        let password = password.to_string();
-        let salt: [u8; 16] = rand::rng().random();
-        let hash = tokio::task::spawn_blocking(move || {
-            let salt = SaltString::encode_b64(&salt)?;
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-        })
-        .await?
-        .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))?;
+        let hash = self.passwords.hash(password.to_string()).await?;
         sqlx::query(
             "INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, admin = excluded.admin",

@@ -67,6 +67,15 @@ pub struct Overrides {
     /// Most parts a multipart form may have [default: 1000]
     #[arg(long, env = "WHARF_MAX_FORM_PARTS", global = true)]
     pub max_form_parts: Option<u32>,
+    /// Client connections at once; beyond, only probes are answered [default: 4096, within the open-file limit]
+    #[arg(long, env = "WHARF_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers, and that an idle keep-alive connection stays open [default: 30]
+    #[arg(long, env = "WHARF_HEADER_TIMEOUT_SECS", global = true)]
+    pub header_timeout_secs: Option<u64>,
+    /// Bytes per second the background scrub hashes stored blobs at; 0 turns it off [default: 8 MiB]
+    #[arg(long, env = "WHARF_SCRUB_BYTES_PER_SEC", global = true)]
+    pub scrub_bytes_per_sec: Option<u64>,
 }
 
 /// The effective settings.
@@ -102,6 +111,12 @@ pub struct Settings {
     pub max_form_field_bytes: u64,
     /// Most parts of a multipart form.
     pub max_form_parts: u32,
+    /// Client connections at once (further bounded by the open-file limit).
+    pub max_connections: usize,
+    /// Seconds for a request's headers to arrive, also the keep-alive idle time.
+    pub header_timeout_secs: u64,
+    /// Rate of the background scrub (0: off).
+    pub scrub_bytes_per_sec: u64,
     /// Repositories beyond the zero-config one per enabled format.
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryConfig>,
@@ -141,6 +156,9 @@ impl Default for Settings {
             max_streaming_bodies: 64,
             max_form_field_bytes: 1 << 20,
             max_form_parts: 1000,
+            max_connections: 4096,
+            header_timeout_secs: 30,
+            scrub_bytes_per_sec: 8 << 20,
             repositories: Vec::new(),
         }
     }
@@ -177,7 +195,10 @@ impl Settings {
             body_idle_timeout_secs,
             max_streaming_bodies,
             max_form_field_bytes,
-            max_form_parts
+            max_form_parts,
+            max_connections,
+            header_timeout_secs,
+            scrub_bytes_per_sec
         );
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();

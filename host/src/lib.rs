@@ -7,14 +7,15 @@
 pub mod auth;
 pub mod config;
 pub mod doc_cache;
+pub mod fsck;
 pub mod http;
+pub mod passwords;
 pub mod registry_token;
 pub mod runtime;
 pub mod services;
 pub mod store;
 pub mod telemetry;
 
-use axum::serve::ListenerExt;
 use config::Settings;
 use std::sync::Arc;
 
@@ -45,24 +46,39 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Arc<http::App>> {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let app = app(&settings).await?;
+    // Nothing is being written yet: whatever a crash left is abandoned.
+    let swept = app
+        .services
+        .blobs
+        .sweep_temp(std::time::Duration::ZERO)
+        .await?;
+    if swept > 0 {
+        tracing::info!(
+            files = swept,
+            "removed temporary objects a crash left behind"
+        );
+    }
     runtime::reload::watch(app.runtime.clone())?;
     spawn_upload_reaper(app.services.clone());
+    fsck::spawn_scrubber(app.services.clone(), settings.scrub_bytes_per_sec);
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
-    // Small answers go out at once instead of waiting for the client's
-    // delayed ACK (Nagle): ~40 ms per keep-alive request otherwise.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     tracing::info!(address = %address, formats = ?app.runtime.formats(), startup_ms = started.elapsed().as_millis() as u64, "wharf is listening");
-    axum::serve(listener, http::router(app))
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    let limits = http::server::Limits {
+        max_connections: settings.max_connections,
+        header_timeout: std::time::Duration::from_secs(settings.header_timeout_secs.max(1)),
+    };
+    http::server::serve(listener, http::router(app), limits, shutdown()).await?;
     Ok(())
 }
 
+/// Temporary objects untouched this long belong to no live ingest.
+const TEMP_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Abandoned resumable uploads are removed once untouched for
-/// `upload_max_age_secs`, checked every half of that (at most hourly).
+/// `upload_max_age_secs`, checked every half of that (at most hourly), and
+/// temporary objects of ingests that died with a process once untouched for
+/// an hour.
 fn spawn_upload_reaper(services: Arc<services::Services>) {
     let max_age = std::time::Duration::from_secs(services.settings.upload_max_age_secs.max(1));
     let period = (max_age / 2).clamp(
@@ -77,6 +93,11 @@ fn spawn_upload_reaper(services: Arc<services::Services>) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "reaped abandoned uploads"),
                 Err(e) => tracing::warn!(error = %e, "reaping uploads failed"),
+            }
+            match services.blobs.sweep_temp(TEMP_MAX_AGE).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(files = n, "removed abandoned temporary objects"),
+                Err(e) => tracing::warn!(error = %e, "sweeping temporary objects failed"),
             }
         }
     });

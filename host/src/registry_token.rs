@@ -134,8 +134,11 @@ pub fn parse_scope(scope: &str) -> Option<(String, Vec<String>)> {
 }
 
 /// The challenge for a denied access: the scope the client should ask for.
+/// The name comes from the request: only a valid repository name is put in
+/// the header, so none can close the quotes and add a `realm` of its own.
 pub fn challenge(base_url: &str, package: Option<&str>, action: Option<Action>) -> String {
     let mut value = format!("Bearer realm=\"{base_url}{ENDPOINT}\",service=\"{SERVICE}\"");
+    let package = package.filter(|name| is_repository_name(name));
     if let (Some(name), Some(action)) = (package, action) {
         let actions = match action {
             Action::Read => "pull",
@@ -147,9 +150,45 @@ pub fn challenge(base_url: &str, package: Option<&str>, action: Option<Action>) 
     value
 }
 
+/// The distribution spec's repository name: lowercase components of
+/// `[a-z0-9]` joined by `.`, `_`, `__` or dashes, separated by `/`.
+fn is_repository_name(name: &str) -> bool {
+    let component = |c: &str| {
+        let bytes = c.as_bytes();
+        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        !bytes.is_empty()
+            && bytes.first().is_some_and(alnum)
+            && bytes.last().is_some_and(alnum)
+            && bytes.iter().all(|b| alnum(b) || b"._-".contains(b))
+            && !c.contains("..")
+            && !c.contains("___")
+            && !c.contains("._")
+            && !c.contains("_.")
+            && !c.contains(".-")
+            && !c.contains("-.")
+            && !c.contains("_-")
+            && !c.contains("-_")
+    };
+    name.len() <= 255 && name.split('/').all(component)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn challenges_carry_only_valid_names() {
+        let base = "http://wharf.test";
+        let good = challenge(base, Some("org/app-1.x_y"), Some(Action::Write));
+        assert!(good.ends_with(",scope=\"repository:org/app-1.x_y:pull,push\""));
+        let evil = "a\",realm=\"https://evil.example/token";
+        let refused = challenge(base, Some(evil), Some(Action::Write));
+        assert_eq!(refused.matches("realm=").count(), 1, "{refused}");
+        assert!(!refused.contains("scope="));
+        for bad in ["", "App", "a//b", "-a", "a-", "a..b", "a b", "a\\b"] {
+            assert!(!is_repository_name(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn issued_tokens_carry_their_grants_and_nothing_else() {

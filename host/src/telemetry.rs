@@ -14,8 +14,23 @@ pub const REQUEST_SECONDS: &str = "wharf_http_request_duration_seconds";
 pub const DOCUMENT_CACHE: &str = "wharf_document_cache_total";
 /// Plugin calls that failed, by `format` and `kind` (trap, deadline, busy, …).
 pub const PLUGIN_FAILURES: &str = "wharf_plugin_failures_total";
+/// Stored blobs found corrupt or missing and quarantined (`wharf fsck`, scrub).
+pub const CORRUPT_BLOBS: &str = "wharf_blobs_corrupt";
 /// Plugin (re)loads, by `format` and `outcome` (`loaded`, `failed`).
 pub const PLUGIN_LOADS: &str = "wharf_plugin_loads_total";
+
+/// At most `max` bytes of an untrusted string for the log (cut at a
+/// character boundary, marked): a 60 KB path must not become a 60 KB line.
+pub fn bounded(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len()).into()
+}
 
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -43,4 +58,14 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         }
     });
     Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_strings_are_cut_for_the_log() {
+        assert_eq!(super::bounded("short", 10), "short");
+        let cut = super::bounded("ééééé", 3);
+        assert_eq!(cut, "é… (10 bytes)");
+    }
 }

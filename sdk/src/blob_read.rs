@@ -45,7 +45,8 @@ impl Read for BlobRead {
             self.buf = self
                 .inner
                 .read(self.pos, WINDOW)
-                .map_err(|e| io::Error::other(format!("blob read failed: {e:?}")))?;
+                // The host's refusal (an outage, the read limit) stays recoverable.
+                .map_err(|e| io::Error::other(crate::HttpError::from(e)))?;
             self.buf_start = self.pos;
             if self.buf.is_empty() {
                 return Ok(0);

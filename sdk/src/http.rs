@@ -213,6 +213,16 @@ impl HttpError {
     }
 }
 
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.message)
+    }
+}
+
+/// A handler's error can travel inside a `std::io::Error` (a blob read under
+/// a decoder) and be recovered by the caller.
+impl std::error::Error for HttpError {}
+
 impl From<crate::types::StoreError> for HttpError {
     fn from(e: crate::types::StoreError) -> Self {
         use crate::types::StoreError::*;

@@ -22,6 +22,7 @@ pub mod bindings {
     });
 }
 
+pub mod archive;
 mod blob_read;
 mod body;
 pub mod escape;

@@ -27,7 +27,7 @@ fn profile_dir() -> PathBuf {
 }
 
 /// The `wharf` binary, built next to the tests by `cargo xtask test`.
-fn wharf_binary() -> PathBuf {
+pub fn wharf_binary() -> PathBuf {
     let bin = profile_dir().join("wharf");
     assert!(
         bin.exists(),

@@ -5,6 +5,7 @@ mod blob;
 mod compression;
 pub(crate) mod encoding;
 mod repo;
+pub mod server;
 mod token;
 
 use crate::runtime::Runtime;

@@ -16,6 +16,7 @@ use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, path::Pa
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct BlobStore {
@@ -46,6 +47,14 @@ fn is_blake3_hex(s: &str) -> bool {
 impl BlobStore {
     pub fn local(dir: &std::path::Path, db: Db) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir.join("tmp"))?;
+        // Nothing is being written yet: whatever a crash left is abandoned.
+        let swept = sweep(&dir.join("tmp"), Duration::ZERO)?;
+        if swept > 0 {
+            tracing::info!(
+                files = swept,
+                "removed temporary objects a crash left behind"
+            );
+        }
         let root = dir.canonicalize()?;
         let objects = object_store::local::LocalFileSystem::new_with_prefix(&root)?;
         Ok(BlobStore {
@@ -53,6 +62,19 @@ impl BlobStore {
             root,
             db,
         })
+    }
+
+    pub(super) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(super) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Where a blob's bytes live on disk.
+    pub(super) fn file_of(&self, blake3: &str) -> PathBuf {
+        self.root.join(object_path(blake3).as_ref())
     }
 
     /// A new, not yet created, temporary file.
@@ -124,8 +146,21 @@ impl BlobStore {
             .await
             .unwrap_or(false);
         if !stored {
+            // On disk before it is addressable: a power loss must not leave
+            // truncated bytes behind a valid address.
+            let file = tmp.file.clone();
+            tokio::task::spawn_blocking(move || std::fs::File::open(file)?.sync_all())
+                .await
+                .map_err(|e| io(std::io::Error::other(e)))?
+                .map_err(io)?;
             self.objects.rename(&tmp.name, &address).await?;
             tmp.published = true;
+            let dir = self.root.join(address.as_ref());
+            if let Some(dir) = dir.parent().map(Path::to_path_buf) {
+                // The rename itself, made durable.
+                let _ =
+                    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all()).await;
+            }
         }
         // A blob may already be known with fewer digests: keep the union.
         sqlx::query(
@@ -133,7 +168,8 @@ impl BlobStore {
              ON CONFLICT (blake3) DO UPDATE SET
                sha256 = coalesce(blobs.sha256, excluded.sha256), sha512 = coalesce(blobs.sha512, excluded.sha512),
                sha1 = coalesce(blobs.sha1, excluded.sha1), md5 = coalesce(blobs.md5, excluded.md5),
-               blake2b256 = coalesce(blobs.blake2b256, excluded.blake2b256)",
+               blake2b256 = coalesce(blobs.blake2b256, excluded.blake2b256),
+               corrupt_at = NULL",
         )
         .bind(&info.blake3)
         .bind(info.size as i64)
@@ -148,13 +184,14 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Digests recorded for a blob.
+    /// Digests recorded for a blob in service (not quarantined).
     pub async fn info(&self, blake3: &str) -> Result<Option<BlobInfo>, StoreError> {
         if !is_blake3_hex(blake3) {
             return Ok(None);
         }
         Ok(sqlx::query_as(
-            "SELECT blake3, size, sha256, sha512, sha1, md5, blake2b256 FROM blobs WHERE blake3 = ?",
+            "SELECT blake3, size, sha256, sha512, sha1, md5, blake2b256 FROM blobs
+             WHERE blake3 = ? AND corrupt_at IS NULL",
         )
         .bind(blake3)
         .fetch_optional(&self.db)
@@ -210,6 +247,33 @@ pub fn check_sha256(info: &BlobInfo, expected: Option<&str>) -> Result<(), Store
         }
         _ => Ok(()),
     }
+}
+
+impl BlobStore {
+    /// Removes temporary objects untouched for `older_than`: ingests a
+    /// killed process never finished. A live ingest writes as it goes.
+    pub async fn sweep_temp(&self, older_than: Duration) -> std::io::Result<usize> {
+        let dir = self.root.join("tmp");
+        tokio::task::spawn_blocking(move || sweep(&dir, older_than))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+}
+
+fn sweep(dir: &Path, older_than: Duration) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let age = entry
+            .metadata()?
+            .modified()?
+            .elapsed()
+            .unwrap_or(Duration::ZERO);
+        if age >= older_than && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// A file under `tmp/`, removed when dropped unless it was published: a

@@ -4,6 +4,7 @@ pub mod blobs;
 pub mod catalog;
 pub mod digest;
 pub mod ingest;
+pub mod scrub;
 pub mod sqlite_catalog;
 pub mod uploads;
 

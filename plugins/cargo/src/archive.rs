@@ -2,12 +2,12 @@
 //! `{name}-{version}/` and a `Cargo.toml` there naming the same package, and
 //! refuses it otherwise; a publish is checked the same way so that no version
 //! breaks builds later. The archive is read inside the sandbox, streamed from
-//! the blob store.
+//! the blob store, within the SDK's archive limits (crates.io's: 512 MiB
+//! unpacked), so a compression bomb is refused before it costs much.
 
-use flate2::read::GzDecoder;
 use serde::Deserialize;
-use std::io::Read;
 use std::path::{Component, Path};
+use wharf_sdk::archive::{ArchiveError, Limits, Tar};
 use wharf_sdk::{HttpError, blobs};
 
 /// Largest Cargo.toml read (cargo's normalized manifests are a few KiB).
@@ -25,15 +25,14 @@ struct Package {
 }
 
 pub fn check(blake3: &str, name: &str, version: &str) -> Result<(), HttpError> {
-    let invalid = |e: std::io::Error| {
-        HttpError::bad_request(format!("the .crate is not a valid .tar.gz: {e}"))
-    };
     let root = format!("{name}-{version}");
-    let mut archive = tar::Archive::new(GzDecoder::new(blobs::open(blake3)?));
+    let blob = blobs::open(blake3)?;
+    let size = blob.size();
+    let mut archive = Tar::gz(blob, size, Limits::default());
     let mut manifest = false;
-    for entry in archive.entries().map_err(invalid)? {
-        let entry = entry.map_err(invalid)?;
-        let path = entry.path().map_err(invalid)?;
+    for entry in archive.entries().map_err(refused)? {
+        let mut entry = entry.map_err(refused)?;
+        let path = Path::new(entry.name());
         let normal = path.components().all(|c| matches!(c, Component::Normal(_)));
         if !normal || !path.starts_with(&root) {
             return Err(HttpError::bad_request(format!(
@@ -42,7 +41,10 @@ pub fn check(blake3: &str, name: &str, version: &str) -> Result<(), HttpError> {
             )));
         }
         if path == Path::new(&root).join("Cargo.toml") {
-            check_manifest(entry, name, version)?;
+            let text = entry
+                .read_to_string(MANIFEST_LIMIT)
+                .map_err(|e| HttpError::new(e.status(), format!("the .crate's Cargo.toml: {e}")))?;
+            check_manifest(&text, name, version)?;
             manifest = true;
         }
     }
@@ -54,15 +56,19 @@ pub fn check(blake3: &str, name: &str, version: &str) -> Result<(), HttpError> {
     Ok(())
 }
 
-fn check_manifest(entry: impl Read, name: &str, version: &str) -> Result<(), HttpError> {
-    let mut text = String::new();
-    entry
-        .take(MANIFEST_LIMIT)
-        .read_to_string(&mut text)
-        .map_err(|e| {
-            HttpError::bad_request(format!("the .crate's Cargo.toml is unreadable: {e}"))
-        })?;
-    let manifest: Manifest = toml::from_str(&text).map_err(|e| {
+/// A limit (413), a broken archive (400) or a store failure, said of the .crate.
+fn refused(e: ArchiveError) -> HttpError {
+    match e {
+        ArchiveError::Malformed(why) => {
+            HttpError::bad_request(format!("the .crate is not a valid .tar.gz: {why}"))
+        }
+        ArchiveError::TooLarge { .. } => HttpError::new(413, format!("the .crate: {e}")),
+        e => e.into(),
+    }
+}
+
+fn check_manifest(text: &str, name: &str, version: &str) -> Result<(), HttpError> {
+    let manifest: Manifest = toml::from_str(text).map_err(|e| {
         HttpError::bad_request(format!(
             "the .crate's Cargo.toml is invalid: {}",
             e.message()

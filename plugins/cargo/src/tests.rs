@@ -297,6 +297,57 @@ fn bad_input_is_refused_in_cargos_shape() {
     assert_eq!(get("de/mo/demo").status, 404);
 }
 
+/// What a refused publish must leave: no version, no name claim, no owners.
+fn nothing_published() {
+    assert_eq!(get("de/mo/demo").status, 404);
+    mock::with(|h| {
+        assert!(h.catalog.versions.is_empty());
+        assert!(h.catalog.assets.is_empty());
+        assert!(h.catalog.kv.is_empty(), "{:?}", h.catalog.kv.keys());
+    });
+}
+
+#[test]
+fn archive_bombs_are_refused_with_413_and_publish_nothing() {
+    start();
+    let root = "demo-1.0.0";
+    let toml = (format!("{root}/Cargo.toml"), manifest("demo", "1.0.0"));
+    // 16 MiB of zeros pack to ~80 KiB: past 100 unpacked bytes per packed one.
+    let zeros = archive(&[
+        (&toml.0, toml.1.clone()),
+        (&format!("{root}/zeros"), "\0".repeat(16 << 20)),
+    ]);
+    assert!(zeros.len() < 128 * 1024, "{}", zeros.len());
+    // 100,001 empty files: past the entry count, under the size and ratio.
+    let names: Vec<String> = (0..100_001).map(|i| format!("{root}/f{i}")).collect();
+    let mut files: Vec<(&str, String)> = vec![(&toml.0, toml.1.clone())];
+    files.extend(names.iter().map(|n| (n.as_str(), String::new())));
+    let flood = archive(&files);
+    for (krate, why) in [
+        (zeros, "more than 100 times its size"),
+        (flood, "more than 100000 entries"),
+    ] {
+        let body = framed(&metadata("demo", "1.0.0"), &krate);
+        let refused = send(TestRequest::new(Method::Put, "api/v1/crates/new").body(body)).1;
+        assert_eq!(refused.status, 413, "{}", detail(&refused));
+        assert!(detail(&refused).contains(why), "{}", detail(&refused));
+        nothing_published();
+    }
+    // A crate with a manifest too large to be one.
+    let huge = archive(&[(&toml.0, format!("{}#{}", toml.1, "x".repeat(1 << 20)))]);
+    let body = framed(&metadata("demo", "1.0.0"), &huge);
+    let refused = send(TestRequest::new(Method::Put, "api/v1/crates/new").body(body)).1;
+    assert_eq!(refused.status, 413, "{}", detail(&refused));
+    assert!(
+        detail(&refused).contains("Cargo.toml"),
+        "{}",
+        detail(&refused)
+    );
+    nothing_published();
+    // An ordinary crate still publishes.
+    assert_eq!(publish("demo", "1.0.0").status, 200);
+}
+
 #[test]
 fn yank_shows_in_the_index_and_only_owners_may() {
     start();

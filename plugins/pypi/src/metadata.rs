@@ -3,44 +3,50 @@
 
 use std::io::{Read, Seek};
 use wharf_sdk::HttpError;
+use wharf_sdk::archive::{ArchiveError, Limits, Zip};
 
 use crate::names;
 
 /// Larger METADATA files are refused (a README is seldom above a few hundred KiB).
 const METADATA_LIMIT: u64 = 8 << 20;
 
+/// What a wheel may unpack to: the SDK's defaults but for size, since the
+/// largest wheels (CUDA builds) unpack to a few GiB. Only the directory and
+/// METADATA are read here; the limits protect every installer.
+const WHEEL_LIMITS: Limits = Limits {
+    max_unpacked_bytes: 4 << 30,
+    max_entry_bytes: 4 << 30,
+    ..Limits::DEFAULT
+};
+
 /// The METADATA bytes of a wheel: the one file named
 /// `<something>.dist-info/METADATA` at the top of the archive.
 pub fn from_wheel(wheel: impl Read + Seek) -> Result<Vec<u8>, HttpError> {
-    let bad = |why: String| HttpError::bad_request(format!("invalid wheel: {why}"));
-    let mut archive = zip::ZipArchive::new(wheel).map_err(|e| bad(e.to_string()))?;
-    let names: Vec<String> = archive
-        .file_names()
+    let archive = Zip::open(wheel, WHEEL_LIMITS).map_err(refused)?;
+    let names: Vec<&str> = archive
+        .names()
         .filter(|n| {
             n.split_once('/')
                 .is_some_and(|(dir, file)| dir.ends_with(".dist-info") && file == "METADATA")
         })
-        .map(str::to_string)
         .collect();
     let [name] = names.as_slice() else {
-        return Err(bad(format!(
-            "expected one .dist-info/METADATA, found {}",
+        return Err(HttpError::bad_request(format!(
+            "invalid wheel: expected one .dist-info/METADATA, found {}",
             names.len()
         )));
     };
-    let entry = archive.by_name(name).map_err(|e| bad(e.to_string()))?;
-    if entry.size() > METADATA_LIMIT {
-        return Err(bad("METADATA is too large".into()));
+    let bytes = archive.read(name, METADATA_LIMIT).map_err(refused)?;
+    Ok(bytes.expect("a listed entry"))
+}
+
+/// A limit (413), a broken archive (400) or a store failure, said of the wheel.
+fn refused(e: ArchiveError) -> HttpError {
+    match e {
+        ArchiveError::Malformed(why) => HttpError::bad_request(format!("invalid wheel: {why}")),
+        ArchiveError::TooLarge { .. } => HttpError::new(413, format!("wheel refused: {e}")),
+        e => e.into(),
     }
-    let mut bytes = Vec::new();
-    entry
-        .take(METADATA_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| bad(e.to_string()))?;
-    if bytes.len() as u64 > METADATA_LIMIT {
-        return Err(bad("METADATA is too large".into()));
-    }
-    Ok(bytes)
 }
 
 /// The served metadata must describe the upload: the same project and version.

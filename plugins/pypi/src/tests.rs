@@ -257,6 +257,62 @@ fn core_metadata_is_read_from_the_wheel() {
     assert_eq!(err.status, 400);
 }
 
+/// A wheel with a METADATA and more files, each of the given content.
+fn wheel_with(metadata: &str, files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("demo_pkg-1.0.dist-info/METADATA", deflated)
+        .unwrap();
+    zip.write_all(metadata.as_bytes()).unwrap();
+    for (name, content) in files {
+        zip.start_file(name.as_str(), deflated).unwrap();
+        zip.write_all(content).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn read_metadata(wheel: Vec<u8>) -> Result<Vec<u8>, wharf_sdk::HttpError> {
+    let blob = blobs::put_bytes(&wheel, DigestSet::empty()).unwrap();
+    metadata::from_wheel(blobs::open(&blob.digests.blake3).unwrap())
+}
+
+#[test]
+fn wheel_bombs_are_refused_with_413() {
+    mock::reset();
+    let meta = "Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n";
+    assert!(read_metadata(wheel_with(meta, &[])).is_ok());
+    // 16 MiB of zeros deflate to ~16 KiB: refused from the directory alone.
+    let zeros = vec![("demo_pkg/zeros".to_string(), vec![0; 16 << 20])];
+    let refused = read_metadata(wheel_with(meta, &zeros)).unwrap_err();
+    assert_eq!(refused.status, 413, "{}", refused.message);
+    assert!(
+        refused.message.contains("times its size"),
+        "{}",
+        refused.message
+    );
+    // 100,001 files.
+    let flood: Vec<(String, Vec<u8>)> = (0..100_000)
+        .map(|i| (format!("demo_pkg/f{i}.py"), Vec::new()))
+        .collect();
+    let refused = read_metadata(wheel_with(meta, &flood)).unwrap_err();
+    assert_eq!(refused.status, 413, "{}", refused.message);
+    assert!(
+        refused.message.contains("100000 entries"),
+        "{}",
+        refused.message
+    );
+    // A METADATA past 8 MiB (hex, so that it does not look like a bomb).
+    let long: String = (0..(1u32 << 20)).map(|i| format!("{i:08x}\n")).collect();
+    let refused = read_metadata(wheel_with(&format!("{meta}\n{long}"), &[])).unwrap_err();
+    assert_eq!(refused.status, 413, "{}", refused.message);
+    assert!(
+        refused.message.contains("larger than 8388608 bytes"),
+        "{}",
+        refused.message
+    );
+}
+
 #[test]
 fn project_page_as_json() {
     demo();

@@ -23,8 +23,33 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use std::sync::{Arc, OnceLock};
 
+/// Longest query string, or value of a header an answer varies on, whose
+/// answer is kept in the document cache.
+const MAX_CACHED_VALUE: usize = 1024;
+
 /// Headers a plugin never sees: credentials are the host's business.
 const HIDDEN_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
+
+/// Longest request path and query, and most path segments, a plugin is
+/// asked to classify: no registry needs more, and routers pay per segment.
+const MAX_TARGET_BYTES: usize = 8 << 10;
+const MAX_SEGMENTS: usize = 256;
+
+fn reasonable_target(target: &RequestHead) -> Result<(), String> {
+    let bytes = target.raw_path.len() + target.raw_query.as_ref().map_or(0, String::len);
+    if bytes > MAX_TARGET_BYTES {
+        return Err(format!(
+            "request target too long: {bytes} bytes, at most {MAX_TARGET_BYTES}"
+        ));
+    }
+    let segments = target.raw_path.split('/').count();
+    if segments > MAX_SEGMENTS {
+        return Err(format!(
+            "request path has {segments} segments, at most {MAX_SEGMENTS}"
+        ));
+    }
+    Ok(())
+}
 
 fn method(m: &axum::http::Method) -> Option<Method> {
     Some(match m.as_str() {
@@ -81,7 +106,10 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
     let is_format = |name: &str| app.runtime.plugin(name).is_some();
     let (mount, rest) = match app.mounts.resolve(parts.uri.path(), is_format) {
         Ok(found) => found,
-        Err(name) => return host_error(404, &format!("no repository named {name:?}")),
+        Err(name) => {
+            let name = telemetry::bounded(&name, 256);
+            return host_error(404, &format!("no repository named {name:?}"));
+        }
     };
     let Some(plugin) = app.runtime.plugin(&mount.format) else {
         return host_error(404, &format!("no repository named {:?}", mount.repo.name));
@@ -138,6 +166,17 @@ impl RepoRequest<'_> {
     }
 
     async fn run(&self, body: Body) -> Response {
+        if let Err(problem) = reasonable_target(self.target) {
+            // The plugin renders the refusal from a bounded head.
+            let mut cut = self.head().clone();
+            cut.raw_path = telemetry::bounded(&cut.raw_path, 256).into_owned();
+            cut.raw_query = None;
+            let request = RepoRequest {
+                full_head: OnceLock::from(cut),
+                ..*self
+            };
+            return request.deny(Denial::BadRequest, &problem, None).await;
+        }
         let classify_started = std::time::Instant::now();
         let classified = match self.plugin.memoized_route(self.repo, self.target) {
             Some(route) => route,
@@ -204,7 +243,10 @@ impl RepoRequest<'_> {
             return self.deny(denial, &message, Some(denied)).await;
         }
         let classify_time = classify_started.elapsed();
-        let cacheable = matches!(self.target.method, Method::Get | Method::Head);
+        // A long query string makes every answer unique: not worth a place.
+        let query = self.target.raw_query.as_ref().map_or(0, String::len);
+        let cacheable =
+            matches!(self.target.method, Method::Get | Method::Head) && query <= MAX_CACHED_VALUE;
         let key = DocKeyRef {
             plugin_hash: &self.plugin.hash,
             repo: &self.repo.name,
@@ -347,7 +389,10 @@ impl RepoRequest<'_> {
         };
         metrics::counter!(telemetry::PLUGIN_FAILURES, "format" => self.plugin.format.to_string(), "kind" => kind)
             .increment(1);
-        tracing::error!(plugin = %self.plugin.format, path = %self.target.raw_path, error = %failure, "plugin call failed");
+        let path = telemetry::bounded(&self.target.raw_path, 256);
+        let error = failure.to_string();
+        let error = telemetry::bounded(&error, 4096);
+        tracing::error!(plugin = %self.plugin.format, %path, %error, "plugin call failed");
         // Traps carry backtraces and guest output: those stay in the log.
         let reason = match failure {
             PluginFailure::Trap(_) => "it trapped (details are in the server log)".to_string(),

@@ -3,7 +3,7 @@
 //! document cache; blobs are streamed by the host; a plugin's reason phrase
 //! becomes the status line's, once made safe.
 
-use super::{RepoRequest, vary_value};
+use super::{MAX_CACHED_VALUE, RepoRequest, vary_value};
 use crate::doc_cache::{DocBody, DocKey, DocKeyRef, Document};
 use crate::http::blob;
 use crate::http::encoding::{self, Encoding};
@@ -122,7 +122,8 @@ impl RepoRequest<'_> {
         if let Ok(names) = HeaderValue::from_str(&vary_names.join(", "))
             && !vary_names.is_empty()
         {
-            out.insert(header::VARY, names);
+            // Beside any Vary of the plugin's own.
+            out.append(header::VARY, names);
         }
         Document {
             status,
@@ -142,8 +143,9 @@ impl RepoRequest<'_> {
     /// plugin marked the answer cacheable).
     async fn remember(&self, doc: Document, cache_as: Option<(DocKey, u64)>) -> Response {
         let doc = Arc::new(doc);
+        let ordinary = |v: &Option<String>| v.as_ref().map_or(0, String::len) <= MAX_CACHED_VALUE;
         let key = match cache_as {
-            Some((key, _)) if doc.status == 200 => {
+            Some((key, _)) if doc.status == 200 && doc.vary.iter().all(|(_, v)| ordinary(v)) => {
                 self.app.services.doc_cache.insert(key.clone(), doc.clone());
                 Some(key)
             }

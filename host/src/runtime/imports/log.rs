@@ -3,6 +3,9 @@
 use super::StoreData;
 use crate::runtime::bindings::v0_2::wharf::plugin::log as wit;
 
+/// Longest message kept from a plugin: it may echo what a client sent.
+const MAX_MESSAGE: usize = 4096;
+
 impl wit::Host for StoreData {
     async fn log(&mut self, level: wit::Level, message: String) -> wasmtime::Result<()> {
         let plugin = self
@@ -10,6 +13,7 @@ impl wit::Host for StoreData {
             .as_ref()
             .map(|s| s.plugin.as_str())
             .unwrap_or("?");
+        let message = crate::telemetry::bounded(&message, MAX_MESSAGE);
         match level {
             wit::Level::Trace => tracing::trace!(plugin, "{message}"),
             wit::Level::Debug => tracing::debug!(plugin, "{message}"),

@@ -54,6 +54,12 @@ impl wharf_sdk::Format for Faulty {
                 publish_with,
             )
             .get("serve/{blake3}", "serve", need::read_repo(), serve_any)
+            .get(
+                "serve-badly/{blake3}",
+                "serve-badly",
+                need::read_repo(),
+                serve_badly,
+            )
             .get("open/{blake3}", "open", need::read_repo(), open_any)
             .post("form", "form", need::write_repo(), echo_form)
     }
@@ -100,6 +106,7 @@ fn bad_reply(_: &mut Request) -> Result<Response, HttpError> {
     let mut response = Response::bytes(200, "text/plain", b"x".to_vec())
         .header("content-length", "999999")
         .header("bad name", "v")
+        .header("x-bad-value", "split\r\nx-injected: yes")
         .header("x-fine", "kept");
     response.status = 99;
     Ok(response)
@@ -205,6 +212,17 @@ fn serve_any(req: &mut Request) -> Result<Response, HttpError> {
         req.param("blake3"),
         "application/octet-stream",
     ))
+}
+
+/// A blob answer with headers that are not valid HTTP: the host drops them
+/// and serves the rest.
+fn serve_badly(req: &mut Request) -> Result<Response, HttpError> {
+    Ok(
+        Response::blob(req.param("blake3"), "application/octet-stream")
+            .header("x-bad-value", "split\r\nx-injected: yes")
+            .header("etag", "\"del\u{7f}\"")
+            .header("x-fine", "kept"),
+    )
 }
 
 /// Reading another repository's blob must look like it does not exist.
