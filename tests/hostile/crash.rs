@@ -1,5 +1,12 @@
 //! A process killed mid-upload: nothing of it is visible, and the
-//! temporary object it was writing does not outlive the restart.
+//! temporary object it was writing does not outlive the restart. `many`:
+//! the same with 100 uploads across the five formats, and their retries.
+
+mod client;
+mod formats;
+mod many;
+mod uploads;
+mod verify;
 
 use std::io::Write;
 use std::net::TcpStream;
