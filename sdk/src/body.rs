@@ -32,6 +32,11 @@ impl Body {
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         Body(crate::mock::MockBody::new(bytes))
     }
+    /// Native builds: a body with its `Content-Type` (a multipart boundary).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_bytes_typed(bytes: Vec<u8>, content_type: Option<String>) -> Self {
+        Body(crate::mock::MockBody::new(bytes).with_content_type(content_type))
+    }
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn host(&self) -> &Inner {
         &self.0

@@ -6,7 +6,7 @@
 //! route being handled; the caller's permissions are the tests' to assert on
 //! the [`Route`] that classify returned.
 
-use crate::body::FormPart;
+use crate::body::{FormFile, FormPart};
 use crate::types::*;
 use crate::{Body, Format, Response};
 use base64::Engine;
@@ -32,7 +32,7 @@ pub struct MockHost {
 }
 
 /// The catalog of the test repository.
-#[derive(Default, Clone)]
+#[derive(Default, Clone, Debug)]
 pub struct Catalog {
     /// Package → versions, oldest first.
     pub versions: BTreeMap<String, Vec<VersionRow>>,
@@ -294,6 +294,8 @@ impl TestRequest {
             user: with(|h| h.caller.clone()),
             roles: Vec::new(),
         };
+        let content_type =
+            crate::http::header(&self.head.headers, "content-type").map(str::to_string);
         let ctx = RequestContext {
             repo,
             head: self.head,
@@ -301,7 +303,10 @@ impl TestRequest {
             caller,
         };
         let body = match route.body {
-            BodyMode::Stream => Some(Body::from_bytes(self.body.unwrap_or_default())),
+            BodyMode::Stream => Some(Body::from_bytes_typed(
+                self.body.unwrap_or_default(),
+                content_type,
+            )),
             BodyMode::None => None,
         };
         with(|h| h.route = Some(route.access.clone()));
@@ -371,23 +376,34 @@ impl MockHost {
 }
 
 /// A request body held in memory.
-pub struct MockBody(RefCell<std::io::Cursor<Vec<u8>>>);
+pub struct MockBody {
+    cursor: RefCell<std::io::Cursor<Vec<u8>>>,
+    content_type: Option<String>,
+}
 
 impl MockBody {
     pub fn new(bytes: Vec<u8>) -> Self {
-        MockBody(RefCell::new(std::io::Cursor::new(bytes)))
+        MockBody {
+            cursor: RefCell::new(std::io::Cursor::new(bytes)),
+            content_type: None,
+        }
+    }
+
+    pub fn with_content_type(mut self, content_type: Option<String>) -> Self {
+        self.content_type = content_type;
+        self
     }
 
     pub fn read(&self, max: u32) -> Result<Vec<u8>, StoreError> {
         let mut buf = vec![0; max as usize];
-        let n = self.0.borrow_mut().read(&mut buf).unwrap_or(0);
+        let n = self.cursor.borrow_mut().read(&mut buf).unwrap_or(0);
         buf.truncate(n);
         Ok(buf)
     }
 
     fn rest(&self, len: Option<u64>) -> Result<Vec<u8>, StoreError> {
         let mut data = Vec::new();
-        let mut cursor = self.0.borrow_mut();
+        let mut cursor = self.cursor.borrow_mut();
         match len {
             Some(n) => {
                 cursor.by_ref().take(n).read_to_end(&mut data).ok();
@@ -421,10 +437,35 @@ impl MockBody {
         Ok(with(|h| h.store(data, want)))
     }
 
-    pub fn ingest_multipart(&self, _want: DigestSet) -> Result<Vec<FormPart>, StoreError> {
-        Err(StoreError::Unavailable(
-            "the mock host does not parse multipart bodies yet".into(),
-        ))
+    /// Parses the form with multer, the parser the host uses; file parts
+    /// are stored, text fields returned.
+    pub fn ingest_multipart(&self, want: DigestSet) -> Result<Vec<FormPart>, StoreError> {
+        let invalid =
+            |e: multer::Error| StoreError::Invalid(format!("invalid multipart body: {e}"));
+        let content_type = self.content_type.clone().unwrap_or_default();
+        let boundary = multer::parse_boundary(&content_type).map_err(invalid)?;
+        let data = self.rest(None)?;
+        let stream = futures_util::stream::once(async { Ok::<_, std::io::Error>(data) });
+        let mut form = multer::Multipart::new(stream, boundary);
+        futures_executor::block_on(async {
+            let mut parts = Vec::new();
+            while let Some(field) = form.next_field().await.map_err(invalid)? {
+                let name = field.name().unwrap_or_default().to_string();
+                let filename = field.file_name().map(str::to_string);
+                let content_type = field.content_type().map(|m| m.to_string());
+                let bytes = field.bytes().await.map_err(invalid)?.to_vec();
+                parts.push(match filename {
+                    None => FormPart::Field((name, String::from_utf8_lossy(&bytes).into_owned())),
+                    Some(filename) => FormPart::File(FormFile {
+                        name,
+                        filename,
+                        content_type,
+                        blob: with(|h| h.store(bytes, want)),
+                    }),
+                });
+            }
+            Ok(parts)
+        })
     }
 
     pub fn ingest_json_base64(

@@ -3,7 +3,8 @@
 //! Patterns are `/`-separated segments: a literal, `{name}` (one segment) or
 //! `{name*}` (one or more segments, at most one per pattern: matching is
 //! linear in the path's segments, whatever a client sends). The first route whose pattern and method
-//! match wins. A `GET` route also answers `HEAD`. `PUT`, `POST`, `PATCH` and
+//! match wins. Empty segments (`a//b`, a trailing `/`) are skipped, so
+//! `simple/pkg/` and `simple/pkg` match alike. A `GET` route also answers `HEAD`. `PUT`, `POST`, `PATCH` and
 //! `DELETE` routes receive the body as a stream (cargo sends one with DELETE).
 
 use crate::body::Body;

@@ -5,6 +5,10 @@
 //! - `plugins`: build every plugin component into `target/plugins/`.
 //! - `dev <format>`: rebuild one plugin whenever its sources change; a running
 //!   `wharf` hot-reloads it.
+//! - `fuzz [--seconds N] [target…]`: run the fuzz targets of `fuzz/` (see
+//!   `fuzz.rs`); `test` runs each briefly.
+
+mod fuzz;
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -174,9 +178,13 @@ fn test(extra: &[&str]) -> anyhow::Result<()> {
     // The end-to-end tests spawn the `wharf` binary; `cargo test` only builds
     // binaries for tests of their own package, so build it first, with every
     // target at once: one feature resolution, so nothing is compiled twice.
-    run(cargo().args(["build", "--release", "--workspace", "--all-targets"]))?;
+    // The fuzz targets are built by `cargo xtask fuzz`, instrumented.
+    let workspace = ["--release", "--workspace", "--exclude", "wharf-fuzz"];
+    run(cargo().arg("build").args(workspace).arg("--all-targets"))?;
     let mut cmd = cargo();
-    cmd.args(["test", "--release", "--workspace", "--no-fail-fast"])
+    cmd.arg("test")
+        .args(workspace)
+        .arg("--no-fail-fast")
         .args(extra)
         .stdout(std::process::Stdio::piped());
     eprintln!("+ {cmd:?}");
@@ -261,9 +269,19 @@ fn main() -> anyhow::Result<()> {
         Some("test") => {
             install_clients()?;
             build_all_plugins()?;
-            test(&rest)
+            test(&rest)?;
+            // The whole suite also runs each fuzz target briefly: long enough
+            // to catch a parser that panics near its seeds. Long runs are
+            // `cargo xtask fuzz`.
+            match rest.is_empty() {
+                true => fuzz::fuzz(&["--seconds", "10"]),
+                false => Ok(()),
+            }
         }
+        Some("fuzz") => fuzz::fuzz(&rest),
         Some("dev") => dev(rest.first().context("usage: cargo xtask dev <format>")?),
-        _ => bail!("usage: cargo xtask <run | test | plugins | dev <format>>"),
+        _ => bail!(
+            "usage: cargo xtask <run | test | plugins | dev <format> | fuzz [--seconds N] [target…]>"
+        ),
     }
 }

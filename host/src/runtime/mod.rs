@@ -24,6 +24,13 @@ pub use bindings::{
 };
 pub use body::IncomingBody;
 
+/// The parsers of untrusted request bodies, for the fuzz targets (`fuzz/`).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::json_base64::walk::{Sink, rewrite};
+    pub use super::multipart::{FormLimits, FormSink, Part, read_form};
+}
+
 use crate::auth::{Action, Caller};
 use crate::services::Services;
 use arc_swap::ArcSwap;

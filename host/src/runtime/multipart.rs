@@ -38,18 +38,71 @@ pub enum Part {
     },
 }
 
+/// The operator's bounds on a form.
+#[derive(Debug, Clone, Copy)]
+pub struct FormLimits {
+    pub max_parts: u64,
+    pub max_field_bytes: u64,
+}
+
+/// Where a form's parts go: the request's scope here, a counter in the
+/// fuzz targets. (Both call it with a concrete type, whose future's `Send`
+/// is known.)
+#[allow(async_fn_in_trait)]
+pub trait FormSink {
+    /// Charges text and part descriptions to the plugin's read budget.
+    fn charge(&mut self, n: usize) -> Result<(), StoreError>;
+    /// Stores one file part.
+    async fn file(&mut self, field: multer::Field<'_>) -> Result<BlobInfo, StoreError>;
+}
+
 pub async fn ingest(
     scope: &mut RequestScope,
     body: &mut IncomingBody,
     want: Want,
 ) -> Result<Vec<Part>, StoreError> {
-    let invalid = |e: multer::Error| StoreError::Invalid(format!("invalid multipart body: {e}"));
     let content_type = body.content_type.clone().unwrap_or_default();
-    let boundary = multer::parse_boundary(&content_type).map_err(invalid)?;
-    let services = scope.services.clone();
-    let settings = &services.settings;
+    let settings = &scope.services.settings;
+    let limits = FormLimits {
+        max_parts: settings.max_form_parts.into(),
+        max_field_bytes: settings.max_form_field_bytes,
+    };
+    let mut sink = ScopeSink { scope, want };
+    read_form(body.take(None), &content_type, limits, &mut sink).await
+}
+
+struct ScopeSink<'a> {
+    scope: &'a mut RequestScope,
+    want: Want,
+}
+
+impl FormSink for ScopeSink<'_> {
+    fn charge(&mut self, n: usize) -> Result<(), StoreError> {
+        self.scope.charge(n)
+    }
+
+    async fn file(&mut self, field: multer::Field<'_>) -> Result<BlobInfo, StoreError> {
+        let services = self.scope.services.clone();
+        let max = services.settings.max_body_bytes;
+        let info = services.blobs.ingest(field, self.want, None, max).await?;
+        Ok(self.scope.stored(info))
+    }
+}
+
+/// Reads a form: text fields come back, file parts go to `sink`.
+pub async fn read_form<'r, B>(
+    body: B,
+    content_type: &str,
+    limits: FormLimits,
+    sink: &mut impl FormSink,
+) -> Result<Vec<Part>, StoreError>
+where
+    B: Stream<Item = Result<Bytes, StoreError>> + Unpin + Send + 'r,
+{
+    let invalid = |e: multer::Error| StoreError::Invalid(format!("invalid multipart body: {e}"));
+    let boundary = multer::parse_boundary(content_type).map_err(invalid)?;
     let meter = Arc::new(HeadMeter::default());
-    let mut form = multer::Multipart::new(Paced::new(body.take(None), meter.clone()), boundary);
+    let mut form = multer::Multipart::new(Paced::new(body, meter.clone()), boundary);
     // A head past the limit surfaces as multer's read error.
     let head_error = |e: multer::Error| match meter.exceeded() {
         true => StoreError::Invalid(format!("a part's headers exceed {MAX_PART_HEAD} bytes")),
@@ -62,8 +115,8 @@ pub async fn ingest(
             break;
         };
         meter.stop();
-        if parts.len() >= settings.max_form_parts as usize {
-            let most = settings.max_form_parts;
+        if parts.len() as u64 >= limits.max_parts {
+            let most = limits.max_parts;
             return Err(StoreError::Invalid(format!(
                 "a form may have at most {most} parts"
             )));
@@ -72,14 +125,14 @@ pub async fn ingest(
         let filename = field.file_name().map(str::to_string);
         let content_type = field.content_type().map(|m| m.to_string());
         let described = name.len() + filename.as_ref().map_or(0, String::len);
-        scope.charge(described + content_type.as_ref().map_or(0, String::len))?;
+        sink.charge(described + content_type.as_ref().map_or(0, String::len))?;
         let Some(filename) = filename else {
             let mut text = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(invalid)? {
-                if (text.len() + chunk.len()) as u64 > settings.max_form_field_bytes {
-                    return Err(StoreError::TooLarge(settings.max_form_field_bytes));
+                if (text.len() + chunk.len()) as u64 > limits.max_field_bytes {
+                    return Err(StoreError::TooLarge(limits.max_field_bytes));
                 }
-                scope.charge(chunk.len())?;
+                sink.charge(chunk.len())?;
                 text.extend_from_slice(&chunk);
             }
             let text = String::from_utf8(text)
@@ -87,15 +140,12 @@ pub async fn ingest(
             parts.push(Part::Field(name, text));
             continue;
         };
-        let info = services
-            .blobs
-            .ingest(field, want, None, settings.max_body_bytes)
-            .await?;
+        let blob = sink.file(field).await?;
         parts.push(Part::File {
             name,
             filename,
             content_type,
-            blob: scope.stored(info),
+            blob,
         });
     }
     Ok(parts)

@@ -1,6 +1,6 @@
-//! Native tests with the mock host. Uploads are multipart, which the mock
-//! cannot parse: they are covered end to end in tests/pypi.rs; here the
-//! catalog is written by `upload::store`, with the assets an upload builds.
+//! Native tests with the mock host. Most tests write the catalog with
+//! `upload::store`, with the assets an upload builds; one sends the whole
+//! multipart form twine sends (end to end with twine: tests/pypi.rs).
 
 use crate::names::{Kind, check_filename, normalize, validate};
 use crate::record::{self, Dist, ReleaseMeta};
@@ -503,6 +503,64 @@ fn files_and_metadata_are_served_as_blobs() {
         b"Metadata-Version: 2.1\n"
     );
     assert_eq!(get("files/demo-pkg/missing.whl", None).status, 404);
+}
+
+/// A form as twine sends it, with the wheel as `content`.
+fn twine_form(boundary: &str, fields: &[(&str, &str)], filename: &str, file: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        let head =
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n");
+        body.extend_from_slice(head.as_bytes());
+        body.extend_from_slice(value.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    }
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    body.extend_from_slice(head.as_bytes());
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[test]
+fn a_twine_upload_is_listed_on_the_simple_page() {
+    mock::reset();
+    mock::login_as(Some("alice"));
+    let wheel = wheel("Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n");
+    let sha256 = wharf_sdk::hex(<sha2::Sha256 as sha2::Digest>::digest(&wheel));
+    let fields = [
+        (":action", "file_upload"),
+        ("protocol_version", "1"),
+        ("name", "demo_pkg"),
+        ("version", "1.0"),
+        ("filetype", "bdist_wheel"),
+        ("pyversion", "py3"),
+        ("metadata_version", "2.1"),
+        ("sha256_digest", sha256.as_str()),
+    ];
+    let filename = "demo_pkg-1.0-py3-none-any.whl";
+    let body = twine_form("b0undary", &fields, filename, &wheel);
+    let (_, r) = TestRequest::new(Method::Post, "legacy/")
+        .header("content-type", "multipart/form-data; boundary=b0undary")
+        .body(body)
+        .send::<Pypi>()
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let page = text(&get("simple/demo-pkg/", None));
+    assert!(
+        page.contains(&format!("{filename}#sha256={sha256}")),
+        "{page}"
+    );
+
+    let (_, r) = TestRequest::new(Method::Post, "legacy/")
+        .header("content-type", "multipart/form-data; boundary=b0undary")
+        .body(b"--b0undary\r\nno headers end".to_vec())
+        .send::<Pypi>()
+        .unwrap();
+    assert_eq!(r.status, 400, "{}", text(&r));
 }
 
 #[test]

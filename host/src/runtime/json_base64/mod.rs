@@ -12,7 +12,7 @@
 //! Patterns are RFC 6901 pointers where a `*` segment matches any key.
 
 mod decode;
-mod walk;
+pub(super) mod walk;
 
 use super::body::IncomingBody;
 use super::capability::RequestScope;

@@ -7,10 +7,13 @@
 //! briefly so clients that send Basic credentials on every request do not pay
 //! argon2 each time.
 
+pub mod credentials;
+
+pub use credentials::Credentials;
+
 use crate::passwords::Passwords;
 use crate::registry_token::TokenKeys;
 use crate::store::{Db, now_millis};
-use base64::Engine;
 use rand::Rng;
 use sha2::Digest;
 use std::sync::Arc;
@@ -125,36 +128,19 @@ impl Auth {
     }
 
     async fn verify(&self, key: [u8; 32], value: &str) -> Result<Caller, AuthError> {
-        let caller = match value.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
-                let token = rest.trim();
-                if token.starts_with(TOKEN_PREFIX) {
-                    self.token_caller(token).await?
-                } else {
-                    // Registry tokens expire on their own: verify, never cache.
-                    return self
-                        .tokens
-                        .verify(token)
-                        .ok_or(AuthError::InvalidCredentials);
-                }
+        let caller = match credentials::parse(value)? {
+            Credentials::Anonymous => Caller::default(),
+            Credentials::ApiToken(token) => self.token_caller(&token).await?,
+            // Registry tokens expire on their own: verify, never cache.
+            Credentials::RegistryToken(token) => {
+                return self
+                    .tokens
+                    .verify(&token)
+                    .ok_or(AuthError::InvalidCredentials);
             }
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(rest.trim())
-                    .map_err(|_| AuthError::InvalidCredentials)?;
-                let text = String::from_utf8(decoded).map_err(|_| AuthError::InvalidCredentials)?;
-                let (user, secret) = text.split_once(':').ok_or(AuthError::InvalidCredentials)?;
-                if user.is_empty() && secret.is_empty() {
-                    // Container clients answer a Basic challenge with empty
-                    // credentials when they have none: that is anonymous.
-                    Caller::default()
-                } else if secret.starts_with(TOKEN_PREFIX) {
-                    self.token_caller(secret).await?
-                } else {
-                    self.password_caller(user, secret).await?
-                }
+            Credentials::Password { user, password } => {
+                self.password_caller(&user, &password).await?
             }
-            _ => self.token_caller(value).await?,
         };
         self.verified.insert(key, caller.clone());
         Ok(caller)
@@ -254,6 +240,7 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     async fn auth() -> (tempfile::TempDir, Auth) {
         let dir = tempfile::tempdir().unwrap();
