@@ -165,9 +165,10 @@ fn cargo_server() -> Server {
 }
 
 fn cargo_server_with(env: &[(&str, &str)]) -> Server {
+    // As shipped: cargo keeps its crates' owners (`cargo owner`) itself.
     let cargo = PluginEntry {
         format: "cargo",
-        extra: "",
+        extra: "owners = \"plugin\"",
     };
     Server::start_with_env(&[cargo], env)
 }

@@ -8,6 +8,7 @@
 //! argon2 each time.
 
 pub mod credentials;
+pub mod owners;
 
 pub use credentials::Credentials;
 
@@ -61,6 +62,7 @@ pub struct Auth {
     /// SHA-256 of the presented credentials → the caller they proved.
     verified: moka::sync::Cache<[u8; 32], Caller>,
     passwords: Arc<Passwords>,
+    pub owners: owners::Owners,
 }
 
 /// Threads checking passwords at once, and checks waiting for one.
@@ -78,6 +80,7 @@ impl Auth {
             .time_to_live(Duration::from_secs(60))
             .build();
         Auth {
+            owners: owners::Owners::new(db.clone()),
             db,
             anonymous_read,
             tokens,
@@ -209,12 +212,29 @@ impl Auth {
         Ok(hit.is_some())
     }
 
+    /// Whether `user:<name>` or `team:<name>` names an existing user or team.
+    pub async fn principal_exists(&self, principal: &str) -> anyhow::Result<bool> {
+        let query = match principal.split_once(':') {
+            Some(("user", _)) => "SELECT 1 FROM users WHERE name = ?",
+            Some(("team", _)) => "SELECT 1 FROM teams WHERE name = ?",
+            _ => return Ok(false),
+        };
+        let name = principal.split_once(':').map_or("", |(_, n)| n);
+        let hit: Option<i64> = sqlx::query_scalar(query)
+            .bind(name)
+            .fetch_optional(&self.db)
+            .await?;
+        Ok(hit.is_some())
+    }
+
     /// Issues a new API token for `user`; only its hash is kept.
     pub async fn create_token(&self, user: &str) -> anyhow::Result<String> {
         let secret: [u8; 32] = rand::rng().random();
         let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
-        sqlx::query("INSERT INTO tokens (hash, user_name, created_at) VALUES (?, ?, ?)")
-            .bind(sha256_hex(token.as_bytes()))
+        let hash = sha256_hex(token.as_bytes());
+        sqlx::query("INSERT INTO tokens (hash, id, user_name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&hash)
+            .bind(&hash[..16])
             .bind(user)
             .bind(now_millis())
             .execute(&self.db)

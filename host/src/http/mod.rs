@@ -31,6 +31,12 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/v1/plugins", get(api::plugins))
         .route("/api/v1/tokens", post(api::create_token))
         .route("/api/v1/users", post(api::create_user))
+        .route(
+            "/api/v1/owners",
+            get(api::owners::list)
+                .put(api::owners::add)
+                .delete(api::owners::remove),
+        )
         .route(crate::registry_token::ENDPOINT, get(token::issue))
         // Repository documents are compressed once and cached (`encoding`).
         .route_layer(compression::layer())

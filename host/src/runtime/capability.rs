@@ -9,11 +9,14 @@
 //! - storing bytes needs a route that writes;
 //! - every asset a write makes servable references a blob this request
 //!   stored or one this repository already serves;
+//! - every package a write changes is the caller's: an owner's, or unclaimed
+//!   and then claimed for the caller (`auth/owners.rs`);
 //! - `auth.may` answers within the route;
 //! - reads are limited to the repository, and bytes read into the guest are
 //!   charged to the request's budget.
 
-use super::registry::Policy;
+use super::registry::{OwnersKeptBy, Policy};
+use crate::auth::owners::Standing;
 use crate::auth::{Action, Caller};
 use crate::services::Services;
 use crate::store::StoreError;
@@ -150,12 +153,86 @@ impl RequestScope {
                 }
             }
         }
-        self.services.catalog.apply(&self.repo, &writes).await?;
+        let claimed = self.check_owners(&writes).await?;
+        if let Err(e) = self.services.catalog.apply(&self.repo, &writes).await {
+            self.give_back(&claimed).await;
+            return Err(e);
+        }
         let mut touched: Vec<&str> = writes.iter().map(|w| w.package().unwrap_or("*")).collect();
         touched.sort_unstable();
         touched.dedup();
         self.changed(&touched).await;
         Ok(())
+    }
+
+    /// Every package the writes change must be the caller's (`auth/owners.rs`);
+    /// a package nobody holds is claimed for the caller when it is written.
+    /// Returns the claims made, to give back if the writes fail.
+    async fn check_owners(&self, writes: &[Write]) -> Result<Vec<String>, StoreError> {
+        if self.policy.owners == OwnersKeptBy::Plugin {
+            return Ok(Vec::new());
+        }
+        let owners = &self.services.auth.owners;
+        let catalog = self.services.catalog.as_ref();
+        let unavailable = |e: sqlx::Error| StoreError::Unavailable(format!("owners: {e}"));
+        let mut packages: Vec<(&str, Action)> = Vec::new();
+        for w in writes {
+            match (w.package(), write_action(w)) {
+                (None, _) => {}
+                (Some(p), action) => match packages.iter_mut().find(|(q, _)| *q == p) {
+                    Some((_, a)) if action == Action::Write => *a = Action::Write,
+                    Some(_) => {}
+                    None => packages.push((p, action)),
+                },
+            }
+        }
+        let mut claimed = Vec::new();
+        for (package, action) in packages {
+            let standing = owners
+                .standing(catalog, &self.caller, &self.repo, package)
+                .await
+                .map_err(unavailable)?;
+            let user = self.caller.user.as_deref().unwrap_or_default();
+            let refused = || StoreError::Forbidden(format!("{user} is not an owner of {package}"));
+            match standing {
+                Standing::Owner => {}
+                Standing::Outsider => return Err(refused()),
+                // Deleting what does not exist claims nothing.
+                Standing::Unclaimed if action != Action::Write => {}
+                Standing::Unclaimed => {
+                    if !owners
+                        .claim(&self.repo, package, user)
+                        .await
+                        .map_err(unavailable)?
+                    {
+                        // Someone claimed it first: theirs, unless a team of ours.
+                        let again = owners.standing(catalog, &self.caller, &self.repo, package);
+                        if again.await.map_err(unavailable)? != Standing::Owner {
+                            self.give_back(&claimed).await;
+                            return Err(refused());
+                        }
+                        continue;
+                    }
+                    claimed.push(package.to_string());
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn give_back(&self, claimed: &[String]) {
+        let user = self.caller.user.as_deref().unwrap_or_default();
+        for package in claimed {
+            if let Err(e) = self
+                .services
+                .auth
+                .owners
+                .unclaim(&self.repo, package, user)
+                .await
+            {
+                tracing::warn!(repo = %self.repo, package, error = %e, "giving back a claim failed");
+            }
+        }
     }
 
     /// After a committed write: cached documents go, and the change time

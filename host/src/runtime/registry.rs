@@ -50,6 +50,20 @@ struct Entry {
     /// Signing key ids the plugin may use.
     #[serde(default)]
     signing_keys: Vec<String>,
+    /// Who keeps package owners: the host (default), or the plugin itself.
+    #[serde(default)]
+    owners: OwnersKeptBy,
+}
+
+/// Who enforces package ownership for a format. `plugin` is for a plugin
+/// that keeps and checks owners itself (cargo, whose `cargo owner` commands
+/// edit its own list until the contract lets plugins edit the host's).
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OwnersKeptBy {
+    #[default]
+    Host,
+    Plugin,
 }
 
 fn yes() -> bool {
@@ -65,6 +79,7 @@ pub struct Policy {
     pub read_limit: u64,
     pub upstream: Vec<String>,
     pub signing_keys: Vec<String>,
+    pub owners: OwnersKeptBy,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +114,7 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<PluginSpec>> {
             )?,
             upstream: entry.upstream,
             signing_keys: entry.signing_keys,
+            owners: entry.owners,
         };
         if specs.iter().any(|s: &PluginSpec| s.format == entry.format) {
             anyhow::bail!(

@@ -9,9 +9,11 @@ mod respond;
 pub use mounts::Mounts;
 
 use super::{App, host_error};
-use crate::auth::Caller;
+use crate::auth::owners::Standing;
+use crate::auth::{Action, Caller};
 use crate::doc_cache::DocKeyRef;
 use crate::registry_token;
+use crate::runtime::registry::OwnersKeptBy;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
     Reply, RepoInfo, RequestHead,
@@ -242,6 +244,11 @@ impl RepoRequest<'_> {
             };
             return self.deny(denial, &message, Some(denied)).await;
         }
+        // Others' packages are refused before any body is read; the writes
+        // are checked again, and unclaimed names claimed, when they apply.
+        if let Some(refusal) = self.not_an_owner(&route.access, &caller).await {
+            return refusal;
+        }
         let classify_time = classify_started.elapsed();
         // A long query string makes every answer unique: not worth a place.
         let query = self.target.raw_query.as_ref().map_or(0, String::len);
@@ -323,6 +330,43 @@ impl RepoRequest<'_> {
     }
 
     /// A host decision, rendered by the plugin in its format's shape.
+    /// The refusal of a route that changes a package the caller does not own.
+    async fn not_an_owner(&self, access: &[runtime::Access], caller: &Caller) -> Option<Response> {
+        if self.plugin.policy.owners == OwnersKeptBy::Plugin {
+            return None;
+        }
+        let services = &self.app.services;
+        for a in access {
+            let action = runtime::action(a.action);
+            let (Some(package), false) = (a.package.as_deref(), action == Action::Read) else {
+                continue;
+            };
+            if a.repository.as_deref().is_some_and(|r| r != self.repo.name) {
+                continue;
+            }
+            let standing = services
+                .auth
+                .owners
+                .standing(services.catalog.as_ref(), caller, &self.repo.name, package)
+                .await;
+            let message = match standing {
+                Ok(Standing::Owner | Standing::Unclaimed) => continue,
+                Ok(Standing::Outsider) => format!(
+                    "{} is not an owner of {package}",
+                    caller.user.as_deref().unwrap_or("anonymous")
+                ),
+                Err(_) => {
+                    return Some(
+                        self.deny(Denial::Unavailable, "owners unavailable", None)
+                            .await,
+                    );
+                }
+            };
+            return Some(self.deny(Denial::Forbidden, &message, Some(a)).await);
+        }
+        None
+    }
+
     async fn deny(
         &self,
         denial: Denial,

@@ -1,6 +1,8 @@
 //! `/api/v1`: the admin and token API (JSON), described by OpenAPI at
 //! `/api-docs` (utoipa derives the document from these handlers and types).
 
+pub mod owners;
+
 use super::{App, ErrorBody, host_error};
 use crate::auth::{Action, Caller};
 use crate::runtime::PluginStatus;
@@ -21,7 +23,7 @@ use utoipa::{OpenApi, ToSchema};
             Authenticate with Basic (user and password, or any user and an API token) \
             or `Bearer <token>`."
     ),
-    paths(ready, plugins, create_token, create_user),
+    paths(ready, plugins, create_token, create_user, owners::list, owners::add, owners::remove),
     modifiers(&Credentials),
     security(("basic" = []), ("bearer" = []))
 )]

@@ -1,0 +1,136 @@
+//! Package ownership, for every format alike: the first publisher of a
+//! package becomes its owner; further versions, tags, yanks, deprecations
+//! and deletes need an owner (a user, or a member of an owning team) or an
+//! administrator. Owners are kept per repository and package name, the name
+//! the format's plugin puts in its routes and writes.
+//!
+//! A package that has content but no owner (published before owners were
+//! kept) is changed only by an administrator, who can assign owners: it is
+//! never claimed by whoever writes to it first.
+
+use super::Caller;
+use crate::store::catalog::Catalog;
+use crate::store::{Db, now_millis};
+
+/// How a caller stands towards a package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// An owner, directly or through a team; or an administrator.
+    Owner,
+    /// Nobody holds the name and nothing is published under it: the caller
+    /// may publish it and becomes its owner.
+    Unclaimed,
+    /// Others own it, or it has content and no owner.
+    Outsider,
+}
+
+/// An owner: `user:<name>` or `team:<name>`.
+pub fn principal_is_valid(principal: &str) -> bool {
+    matches!(principal.split_once(':'), Some(("user" | "team", name)) if !name.is_empty())
+}
+
+#[derive(Clone)]
+pub struct Owners {
+    db: Db,
+}
+
+impl Owners {
+    pub fn new(db: Db) -> Self {
+        Owners { db }
+    }
+
+    /// Where `caller` stands towards `package` of `repo`.
+    pub async fn standing(
+        &self,
+        catalog: &dyn Catalog,
+        caller: &Caller,
+        repo: &str,
+        package: &str,
+    ) -> Result<Standing, sqlx::Error> {
+        if caller.admin {
+            return Ok(Standing::Owner);
+        }
+        let Some(user) = caller.user.as_deref() else {
+            return Ok(Standing::Outsider);
+        };
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(SUM(principal = 'user:' || ?3
+                 OR principal IN (SELECT 'team:' || team FROM team_members WHERE user_name = ?3)), 0)
+             FROM package_owners WHERE repo = ?1 AND package = ?2",
+        )
+        .bind(repo)
+        .bind(package)
+        .bind(user)
+        .fetch_optional(&self.db)
+        .await?;
+        let (owners, mine) = row.unwrap_or((0, 0));
+        Ok(match (owners, mine) {
+            (_, 1..) => Standing::Owner,
+            (1.., 0) => Standing::Outsider,
+            _ => match catalog.has_package(repo, package).await {
+                Ok(false) => Standing::Unclaimed,
+                _ => Standing::Outsider,
+            },
+        })
+    }
+
+    /// Makes `user` the owner of an unowned package; `false` when someone
+    /// claimed it first (one statement: two first publishes cannot both win).
+    pub async fn claim(&self, repo: &str, package: &str, user: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "INSERT INTO package_owners (repo, package, principal, added_at)
+             SELECT ?1, ?2, 'user:' || ?3, ?4
+             WHERE NOT EXISTS (SELECT 1 FROM package_owners WHERE repo = ?1 AND package = ?2)",
+        )
+        .bind(repo)
+        .bind(package)
+        .bind(user)
+        .bind(now_millis())
+        .execute(&self.db)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives a claim back: the publish it was made for failed.
+    pub async fn unclaim(&self, repo: &str, package: &str, user: &str) -> Result<(), sqlx::Error> {
+        self.remove(repo, package, &format!("user:{user}")).await
+    }
+
+    pub async fn list(&self, repo: &str, package: &str) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT principal FROM package_owners WHERE repo = ? AND package = ? ORDER BY added_at, principal",
+        )
+        .bind(repo)
+        .bind(package)
+        .fetch_all(&self.db)
+        .await
+    }
+
+    pub async fn add(&self, repo: &str, package: &str, principal: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT OR IGNORE INTO package_owners (repo, package, principal, added_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(repo)
+        .bind(package)
+        .bind(principal)
+        .bind(now_millis())
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove(
+        &self,
+        repo: &str,
+        package: &str,
+        principal: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM package_owners WHERE repo = ? AND package = ? AND principal = ?")
+            .bind(repo)
+            .bind(package)
+            .bind(principal)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+}

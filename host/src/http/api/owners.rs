@@ -1,0 +1,173 @@
+//! `/api/v1/owners`: the owners of a package, for every format, and the way
+//! to change them for formats whose clients have no owner command (PyPI,
+//! Maven, OCI namespaces). Owners are `user:<name>` or `team:<name>`.
+
+use super::{caller, require};
+use crate::auth::owners::{Standing, principal_is_valid};
+use crate::auth::{Action, Caller};
+use crate::http::{App, ErrorBody, host_error};
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+pub struct PackageRef {
+    /// The repository, e.g. `npm` or `oci`.
+    repository: String,
+    /// The package as its format names it (`@acme/web`, `team/app`).
+    package: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OwnerList {
+    owners: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema, IntoParams)]
+pub struct OwnerChange {
+    repository: String,
+    package: String,
+    /// `user:<name>` or `team:<name>`.
+    owner: String,
+}
+
+/// Lists the owners of a package (whoever may read the repository).
+#[utoipa::path(get, path = "/api/v1/owners", params(PackageRef), responses(
+    (status = 200, body = OwnerList),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "no such repository"),
+))]
+pub async fn list(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(at): Query<PackageRef>,
+) -> Response {
+    if let Err(r) = require(&app, &headers, Action::Read).await {
+        return r;
+    }
+    if let Err(r) = known_repository(&app, &at.repository) {
+        return r;
+    }
+    match app
+        .services
+        .auth
+        .owners
+        .list(&at.repository, &at.package)
+        .await
+    {
+        Ok(owners) => Json(OwnerList { owners }).into_response(),
+        Err(e) => host_error(503, &format!("owners unavailable: {e}")),
+    }
+}
+
+/// Adds an owner (an owner of the package, or an admin).
+#[utoipa::path(put, path = "/api/v1/owners", request_body = OwnerChange, responses(
+    (status = 204, description = "added (or already an owner)"),
+    (status = 400, body = ErrorBody, description = "no such user or team"),
+    (status = 403, body = ErrorBody, description = "not an owner"),
+    (status = 404, body = ErrorBody, description = "no such repository or package"),
+))]
+pub async fn add(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(change): Json<OwnerChange>,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers, &change).await {
+        return r;
+    }
+    let owners = &app.services.auth.owners;
+    match app.services.auth.principal_exists(&change.owner).await {
+        Ok(true) => {}
+        Ok(false) => return host_error(400, &format!("there is no {}", change.owner)),
+        Err(e) => return host_error(503, &e.to_string()),
+    }
+    match owners
+        .add(&change.repository, &change.package, &change.owner)
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => host_error(503, &format!("owners unavailable: {e}")),
+    }
+}
+
+/// Removes an owner; a package keeps at least one.
+#[utoipa::path(delete, path = "/api/v1/owners", params(OwnerChange), responses(
+    (status = 204, description = "removed (or was no owner)"),
+    (status = 403, body = ErrorBody, description = "not an owner"),
+    (status = 409, body = ErrorBody, description = "the last owner"),
+))]
+pub async fn remove(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(change): Query<OwnerChange>,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers, &change).await {
+        return r;
+    }
+    let owners = &app.services.auth.owners;
+    let current = match owners.list(&change.repository, &change.package).await {
+        Ok(list) => list,
+        Err(e) => return host_error(503, &format!("owners unavailable: {e}")),
+    };
+    if current == [change.owner.clone()] {
+        return host_error(409, "a package keeps at least one owner");
+    }
+    match owners
+        .remove(&change.repository, &change.package, &change.owner)
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => host_error(503, &format!("owners unavailable: {e}")),
+    }
+}
+
+/// The caller, if they may change the owners of the package.
+async fn authorized(
+    app: &App,
+    headers: &HeaderMap,
+    change: &OwnerChange,
+) -> Result<Caller, Response> {
+    let caller = caller(app, headers).await?;
+    if caller.user.is_none() {
+        return Err(super::unauthorized());
+    }
+    known_repository(app, &change.repository)?;
+    if !principal_is_valid(&change.owner) {
+        return Err(host_error(400, "an owner is user:<name> or team:<name>"));
+    }
+    let standing = app
+        .services
+        .auth
+        .owners
+        .standing(
+            app.services.catalog.as_ref(),
+            &caller,
+            &change.repository,
+            &change.package,
+        )
+        .await
+        .map_err(|e| host_error(503, &format!("owners unavailable: {e}")))?;
+    match standing {
+        Standing::Owner => Ok(caller),
+        Standing::Unclaimed => Err(host_error(
+            404,
+            &format!("nothing is published as {}", change.package),
+        )),
+        Standing::Outsider => Err(host_error(
+            403,
+            &format!("you are not an owner of {}", change.package),
+        )),
+    }
+}
+
+fn known_repository(app: &App, name: &str) -> Result<(), Response> {
+    let formats = app.runtime.formats();
+    match app.mounts.resolve(name, |f| formats.iter().any(|g| g == f)) {
+        Ok((mount, _)) if mount.repo.name == name => Ok(()),
+        _ => Err(host_error(404, &format!("there is no repository {name}"))),
+    }
+}

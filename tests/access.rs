@@ -1,0 +1,228 @@
+//! Identity and access end to end: a package belongs to its first
+//! publisher, for every format the host keeps owners of (npm, OCI, Maven
+//! here; PyPI alike), and only its owners or an admin change it.
+
+use serde_json::json;
+use sha2::Digest;
+use wharf_tests::{PluginEntry, Reply, Server, npm_publish_body, send, send_with};
+
+const FORMATS: [PluginEntry; 3] = [
+    PluginEntry {
+        format: "npm",
+        extra: "",
+    },
+    PluginEntry {
+        format: "oci",
+        extra: "",
+    },
+    PluginEntry {
+        format: "maven",
+        extra: "",
+    },
+];
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+fn call(server: &Server, method: &str, path: &str, auth: &str, body: Option<&[u8]>) -> Reply {
+    let request =
+        ureq::request(method, &format!("{}{path}", server.url)).set("Authorization", auth);
+    send_with(request, body)
+}
+
+fn npm_publish(server: &Server, auth: &str, name: &str, version: &str) -> Reply {
+    let tarball = format!("{name}@{version}").into_bytes();
+    let body = npm_publish_body(name, version, &tarball, &tarball);
+    let request = ureq::put(&format!("{}/npm/{name}", server.url))
+        .set("Authorization", auth)
+        .set("Content-Type", "application/json");
+    send_with(request, Some(&body))
+}
+
+fn owners(server: &Server, repository: &str, package: &str) -> Vec<String> {
+    let path = format!("/api/v1/owners?repository={repository}&package={package}");
+    let r = call(server, "GET", &path, &server.admin_basic(), None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    serde_json::from_value(r.json()["owners"].clone()).unwrap()
+}
+
+fn change_owner(server: &Server, auth: &str, method: &str, package: &str, owner: &str) -> Reply {
+    let change = json!({ "repository": "npm", "package": package, "owner": owner });
+    match method {
+        "PUT" => {
+            let request = ureq::put(&format!("{}/api/v1/owners", server.url))
+                .set("Authorization", auth)
+                .set("Content-Type", "application/json");
+            send_with(request, Some(change.to_string().as_bytes()))
+        }
+        _ => call(
+            server,
+            "DELETE",
+            &format!("/api/v1/owners?repository=npm&package={package}&owner={owner}"),
+            auth,
+            None,
+        ),
+    }
+}
+
+#[test]
+fn an_npm_package_is_changed_only_by_its_owners() {
+    let server = Server::start(&FORMATS);
+    let alice = bearer(&server.create_user("alice", "alice-password"));
+    let bob = bearer(&server.create_user("bob", "bob-password"));
+    assert_eq!(
+        npm_publish(&server, &alice, "alicepkg", "1.0.0").status,
+        200
+    );
+    assert_eq!(owners(&server, "npm", "alicepkg"), ["user:alice"]);
+
+    // bob can neither publish, nor move a tag, nor unpublish.
+    let r = npm_publish(&server, &bob, "alicepkg", "6.6.6");
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("not an owner of alicepkg")
+    );
+    let tag = call(
+        &server,
+        "PUT",
+        "/npm/-/package/alicepkg/dist-tags/latest",
+        &bob,
+        Some(b"\"6.6.6\""),
+    );
+    assert_eq!(tag.status, 403, "{}", tag.text());
+    let unpublish = call(&server, "DELETE", "/npm/alicepkg/-rev/1", &bob, None);
+    assert_eq!(unpublish.status, 403, "{}", unpublish.text());
+    let doc = send(ureq::get(&format!("{}/npm/alicepkg", server.url))).json();
+    assert_eq!(doc["dist-tags"]["latest"], "1.0.0");
+    assert_eq!(doc["versions"].as_object().unwrap().len(), 1);
+
+    // Only an owner adds one; then bob publishes.
+    assert_eq!(
+        change_owner(&server, &bob, "PUT", "alicepkg", "user:bob").status,
+        403
+    );
+    assert_eq!(
+        change_owner(&server, &alice, "PUT", "alicepkg", "user:nobody").status,
+        400
+    );
+    assert_eq!(
+        change_owner(&server, &alice, "PUT", "alicepkg", "user:bob").status,
+        204
+    );
+    assert_eq!(npm_publish(&server, &bob, "alicepkg", "6.6.6").status, 200);
+    // A package keeps one owner at least.
+    assert_eq!(
+        change_owner(&server, &alice, "DELETE", "alicepkg", "user:alice").status,
+        204
+    );
+    assert_eq!(
+        change_owner(&server, &bob, "DELETE", "alicepkg", "user:bob").status,
+        409
+    );
+    assert_eq!(owners(&server, "npm", "alicepkg"), ["user:bob"]);
+    assert_eq!(
+        npm_publish(&server, &alice, "alicepkg", "7.0.0").status,
+        403
+    );
+    // An admin may change any package.
+    assert_eq!(
+        npm_publish(&server, &server.admin_basic(), "alicepkg", "8.0.0").status,
+        200
+    );
+}
+
+#[test]
+fn the_first_of_concurrent_publishers_owns_a_new_name() {
+    let server = Server::start(&FORMATS);
+    let tokens: Vec<String> = (0..6)
+        .map(|i| bearer(&server.create_user(&format!("racer{i}"), "racer-password")))
+        .collect();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let runs: Vec<_> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let server = &server;
+                s.spawn(move || npm_publish(server, t, "racepkg", &format!("1.0.{i}")).status)
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let won: Vec<usize> = (0..6).filter(|i| statuses[*i] == 200).collect();
+    assert_eq!(won.len(), 1, "statuses {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 403),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        owners(&server, "npm", "racepkg"),
+        [format!("user:racer{}", won[0])]
+    );
+    let doc = send(ureq::get(&format!("{}/npm/racepkg", server.url))).json();
+    let versions: Vec<&String> = doc["versions"].as_object().unwrap().keys().collect();
+    assert_eq!(versions, [&format!("1.0.{}", won[0])]);
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn an_oci_repository_and_a_maven_artifact_are_their_pushers() {
+    let server = Server::start(&FORMATS);
+    let alice = bearer(&server.create_user("alice", "alice-password"));
+    let bob = bearer(&server.create_user("bob", "bob-password"));
+    let push_blob = |auth: &str, name: &str, blob: &[u8]| {
+        let path = format!("/v2/{name}/blobs/uploads/?digest={}", digest(blob));
+        call(&server, "POST", &path, auth, Some(blob)).status
+    };
+    assert_eq!(push_blob(&alice, "alice/app", b"{}"), 201);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(b"{}"), "size": 2},
+        "layers": [],
+    })
+    .to_string();
+    let put_manifest = |auth: &str, name: &str| {
+        let request = ureq::put(&format!("{}/v2/{name}/manifests/1.0", server.url))
+            .set("Authorization", auth)
+            .set("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+        send_with(request, Some(manifest.as_bytes())).status
+    };
+    assert_eq!(put_manifest(&alice, "alice/app"), 201);
+    // bob pushes nothing into alice/app, and deletes nothing of it.
+    assert_eq!(push_blob(&bob, "alice/app", b"bob's layer"), 403);
+    assert_eq!(put_manifest(&bob, "alice/app"), 403);
+    assert_eq!(
+        call(&server, "DELETE", "/v2/alice/app/manifests/1.0", &bob, None).status,
+        403
+    );
+    let still = call(&server, "GET", "/v2/alice/app/manifests/1.0", &alice, None);
+    assert_eq!(still.status, 200);
+    // His own repository is his.
+    assert_eq!(push_blob(&bob, "bob/app", b"{}"), 201);
+    assert_eq!(put_manifest(&bob, "bob/app"), 201);
+
+    let put =
+        |auth: &str, path: &str, body: &[u8]| call(&server, "PUT", path, auth, Some(body)).status;
+    let pom = b"<project/>";
+    assert_eq!(
+        put(&alice, "/maven/com/acme/demo/1.0/demo-1.0.pom", pom),
+        201
+    );
+    assert_eq!(put(&bob, "/maven/com/acme/demo/1.1/demo-1.1.pom", pom), 403);
+    assert_eq!(put(&bob, "/maven/com/bob/demo/1.0/demo-1.0.pom", pom), 201);
+    let bobs = call(
+        &server,
+        "GET",
+        "/maven/com/acme/demo/1.1/demo-1.1.pom",
+        &alice,
+        None,
+    );
+    assert_eq!(bobs.status, 404);
+}
