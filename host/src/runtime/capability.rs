@@ -79,7 +79,12 @@ impl RequestScope {
             }),
             None => self.route_allows(action, package),
         };
-        in_route && self.services.auth.permits_on(&self.caller, action, package)
+        let repository = repository.unwrap_or(&self.repo);
+        in_route
+            && self
+                .services
+                .auth
+                .permits_on(&self.caller, action, repository, package)
     }
 
     fn require(&self, action: Action, package: Option<&str>) -> Result<(), StoreError> {
@@ -90,7 +95,11 @@ impl RequestScope {
                 "this request's route does not allow {verb} on {what}"
             )));
         }
-        if !self.services.auth.permits_on(&self.caller, action, package) {
+        if !self
+            .services
+            .auth
+            .permits_on(&self.caller, action, &self.repo, package)
+        {
             return Err(StoreError::Forbidden(format!(
                 "{verb} on {what} is not allowed for this caller"
             )));
@@ -104,7 +113,9 @@ impl RequestScope {
             .route
             .iter()
             .any(|g| matches!(g.action, Action::Write | Action::Admin));
-        match writes && self.services.auth.permits(&self.caller, Action::Write) {
+        let permitted = self.services.auth.permits(&self.caller, Action::Write)
+            && self.caller.reaches(&self.repo);
+        match writes && permitted {
             true => Ok(()),
             false => Err(StoreError::Forbidden(
                 "storing bytes needs a route that writes".into(),
