@@ -27,7 +27,8 @@ libfuzzer_sys::fuzz_target!(
         assert!(keys().verify(&token).is_none(), "a forged token verified");
     }
     if let Some((name, _actions)) = registry_token::parse_scope(scope) {
-        let challenge = registry_token::challenge("http://registry.test", Some(&name), Some(Action::Write));
+        let needs = [Action::Delete, Action::Write];
+        let challenge = registry_token::challenge("http://registry.test", Some(&name), &needs);
         assert!(http::HeaderValue::from_str(&challenge).is_ok(), "{challenge:?}");
         assert_eq!(challenge.matches("realm=").count(), 1, "{challenge:?}");
     }

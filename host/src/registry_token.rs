@@ -6,8 +6,13 @@
 //! permissions allow, signs with a key kept in the data directory, and on
 //! every later request honours the token's scopes as well as the caller's
 //! permissions.
+//!
+//! A token is bound to the Wharf repository it was issued for (the OCI
+//! registry at `/v2/`), so its `repository:<name>` scopes, which name no
+//! format, cannot be read as packages of another format; it is never a
+//! credential of the admin API or of the token endpoint itself (`auth`).
 
-use crate::auth::{Action, Caller, Grant};
+use crate::auth::{Action, Caller, Grant, TokenScope};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -17,6 +22,9 @@ pub const SERVICE: &str = "wharf";
 /// Where the token endpoint lives, below the public URL.
 pub const ENDPOINT: &str = "/auth/token";
 pub const LIFETIME_SECS: u64 = 300;
+/// The Wharf repository the token service serves: the OCI registry mounted
+/// at `/v2/` (`http/repo/mounts.rs`), the only place Docker clients reach.
+pub const REPOSITORY: &str = "oci";
 
 #[derive(Clone)]
 pub struct TokenKeys {
@@ -31,6 +39,9 @@ struct Claims {
     sub: String,
     iat: u64,
     exp: u64,
+    /// The Wharf repository whose OCI repositories `access` names. Required:
+    /// a token without it (issued before it existed) does not verify.
+    repository: String,
     access: Vec<ResourceAccess>,
 }
 
@@ -65,7 +76,14 @@ impl TokenKeys {
         })
     }
 
-    pub fn issue(&self, user: Option<&str>, access: Vec<ResourceAccess>) -> anyhow::Result<String> {
+    /// Signs a token of `user` (anonymous: `None`) for `access` on the OCI
+    /// repositories of the Wharf `repository`.
+    pub fn issue(
+        &self,
+        user: Option<&str>,
+        repository: &str,
+        access: Vec<ResourceAccess>,
+    ) -> anyhow::Result<String> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
             .as_secs();
@@ -75,6 +93,7 @@ impl TokenKeys {
             sub: user.unwrap_or_default().into(),
             iat: now,
             exp: now + LIFETIME_SECS,
+            repository: repository.into(),
             access,
         };
         Ok(jsonwebtoken::encode(
@@ -84,7 +103,8 @@ impl TokenKeys {
         )?)
     }
 
-    /// The caller a valid token stands for; `None` for anything else.
+    /// The caller a validly signed, unexpired token stands for; `None` for
+    /// anything else. Whether its user still exists is `Auth`'s to check.
     pub fn verify(&self, token: &str) -> Option<Caller> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[SERVICE]);
@@ -96,27 +116,66 @@ impl TokenKeys {
             .access
             .into_iter()
             .filter(|a| a.kind == "repository")
-            .map(|a| Grant {
-                package: a.name,
-                actions: a.actions.iter().filter_map(|x| action(x)).collect(),
+            .map(|access| Grant {
+                actions: ACTIONS
+                    .into_iter()
+                    .filter(|a| means(&access.actions, *a))
+                    .collect(),
+                package: access.name,
             })
             .collect();
         Some(Caller {
             user: Some(claims.sub).filter(|s| !s.is_empty()),
             admin: false,
-            grants: Some(grants),
+            token: Some(TokenScope {
+                repository: claims.repository,
+                grants,
+            }),
         })
     }
 }
 
-/// Docker scope actions in Wharf's vocabulary.
-pub fn action(name: &str) -> Option<Action> {
+/// The actions a token can carry, in the order tokens and challenges list them.
+const ACTIONS: [Action; 3] = [Action::Read, Action::Write, Action::Delete];
+
+/// Docker scope actions in Wharf's vocabulary, as distribution reads them:
+/// `push` implies nothing else (clients ask for `pull,push`), and `*` is
+/// every action. Unknown names mean nothing.
+fn actions(name: &str) -> &'static [Action] {
     match name {
-        "pull" => Some(Action::Read),
-        "push" => Some(Action::Write),
-        "delete" => Some(Action::Delete),
-        _ => None,
+        "pull" => &[Action::Read],
+        "push" => &[Action::Write],
+        "delete" => &[Action::Delete],
+        "*" => &ACTIONS,
+        _ => &[],
     }
+}
+
+/// Whether a list of Docker action names means `action`.
+fn means(names: &[String], action: Action) -> bool {
+    names.iter().any(|name| actions(name).contains(&action))
+}
+
+/// Docker's name of an action a token can carry.
+fn action_name(action: Action) -> Option<&'static str> {
+    match action {
+        Action::Read => Some("pull"),
+        Action::Write => Some("push"),
+        Action::Delete => Some("delete"),
+        Action::Admin => None,
+    }
+}
+
+/// What the token endpoint grants for requested action names: each action
+/// they mean that `permitted` allows, by its plain name (`*` is spelled out,
+/// so a token says exactly what it allows).
+pub fn grant(requested: &[String], permitted: impl Fn(Action) -> bool) -> Vec<String> {
+    ACTIONS
+        .into_iter()
+        .filter(|a| means(requested, *a) && permitted(*a))
+        .filter_map(action_name)
+        .map(str::to_string)
+        .collect()
 }
 
 /// Parses `repository:<name>:<a>,<b>` (names may contain `/`, not `:`).
@@ -133,18 +192,23 @@ pub fn parse_scope(scope: &str) -> Option<(String, Vec<String>)> {
     ))
 }
 
-/// The challenge for a denied access: the scope the client should ask for.
+/// The challenge for a denied request: the scope the client should ask for,
+/// every action the route needs on `package` (writes as `pull,push`, as
+/// clients ask; a tag delete, which also writes, as `pull,push,delete`).
 /// The name comes from the request: only a valid repository name is put in
 /// the header, so none can close the quotes and add a `realm` of its own.
-pub fn challenge(base_url: &str, package: Option<&str>, action: Option<Action>) -> String {
+pub fn challenge(base_url: &str, package: Option<&str>, needs: &[Action]) -> String {
     let mut value = format!("Bearer realm=\"{base_url}{ENDPOINT}\",service=\"{SERVICE}\"");
+    let wanted =
+        |a: &Action| needs.contains(a) || (*a == Action::Read && needs.contains(&Action::Write));
+    let names: Vec<&str> = ACTIONS
+        .into_iter()
+        .filter(wanted)
+        .filter_map(action_name)
+        .collect();
     let package = package.filter(|name| is_repository_name(name));
-    if let (Some(name), Some(action)) = (package, action) {
-        let actions = match action {
-            Action::Read => "pull",
-            Action::Write => "pull,push",
-            Action::Delete | Action::Admin => "delete",
-        };
+    if let (Some(name), false) = (package, names.is_empty()) {
+        let actions = names.join(",");
         value.push_str(&format!(",scope=\"repository:{name}:{actions}\""));
     }
     value
@@ -176,13 +240,17 @@ fn is_repository_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn challenges_carry_only_valid_names() {
         let base = "http://wharf.test";
-        let good = challenge(base, Some("org/app-1.x_y"), Some(Action::Write));
+        let good = challenge(base, Some("org/app-1.x_y"), &[Action::Write]);
         assert!(good.ends_with(",scope=\"repository:org/app-1.x_y:pull,push\""));
         let evil = "a\",realm=\"https://evil.example/token";
-        let refused = challenge(base, Some(evil), Some(Action::Write));
+        let refused = challenge(base, Some(evil), &[Action::Write]);
         assert_eq!(refused.matches("realm=").count(), 1, "{refused}");
         assert!(!refused.contains("scope="));
         for bad in ["", "App", "a//b", "-a", "a-", "a..b", "a b", "a\\b"] {
@@ -191,23 +259,45 @@ mod tests {
     }
 
     #[test]
-    fn issued_tokens_carry_their_grants_and_nothing_else() {
+    fn issued_tokens_carry_their_repository_and_grants_and_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let keys = TokenKeys::load_or_create(&dir.path().join("key")).unwrap();
-        let access = vec![ResourceAccess {
-            kind: "repository".into(),
-            name: "org/app".into(),
-            actions: vec!["pull".into(), "push".into()],
-        }];
-        let token = keys.issue(Some("alice"), access).unwrap();
+        let access = vec![
+            ResourceAccess {
+                kind: "repository".into(),
+                name: "org/app".into(),
+                actions: names(&["pull", "push"]),
+            },
+            ResourceAccess {
+                kind: "repository".into(),
+                name: "org/all".into(),
+                actions: names(&["*"]),
+            },
+            ResourceAccess {
+                kind: "registry".into(),
+                name: "catalog".into(),
+                actions: names(&["*"]),
+            },
+        ];
+        let token = keys.issue(Some("alice"), REPOSITORY, access).unwrap();
         let caller = keys.verify(&token).unwrap();
         assert_eq!(caller.user.as_deref(), Some("alice"));
+        assert!(!caller.admin);
         assert_eq!(
-            caller.grants.unwrap(),
-            vec![Grant {
-                package: "org/app".into(),
-                actions: vec![Action::Read, Action::Write]
-            }]
+            caller.token.unwrap(),
+            TokenScope {
+                repository: REPOSITORY.into(),
+                grants: vec![
+                    Grant {
+                        package: "org/app".into(),
+                        actions: vec![Action::Read, Action::Write]
+                    },
+                    Grant {
+                        package: "org/all".into(),
+                        actions: vec![Action::Read, Action::Write, Action::Delete]
+                    },
+                ]
+            }
         );
         let other = TokenKeys::load_or_create(&dir.path().join("other")).unwrap();
         assert!(
@@ -225,15 +315,70 @@ mod tests {
     }
 
     #[test]
+    fn a_token_without_a_repository_does_not_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        let keys = TokenKeys::load_or_create(&path).unwrap();
+        // Signed with the right key, in the shape tokens had before they
+        // named their repository.
+        let secret = hex::decode(std::fs::read_to_string(&path).unwrap().trim()).unwrap();
+        let claims = serde_json::json!({
+            "iss": SERVICE, "aud": SERVICE, "sub": "alice", "iat": 0,
+            "exp": u64::MAX / 2,
+            "access": [{"type": "repository", "name": "org/app", "actions": ["push"]}],
+        });
+        let old = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&secret),
+        )
+        .unwrap();
+        assert!(keys.verify(&old).is_none());
+    }
+
+    #[test]
+    fn actions_mean_what_distribution_means() {
+        let all = |_| true;
+        assert_eq!(grant(&names(&["pull"]), all), ["pull"]);
+        assert_eq!(
+            grant(&names(&["push"]), all),
+            ["push"],
+            "push implies nothing"
+        );
+        assert_eq!(grant(&names(&["delete"]), all), ["delete"]);
+        assert_eq!(grant(&names(&["*"]), all), ["pull", "push", "delete"]);
+        assert_eq!(
+            grant(&names(&["delete", "*", "pull", "pull"]), all),
+            ["pull", "push", "delete"]
+        );
+        assert!(grant(&names(&["admin", "", "PULL"]), all).is_empty());
+        // Only what the caller is permitted: `*` for a reader is a pull.
+        let reader = |a| a == Action::Read;
+        assert_eq!(grant(&names(&["*"]), reader), ["pull"]);
+        assert!(grant(&names(&["push", "delete"]), reader).is_empty());
+    }
+
+    #[test]
     fn scopes_and_challenges() {
         assert_eq!(
             parse_scope("repository:org/app:pull,push"),
-            Some(("org/app".into(), vec!["pull".into(), "push".into()]))
+            Some(("org/app".into(), names(&["pull", "push"])))
+        );
+        assert_eq!(
+            parse_scope("repository:org/app:*"),
+            Some(("org/app".into(), names(&["*"])))
         );
         assert_eq!(parse_scope("registry:catalog:*"), None);
+        let scope = |needs: &[Action]| challenge("http://h", Some("org/app"), needs);
         assert_eq!(
-            challenge("http://h", Some("org/app"), Some(Action::Write)),
+            scope(&[Action::Write]),
             "Bearer realm=\"http://h/auth/token\",service=\"wharf\",scope=\"repository:org/app:pull,push\""
         );
+        assert!(scope(&[Action::Read]).ends_with(":pull\""));
+        // A manifest delete by digest, and by tag (which also writes the tag).
+        assert!(scope(&[Action::Delete]).ends_with(":delete\""));
+        assert!(scope(&[Action::Delete, Action::Write]).ends_with(":pull,push,delete\""));
+        assert!(!scope(&[Action::Admin]).contains("scope="));
+        assert!(!challenge("http://h", None, &[Action::Read]).contains("scope="));
     }
 }

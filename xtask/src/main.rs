@@ -147,6 +147,8 @@ fn install_clients() -> anyhow::Result<()> {
         ("npm".to_string(), "npm"),
         ("skopeo".into(), "skopeo"),
         ("podman".into(), "podman"),
+        // The registry-token tests delete a user in the database.
+        ("sqlite3".into(), "sqlite3"),
         ("mvn".into(), "maven"),
         (plugin("deploy"), "libmaven-deploy-plugin-java"),
         (plugin("dependency"), "libmaven-dependency-plugin-java"),

@@ -6,6 +6,11 @@
 //! raw token (cargo and gem send it that way). Successful checks are cached
 //! briefly so clients that send Basic credentials on every request do not pay
 //! argon2 each time.
+//!
+//! A registry token (a JWT from `/auth/token`) is a credential only on the
+//! repository it was issued for, and only while its user exists:
+//! `authenticate_on` accepts it there, `authenticate` (the admin API, the
+//! token endpoint) never does.
 
 pub mod credentials;
 pub mod owners;
@@ -27,8 +32,27 @@ pub const TOKEN_PREFIX: &str = "wharf_";
 pub struct Caller {
     pub user: Option<String>,
     pub admin: bool,
-    /// A scoped registry token limits the caller to these packages.
-    pub grants: Option<Vec<Grant>>,
+    /// A registry token limits the caller to its repository and grants.
+    pub token: Option<TokenScope>,
+}
+
+impl Caller {
+    /// Whether these credentials count on `repository`: everywhere, except
+    /// a registry token, only on the repository it was issued for.
+    pub fn reaches(&self, repository: &str) -> bool {
+        self.token
+            .as_ref()
+            .is_none_or(|t| t.repository == repository)
+    }
+}
+
+/// What a registry token is good for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenScope {
+    /// The Wharf repository (and so the format) it was issued for.
+    pub repository: String,
+    /// Per package (an OCI repository name) of that repository, its actions.
+    pub grants: Vec<Grant>,
 }
 
 /// Actions a scoped token allows on one package.
@@ -101,45 +125,77 @@ impl Auth {
         }
     }
 
-    /// `permits`, further limited by the grants of a scoped token: those
-    /// allow their packages' actions, and reads of repository-wide lists.
-    pub fn permits_on(&self, caller: &Caller, action: Action, package: Option<&str>) -> bool {
-        if !self.permits(caller, action) {
+    /// `permits` on `package` of `repository`, further limited by a
+    /// registry token: nothing outside its repository; there, its packages'
+    /// actions, and reads of repository-wide lists.
+    pub fn permits_on(
+        &self,
+        caller: &Caller,
+        action: Action,
+        repository: &str,
+        package: Option<&str>,
+    ) -> bool {
+        if !self.permits(caller, action) || !caller.reaches(repository) {
             return false;
         }
-        match (&caller.grants, package) {
+        match (&caller.token, package) {
             (None, _) => true,
-            (Some(grants), Some(package)) => grants
+            (Some(token), Some(package)) => token
+                .grants
                 .iter()
                 .any(|g| g.package == package && g.actions.contains(&action)),
             (Some(_), None) => action == Action::Read,
         }
     }
 
-    /// Resolves the caller from an `Authorization` header value.
+    /// Resolves the caller from an `Authorization` header value, where a
+    /// registry token is no credential: the admin API and the token endpoint
+    /// (a new token needs the user's password or an API token).
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
+        self.resolve(authorization, None).await
+    }
+
+    /// `authenticate` for a request to `repository`, where a registry token
+    /// issued for it is a credential too.
+    pub async fn authenticate_on(
+        &self,
+        authorization: Option<&str>,
+        repository: &str,
+    ) -> Result<Caller, AuthError> {
+        self.resolve(authorization, Some(repository)).await
+    }
+
+    async fn resolve(
+        &self,
+        authorization: Option<&str>,
+        repository: Option<&str>,
+    ) -> Result<Caller, AuthError> {
         let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(Caller::default());
         };
         let key: [u8; 32] = sha2::Sha256::digest(value.as_bytes()).into();
+        // Only passwords and API tokens are cached, never a registry token.
         if let Some(caller) = self.verified.get(&key) {
             return Ok(caller);
         }
         // Boxed: the database lookups' futures would otherwise size every
         // request's future, anonymous and cached ones included.
-        Box::pin(self.verify(key, value)).await
+        Box::pin(self.verify(key, value, repository)).await
     }
 
-    async fn verify(&self, key: [u8; 32], value: &str) -> Result<Caller, AuthError> {
+    async fn verify(
+        &self,
+        key: [u8; 32],
+        value: &str,
+        repository: Option<&str>,
+    ) -> Result<Caller, AuthError> {
         let caller = match credentials::parse(value)? {
             Credentials::Anonymous => Caller::default(),
             Credentials::ApiToken(token) => self.token_caller(&token).await?,
-            // Registry tokens expire on their own: verify, never cache.
+            // Registry tokens expire on their own: verify, never cache, so
+            // a deleted user's token stops working at once.
             Credentials::RegistryToken(token) => {
-                return self
-                    .tokens
-                    .verify(&token)
-                    .ok_or(AuthError::InvalidCredentials);
+                return self.registry_caller(&token, repository).await;
             }
             Credentials::Password { user, password } => {
                 self.password_caller(&user, &password).await?
@@ -147,6 +203,40 @@ impl Auth {
         };
         self.verified.insert(key, caller.clone());
         Ok(caller)
+    }
+
+    /// The caller of a registry token, on `repository` (none: not a place
+    /// where registry tokens count).
+    async fn registry_caller(
+        &self,
+        token: &str,
+        repository: Option<&str>,
+    ) -> Result<Caller, AuthError> {
+        let caller = self
+            .tokens
+            .verify(token)
+            .ok_or(AuthError::InvalidCredentials)?;
+        if !repository.is_some_and(|r| caller.reaches(r)) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        if let Some(user) = &caller.user
+            && !self.user_active(user).await?
+        {
+            return Err(AuthError::InvalidCredentials);
+        }
+        Ok(caller)
+    }
+
+    /// Whether `name` may still act: the user exists. The one place to
+    /// refuse a user that is gone (or, later, disabled) whose signed token
+    /// has not expired yet.
+    pub async fn user_active(&self, name: &str) -> Result<bool, AuthError> {
+        let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.db)
+            .await
+            .map_err(|_| AuthError::Unavailable)?;
+        Ok(hit.is_some())
     }
 
     async fn token_caller(&self, token: &str) -> Result<Caller, AuthError> {
@@ -159,7 +249,7 @@ impl Auth {
         Ok(Caller {
             user: Some(user),
             admin,
-            grants: None,
+            token: None,
         })
     }
 
@@ -183,7 +273,7 @@ impl Auth {
         Ok(Caller {
             user: Some(user.to_string()),
             admin,
-            grants: None,
+            token: None,
         })
     }
 
@@ -286,7 +376,7 @@ mod tests {
         let alice = Caller {
             user: Some("alice".into()),
             admin: false,
-            grants: None,
+            token: None,
         };
         for header in [
             basic("alice", "s3cret"),
@@ -315,24 +405,103 @@ mod tests {
         );
     }
 
+    fn access(name: &str, actions: &[&str]) -> crate::registry_token::ResourceAccess {
+        crate::registry_token::ResourceAccess {
+            kind: "repository".into(),
+            name: name.into(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
     #[tokio::test]
     async fn scoped_tokens_limit_the_caller_to_their_grants() {
         let (_d, auth) = auth().await;
-        let access = vec![crate::registry_token::ResourceAccess {
-            kind: "repository".into(),
-            name: "org/app".into(),
-            actions: vec!["pull".into(), "push".into()],
-        }];
-        let token = auth.tokens.issue(Some("alice"), access).unwrap();
+        auth.set_user("alice", "s3cret", false).await.unwrap();
+        let token = auth
+            .tokens
+            .issue(
+                Some("alice"),
+                "oci",
+                vec![access("org/app", &["pull", "push"])],
+            )
+            .unwrap();
         let caller = auth
-            .authenticate(Some(&format!("Bearer {token}")))
+            .authenticate_on(Some(&format!("Bearer {token}")), "oci")
             .await
             .unwrap();
-        assert!(auth.permits_on(&caller, Action::Write, Some("org/app")));
-        assert!(!auth.permits_on(&caller, Action::Delete, Some("org/app")));
-        assert!(!auth.permits_on(&caller, Action::Read, Some("org/other")));
-        assert!(auth.permits_on(&caller, Action::Read, None));
-        assert!(!auth.permits_on(&caller, Action::Write, None));
+        assert_eq!(caller.user.as_deref(), Some("alice"));
+        assert!(auth.permits_on(&caller, Action::Write, "oci", Some("org/app")));
+        assert!(!auth.permits_on(&caller, Action::Delete, "oci", Some("org/app")));
+        assert!(!auth.permits_on(&caller, Action::Read, "oci", Some("org/other")));
+        assert!(auth.permits_on(&caller, Action::Read, "oci", None));
+        assert!(!auth.permits_on(&caller, Action::Write, "oci", None));
+        // The same package name in another repository (another format).
+        assert!(!auth.permits_on(&caller, Action::Read, "npm", Some("org/app")));
+        assert!(!auth.permits_on(&caller, Action::Read, "npm", None));
+    }
+
+    #[tokio::test]
+    async fn a_registry_token_counts_only_on_its_repository() {
+        let (_d, auth) = auth().await;
+        auth.set_user("alice", "s3cret", false).await.unwrap();
+        let token = auth
+            .tokens
+            .issue(Some("alice"), "oci", vec![access("app", &["*"])])
+            .unwrap();
+        let bearer = format!("Bearer {token}");
+        let caller = auth.authenticate_on(Some(&bearer), "oci").await.unwrap();
+        for action in [Action::Read, Action::Write, Action::Delete] {
+            assert!(
+                auth.permits_on(&caller, action, "oci", Some("app")),
+                "{action:?}"
+            );
+        }
+        assert!(!auth.permits_on(&caller, Action::Admin, "oci", Some("app")));
+        // Not on another repository, nor where no repository is addressed:
+        // the admin API and the token endpoint.
+        assert_eq!(
+            auth.authenticate_on(Some(&bearer), "npm").await,
+            Err(AuthError::InvalidCredentials)
+        );
+        assert_eq!(
+            auth.authenticate(Some(&bearer)).await,
+            Err(AuthError::InvalidCredentials)
+        );
+        // Still good where it belongs: a refusal elsewhere is not remembered.
+        assert!(auth.authenticate_on(Some(&bearer), "oci").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_registry_token_of_a_deleted_user_is_refused() {
+        let (_d, auth) = auth().await;
+        auth.set_user("bob", "s3cret-pw", false).await.unwrap();
+        let token = auth
+            .tokens
+            .issue(Some("bob"), "oci", vec![access("app", &["pull"])])
+            .unwrap();
+        let bearer = format!("Bearer {token}");
+        assert!(auth.user_active("bob").await.unwrap());
+        assert!(auth.authenticate_on(Some(&bearer), "oci").await.is_ok());
+        sqlx::query("DELETE FROM users WHERE name = 'bob'")
+            .execute(&auth.db)
+            .await
+            .unwrap();
+        assert!(!auth.user_active("bob").await.unwrap());
+        assert_eq!(
+            auth.authenticate_on(Some(&bearer), "oci").await,
+            Err(AuthError::InvalidCredentials)
+        );
+        // An anonymous token names no user: nothing to look up.
+        let anonymous = auth
+            .tokens
+            .issue(None, "oci", vec![access("app", &["pull"])])
+            .unwrap();
+        let caller = auth
+            .authenticate_on(Some(&format!("Bearer {anonymous}")), "oci")
+            .await
+            .unwrap();
+        assert_eq!(caller.user, None);
+        assert!(auth.permits_on(&caller, Action::Read, "oci", Some("app")));
     }
 
     #[tokio::test]
@@ -352,7 +521,7 @@ mod tests {
         let user = Caller {
             user: Some("bob".into()),
             admin: false,
-            grants: None,
+            token: None,
         };
         assert!(auth.permits(&user, Action::Delete) && !auth.permits(&user, Action::Admin));
     }

@@ -1,12 +1,15 @@
 //! `GET /auth/token`: the token endpoint of the Docker registry auth flow.
 //!
-//! The caller authenticates as anywhere else (or not at all); for each
-//! requested `scope=repository:<name>:<actions>` the token grants the subset
-//! of actions the caller's permissions allow. The client then retries its
-//! request with `Authorization: Bearer <token>`.
+//! The caller authenticates with a password or an API token (or not at all),
+//! never with a registry token: a short-lived token cannot be exchanged for
+//! another, wider or later one. For each requested
+//! `scope=repository:<name>:<actions>` the token grants the subset of
+//! actions the caller's permissions allow on `<name>` of the OCI registry,
+//! the one Wharf repository tokens are issued for. The client then retries
+//! its request with `Authorization: Bearer <token>`.
 
 use super::{App, host_error};
-use crate::registry_token::{self, LIFETIME_SECS, ResourceAccess};
+use crate::registry_token::{self, LIFETIME_SECS, REPOSITORY, ResourceAccess};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -42,17 +45,17 @@ pub async fn issue(
         let Some((name, actions)) = registry_token::parse_scope(&scope) else {
             continue;
         };
-        let granted: Vec<String> = actions
-            .into_iter()
-            .filter(|a| registry_token::action(a).is_some_and(|act| auth.permits(&caller, act)))
-            .collect();
+        // One permission check per action, with all a finer model needs.
+        let granted = registry_token::grant(&actions, |action| {
+            auth.permits_on(&caller, action, REPOSITORY, Some(&name))
+        });
         access.push(ResourceAccess {
             kind: "repository".into(),
             name,
             actions: granted,
         });
     }
-    match auth.tokens.issue(caller.user.as_deref(), access) {
+    match auth.tokens.issue(caller.user.as_deref(), REPOSITORY, access) {
         Ok(token) => Json(serde_json::json!({ "token": token, "access_token": token, "expires_in": LIFETIME_SECS })).into_response(),
         Err(e) => host_error(500, &e.to_string()),
     }

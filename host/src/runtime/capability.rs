@@ -5,7 +5,8 @@
 //! against both the route's accesses and the caller:
 //! - a catalog write needs an access of the route with its action (or admin)
 //!   naming its package, or naming none (a repository-wide route), and the
-//!   caller's permission for it;
+//!   caller's permission for it (a registry token's caller has none outside
+//!   the repository the token was issued for);
 //! - storing bytes needs a route that writes;
 //! - every asset a write makes servable references a blob this request
 //!   stored or one this repository already serves;
@@ -82,7 +83,12 @@ impl RequestScope {
             }),
             None => self.route_allows(action, package),
         };
-        in_route && self.services.auth.permits_on(&self.caller, action, package)
+        let repository = repository.unwrap_or(&self.repo);
+        in_route
+            && self
+                .services
+                .auth
+                .permits_on(&self.caller, action, repository, package)
     }
 
     fn require(&self, action: Action, package: Option<&str>) -> Result<(), StoreError> {
@@ -93,7 +99,11 @@ impl RequestScope {
                 "this request's route does not allow {verb} on {what}"
             )));
         }
-        if !self.services.auth.permits_on(&self.caller, action, package) {
+        if !self
+            .services
+            .auth
+            .permits_on(&self.caller, action, &self.repo, package)
+        {
             return Err(StoreError::Forbidden(format!(
                 "{verb} on {what} is not allowed for this caller"
             )));
@@ -107,7 +117,9 @@ impl RequestScope {
             .route
             .iter()
             .any(|g| matches!(g.action, Action::Write | Action::Admin));
-        match writes && self.services.auth.permits(&self.caller, Action::Write) {
+        let permitted = self.services.auth.permits(&self.caller, Action::Write)
+            && self.caller.reaches(&self.repo);
+        match writes && permitted {
             true => Ok(()),
             false => Err(StoreError::Forbidden(
                 "storing bytes needs a route that writes".into(),

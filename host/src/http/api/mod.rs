@@ -48,6 +48,9 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
+/// The caller of an API request: a password or an API token, never a
+/// registry token (`authenticate` refuses those: 401), so a five-minute pull
+/// token cannot mint a permanent API token.
 async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, Response> {
     let auth = headers
         .get(header::AUTHORIZATION)

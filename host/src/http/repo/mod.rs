@@ -211,7 +211,7 @@ impl RepoRequest<'_> {
             .app
             .services
             .auth
-            .authenticate(header_str(self.headers, "authorization"))
+            .authenticate_on(header_str(self.headers, "authorization"), &self.repo.name)
             .await
         {
             Ok(c) => c,
@@ -227,22 +227,40 @@ impl RepoRequest<'_> {
             }
         };
         let auth = &self.app.services.auth;
-        if let Some(denied) = route
-            .access
-            .iter()
-            .find(|a| !auth.permits_on(&caller, runtime::action(a.action), a.package.as_deref()))
-        {
+        let permitted = |a: &runtime::Access| {
+            let repository = a.repository.as_deref().unwrap_or(&self.repo.name);
+            auth.permits_on(
+                &caller,
+                runtime::action(a.action),
+                repository,
+                a.package.as_deref(),
+            )
+        };
+        if let Some(denied) = route.access.iter().find(|a| !permitted(a)) {
             let what = denied.package.as_deref().unwrap_or(&self.repo.name);
             let verb = format!("{:?}", runtime::action(denied.action)).to_lowercase();
             // A scoped token without this scope must go and get one: 401.
-            let (denial, message) = match caller.user.is_none() || caller.grants.is_some() {
+            let (denial, message) = match caller.user.is_none() || caller.token.is_some() {
                 true => (
                     Denial::Unauthenticated,
                     format!("authentication required to {verb} {what}"),
                 ),
                 false => (Denial::Forbidden, format!("not allowed to {verb} {what}")),
             };
-            return self.deny(denial, &message, Some(denied)).await;
+            // The challenge names everything the route needs on that package,
+            // so one token is enough (a tag delete also writes).
+            let needs: Vec<Action> = route
+                .access
+                .iter()
+                .filter(|a| a.package == denied.package && a.repository == denied.repository)
+                .map(|a| runtime::action(a.action))
+                .collect();
+            let scope = match denied.repository {
+                // Another Wharf repository: no scope of this token service.
+                Some(_) => None,
+                None => denied.package.as_deref().map(|p| (p, &needs[..])),
+            };
+            return self.deny(denial, &message, scope).await;
         }
         // Others' packages are refused before any body is read; the writes
         // are checked again, and unclaimed names claimed, when they apply.
@@ -329,7 +347,6 @@ impl RepoRequest<'_> {
             .await
     }
 
-    /// A host decision, rendered by the plugin in its format's shape.
     /// The refusal of a route that changes a package the caller does not own.
     async fn not_an_owner(&self, access: &[runtime::Access], caller: &Caller) -> Option<Response> {
         if self.plugin.policy.owners == OwnersKeptBy::Plugin {
@@ -362,16 +379,18 @@ impl RepoRequest<'_> {
                     );
                 }
             };
-            return Some(self.deny(Denial::Forbidden, &message, Some(a)).await);
+            return Some(self.deny(Denial::Forbidden, &message, None).await);
         }
         None
     }
 
+    /// A host decision, rendered by the plugin in its format's shape.
+    /// `scope`: the package and actions a registry token would need.
     async fn deny(
         &self,
         denial: Denial,
         message: &str,
-        denied: Option<&runtime::Access>,
+        scope: Option<(&str, &[Action])>,
     ) -> Response {
         let status = match denial {
             Denial::BadRequest => 400,
@@ -391,14 +410,14 @@ impl RepoRequest<'_> {
             Ok(reply) => respond::error(status, reply),
             Err(_) => host_error(status, message),
         };
-        self.complete_challenge(&mut response, denied);
+        self.complete_challenge(&mut response, scope);
         response
     }
 
     /// A 401 tells the client how to authenticate: Basic unless the plugin
     /// asked for registry tokens with a bare `Bearer`, whose realm, service
     /// and scope only the host knows.
-    fn complete_challenge(&self, response: &mut Response, denied: Option<&runtime::Access>) {
+    fn complete_challenge(&self, response: &mut Response, scope: Option<(&str, &[Action])>) {
         if response.status() != StatusCode::UNAUTHORIZED {
             return;
         }
@@ -411,8 +430,8 @@ impl RepoRequest<'_> {
             None => "Basic realm=\"wharf\"".to_string(),
             Some(b) if b.eq_ignore_ascii_case("bearer") => registry_token::challenge(
                 &self.app.services.settings.base_url(),
-                denied.and_then(|a| a.package.as_deref()),
-                denied.map(|a| runtime::action(a.action)),
+                scope.map(|(package, _)| package),
+                scope.map_or(&[], |(_, needs)| needs),
             ),
             Some(_) => return,
         };

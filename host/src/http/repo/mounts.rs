@@ -84,8 +84,9 @@ impl Mounts {
         is_format: impl Fn(&str) -> bool,
     ) -> Result<(Arc<Mount>, &'p str), String> {
         let path = path.trim_start_matches('/');
+        // The registry at `/v2/` is the repository registry tokens serve.
         let (name, rest) = if path == "v2" || path.starts_with("v2/") {
-            ("oci", path)
+            (crate::registry_token::REPOSITORY, path)
         } else {
             path.split_once('/').unwrap_or((path, ""))
         };

@@ -1,0 +1,311 @@
+//! Registry tokens stay in scope, end to end: a JWT from `/auth/token` is
+//! good only on the OCI routes of the repositories and actions it names, for
+//! a user that still exists; never on `/api/v1`, at `/auth/token`, or on
+//! another format. And `skopeo delete`, which asks for `*`, works.
+
+use serde_json::json;
+use sha2::Digest;
+use std::process::Command;
+use wharf_tests::{PluginEntry, Reply, Server, basic, npm_publish_body, run, send_with};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn start() -> Server {
+    let plugin = |format| PluginEntry { format, extra: "" };
+    Server::start(&[plugin("oci"), plugin("npm")])
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
+}
+
+/// A request with `Authorization: <auth>` (none when empty).
+fn call(server: &Server, method: &str, path: &str, auth: &str, body: Option<&[u8]>) -> Reply {
+    let mut request = ureq::request(method, &format!("{}{path}", server.url))
+        .set("Accept", OCI_MANIFEST)
+        .set("Content-Type", "application/octet-stream");
+    if !auth.is_empty() {
+        request = request.set("Authorization", auth);
+    }
+    send_with(request, body)
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// A registry token from `/auth/token` for `scope`, as `auth` (none when empty).
+fn token(server: &Server, auth: &str, scope: &str) -> String {
+    let r = call(
+        server,
+        "GET",
+        &format!("/auth/token?service=wharf&scope={scope}"),
+        auth,
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["token"].as_str().unwrap().to_string()
+}
+
+/// A monolithic blob push.
+fn push_blob(server: &Server, auth: &str, name: &str, blob: &[u8]) -> Reply {
+    let d = digest(blob);
+    let path = format!("/v2/{name}/blobs/uploads/?digest={d}");
+    call(server, "POST", &path, auth, Some(blob))
+}
+
+fn put_manifest(server: &Server, auth: &str, name: &str, tag: &str, manifest: &[u8]) -> Reply {
+    let request = ureq::put(&format!("{}/v2/{name}/manifests/{tag}", server.url))
+        .set("Content-Type", OCI_MANIFEST)
+        .set("Authorization", auth);
+    send_with(request, Some(manifest))
+}
+
+/// A one-layer image whose bytes depend on `seed`.
+fn image(seed: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let config =
+        serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux", "seed": seed})).unwrap();
+    let layer = format!("layer of {seed}").repeat(100).into_bytes();
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest(&layer), "size": layer.len()}],
+    }))
+    .unwrap();
+    (config, layer, manifest)
+}
+
+/// Pushes `name:tag`; returns the manifest's digest.
+fn push_image(server: &Server, auth: &str, name: &str, tag: &str) -> String {
+    let (config, layer, manifest) = image(&format!("{name}:{tag}"));
+    for blob in [&config, &layer] {
+        let r = push_blob(server, auth, name, blob);
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let r = put_manifest(server, auth, name, tag, &manifest);
+    assert_eq!(r.status, 201, "{}", r.text());
+    digest(&manifest)
+}
+
+/// What an anonymous reader sees of `name:reference`.
+fn manifest_status(server: &Server, name: &str, reference: &str) -> u16 {
+    let path = format!("/v2/{name}/manifests/{reference}");
+    call(server, "GET", &path, "", None).status
+}
+
+fn assert_unauthorized(r: &Reply) {
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(
+        r.header("www-authenticate").is_some(),
+        "a 401 has a challenge"
+    );
+}
+
+/// Runs SQL on the server's database (the sqlite3 command line tool).
+fn sql(server: &Server, statement: &str) -> String {
+    let db = server.dir.path().join("data").join("wharf.sqlite");
+    let (ok, out, err) = run(Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
+        .arg(&db)
+        .arg(statement));
+    assert!(
+        ok,
+        "sqlite3 {statement:?}: {err} (`cargo xtask test` installs sqlite3)"
+    );
+    out.trim().to_string()
+}
+
+fn skopeo(home: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    run(Command::new("timeout")
+        .arg("120")
+        .arg("skopeo")
+        .args(["--insecure-policy", "--command-timeout", "90s"])
+        .args(args)
+        .env("HOME", home)
+        .env("REGISTRY_AUTH_FILE", home.join("auth.json"))
+        .env("XDG_RUNTIME_DIR", home))
+}
+
+/// skopeo reads the manifest, then deletes it by digest, with one token for
+/// `repository:<name>:*`: `*` is pull, push and delete, as in distribution.
+#[test]
+fn skopeo_deletes_a_tag_with_a_users_credentials() {
+    assert!(
+        run(Command::new("skopeo").arg("--version")).0,
+        "skopeo is missing: `cargo xtask test` installs it (Debian package skopeo)"
+    );
+    let server = start();
+    server.create_user("dave", "dave-password");
+    let dave = basic("dave", "dave-password");
+    let gone = push_image(&server, &dave, "org/gone", "v1");
+    push_image(&server, &dave, "org/kept", "v1");
+    let host = server.url.trim_start_matches("http://");
+    let target = format!("docker://{host}/org/gone:v1");
+    let home = tempfile::tempdir().unwrap();
+
+    // Anonymous callers get pull only: the delete is refused, the tag stays.
+    let args = ["delete", "--tls-verify=false", "--no-creds", &target];
+    let (ok, _, err) = skopeo(home.path(), &args);
+    assert!(!ok, "an anonymous delete must fail");
+    assert!(err.contains("401") || err.contains("unauthorized"), "{err}");
+    assert_eq!(manifest_status(&server, "org/gone", "v1"), 200);
+
+    let args = [
+        "delete",
+        "--tls-verify=false",
+        "--creds",
+        "dave:dave-password",
+    ];
+    let (ok, out, err) = skopeo(home.path(), &[&args[..], &[target.as_str()]].concat());
+    assert!(ok, "skopeo delete failed\nstdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(manifest_status(&server, "org/gone", "v1"), 404);
+    assert_eq!(manifest_status(&server, "org/gone", &gone), 404);
+    assert_eq!(manifest_status(&server, "org/kept", "v1"), 200);
+}
+
+/// A pull token of `app` reads `app` and nothing else: no push or delete
+/// on it, no API token, no wider token, and no npm package named `app`.
+#[test]
+fn a_pull_token_is_good_for_pulls_only() {
+    let server = start();
+    server.create_user("alice", "alice-password");
+    let alice = basic("alice", "alice-password");
+    let pushed = push_image(&server, &alice, "app", "v1");
+    let pull = bearer(&token(&server, &alice, "repository:app:pull"));
+
+    let r = call(&server, "GET", "/v2/app/manifests/v1", &pull, None);
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Push and delete on `app`: 401, naming the scope the client needs.
+    let (config, layer, manifest) = image("never");
+    let r = push_blob(&server, &pull, "app", &layer);
+    assert_unauthorized(&r);
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .ends_with(",scope=\"repository:app:pull,push\""),
+        "{:?}",
+        r.header("www-authenticate")
+    );
+    let r = put_manifest(&server, &pull, "app", "v2", &manifest);
+    assert_unauthorized(&r);
+    let path = format!("/v2/app/manifests/{pushed}");
+    let r = call(&server, "DELETE", &path, &pull, None);
+    assert_unauthorized(&r);
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .ends_with(",scope=\"repository:app:delete\""),
+        "{:?}",
+        r.header("www-authenticate")
+    );
+    let r = call(&server, "DELETE", "/v2/app/manifests/v1", &pull, None);
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .ends_with(",scope=\"repository:app:pull,push,delete\""),
+        "a tag delete also writes: {:?}",
+        r.header("www-authenticate")
+    );
+    for blob in [&config, &layer] {
+        let path = format!("/v2/app/blobs/{}", digest(blob));
+        assert_eq!(call(&server, "GET", &path, &alice, None).status, 404);
+    }
+    assert_eq!(manifest_status(&server, "app", "v2"), 404);
+    assert_eq!(manifest_status(&server, "app", "v1"), 200);
+    assert_eq!(manifest_status(&server, "app", &pushed), 200);
+
+    // Not a credential of the admin API: no permanent token from it.
+    let tokens = sql(&server, "SELECT count(*) FROM tokens");
+    let r = call(&server, "POST", "/api/v1/tokens", &pull, None);
+    assert_unauthorized(&r);
+    assert_eq!(sql(&server, "SELECT count(*) FROM tokens"), tokens);
+
+    // Not a credential of the token endpoint: no wider token from it.
+    let path = "/auth/token?service=wharf&scope=repository:app:push,delete";
+    let r = call(&server, "GET", path, &pull, None);
+    assert_unauthorized(&r);
+    assert!(r.json()["token"].is_null());
+
+    // Not on another format, whatever the token allows on `app`.
+    let all = bearer(&token(&server, &alice, "repository:app:*"));
+    let publish = npm_publish_body("app", "1.0.0", b"tarball bytes", b"tarball bytes");
+    for jwt in [&pull, &all] {
+        let request = ureq::put(&format!("{}/npm/app", server.url))
+            .set("Content-Type", "application/json")
+            .set("Authorization", jwt);
+        assert_unauthorized(&send_with(request, Some(&publish)));
+        let r = call(&server, "GET", "/npm/-/whoami", jwt, None);
+        assert_unauthorized(&r);
+    }
+    assert_eq!(server.get("/npm/app").status, 404);
+    assert_eq!(server.get("/npm/app/-/app-1.0.0.tgz").status, 404);
+    // Alice herself may publish it: the refusal was the token's.
+    let request = ureq::put(&format!("{}/npm/app", server.url))
+        .set("Content-Type", "application/json")
+        .set("Authorization", &alice);
+    let r = send_with(request, Some(&publish));
+    assert!(r.status < 300, "{} {}", r.status, r.text());
+}
+
+/// A token for `a` reaches neither reads nor writes of `b`.
+#[test]
+fn a_token_for_one_repository_is_refused_on_another() {
+    let server = start();
+    server.create_user("bea", "bea-password");
+    let bea = basic("bea", "bea-password");
+    push_image(&server, &bea, "org/a", "v1");
+    let b = push_image(&server, &bea, "org/b", "v1");
+    let jwt = bearer(&token(&server, &bea, "repository:org/a:*"));
+
+    assert_eq!(
+        call(&server, "GET", "/v2/org/a/manifests/v1", &jwt, None).status,
+        200
+    );
+    let r = call(&server, "GET", "/v2/org/b/manifests/v1", &jwt, None);
+    assert_unauthorized(&r);
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .ends_with(",scope=\"repository:org/b:pull\"")
+    );
+    let (_, layer, manifest) = image("into b");
+    assert_unauthorized(&push_blob(&server, &jwt, "org/b", &layer));
+    assert_unauthorized(&put_manifest(&server, &jwt, "org/b", "v2", &manifest));
+    let path = format!("/v2/org/b/manifests/{b}");
+    assert_unauthorized(&call(&server, "DELETE", &path, &jwt, None));
+
+    let path = format!("/v2/org/b/blobs/{}", digest(&layer));
+    assert_eq!(call(&server, "GET", &path, &bea, None).status, 404);
+    assert_eq!(manifest_status(&server, "org/b", "v2"), 404);
+    assert_eq!(manifest_status(&server, "org/b", &b), 200);
+}
+
+/// A token outlives nothing: once its user is gone, it is refused at once,
+/// though its signature and lifetime are still good.
+#[test]
+fn a_token_of_a_deleted_user_is_refused() {
+    let server = start();
+    server.create_user("dora", "dora-password");
+    let dora = basic("dora", "dora-password");
+    let jwt = bearer(&token(&server, &dora, "repository:org/d:pull,push"));
+    let r = push_blob(&server, &jwt, "org/d", b"first blob");
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    // There is no admin path to delete a user yet: the database it is.
+    sql(
+        &server,
+        "DELETE FROM tokens WHERE user_name = 'dora'; DELETE FROM users WHERE name = 'dora';",
+    );
+    let r = push_blob(&server, &jwt, "org/d", b"second blob");
+    assert_unauthorized(&r);
+    let path = format!("/v2/org/d/blobs/{}", digest(b"first blob"));
+    assert_unauthorized(&call(&server, "GET", &path, &jwt, None));
+    let admin = server.admin_basic();
+    assert_eq!(call(&server, "GET", &path, &admin, None).status, 200);
+    let path = format!("/v2/org/d/blobs/{}", digest(b"second blob"));
+    assert_eq!(call(&server, "GET", &path, &admin, None).status, 404);
+}
