@@ -13,6 +13,7 @@
 //! token endpoint) never does.
 
 pub mod credentials;
+pub mod directory;
 pub mod owners;
 
 pub use credentials::Credentials;
@@ -87,6 +88,7 @@ pub struct Auth {
     verified: moka::sync::Cache<[u8; 32], Caller>,
     passwords: Arc<Passwords>,
     pub owners: owners::Owners,
+    pub directory: directory::Directory,
 }
 
 /// Threads checking passwords at once, and checks waiting for one.
@@ -105,6 +107,7 @@ impl Auth {
             .build();
         Auth {
             owners: owners::Owners::new(db.clone()),
+            directory: directory::Directory::new(db.clone()),
             db,
             anonymous_read,
             tokens,
@@ -227,15 +230,16 @@ impl Auth {
         Ok(caller)
     }
 
-    /// Whether `name` may still act: the user exists. The one place to
-    /// refuse a user that is gone (or, later, disabled) whose signed token
-    /// has not expired yet.
+    /// Whether `name` may still act: the user exists and is not disabled.
+    /// The one place to refuse a user that is gone or disabled whose signed
+    /// token has not expired yet.
     pub async fn user_active(&self, name: &str) -> Result<bool, AuthError> {
-        let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.db)
-            .await
-            .map_err(|_| AuthError::Unavailable)?;
+        let hit: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM users WHERE name = ? AND disabled = 0")
+                .bind(name)
+                .fetch_optional(&self.db)
+                .await
+                .map_err(|_| AuthError::Unavailable)?;
         Ok(hit.is_some())
     }
 
@@ -292,6 +296,31 @@ impl Auth {
         .await?;
         self.verified.invalidate_all();
         Ok(())
+    }
+
+    /// Sets the password of an existing user; `false` when there is none.
+    pub async fn set_password(&self, name: &str, password: &str) -> anyhow::Result<bool> {
+        let hash = self.passwords.hash(password.to_string()).await?;
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
+            .bind(hash)
+            .bind(name)
+            .execute(&self.db)
+            .await?;
+        self.verified.invalidate_all();
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Disables or enables a user, or makes them admin; what they proved
+    /// before is forgotten. `false` when there is no such user.
+    pub async fn update_user(
+        &self,
+        name: &str,
+        admin: Option<bool>,
+        disabled: Option<bool>,
+    ) -> anyhow::Result<bool> {
+        let found = self.directory.update_user(name, admin, disabled).await?;
+        self.verified.invalidate_all();
+        Ok(found)
     }
 
     pub async fn user_exists(&self, name: &str) -> anyhow::Result<bool> {

@@ -11,7 +11,7 @@ mod token;
 use crate::runtime::Runtime;
 use crate::services::Services;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post, put};
 pub use repo::Mounts;
 use std::sync::Arc;
 
@@ -30,7 +30,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api-docs", get(api::openapi))
         .route("/api/v1/plugins", get(api::plugins))
         .route("/api/v1/tokens", post(api::create_token))
-        .route("/api/v1/users", post(api::create_user))
+        .route(
+            "/api/v1/users",
+            get(api::users::list).post(api::users::create),
+        )
+        .route("/api/v1/users/{name}", patch(api::users::update))
+        .route(
+            "/api/v1/teams",
+            get(api::users::teams).post(api::users::create_team),
+        )
+        .route("/api/v1/teams/{team}", delete(api::users::delete_team))
+        .route(
+            "/api/v1/teams/{team}/members/{user}",
+            put(api::users::add_member).delete(api::users::remove_member),
+        )
         .route(
             "/api/v1/owners",
             get(api::owners::list)

@@ -2,6 +2,7 @@
 //! `/api-docs` (utoipa derives the document from these handlers and types).
 
 pub mod owners;
+pub mod users;
 
 use super::{App, ErrorBody, host_error};
 use crate::auth::{Action, Caller};
@@ -10,7 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::Arc;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{OpenApi, ToSchema};
@@ -23,7 +24,12 @@ use utoipa::{OpenApi, ToSchema};
             Authenticate with Basic (user and password, or any user and an API token) \
             or `Bearer <token>`."
     ),
-    paths(ready, plugins, create_token, create_user, owners::list, owners::add, owners::remove),
+    paths(
+        ready, plugins, create_token,
+        users::list, users::create, users::update,
+        users::teams, users::create_team, users::delete_team, users::add_member, users::remove_member,
+        owners::list, owners::add, owners::remove,
+    ),
     modifiers(&Credentials),
     security(("basic" = []), ("bearer" = []))
 )]
@@ -153,59 +159,6 @@ pub async fn create_token(State(app): State<Arc<App>>, headers: HeaderMap) -> Re
     let user = caller.user.unwrap_or_default();
     match app.services.auth.create_token(&user).await {
         Ok(token) => (StatusCode::CREATED, Json(NewToken { token })).into_response(),
-        Err(e) => host_error(500, &e.to_string()),
-    }
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct NewUser {
-    /// 1 to 64 of `A-Z a-z 0-9 . _ -`.
-    name: String,
-    /// At least 8 characters; stored as an argon2id hash.
-    password: String,
-    #[serde(default)]
-    admin: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UserCreated {
-    name: String,
-}
-
-/// Creates a user or resets a password (admins only).
-#[utoipa::path(post, path = "/api/v1/users", request_body = NewUser, responses(
-    (status = 201, body = UserCreated),
-    (status = 400, body = ErrorBody, description = "invalid name or short password"),
-    (status = 401, body = ErrorBody),
-    (status = 403, body = ErrorBody, description = "admins only"),
-))]
-pub async fn create_user(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(user): Json<NewUser>,
-) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
-        return r;
-    }
-    let valid = !user.name.is_empty()
-        && user.name.len() <= 64
-        && user
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !valid || user.password.len() < 8 {
-        return host_error(
-            400,
-            "user names are 1-64 of [A-Za-z0-9._-] and passwords at least 8 characters",
-        );
-    }
-    match app
-        .services
-        .auth
-        .set_user(&user.name, &user.password, user.admin)
-        .await
-    {
-        Ok(()) => (StatusCode::CREATED, Json(UserCreated { name: user.name })).into_response(),
         Err(e) => host_error(500, &e.to_string()),
     }
 }
