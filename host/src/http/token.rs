@@ -5,7 +5,7 @@
 //! of actions the caller's permissions allow. The client then retries its
 //! request with `Authorization: Bearer <token>`.
 
-use super::{App, host_error};
+use super::{App, ClientIp, host_error, locked_out};
 use crate::registry_token::{self, LIFETIME_SECS, ResourceAccess};
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 pub async fn issue(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -22,8 +23,9 @@ pub async fn issue(
     let credentials = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let caller = match auth.authenticate(credentials).await {
+    let caller = match auth.authenticate(credentials, client.0).await {
         Ok(caller) => caller,
+        Err(crate::auth::AuthError::Locked(locked)) => return locked_out(locked),
         Err(_) => {
             let mut r = host_error(401, "invalid credentials");
             r.headers_mut().insert(
