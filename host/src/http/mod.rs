@@ -63,6 +63,41 @@ pub struct ErrorBody {
     error: String,
 }
 
+/// The client's IP address: the TCP peer's. A proxy's forwarded header is
+/// not trusted (any client could send one); behind a proxy every client
+/// shares the proxy's address. Absent when the router is called without
+/// the accept loop (in-process tests).
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl ClientIp {
+    fn of(extensions: &axum::http::Extensions) -> ClientIp {
+        let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        ClientIp(peer.map(|c| c.0.ip()))
+    }
+}
+
+impl<S: Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp::of(&parts.extensions))
+    }
+}
+
+/// 429 for a login refused by the backoff, with when to try again.
+fn locked_out(locked: crate::auth::backoff::Locked) -> axum::response::Response {
+    let message = crate::auth::AuthError::Locked(locked).to_string();
+    let mut r = host_error(429, &message);
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        locked.retry_after_secs().into(),
+    );
+    r
+}
+
 /// A JSON error for requests no plugin answers.
 pub fn host_error(status: u16, message: &str) -> axum::response::Response {
     let status = axum::http::StatusCode::from_u16(status)

@@ -4,8 +4,8 @@
 pub mod owners;
 pub mod users;
 
-use super::{App, ErrorBody, host_error};
-use crate::auth::{Action, Caller};
+use super::{App, ClientIp, ErrorBody, host_error, locked_out};
+use crate::auth::{Action, AuthError, Caller};
 use crate::runtime::PluginStatus;
 use axum::Json;
 use axum::extract::State;
@@ -57,15 +57,18 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 /// The caller of an API request: a password or an API token, never a
 /// registry token (`authenticate` refuses those: 401), so a five-minute pull
 /// token cannot mint a permanent API token.
-async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, Response> {
+async fn caller(app: &App, headers: &HeaderMap, client: &ClientIp) -> Result<Caller, Response> {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match app.services.auth.authenticate(auth).await {
+    match app.services.auth.authenticate(auth, client.0).await {
         Ok(c) => Ok(c),
+        Err(AuthError::Locked(locked)) => Err(locked_out(locked)),
         Err(_) => Err(unauthorized()),
     }
 }
+
+const LOCKED_OUT: &str = "too many failed logins of this account or from this address; `Retry-After` says when to try again";
 
 fn unauthorized() -> Response {
     let mut r = host_error(401, "authentication required");
@@ -76,8 +79,13 @@ fn unauthorized() -> Response {
     r
 }
 
-async fn require(app: &App, headers: &HeaderMap, action: Action) -> Result<Caller, Response> {
-    let caller = caller(app, headers).await?;
+async fn require(
+    app: &App,
+    headers: &HeaderMap,
+    client: &ClientIp,
+    action: Action,
+) -> Result<Caller, Response> {
+    let caller = caller(app, headers, client).await?;
     if caller.user.is_none() && action != Action::Read {
         return Err(unauthorized());
     }
@@ -132,9 +140,14 @@ pub async fn ready(State(app): State<Arc<App>>) -> Response {
     (status = 200, body = [PluginStatus]),
     (status = 401, body = ErrorBody),
     (status = 403, body = ErrorBody, description = "admins only"),
+    (status = 429, body = ErrorBody, description = LOCKED_OUT),
 ))]
-pub async fn plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    match require(&app, &headers, Action::Admin).await {
+pub async fn plugins(
+    State(app): State<Arc<App>>,
+    client: ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    match require(&app, &headers, &client, Action::Admin).await {
         Ok(_) => Json(app.runtime.status()).into_response(),
         Err(r) => r,
     }
@@ -150,9 +163,14 @@ pub struct NewToken {
 #[utoipa::path(post, path = "/api/v1/tokens", responses(
     (status = 201, body = NewToken),
     (status = 401, body = ErrorBody),
+    (status = 429, body = ErrorBody, description = LOCKED_OUT),
 ))]
-pub async fn create_token(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let caller = match require(&app, &headers, Action::Write).await {
+pub async fn create_token(
+    State(app): State<Arc<App>>,
+    client: ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    let caller = match require(&app, &headers, &client, Action::Write).await {
         Ok(c) => c,
         Err(r) => return r,
     };

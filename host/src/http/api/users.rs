@@ -3,7 +3,7 @@
 use super::require;
 use crate::auth::Action;
 use crate::auth::directory::{TeamInfo, UserInfo, is_valid_name};
-use crate::http::{App, ErrorBody, host_error};
+use crate::http::{App, ClientIp, ErrorBody, host_error};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -55,8 +55,8 @@ fn unavailable(e: impl std::fmt::Display) -> Response {
     (status = 401, body = ErrorBody),
     (status = 403, body = ErrorBody, description = "admins only"),
 ))]
-pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
+pub async fn list(State(app): State<Arc<App>>, client: ClientIp, headers: HeaderMap) -> Response {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
     match app.services.auth.directory.users().await {
@@ -74,10 +74,11 @@ pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
 ))]
 pub async fn create(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Json(user): Json<NewUser>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
     if !is_valid_name(&user.name) || user.password.len() < 8 {
@@ -103,11 +104,12 @@ pub async fn create(
 ))]
 pub async fn update(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Path(name): Path<String>,
     Json(change): Json<UserChange>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
     if change.password.as_ref().is_some_and(|p| p.len() < 8) {
@@ -132,8 +134,8 @@ pub async fn update(
     (status = 200, body = [TeamInfo]),
     (status = 403, body = ErrorBody, description = "admins only"),
 ))]
-pub async fn teams(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
+pub async fn teams(State(app): State<Arc<App>>, client: ClientIp, headers: HeaderMap) -> Response {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
     match app.services.auth.directory.teams().await {
@@ -150,10 +152,11 @@ pub async fn teams(State(app): State<Arc<App>>, headers: HeaderMap) -> Response 
 ))]
 pub async fn create_team(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Json(team): Json<NewTeam>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
     if !is_valid_name(&team.name) {
@@ -173,10 +176,11 @@ pub async fn create_team(
 ))]
 pub async fn delete_team(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Path(team): Path<String>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
     match app.services.auth.directory.delete_team(&team).await {
@@ -193,10 +197,11 @@ pub async fn delete_team(
 ))]
 pub async fn add_member(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Path((team, user)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
     match app.services.auth.directory.add_member(&team, &user).await {
@@ -214,10 +219,11 @@ pub async fn add_member(
 ))]
 pub async fn remove_member(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Path((team, user)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
     match app

@@ -1,6 +1,7 @@
 //! `auth`: who is calling, what this request may do, format login flows.
 
 use super::StoreData;
+use crate::auth::AuthError;
 use crate::runtime::bindings::v0_2::wharf::plugin::auth as wit;
 use crate::runtime::bindings::v0_2::wharf::plugin::types::{Access, Caller};
 
@@ -20,15 +21,23 @@ impl StoreData {
         user: &str,
         password: &str,
     ) -> wasmtime::Result<Result<String, String>> {
-        let services = self.scope()?.services.clone();
-        Ok(match services.auth.password_caller(user, password).await {
-            Ok(_) => services
-                .auth
-                .create_token(user)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        })
+        let scope = self.scope()?;
+        let (services, client) = (scope.services.clone(), scope.client);
+        Ok(
+            match services.auth.password_caller(user, password, client).await {
+                Ok(_) => services
+                    .auth
+                    .create_token(user)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => {
+                    if let AuthError::Locked(locked) = e {
+                        self.scope()?.locked_out = Some(locked);
+                    }
+                    Err(e.to_string())
+                }
+            },
+        )
     }
 }
 
