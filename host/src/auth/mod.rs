@@ -274,7 +274,7 @@ impl Auth {
     }
 
     async fn token_caller(&self, token: &str) -> Result<Caller, AuthError> {
-        let row: Option<(String, bool)> = sqlx::query_as("SELECT u.name, u.admin FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.hash = ?")
+        let row: Option<(String, bool)> = sqlx::query_as("SELECT u.name, u.admin FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.hash = ? AND u.disabled = 0")
             .bind(sha256_hex(token.as_bytes()))
             .fetch_optional(&self.db)
             .await
@@ -300,12 +300,13 @@ impl Auth {
             .backoff
             .begin(user, client)
             .map_err(AuthError::Locked)?;
-        let row: Option<(String, bool)> =
-            sqlx::query_as("SELECT password_hash, admin FROM users WHERE name = ?")
-                .bind(user)
-                .fetch_optional(&self.db)
-                .await
-                .map_err(|_| AuthError::Unavailable)?;
+        let row: Option<(String, bool)> = sqlx::query_as(
+            "SELECT password_hash, admin FROM users WHERE name = ? AND disabled = 0",
+        )
+        .bind(user)
+        .fetch_optional(&self.db)
+        .await
+        .map_err(|_| AuthError::Unavailable)?;
         let known = row.is_some();
         let (hash, admin) = row.unwrap_or_else(|| (self.passwords.dummy().to_string(), false));
         let ok = self
