@@ -128,6 +128,63 @@ fn an_npm_package_is_changed_only_by_its_owners() {
         npm_publish(&server, &alice, "alicepkg", "7.0.0").status,
         403
     );
+    // Every write and refusal is in the audit log, with nothing secret.
+    let log = call(
+        &server,
+        "GET",
+        "/api/v1/audit?repository=npm&limit=100",
+        &server.admin_basic(),
+        None,
+    );
+    assert_eq!(log.status, 200, "{}", log.text());
+    let entries = log.json()["entries"].as_array().unwrap().clone();
+    let has = |actor: &str, action: &str, target: &str, outcome: &str| {
+        entries.iter().any(|e| {
+            e["actor"] == actor
+                && e["action"] == action
+                && e["target"] == target
+                && e["outcome"].as_str().unwrap().starts_with(outcome)
+        })
+    };
+    assert!(
+        has("alice", "publish", "alicepkg@1.0.0", "ok"),
+        "{entries:#?}"
+    );
+    assert!(has("bob", "write", "alicepkg", "denied"), "{entries:#?}");
+    assert!(
+        has("bob", "publish", "alicepkg@6.6.6", "ok"),
+        "{entries:#?}"
+    );
+    assert!(!log.text().contains("password"), "{}", log.text());
+    let changes = call(
+        &server,
+        "GET",
+        "/api/v1/audit?action=owner-add",
+        &server.admin_basic(),
+        None,
+    );
+    let changes = changes.json()["entries"].as_array().unwrap().clone();
+    let targets: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or(""),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("alice", "ok"),
+            ("alice", "refused: 400"),
+            ("bob", "refused: 403")
+        ]
+    );
+    assert_eq!(
+        call(&server, "GET", "/api/v1/audit", &alice, None).status,
+        403
+    );
     // An admin may change any package.
     assert_eq!(
         npm_publish(&server, &server.admin_basic(), "alicepkg", "8.0.0").status,

@@ -4,6 +4,7 @@
 //! the host imports are tested in-process (`host/tests/`). The binary
 //! (`main.rs`) only parses the command line.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod doc_cache;

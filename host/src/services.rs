@@ -1,5 +1,6 @@
 //! What request handling shares: settings, stores, auth and the document cache.
 
+use crate::audit::Audit;
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::doc_cache::DocumentCache;
@@ -13,6 +14,7 @@ pub struct Services {
     pub blobs: BlobStore,
     pub uploads: Uploads,
     pub auth: Auth,
+    pub audit: Audit,
     pub doc_cache: DocumentCache,
 }
 
@@ -24,6 +26,7 @@ impl Services {
             catalog: Arc::new(SqliteCatalog::new(db.clone())),
             blobs: BlobStore::local(&settings.data_path("objects"), db.clone())?,
             uploads: Uploads::new(settings.data_path("uploads"), db.clone())?,
+            audit: Audit::new(db.clone()),
             auth: Auth::new(
                 db,
                 settings.anonymous_read,

@@ -44,6 +44,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/v1/teams/{team}/members/{user}",
             put(api::users::add_member).delete(api::users::remove_member),
         )
+        .route("/api/v1/audit", get(api::audit::list))
         .route(
             "/api/v1/owners",
             get(api::owners::list)

@@ -55,6 +55,9 @@ pub struct RequestScope {
     pub locked_out: Option<crate::auth::backoff::Locked>,
 }
 
+/// Writes of one batch recorded one by one in the audit log; the rest as a count.
+const AUDITED_WRITES: usize = 20;
+
 /// The action a catalog write needs.
 pub fn write_action(w: &Write) -> Action {
     match w {
@@ -169,11 +172,19 @@ impl RequestScope {
                 }
             }
         }
-        let claimed = self.check_owners(&writes).await?;
+        let claimed = match self.check_owners(&writes).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                self.audit(&writes, &format!("denied: {e}")).await;
+                return Err(e);
+            }
+        };
         if let Err(e) = self.services.catalog.apply(&self.repo, &writes).await {
             self.give_back(&claimed).await;
+            self.audit(&writes, &format!("failed: {e}")).await;
             return Err(e);
         }
+        self.audit(&writes, "ok").await;
         let mut touched: Vec<&str> = writes.iter().map(|w| w.package().unwrap_or("*")).collect();
         touched.sort_unstable();
         touched.dedup();
@@ -234,6 +245,33 @@ impl RequestScope {
             }
         }
         Ok(claimed)
+    }
+
+    /// One audit entry per write, the first `AUDITED_WRITES` of a batch.
+    async fn audit(&self, writes: &[Write], outcome: &str) {
+        let actor = self.actor();
+        for w in writes.iter().take(AUDITED_WRITES) {
+            let (action, target) = crate::audit::describe(w);
+            let audit = &self.services.audit;
+            audit
+                .record(&actor, action, Some(&self.repo), &target, outcome)
+                .await;
+        }
+        if writes.len() > AUDITED_WRITES {
+            let more = format!("{} more writes", writes.len() - AUDITED_WRITES);
+            let audit = &self.services.audit;
+            audit
+                .record(&actor, "batch", Some(&self.repo), &more, outcome)
+                .await;
+        }
+    }
+
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            user: self.caller.user.clone(),
+            token: None,
+            address: self.client.map(|ip| ip.to_string()),
+        }
     }
 
     async fn give_back(&self, claimed: &[String]) {

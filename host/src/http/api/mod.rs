@@ -1,6 +1,7 @@
 //! `/api/v1`: the admin and token API (JSON), described by OpenAPI at
 //! `/api-docs` (utoipa derives the document from these handlers and types).
 
+pub mod audit;
 pub mod owners;
 pub mod users;
 
@@ -29,6 +30,7 @@ use utoipa::{OpenApi, ToSchema};
         users::list, users::create, users::update,
         users::teams, users::create_team, users::delete_team, users::add_member, users::remove_member,
         owners::list, owners::add, owners::remove,
+        audit::list,
     ),
     modifiers(&Credentials),
     security(("basic" = []), ("bearer" = []))

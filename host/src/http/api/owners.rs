@@ -2,7 +2,9 @@
 //! to change them for formats whose clients have no owner command (PyPI,
 //! Maven, OCI namespaces). Owners are `user:<name>` or `team:<name>`.
 
+use super::audit;
 use super::{caller, require};
+use crate::audit::Actor;
 use crate::auth::owners::{Standing, principal_is_valid};
 use crate::auth::{Action, Caller};
 use crate::http::{App, ClientIp, ErrorBody, host_error};
@@ -33,6 +35,12 @@ pub struct OwnerChange {
     package: String,
     /// `user:<name>` or `team:<name>`.
     owner: String,
+}
+
+impl OwnerChange {
+    fn describe(&self) -> String {
+        format!("{}/{} {}", self.repository, self.package, self.owner)
+    }
 }
 
 /// Lists the owners of a package (whoever may read the repository).
@@ -78,7 +86,26 @@ pub async fn add(
     headers: HeaderMap,
     Json(change): Json<OwnerChange>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers, &client, &change).await {
+    let mut who = audit::actor(&Default::default(), &client);
+    let response = add_as(&mut who, &app, &client, &headers, &change).await;
+    let status = response.status().as_u16();
+    audit::record(&app, &who, "owner-add", &change.describe(), status).await;
+    response
+}
+
+async fn add_as(
+    who: &mut Actor,
+    app: &App,
+    client: &ClientIp,
+    headers: &HeaderMap,
+    change: &OwnerChange,
+) -> Response {
+    let caller = match caller(app, headers, client).await {
+        Ok(caller) => caller,
+        Err(r) => return r,
+    };
+    *who = audit::actor(&caller, client);
+    if let Err(r) = authorized(app, &caller, change).await {
         return r;
     }
     let owners = &app.services.auth.owners;
@@ -108,7 +135,26 @@ pub async fn remove(
     headers: HeaderMap,
     Query(change): Query<OwnerChange>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers, &client, &change).await {
+    let mut who = audit::actor(&Default::default(), &client);
+    let response = remove_as(&mut who, &app, &client, &headers, &change).await;
+    let status = response.status().as_u16();
+    audit::record(&app, &who, "owner-remove", &change.describe(), status).await;
+    response
+}
+
+async fn remove_as(
+    who: &mut Actor,
+    app: &App,
+    client: &ClientIp,
+    headers: &HeaderMap,
+    change: &OwnerChange,
+) -> Response {
+    let caller = match caller(app, headers, client).await {
+        Ok(caller) => caller,
+        Err(r) => return r,
+    };
+    *who = audit::actor(&caller, client);
+    if let Err(r) = authorized(app, &caller, change).await {
         return r;
     }
     let owners = &app.services.auth.owners;
@@ -128,14 +174,8 @@ pub async fn remove(
     }
 }
 
-/// The caller, if they may change the owners of the package.
-async fn authorized(
-    app: &App,
-    headers: &HeaderMap,
-    client: &ClientIp,
-    change: &OwnerChange,
-) -> Result<Caller, Response> {
-    let caller = caller(app, headers, client).await?;
+/// Whether `caller` may change the owners of the package.
+async fn authorized(app: &App, caller: &Caller, change: &OwnerChange) -> Result<(), Response> {
     if caller.user.is_none() {
         return Err(super::unauthorized());
     }
@@ -156,7 +196,7 @@ async fn authorized(
         .await
         .map_err(|e| host_error(503, &format!("owners unavailable: {e}")))?;
     match standing {
-        Standing::Owner => Ok(caller),
+        Standing::Owner => Ok(()),
         Standing::Unclaimed => Err(host_error(
             404,
             &format!("nothing is published as {}", change.package),

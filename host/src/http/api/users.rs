@@ -1,6 +1,8 @@
 //! `/api/v1/users` and `/api/v1/teams`: the directory, for administrators.
 
+use super::audit::{self};
 use super::require;
+use crate::audit::Actor;
 use crate::auth::Action;
 use crate::auth::directory::{TeamInfo, UserInfo, is_valid_name};
 use crate::http::{App, ClientIp, ErrorBody, host_error};
@@ -78,8 +80,23 @@ pub async fn create(
     headers: HeaderMap,
     Json(user): Json<NewUser>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
-        return r;
+    let mut who = audit::actor(&Default::default(), &client);
+    let target = format!("user:{}", user.name);
+    let response = create_as(&mut who, app.clone(), &client, headers, user).await;
+    audit::record(&app, &who, "user-set", &target, response.status().as_u16()).await;
+    response
+}
+
+async fn create_as(
+    who: &mut Actor,
+    app: Arc<App>,
+    client: &ClientIp,
+    headers: HeaderMap,
+    user: NewUser,
+) -> Response {
+    match require(&app, &headers, &client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, &client),
+        Err(r) => return r,
     }
     if !is_valid_name(&user.name) || user.password.len() < 8 {
         return host_error(400, &format!("user {NAME_RULE} and {SHORT_PASSWORD}"));
@@ -109,8 +126,31 @@ pub async fn update(
     Path(name): Path<String>,
     Json(change): Json<UserChange>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
-        return r;
+    let mut who = audit::actor(&Default::default(), &client);
+    let target = format!("user:{name}");
+    let response = update_as(&mut who, app.clone(), &client, headers, name, change).await;
+    audit::record(
+        &app,
+        &who,
+        "user-change",
+        &target,
+        response.status().as_u16(),
+    )
+    .await;
+    response
+}
+
+async fn update_as(
+    who: &mut Actor,
+    app: Arc<App>,
+    client: &ClientIp,
+    headers: HeaderMap,
+    name: String,
+    change: UserChange,
+) -> Response {
+    match require(&app, &headers, &client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, &client),
+        Err(r) => return r,
     }
     if change.password.as_ref().is_some_and(|p| p.len() < 8) {
         return host_error(400, SHORT_PASSWORD);
@@ -156,8 +196,30 @@ pub async fn create_team(
     headers: HeaderMap,
     Json(team): Json<NewTeam>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
-        return r;
+    let mut who = audit::actor(&Default::default(), &client);
+    let target = format!("team:{}", team.name);
+    let response = create_team_as(&mut who, app.clone(), &client, headers, team).await;
+    audit::record(
+        &app,
+        &who,
+        "team-create",
+        &target,
+        response.status().as_u16(),
+    )
+    .await;
+    response
+}
+
+async fn create_team_as(
+    who: &mut Actor,
+    app: Arc<App>,
+    client: &ClientIp,
+    headers: HeaderMap,
+    team: NewTeam,
+) -> Response {
+    match require(&app, &headers, &client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, &client),
+        Err(r) => return r,
     }
     if !is_valid_name(&team.name) {
         return host_error(400, &format!("team {NAME_RULE}"));
@@ -180,8 +242,30 @@ pub async fn delete_team(
     headers: HeaderMap,
     Path(team): Path<String>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
-        return r;
+    let mut who = audit::actor(&Default::default(), &client);
+    let target = format!("team:{team}");
+    let response = delete_team_as(&mut who, app.clone(), &client, headers, team).await;
+    audit::record(
+        &app,
+        &who,
+        "team-delete",
+        &target,
+        response.status().as_u16(),
+    )
+    .await;
+    response
+}
+
+async fn delete_team_as(
+    who: &mut Actor,
+    app: Arc<App>,
+    client: &ClientIp,
+    headers: HeaderMap,
+    team: String,
+) -> Response {
+    match require(&app, &headers, &client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, &client),
+        Err(r) => return r,
     }
     match app.services.auth.directory.delete_team(&team).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
@@ -201,8 +285,30 @@ pub async fn add_member(
     headers: HeaderMap,
     Path((team, user)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
-        return r;
+    let mut who = audit::actor(&Default::default(), &client);
+    let target = format!("team:{team} user:{user}");
+    let response = add_member_as(&mut who, app.clone(), &client, headers, (team, user)).await;
+    audit::record(
+        &app,
+        &who,
+        "team-add-member",
+        &target,
+        response.status().as_u16(),
+    )
+    .await;
+    response
+}
+
+async fn add_member_as(
+    who: &mut Actor,
+    app: Arc<App>,
+    client: &ClientIp,
+    headers: HeaderMap,
+    (team, user): (String, String),
+) -> Response {
+    match require(&app, &headers, &client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, &client),
+        Err(r) => return r,
     }
     match app.services.auth.directory.add_member(&team, &user).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -223,8 +329,30 @@ pub async fn remove_member(
     headers: HeaderMap,
     Path((team, user)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
-        return r;
+    let mut who = audit::actor(&Default::default(), &client);
+    let target = format!("team:{team} user:{user}");
+    let response = remove_member_as(&mut who, app.clone(), &client, headers, (team, user)).await;
+    audit::record(
+        &app,
+        &who,
+        "team-remove-member",
+        &target,
+        response.status().as_u16(),
+    )
+    .await;
+    response
+}
+
+async fn remove_member_as(
+    who: &mut Actor,
+    app: Arc<App>,
+    client: &ClientIp,
+    headers: HeaderMap,
+    (team, user): (String, String),
+) -> Response {
+    match require(&app, &headers, &client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, &client),
+        Err(r) => return r,
     }
     match app
         .services

@@ -268,6 +268,9 @@ impl RepoRequest<'_> {
                 Some(_) => None,
                 None => denied.package.as_deref().map(|p| (p, &needs[..])),
             };
+            if runtime::action(denied.action) != Action::Read {
+                self.audit_refusal(&route.id, &caller, what, &message).await;
+            }
             return self.deny(denial, &message, scope).await;
         }
         // Others' packages are refused before any body is read; the writes
@@ -388,9 +391,30 @@ impl RepoRequest<'_> {
                     );
                 }
             };
+            self.audit_refusal(
+                &format!("{action:?}").to_lowercase(),
+                caller,
+                package,
+                &message,
+            )
+            .await;
             return Some(self.deny(Denial::Forbidden, &message, None).await);
         }
         None
+    }
+
+    /// A write the host refused goes to the audit log too.
+    async fn audit_refusal(&self, action: &str, caller: &Caller, target: &str, why: &str) {
+        let actor = crate::audit::Actor {
+            user: caller.user.clone(),
+            token: None,
+            address: self.client.map(|ip| ip.to_string()),
+        };
+        let outcome = format!("denied: {why}");
+        let audit = &self.app.services.audit;
+        audit
+            .record(&actor, action, Some(&self.repo.name), target, &outcome)
+            .await;
     }
 
     /// A host decision, rendered by the plugin in its format's shape.
