@@ -1,6 +1,7 @@
 //! `auth`: who is calling, what this request may do, format login flows.
 
 use super::StoreData;
+use crate::auth::tokens::TokenSpec;
 use crate::runtime::bindings::v0_2::wharf::plugin::auth as wit;
 use crate::runtime::bindings::v0_2::wharf::plugin::types::{Access, Caller};
 
@@ -14,19 +15,21 @@ impl StoreData {
         Ok((caller.user.clone(), roles))
     }
 
-    /// A format's login flow: check the password, issue an API token.
+    /// A format's login flow: check the password, issue an API token,
+    /// named after the format so that `GET /api/v1/tokens` tells them apart.
     pub(super) async fn login_user(
         &mut self,
         user: &str,
         password: &str,
     ) -> wasmtime::Result<Result<String, String>> {
-        let services = self.scope()?.services.clone();
+        let scope = self.scope()?;
+        let services = scope.services.clone();
+        let spec = TokenSpec::named(format!("{} login", scope.plugin));
         Ok(match services.auth.password_caller(user, password).await {
-            Ok(_) => services
-                .auth
-                .create_token(user)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(_) => match services.auth.issue_token(user, &spec).await {
+                Ok(issued) => Ok(issued.secret),
+                Err(e) => Err(e.to_string()),
+            },
             Err(e) => Err(e.to_string()),
         })
     }
