@@ -2,6 +2,7 @@
 //! `/api-docs` (utoipa derives the document from these handlers and types).
 
 pub mod owners;
+pub mod tokens;
 
 use super::{App, ErrorBody, host_error};
 use crate::auth::{Action, Caller};
@@ -23,7 +24,17 @@ use utoipa::{OpenApi, ToSchema};
             Authenticate with Basic (user and password, or any user and an API token) \
             or `Bearer <token>`."
     ),
-    paths(ready, plugins, create_token, create_user, owners::list, owners::add, owners::remove),
+    paths(
+        ready,
+        plugins,
+        tokens::create,
+        tokens::list,
+        tokens::revoke,
+        create_user,
+        owners::list,
+        owners::add,
+        owners::remove
+    ),
     modifiers(&Credentials),
     security(("basic" = []), ("bearer" = []))
 )]
@@ -78,6 +89,11 @@ async fn require(app: &App, headers: &HeaderMap, action: Action) -> Result<Calle
     if !app.services.auth.permits(&caller, action) {
         return Err(host_error(403, "not allowed"));
     }
+    // Restrictions speak of repositories and packages: a token that has
+    // any changes no account or setting (`auth/tokens.rs`).
+    if action != Action::Read && caller.restrictions().is_some() {
+        return Err(host_error(403, "a restricted token only reads here"));
+    }
     Ok(caller)
 }
 
@@ -131,29 +147,6 @@ pub async fn plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
     match require(&app, &headers, Action::Admin).await {
         Ok(_) => Json(app.runtime.status()).into_response(),
         Err(r) => r,
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NewToken {
-    /// Usable as `Bearer`, as the Basic password, or raw in `Authorization`.
-    token: String,
-}
-
-/// A new API token for the authenticated user.
-#[utoipa::path(post, path = "/api/v1/tokens", responses(
-    (status = 201, body = NewToken),
-    (status = 401, body = ErrorBody),
-))]
-pub async fn create_token(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let caller = match require(&app, &headers, Action::Write).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let user = caller.user.unwrap_or_default();
-    match app.services.auth.create_token(&user).await {
-        Ok(token) => (StatusCode::CREATED, Json(NewToken { token })).into_response(),
-        Err(e) => host_error(500, &e.to_string()),
     }
 }
 
