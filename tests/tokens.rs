@@ -188,6 +188,15 @@ fn a_named_token_is_listed_used_and_revoked_at_once() {
     assert_eq!(list(&server, &alice).json().as_array().unwrap().len(), 1);
     // The other token is untouched.
     assert_eq!(list(&server, &bearer(&plain)).status, 200);
+
+    let api = call(&server, "GET", "/api-docs", "", None).json();
+    for (path, method) in [
+        ("/api/v1/tokens", "post"),
+        ("/api/v1/tokens", "get"),
+        ("/api/v1/tokens/{id}", "delete"),
+    ] {
+        assert!(api["paths"][path][method].is_object(), "{path} {method}");
+    }
 }
 
 #[test]
