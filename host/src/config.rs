@@ -76,6 +76,15 @@ pub struct Overrides {
     /// Bytes per second the background scrub hashes stored blobs at; 0 turns it off [default: 8 MiB]
     #[arg(long, env = "WHARF_SCRUB_BYTES_PER_SEC", global = true)]
     pub scrub_bytes_per_sec: Option<u64>,
+    /// Failed logins in a row of one account before it is locked out [default: 5]
+    #[arg(long, env = "WHARF_LOGIN_FREE_FAILURES", global = true)]
+    pub login_free_failures: Option<u32>,
+    /// Failed logins in a row from one client address before it is locked out [default: 20]
+    #[arg(long, env = "WHARF_LOGIN_FREE_FAILURES_PER_ADDRESS", global = true)]
+    pub login_free_failures_per_address: Option<u32>,
+    /// Longest lockout after failed logins, in seconds (1, 2, 4 … up to it); 0 turns the backoff off [default: 900]
+    #[arg(long, env = "WHARF_LOGIN_LOCKOUT_MAX_SECS", global = true)]
+    pub login_lockout_max_secs: Option<u64>,
 }
 
 /// The effective settings.
@@ -117,6 +126,17 @@ pub struct Settings {
     pub header_timeout_secs: u64,
     /// Rate of the background scrub (0: off).
     pub scrub_bytes_per_sec: u64,
+    /// Failed password checks in a row of one account name that cost
+    /// nothing; each further one locks the account out for twice as long
+    /// as the one before (from 1 s). A success resets the count.
+    pub login_free_failures: u32,
+    /// The same, per client address (the TCP peer's; an IPv6 /64), which
+    /// a success does not reset: it stops one client spraying a password
+    /// over many accounts, and is higher because clients share addresses.
+    pub login_free_failures_per_address: u32,
+    /// The longest lockout, in seconds; a key quiet that long after its
+    /// lockout ended starts afresh. 0 turns the backoff off.
+    pub login_lockout_max_secs: u64,
     /// Repositories beyond the zero-config one per enabled format.
     #[serde(rename = "repository")]
     pub repositories: Vec<RepositoryConfig>,
@@ -159,6 +179,9 @@ impl Default for Settings {
             max_connections: 4096,
             header_timeout_secs: 30,
             scrub_bytes_per_sec: 8 << 20,
+            login_free_failures: 5,
+            login_free_failures_per_address: 20,
+            login_lockout_max_secs: 15 * 60,
             repositories: Vec::new(),
         }
     }
@@ -198,7 +221,10 @@ impl Settings {
             max_form_parts,
             max_connections,
             header_timeout_secs,
-            scrub_bytes_per_sec
+            scrub_bytes_per_sec,
+            login_free_failures,
+            login_free_failures_per_address,
+            login_lockout_max_secs
         );
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();
@@ -214,6 +240,15 @@ impl Settings {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.listen),
+        }
+    }
+
+    /// The backoff of failed password checks.
+    pub fn login_backoff(&self) -> crate::auth::backoff::Rule {
+        crate::auth::backoff::Rule {
+            free_failures: self.login_free_failures,
+            free_failures_per_address: self.login_free_failures_per_address,
+            max_lockout: std::time::Duration::from_secs(self.login_lockout_max_secs),
         }
     }
 

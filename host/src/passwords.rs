@@ -3,6 +3,10 @@
 //! of wrong passwords costs at most `threads` × 19 MiB (each thread's
 //! allocator keeps its last buffer, no more) and waits its turn; past the
 //! queue it is refused at once instead of growing memory.
+//!
+//! A user that does not exist is checked against a dummy hash made once at
+//! start with the same parameters, so that a wrong name costs what a wrong
+//! password costs and the timing does not tell which accounts exist.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -18,6 +22,8 @@ pub struct Busy;
 
 pub struct Passwords {
     jobs: SyncSender<Job>,
+    /// The hash of a random password nobody knows.
+    dummy: Arc<str>,
 }
 
 impl Passwords {
@@ -31,7 +37,16 @@ impl Passwords {
                 .spawn(move || work(&waiting))
                 .expect("spawning a password thread");
         }
-        Passwords { jobs }
+        let secret: [u8; 32] = rand::rng().random();
+        let dummy = hash_now(&secret, rand::rng().random())
+            .expect("hashing a random password")
+            .into();
+        Passwords { jobs, dummy }
+    }
+
+    /// A hash no password matches, as costly to check as a real one.
+    pub fn dummy(&self) -> &str {
+        &self.dummy
     }
 
     async fn run<T: Send + 'static>(
@@ -63,16 +78,19 @@ impl Passwords {
     /// A new argon2id PHC string for `password`.
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let salt: [u8; 16] = rand::rng().random();
-        self.run(move || {
-            let salt = SaltString::encode_b64(&salt)?;
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-        })
-        .await
-        .map_err(|Busy| anyhow::anyhow!("password threads are busy"))?
-        .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))
+        self.run(move || hash_now(password.as_bytes(), salt))
+            .await
+            .map_err(|Busy| anyhow::anyhow!("password threads are busy"))?
+            .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))
     }
+}
+
+/// An argon2id PHC string with the default parameters, on this thread.
+fn hash_now(password: &[u8], salt: [u8; 16]) -> argon2::password_hash::Result<String> {
+    let salt = SaltString::encode_b64(&salt)?;
+    Argon2::default()
+        .hash_password(password, &salt)
+        .map(|h| h.to_string())
 }
 
 fn work(waiting: &Mutex<Receiver<Job>>) {

@@ -30,7 +30,8 @@ impl Services {
                 crate::registry_token::TokenKeys::load_or_create(
                     &settings.data_path("registry-token.key"),
                 )?,
-            ),
+            )
+            .with_backoff(settings.login_backoff()),
             doc_cache: DocumentCache::new(settings.document_cache_bytes),
             settings,
         })

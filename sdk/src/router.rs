@@ -323,8 +323,19 @@ impl Router {
 
 /// Shorthands for [`Need`].
 pub mod need {
-    use super::Need;
-    use crate::types::Action;
+    use super::{Need, Params};
+    use crate::types::{Access, Action};
+
+    /// No access at all: a route anyone may call whatever the repository
+    /// allows anonymous callers, such as a login, which proves who the
+    /// caller is itself. Its body is bounded as a read-only route's.
+    pub const fn anyone() -> Need {
+        Need::Custom(no_access)
+    }
+
+    fn no_access(_: &Params) -> Vec<Access> {
+        Vec::new()
+    }
 
     pub const fn read_repo() -> Need {
         Need::Repo(Action::Read)

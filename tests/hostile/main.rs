@@ -6,6 +6,7 @@ mod archives;
 mod bodies;
 mod connections;
 mod crash;
+mod guessing;
 mod headers;
 mod memory;
 mod paths;

@@ -5,7 +5,8 @@
 //! carry `Basic user:password`, `Basic any:<token>`, `Bearer <token>` or the
 //! raw token (cargo and gem send it that way). Successful checks are cached
 //! briefly so clients that send Basic credentials on every request do not pay
-//! argon2 each time.
+//! argon2 each time; concurrent checks of the same credentials share one.
+//! Failed password checks back off per account and client (`backoff.rs`).
 //!
 //! A registry token (a JWT from `/auth/token`) is a credential only on the
 //! repository it was issued for, and only while its user exists:
@@ -15,7 +16,9 @@
 //! API tokens have a name, an expiry and restrictions (`tokens.rs`), which
 //! `permits`, `Caller::reaches` and `permits_on` apply.
 
+pub mod backoff;
 pub mod credentials;
+pub mod directory;
 pub mod owners;
 pub mod tokens;
 
@@ -24,8 +27,10 @@ pub use credentials::Credentials;
 use crate::passwords::Passwords;
 use crate::registry_token::TokenKeys;
 use crate::store::{Db, now_millis};
+use backoff::Backoff;
 use rand::Rng;
 use sha2::Digest;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,12 +84,15 @@ pub enum Action {
     Admin,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum AuthError {
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("authentication service unavailable")]
     Unavailable,
+    /// Too many failed logins of this account or from this address (429).
+    #[error("too many failed logins; try again in {} s", .0.retry_after_secs())]
+    Locked(backoff::Locked),
 }
 
 #[derive(Clone)]
@@ -93,10 +101,12 @@ pub struct Auth {
     anonymous_read: bool,
     pub tokens: TokenKeys,
     /// SHA-256 of the presented credentials → the caller they proved.
-    verified: moka::sync::Cache<[u8; 32], Caller>,
+    verified: moka::future::Cache<[u8; 32], Caller>,
     revocations: tokens::Revocations,
     passwords: Arc<Passwords>,
+    backoff: Arc<Backoff>,
     pub owners: owners::Owners,
+    pub directory: directory::Directory,
 }
 
 /// Threads checking passwords at once, and checks waiting for one.
@@ -109,7 +119,7 @@ fn sha256_hex(data: &[u8]) -> String {
 
 impl Auth {
     pub fn new(db: Db, anonymous_read: bool, tokens: TokenKeys) -> Self {
-        let verified = moka::sync::Cache::builder()
+        let verified = moka::future::Cache::builder()
             .max_capacity(10_000)
             .time_to_live(Duration::from_secs(60))
             // A revoked token's entries are evicted (`tokens.rs`).
@@ -117,13 +127,21 @@ impl Auth {
             .build();
         Auth {
             owners: owners::Owners::new(db.clone()),
+            directory: directory::Directory::new(db.clone()),
             db,
             anonymous_read,
             tokens,
             verified,
             revocations: tokens::Revocations::default(),
             passwords: Arc::new(Passwords::new(PASSWORD_THREADS, PASSWORD_QUEUE)),
+            backoff: Arc::new(Backoff::off()),
         }
+    }
+
+    /// Failed password checks back off by `rule`.
+    pub fn with_backoff(self, rule: backoff::Rule) -> Self {
+        let backoff = Arc::new(Backoff::new(rule));
+        Auth { backoff, ..self }
     }
 
     /// The permission model: anonymous callers read (when allowed), users
@@ -172,11 +190,16 @@ impl Auth {
         }
     }
 
-    /// Resolves the caller from an `Authorization` header value, where a
-    /// registry token is no credential: the admin API and the token endpoint
-    /// (a new token needs the user's password or an API token).
-    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Caller, AuthError> {
-        self.resolve(authorization, None).await
+    /// Resolves the caller from an `Authorization` header value sent from
+    /// `client` (whose failed passwords back off), where a registry token is
+    /// no credential: the admin API and the token endpoint (a new token
+    /// needs the user's password or an API token).
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<Caller, AuthError> {
+        self.resolve(authorization, client, None).await
     }
 
     /// `authenticate` for a request to `repository`, where a registry token
@@ -184,14 +207,16 @@ impl Auth {
     pub async fn authenticate_on(
         &self,
         authorization: Option<&str>,
+        client: Option<IpAddr>,
         repository: &str,
     ) -> Result<Caller, AuthError> {
-        self.resolve(authorization, Some(repository)).await
+        self.resolve(authorization, client, Some(repository)).await
     }
 
     async fn resolve(
         &self,
         authorization: Option<&str>,
+        client: Option<IpAddr>,
         repository: Option<&str>,
     ) -> Result<Caller, AuthError> {
         let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
@@ -200,18 +225,19 @@ impl Auth {
         let key: [u8; 32] = sha2::Sha256::digest(value.as_bytes()).into();
         // Only passwords and API tokens are cached, never a registry token;
         // an expired token goes back to the database, which refuses it.
-        if let Some(caller) = self.verified.get(&key).filter(|c| !c.expired()) {
+        if let Some(caller) = self.verified.get(&key).await.filter(|c| !c.expired()) {
             return Ok(caller);
         }
         // Boxed: the database lookups' futures would otherwise size every
         // request's future, anonymous and cached ones included.
-        Box::pin(self.verify(key, value, repository)).await
+        Box::pin(self.verify(key, value, client, repository)).await
     }
 
     async fn verify(
         &self,
         key: [u8; 32],
         value: &str,
+        client: Option<IpAddr>,
         repository: Option<&str>,
     ) -> Result<Caller, AuthError> {
         let revocations = self.revocations.count();
@@ -223,14 +249,21 @@ impl Auth {
             Credentials::RegistryToken(token) => {
                 return self.registry_caller(&token, repository).await;
             }
+            // A client's parallel first requests carry the same password:
+            // one check (and one attempt to the backoff) for all of them.
             Credentials::Password { user, password } => {
-                self.password_caller(&user, &password).await?
+                let check = self.password_caller(&user, &password, client);
+                return self
+                    .verified
+                    .try_get_with(key, check)
+                    .await
+                    .map_err(|e| (*e).clone());
             }
         };
-        self.verified.insert(key, caller.clone());
+        self.verified.insert(key, caller.clone()).await;
         // A token revoked during the lookup: not cached (`tokens.rs`).
         if self.revocations.count() != revocations {
-            self.verified.invalidate(&key);
+            self.verified.invalidate(&key).await;
         }
         Ok(caller)
     }
@@ -270,8 +303,20 @@ impl Auth {
         Ok(hit.is_some())
     }
 
-    /// Checks a user's password; a disabled user's is refused unchecked.
-    pub async fn password_caller(&self, user: &str, password: &str) -> Result<Caller, AuthError> {
+    /// Checks a user's password sent from `client`, unless the account or
+    /// the client is locked out. An unknown user costs a check of the dummy
+    /// hash, as a known one costs a check of theirs; a disabled user is
+    /// refused like an unknown one.
+    pub async fn password_caller(
+        &self,
+        user: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Caller, AuthError> {
+        let attempt = self
+            .backoff
+            .begin(user, client)
+            .map_err(AuthError::Locked)?;
         let row: Option<(String, bool)> = sqlx::query_as(
             "SELECT password_hash, admin FROM users WHERE name = ? AND disabled = 0",
         )
@@ -279,15 +324,18 @@ impl Auth {
         .fetch_optional(&self.db)
         .await
         .map_err(|_| AuthError::Unavailable)?;
-        let (hash, admin) = row.ok_or(AuthError::InvalidCredentials)?;
+        let known = row.is_some();
+        let (hash, admin) = row.unwrap_or_else(|| (self.passwords.dummy().to_string(), false));
         let ok = self
             .passwords
             .verify(hash, password.to_string())
             .await
             .map_err(|_| AuthError::Unavailable)?;
-        if !ok {
+        if !(ok && known) {
+            attempt.failed();
             return Err(AuthError::InvalidCredentials);
         }
+        attempt.succeeded();
         Ok(Caller {
             user: Some(user.to_string()),
             admin,
@@ -310,6 +358,31 @@ impl Auth {
         .await?;
         self.verified.invalidate_all();
         Ok(())
+    }
+
+    /// Sets the password of an existing user; `false` when there is none.
+    pub async fn set_password(&self, name: &str, password: &str) -> anyhow::Result<bool> {
+        let hash = self.passwords.hash(password.to_string()).await?;
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
+            .bind(hash)
+            .bind(name)
+            .execute(&self.db)
+            .await?;
+        self.verified.invalidate_all();
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Disables or enables a user, or makes them admin; what they proved
+    /// before is forgotten. `false` when there is no such user.
+    pub async fn update_user(
+        &self,
+        name: &str,
+        admin: Option<bool>,
+        disabled: Option<bool>,
+    ) -> anyhow::Result<bool> {
+        let found = self.directory.update_user(name, admin, disabled).await?;
+        self.verified.invalidate_all();
+        Ok(found)
     }
 
     pub async fn user_exists(&self, name: &str) -> anyhow::Result<bool> {
@@ -397,7 +470,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let caller = auth.authenticate(Some(&header)).await.unwrap();
+            let caller = auth.authenticate(Some(&header), None).await.unwrap();
             // A token's caller also carries the token's id and restrictions.
             assert_eq!(caller.api_token.is_some(), i > 0, "{header}");
             let caller = Caller {
@@ -406,17 +479,21 @@ mod tests {
             };
             assert_eq!(caller, alice, "{header}");
         }
-        assert_eq!(auth.authenticate(None).await.unwrap(), Caller::default());
         assert_eq!(
-            auth.authenticate(Some(&basic("", ""))).await.unwrap(),
+            auth.authenticate(None, None).await.unwrap(),
             Caller::default()
         );
         assert_eq!(
-            auth.authenticate(Some(&basic("alice", "wrong"))).await,
+            auth.authenticate(Some(&basic("", "")), None).await.unwrap(),
+            Caller::default()
+        );
+        assert_eq!(
+            auth.authenticate(Some(&basic("alice", "wrong")), None)
+                .await,
             Err(AuthError::InvalidCredentials)
         );
         assert_eq!(
-            auth.authenticate(Some("Bearer wharf_nope")).await,
+            auth.authenticate(Some("Bearer wharf_nope"), None).await,
             Err(AuthError::InvalidCredentials)
         );
     }
@@ -442,7 +519,7 @@ mod tests {
             )
             .unwrap();
         let caller = auth
-            .authenticate_on(Some(&format!("Bearer {token}")), "oci")
+            .authenticate_on(Some(&format!("Bearer {token}")), None, "oci")
             .await
             .unwrap();
         assert_eq!(caller.user.as_deref(), Some("alice"));
@@ -465,7 +542,10 @@ mod tests {
             .issue(Some("alice"), "oci", vec![access("app", &["*"])])
             .unwrap();
         let bearer = format!("Bearer {token}");
-        let caller = auth.authenticate_on(Some(&bearer), "oci").await.unwrap();
+        let caller = auth
+            .authenticate_on(Some(&bearer), None, "oci")
+            .await
+            .unwrap();
         for action in [Action::Read, Action::Write, Action::Delete] {
             assert!(
                 auth.permits_on(&caller, action, "oci", Some("app")),
@@ -476,15 +556,19 @@ mod tests {
         // Not on another repository, nor where no repository is addressed:
         // the admin API and the token endpoint.
         assert_eq!(
-            auth.authenticate_on(Some(&bearer), "npm").await,
+            auth.authenticate_on(Some(&bearer), None, "npm").await,
             Err(AuthError::InvalidCredentials)
         );
         assert_eq!(
-            auth.authenticate(Some(&bearer)).await,
+            auth.authenticate(Some(&bearer), None).await,
             Err(AuthError::InvalidCredentials)
         );
         // Still good where it belongs: a refusal elsewhere is not remembered.
-        assert!(auth.authenticate_on(Some(&bearer), "oci").await.is_ok());
+        assert!(
+            auth.authenticate_on(Some(&bearer), None, "oci")
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -497,14 +581,18 @@ mod tests {
             .unwrap();
         let bearer = format!("Bearer {token}");
         assert!(auth.user_active("bob").await.unwrap());
-        assert!(auth.authenticate_on(Some(&bearer), "oci").await.is_ok());
+        assert!(
+            auth.authenticate_on(Some(&bearer), None, "oci")
+                .await
+                .is_ok()
+        );
         sqlx::query("DELETE FROM users WHERE name = 'bob'")
             .execute(&auth.db)
             .await
             .unwrap();
         assert!(!auth.user_active("bob").await.unwrap());
         assert_eq!(
-            auth.authenticate_on(Some(&bearer), "oci").await,
+            auth.authenticate_on(Some(&bearer), None, "oci").await,
             Err(AuthError::InvalidCredentials)
         );
         // An anonymous token names no user: nothing to look up.
@@ -513,7 +601,7 @@ mod tests {
             .issue(None, "oci", vec![access("app", &["pull"])])
             .unwrap();
         let caller = auth
-            .authenticate_on(Some(&format!("Bearer {anonymous}")), "oci")
+            .authenticate_on(Some(&format!("Bearer {anonymous}")), None, "oci")
             .await
             .unwrap();
         assert_eq!(caller.user, None);
@@ -529,7 +617,7 @@ mod tests {
             .unwrap()
             .expect("generated password");
         assert_eq!(auth.bootstrap_admin(None).await.unwrap(), None);
-        let admin = auth.password_caller("admin", &pw).await.unwrap();
+        let admin = auth.password_caller("admin", &pw, None).await.unwrap();
         assert!(admin.admin && auth.permits(&admin, Action::Admin));
         let anon = Caller::default();
         assert!(auth.permits(&anon, Action::Read));
@@ -540,5 +628,48 @@ mod tests {
             ..Caller::default()
         };
         assert!(auth.permits(&user, Action::Delete) && !auth.permits(&user, Action::Admin));
+    }
+
+    #[tokio::test]
+    async fn failed_passwords_lock_known_and_unknown_accounts_alike() {
+        let (_d, auth) = auth().await;
+        let auth = auth.with_backoff(backoff::Rule {
+            free_failures: 2,
+            free_failures_per_address: 100,
+            max_lockout: Duration::from_secs(60),
+        });
+        auth.set_user("alice", "s3cret", false).await.unwrap();
+        for user in ["alice", "nobody"] {
+            for _ in 0..3 {
+                let wrong = basic(user, "wrong");
+                let refused = auth.authenticate(Some(&wrong), None).await;
+                assert_eq!(refused, Err(AuthError::InvalidCredentials), "{user}");
+            }
+            let locked = auth.authenticate(Some(&basic(user, "s3cret")), None).await;
+            assert!(matches!(locked, Err(AuthError::Locked(_))), "{user}");
+        }
+        // API tokens do not go through the backoff.
+        let token = auth.create_token("alice").await.unwrap();
+        let bearer = format!("Bearer {token}");
+        let by_token = auth.authenticate(Some(&bearer), None).await.unwrap();
+        assert_eq!(by_token.user.as_deref(), Some("alice"));
+    }
+
+    #[tokio::test]
+    async fn the_same_password_sent_at_once_is_checked_once() {
+        let (_d, auth) = auth().await;
+        let auth = auth.with_backoff(backoff::Rule {
+            free_failures: 0,
+            free_failures_per_address: 0,
+            max_lockout: Duration::from_secs(60),
+        });
+        auth.set_user("alice", "s3cret", false).await.unwrap();
+        // One check at a time is all the backoff allows here: the others
+        // must share it rather than be refused.
+        let header = basic("alice", "s3cret");
+        let checks = (0..8).map(|_| auth.authenticate(Some(&header), None));
+        for result in futures::future::join_all(checks).await {
+            assert_eq!(result.unwrap().user.as_deref(), Some("alice"));
+        }
     }
 }

@@ -542,7 +542,7 @@ mod tests {
         };
         let issued = auth.issue_token("alice", &spec).await.unwrap();
         let caller = auth
-            .authenticate(Some(&bearer(&issued.secret)))
+            .authenticate(Some(&bearer(&issued.secret)), None)
             .await
             .unwrap();
         assert_eq!(caller.api_token.as_ref().unwrap().id, issued.id);
@@ -559,7 +559,7 @@ mod tests {
         };
         let issued = auth.issue_token("alice", &read_only).await.unwrap();
         let caller = auth
-            .authenticate(Some(&bearer(&issued.secret)))
+            .authenticate(Some(&bearer(&issued.secret)), None)
             .await
             .unwrap();
         assert!(auth.permits(&caller, Action::Read));
@@ -576,7 +576,7 @@ mod tests {
             .unwrap();
         let header = bearer(&issued.secret);
         // Cached now: the revocation must evict it.
-        assert!(auth.authenticate(Some(&header)).await.is_ok());
+        assert!(auth.authenticate(Some(&header), None).await.is_ok());
         let listed = auth.list_tokens(Some("alice")).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].id, issued.id);
@@ -587,7 +587,7 @@ mod tests {
 
         assert!(auth.revoke_token(&issued.id).await.unwrap());
         assert_eq!(
-            auth.authenticate(Some(&header)).await,
+            auth.authenticate(Some(&header), None).await,
             Err(AuthError::InvalidCredentials)
         );
         assert!(!auth.revoke_token(&issued.id).await.unwrap());
@@ -603,12 +603,12 @@ mod tests {
         };
         let issued = auth.issue_token("alice", &spec).await.unwrap();
         let header = bearer(&issued.secret);
-        let caller = auth.authenticate(Some(&header)).await.unwrap();
+        let caller = auth.authenticate(Some(&header), None).await.unwrap();
         assert!(!caller.expired());
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;
         assert!(caller.expired());
         assert_eq!(
-            auth.authenticate(Some(&header)).await,
+            auth.authenticate(Some(&header), None).await,
             Err(AuthError::InvalidCredentials)
         );
     }
@@ -625,11 +625,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            auth.authenticate(Some(&bearer(&issued.secret))).await,
+            auth.authenticate(Some(&bearer(&issued.secret)), None).await,
             Err(AuthError::InvalidCredentials)
         );
         assert_eq!(
-            auth.password_caller("alice", "alice-password").await,
+            auth.password_caller("alice", "alice-password", None).await,
             Err(AuthError::InvalidCredentials)
         );
         assert!(!auth.user_active("alice").await.unwrap());

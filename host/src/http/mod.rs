@@ -11,7 +11,7 @@ mod token;
 use crate::runtime::Runtime;
 use crate::services::Services;
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post, put};
 pub use repo::Mounts;
 use std::sync::Arc;
 
@@ -34,7 +34,20 @@ pub fn router(app: Arc<App>) -> Router {
             post(api::tokens::create).get(api::tokens::list),
         )
         .route("/api/v1/tokens/{id}", delete(api::tokens::revoke))
-        .route("/api/v1/users", post(api::create_user))
+        .route(
+            "/api/v1/users",
+            get(api::users::list).post(api::users::create),
+        )
+        .route("/api/v1/users/{name}", patch(api::users::update))
+        .route(
+            "/api/v1/teams",
+            get(api::users::teams).post(api::users::create_team),
+        )
+        .route("/api/v1/teams/{team}", delete(api::users::delete_team))
+        .route(
+            "/api/v1/teams/{team}/members/{user}",
+            put(api::users::add_member).delete(api::users::remove_member),
+        )
         .route(
             "/api/v1/owners",
             get(api::owners::list)
@@ -52,6 +65,41 @@ pub fn router(app: Arc<App>) -> Router {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     error: String,
+}
+
+/// The client's IP address: the TCP peer's. A proxy's forwarded header is
+/// not trusted (any client could send one); behind a proxy every client
+/// shares the proxy's address. Absent when the router is called without
+/// the accept loop (in-process tests).
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl ClientIp {
+    fn of(extensions: &axum::http::Extensions) -> ClientIp {
+        let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        ClientIp(peer.map(|c| c.0.ip()))
+    }
+}
+
+impl<S: Sync> axum::extract::FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp::of(&parts.extensions))
+    }
+}
+
+/// 429 for a login refused by the backoff, with when to try again.
+fn locked_out(locked: crate::auth::backoff::Locked) -> axum::response::Response {
+    let message = crate::auth::AuthError::Locked(locked).to_string();
+    let mut r = host_error(429, &message);
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        locked.retry_after_secs().into(),
+    );
+    r
 }
 
 /// A JSON error for requests no plugin answers.

@@ -5,10 +5,12 @@
 //! stays open; connections are capped (within the open-file limit); past the
 //! cap a few more are accepted to answer the probes (`/health`, `/ready`,
 //! `/metrics`) and refuse everything else with 503, so a flood of idle
-//! sockets leaves the server observable.
+//! sockets leaves the server observable. Each request carries its peer's
+//! address (axum's `ConnectInfo`), which the login backoff counts by.
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -47,9 +49,9 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let tcp = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, most likely: let some close.
                     tracing::warn!(error = %e, "accepting a connection failed");
@@ -70,12 +72,13 @@ pub async fn serve(
             },
         };
         let router = router.clone();
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             let router = router.clone();
             async move {
                 if probes_only && !is_probe(request.uri().path()) {
                     return Ok::<_, std::convert::Infallible>(at_capacity());
                 }
+                request.extensions_mut().insert(ConnectInfo(peer));
                 router.oneshot(request.map(Body::new)).await
             }
         });

@@ -8,7 +8,7 @@
 //! the one Wharf repository tokens are issued for. The client then retries
 //! its request with `Authorization: Bearer <token>`.
 
-use super::{App, host_error};
+use super::{App, ClientIp, host_error, locked_out};
 use crate::registry_token::{self, LIFETIME_SECS, REPOSITORY, ResourceAccess};
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 pub async fn issue(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -25,8 +26,9 @@ pub async fn issue(
     let credentials = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let caller = match auth.authenticate(credentials).await {
+    let caller = match auth.authenticate(credentials, client.0).await {
         Ok(caller) => caller,
+        Err(crate::auth::AuthError::Locked(locked)) => return locked_out(locked),
         Err(_) => {
             let mut r = host_error(401, "invalid credentials");
             r.headers_mut().insert(

@@ -50,6 +50,10 @@ pub struct RequestScope {
     pub ingested: HashSet<String>,
     /// Bytes the plugin may still read into its memory.
     pub read_left: u64,
+    /// The client's address, which a login through `auth.login` counts by.
+    pub client: Option<std::net::IpAddr>,
+    /// Set when such a login was refused by the backoff: the answer is 429.
+    pub locked_out: Option<crate::auth::backoff::Locked>,
 }
 
 /// The action a catalog write needs.

@@ -330,6 +330,7 @@ impl LoadedPlugin {
         services: Arc<Services>,
         ctx: RequestContext,
         caller: Caller,
+        client: Option<std::net::IpAddr>,
         route: &[Access],
         body: Option<IncomingBody>,
     ) -> Result<Reply, PluginFailure> {
@@ -351,6 +352,8 @@ impl LoadedPlugin {
             route: route.iter().map(grant).collect(),
             ingested: HashSet::new(),
             read_left: self.policy.read_limit,
+            client,
+            locked_out: None,
         };
         let mut store = self.store(slot.deadline(), Some(scope));
         store.data_mut().slot = Some(slot);
@@ -369,7 +372,10 @@ impl LoadedPlugin {
         match outcome {
             None => Err(PluginFailure::Deadline),
             Some(Err(e)) => Err(failure(e, &store)),
-            Some(Ok(response)) => reply(response),
+            Some(Ok(response)) => {
+                let locked = store.data().scope.as_ref().and_then(|s| s.locked_out);
+                reply(response).map(|r| r.locked_out(locked))
+            }
         }
     }
 }
@@ -400,6 +406,22 @@ fn grant(a: &Access) -> Grant {
         action: action(a.action),
         package: a.package.clone(),
         repository: a.repository.clone(),
+    }
+}
+
+impl Reply {
+    /// A login the backoff refused is 429 with `Retry-After`, whatever
+    /// error status the plugin chose: it saw only an error message. The
+    /// plugin's body, in its format's shape, is kept.
+    fn locked_out(mut self, locked: Option<crate::auth::backoff::Locked>) -> Reply {
+        if let Some(locked) = locked.filter(|_| self.status >= 400) {
+            self.status = 429;
+            self.headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("retry-after"));
+            let secs = locked.retry_after_secs().to_string();
+            self.headers.push(("retry-after".into(), secs));
+        }
+        self
     }
 }
 

@@ -16,7 +16,7 @@ mod user;
 mod tests;
 
 use serde_json::json;
-use wharf_sdk::need::{delete, read, read_repo, write};
+use wharf_sdk::need::{anyone, delete, read, read_repo, write};
 use wharf_sdk::types::{Access, Action, PluginInfo};
 use wharf_sdk::{
     Format, HttpError, Need, Params, Request, Response, Router, catalog, default_message,
@@ -46,8 +46,10 @@ impl Format for Npm {
             .normalize(names::normalize)
             .get("-/ping", "ping", read_repo(), ping)
             .get("-/whoami", "whoami", read_repo(), user::whoami)
-            .put("-/user/{id}", "login", read_repo(), user::login)
-            .post("-/v1/login", "web-login", read_repo(), user::web_login)
+            // Logging in needs no access: when anonymous callers may not
+            // read, this is how a user gets the token to read with.
+            .put("-/user/{id}", "login", anyone(), user::login)
+            .post("-/v1/login", "web-login", anyone(), user::web_login)
             .get("-/v1/search", "search", read_repo(), search::search)
             .post(
                 "-/npm/v1/security/advisories/bulk",

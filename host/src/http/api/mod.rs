@@ -3,15 +3,16 @@
 
 pub mod owners;
 pub mod tokens;
+pub mod users;
 
-use super::{App, ErrorBody, host_error};
-use crate::auth::{Action, Caller};
+use super::{App, ClientIp, ErrorBody, host_error, locked_out};
+use crate::auth::{Action, AuthError, Caller};
 use crate::runtime::PluginStatus;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::Arc;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{OpenApi, ToSchema};
@@ -25,15 +26,11 @@ use utoipa::{OpenApi, ToSchema};
             or `Bearer <token>`."
     ),
     paths(
-        ready,
-        plugins,
-        tokens::create,
-        tokens::list,
-        tokens::revoke,
-        create_user,
-        owners::list,
-        owners::add,
-        owners::remove
+        ready, plugins,
+        tokens::create, tokens::list, tokens::revoke,
+        users::list, users::create, users::update,
+        users::teams, users::create_team, users::delete_team, users::add_member, users::remove_member,
+        owners::list, owners::add, owners::remove,
     ),
     modifiers(&Credentials),
     security(("basic" = []), ("bearer" = []))
@@ -62,15 +59,18 @@ pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 /// The caller of an API request: a password or an API token, never a
 /// registry token (`authenticate` refuses those: 401), so a five-minute pull
 /// token cannot mint a permanent API token.
-async fn caller(app: &App, headers: &HeaderMap) -> Result<Caller, Response> {
+async fn caller(app: &App, headers: &HeaderMap, client: &ClientIp) -> Result<Caller, Response> {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match app.services.auth.authenticate(auth).await {
+    match app.services.auth.authenticate(auth, client.0).await {
         Ok(c) => Ok(c),
+        Err(AuthError::Locked(locked)) => Err(locked_out(locked)),
         Err(_) => Err(unauthorized()),
     }
 }
+
+const LOCKED_OUT: &str = "too many failed logins of this account or from this address; `Retry-After` says when to try again";
 
 fn unauthorized() -> Response {
     let mut r = host_error(401, "authentication required");
@@ -81,8 +81,13 @@ fn unauthorized() -> Response {
     r
 }
 
-async fn require(app: &App, headers: &HeaderMap, action: Action) -> Result<Caller, Response> {
-    let caller = caller(app, headers).await?;
+async fn require(
+    app: &App,
+    headers: &HeaderMap,
+    client: &ClientIp,
+    action: Action,
+) -> Result<Caller, Response> {
+    let caller = caller(app, headers, client).await?;
     if caller.user.is_none() && action != Action::Read {
         return Err(unauthorized());
     }
@@ -142,63 +147,15 @@ pub async fn ready(State(app): State<Arc<App>>) -> Response {
     (status = 200, body = [PluginStatus]),
     (status = 401, body = ErrorBody),
     (status = 403, body = ErrorBody, description = "admins only"),
+    (status = 429, body = ErrorBody, description = LOCKED_OUT),
 ))]
-pub async fn plugins(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    match require(&app, &headers, Action::Admin).await {
+pub async fn plugins(
+    State(app): State<Arc<App>>,
+    client: ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    match require(&app, &headers, &client, Action::Admin).await {
         Ok(_) => Json(app.runtime.status()).into_response(),
         Err(r) => r,
-    }
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct NewUser {
-    /// 1 to 64 of `A-Z a-z 0-9 . _ -`.
-    name: String,
-    /// At least 8 characters; stored as an argon2id hash.
-    password: String,
-    #[serde(default)]
-    admin: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UserCreated {
-    name: String,
-}
-
-/// Creates a user or resets a password (admins only).
-#[utoipa::path(post, path = "/api/v1/users", request_body = NewUser, responses(
-    (status = 201, body = UserCreated),
-    (status = 400, body = ErrorBody, description = "invalid name or short password"),
-    (status = 401, body = ErrorBody),
-    (status = 403, body = ErrorBody, description = "admins only"),
-))]
-pub async fn create_user(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(user): Json<NewUser>,
-) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Admin).await {
-        return r;
-    }
-    let valid = !user.name.is_empty()
-        && user.name.len() <= 64
-        && user
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if !valid || user.password.len() < 8 {
-        return host_error(
-            400,
-            "user names are 1-64 of [A-Za-z0-9._-] and passwords at least 8 characters",
-        );
-    }
-    match app
-        .services
-        .auth
-        .set_user(&user.name, &user.password, user.admin)
-        .await
-    {
-        Ok(()) => (StatusCode::CREATED, Json(UserCreated { name: user.name })).into_response(),
-        Err(e) => host_error(500, &e.to_string()),
     }
 }

@@ -5,7 +5,7 @@
 use super::{caller, require};
 use crate::auth::owners::{Standing, principal_is_valid};
 use crate::auth::{Action, Caller};
-use crate::http::{App, ErrorBody, host_error};
+use crate::http::{App, ClientIp, ErrorBody, host_error};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -43,10 +43,11 @@ pub struct OwnerChange {
 ))]
 pub async fn list(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Query(at): Query<PackageRef>,
 ) -> Response {
-    if let Err(r) = require(&app, &headers, Action::Read).await {
+    if let Err(r) = require(&app, &headers, &client, Action::Read).await {
         return r;
     }
     if let Err(r) = known_repository(&app, &at.repository) {
@@ -73,10 +74,11 @@ pub async fn list(
 ))]
 pub async fn add(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Json(change): Json<OwnerChange>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers, &change).await {
+    if let Err(r) = authorized(&app, &headers, &client, &change).await {
         return r;
     }
     let owners = &app.services.auth.owners;
@@ -102,10 +104,11 @@ pub async fn add(
 ))]
 pub async fn remove(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Query(change): Query<OwnerChange>,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers, &change).await {
+    if let Err(r) = authorized(&app, &headers, &client, &change).await {
         return r;
     }
     let owners = &app.services.auth.owners;
@@ -129,9 +132,10 @@ pub async fn remove(
 async fn authorized(
     app: &App,
     headers: &HeaderMap,
+    client: &ClientIp,
     change: &OwnerChange,
 ) -> Result<Caller, Response> {
-    let caller = caller(app, headers).await?;
+    let caller = caller(app, headers, client).await?;
     if caller.user.is_none() {
         return Err(super::unauthorized());
     }

@@ -9,7 +9,7 @@
 use super::{caller, unauthorized};
 use crate::auth::tokens::{Restrictions, TokenInfo, TokenSpec};
 use crate::auth::{Action, Caller};
-use crate::http::{App, ErrorBody, host_error};
+use crate::http::{App, ClientIp, ErrorBody, host_error};
 use crate::store::now_millis;
 use axum::Json;
 use axum::body::Bytes;
@@ -65,9 +65,15 @@ pub struct NewToken {
         (status = 400, body = ErrorBody, description = "an invalid request, or an expiry past"),
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "a restricted token cannot create tokens"),
+        (status = 429, body = ErrorBody, description = super::LOCKED_OUT),
     ))]
-pub async fn create(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = match signed_in(&app, &headers).await {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    client: ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let caller = match signed_in(&app, &headers, &client).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -145,13 +151,15 @@ pub struct Whose {
     (status = 401, body = ErrorBody),
     (status = 403, body = ErrorBody, description = "another user's tokens, not as an admin"),
     (status = 404, body = ErrorBody, description = "no such user"),
+    (status = 429, body = ErrorBody, description = super::LOCKED_OUT),
 ))]
 pub async fn list(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Query(whose): Query<Whose>,
 ) -> Response {
-    let caller = match signed_in(&app, &headers).await {
+    let caller = match signed_in(&app, &headers, &client).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -183,13 +191,15 @@ pub async fn list(
         (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody, description = "a restricted token revokes only itself"),
         (status = 404, body = ErrorBody, description = "no such token of yours"),
+        (status = 429, body = ErrorBody, description = super::LOCKED_OUT),
     ))]
 pub async fn revoke(
     State(app): State<Arc<App>>,
+    client: ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let caller = match signed_in(&app, &headers).await {
+    let caller = match signed_in(&app, &headers, &client).await {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -215,8 +225,8 @@ pub async fn revoke(
 }
 
 /// A user, by password or API token: tokens belong to users.
-async fn signed_in(app: &App, headers: &HeaderMap) -> Result<Caller, Response> {
-    let caller = caller(app, headers).await?;
+async fn signed_in(app: &App, headers: &HeaderMap, client: &ClientIp) -> Result<Caller, Response> {
+    let caller = caller(app, headers, client).await?;
     match caller.user.is_some() {
         true => Ok(caller),
         false => Err(unauthorized()),

@@ -8,9 +8,9 @@ mod respond;
 
 pub use mounts::Mounts;
 
-use super::{App, host_error};
+use super::{App, ClientIp, host_error};
 use crate::auth::owners::Standing;
-use crate::auth::{Action, Caller};
+use crate::auth::{Action, AuthError, Caller};
 use crate::doc_cache::DocKeyRef;
 use crate::registry_token;
 use crate::runtime::registry::OwnersKeptBy;
@@ -23,6 +23,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 /// Longest query string, or value of a header an answer varies on, whose
@@ -133,6 +134,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
         target: &target,
         full_head: OnceLock::new(),
         headers: &parts.headers,
+        client: ClientIp::of(&parts.extensions).0,
     };
     let started = std::time::Instant::now();
     let response = request.run(body).await;
@@ -151,6 +153,7 @@ struct RepoRequest<'a> {
     /// The request as a plugin sees it, made when wasm is entered.
     full_head: OnceLock<RequestHead>,
     headers: &'a HeaderMap,
+    client: Option<IpAddr>,
 }
 
 impl RepoRequest<'_> {
@@ -211,15 +214,20 @@ impl RepoRequest<'_> {
             .app
             .services
             .auth
-            .authenticate_on(header_str(self.headers, "authorization"), &self.repo.name)
+            .authenticate_on(
+                header_str(self.headers, "authorization"),
+                self.client,
+                &self.repo.name,
+            )
             .await
         {
             Ok(c) => c,
-            Err(crate::auth::AuthError::InvalidCredentials) => {
+            Err(AuthError::InvalidCredentials) => {
                 return self
                     .deny(Denial::Unauthenticated, "invalid credentials", None)
                     .await;
             }
+            Err(AuthError::Locked(locked)) => return self.locked_out(locked).await,
             Err(_) => {
                 return self
                     .deny(Denial::Unavailable, "authentication unavailable", None)
@@ -342,8 +350,9 @@ impl RepoRequest<'_> {
                 },
             },
         };
+        let services = self.app.services.clone();
         self.plugin
-            .handle(self.app.services.clone(), ctx, caller, &route.access, body)
+            .handle(services, ctx, caller, self.client, &route.access, body)
             .await
     }
 
@@ -402,15 +411,32 @@ impl RepoRequest<'_> {
             Denial::Unavailable => 503,
             Denial::Internal => 500,
         };
-        let mut response = match self
+        let mut response = self.render(denial, status, message).await;
+        self.complete_challenge(&mut response, scope);
+        response
+    }
+
+    /// The plugin's rendering of `denial`, under the host's `status`.
+    async fn render(&self, denial: Denial, status: u16, message: &str) -> Response {
+        match self
             .plugin
             .render_error(self.repo, self.head(), denial, message)
             .await
         {
             Ok(reply) => respond::error(status, reply),
             Err(_) => host_error(status, message),
-        };
-        self.complete_challenge(&mut response, scope);
+        }
+    }
+
+    /// 429 for a password the backoff did not check. The contract has no
+    /// denial for it: the plugin renders "unavailable" (try again later) in
+    /// its shape, under 429 with `Retry-After`.
+    async fn locked_out(&self, locked: crate::auth::backoff::Locked) -> Response {
+        let message = AuthError::Locked(locked).to_string();
+        let mut response = self.render(Denial::Unavailable, 429, &message).await;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, locked.retry_after_secs().into());
         response
     }
 

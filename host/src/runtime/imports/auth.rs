@@ -1,6 +1,7 @@
 //! `auth`: who is calling, what this request may do, format login flows.
 
 use super::StoreData;
+use crate::auth::AuthError;
 use crate::auth::tokens::TokenSpec;
 use crate::runtime::bindings::v0_2::wharf::plugin::auth as wit;
 use crate::runtime::bindings::v0_2::wharf::plugin::types::{Access, Caller};
@@ -23,15 +24,22 @@ impl StoreData {
         password: &str,
     ) -> wasmtime::Result<Result<String, String>> {
         let scope = self.scope()?;
-        let services = scope.services.clone();
+        let (services, client) = (scope.services.clone(), scope.client);
         let spec = TokenSpec::named(format!("{} login", scope.plugin));
-        Ok(match services.auth.password_caller(user, password).await {
-            Ok(_) => match services.auth.issue_token(user, &spec).await {
-                Ok(issued) => Ok(issued.secret),
-                Err(e) => Err(e.to_string()),
+        Ok(
+            match services.auth.password_caller(user, password, client).await {
+                Ok(_) => match services.auth.issue_token(user, &spec).await {
+                    Ok(issued) => Ok(issued.secret),
+                    Err(e) => Err(e.to_string()),
+                },
+                Err(e) => {
+                    if let AuthError::Locked(locked) = e {
+                        self.scope()?.locked_out = Some(locked);
+                    }
+                    Err(e.to_string())
+                }
             },
-            Err(e) => Err(e.to_string()),
-        })
+        )
     }
 }
 

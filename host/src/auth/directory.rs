@@ -1,0 +1,161 @@
+//! Users and teams as an administrator sees them: listing, disabling,
+//! team membership. (Passwords are set by `Auth::set_user`, which owns the
+//! hashing.) A disabled user keeps their data and ownerships but can no
+//! longer sign in; their tokens stop working with them.
+
+use crate::store::{Db, now_millis};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserInfo {
+    pub name: String,
+    pub admin: bool,
+    pub disabled: bool,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    pub teams: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TeamInfo {
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+/// Team and user names: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+#[derive(Clone)]
+pub struct Directory {
+    db: Db,
+}
+
+impl Directory {
+    pub fn new(db: Db) -> Self {
+        Directory { db }
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserInfo>, sqlx::Error> {
+        let rows: Vec<(String, bool, bool, i64, Option<String>)> = sqlx::query_as(
+            "SELECT u.name, u.admin, u.disabled, u.created_at, group_concat(m.team, char(10))
+             FROM users u LEFT JOIN team_members m ON m.user_name = u.name
+             GROUP BY u.name ORDER BY u.name",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, admin, disabled, created_at, teams)| UserInfo {
+                name,
+                admin,
+                disabled,
+                created_at,
+                teams: sorted_lines(teams),
+            })
+            .collect())
+    }
+
+    /// Changes what is given; `false` when there is no such user.
+    pub async fn update_user(
+        &self,
+        name: &str,
+        admin: Option<bool>,
+        disabled: Option<bool>,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE users SET admin = COALESCE(?, admin), disabled = COALESCE(?, disabled) WHERE name = ?",
+        )
+        .bind(admin)
+        .bind(disabled)
+        .bind(name)
+        .execute(&self.db)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn teams(&self) -> Result<Vec<TeamInfo>, sqlx::Error> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT t.name, group_concat(m.user_name, char(10))
+             FROM teams t LEFT JOIN team_members m ON m.team = t.name
+             GROUP BY t.name ORDER BY t.name",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, members)| TeamInfo {
+                name,
+                members: sorted_lines(members),
+            })
+            .collect())
+    }
+
+    /// `false` when the team exists already.
+    pub async fn create_team(&self, name: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?, ?)")
+            .bind(name)
+            .bind(now_millis())
+            .execute(&self.db)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes a team, its memberships and the ownerships it held.
+    pub async fn delete_team(&self, name: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("DELETE FROM package_owners WHERE principal = 'team:' || ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM teams WHERE name = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `Err(RowNotFound)` when the team or the user does not exist.
+    pub async fn add_member(&self, team: &str, user: &str) -> Result<(), sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM teams WHERE name = ?)
+                        AND EXISTS (SELECT 1 FROM users WHERE name = ?)",
+        )
+        .bind(team)
+        .bind(user)
+        .fetch_optional(&self.db)
+        .await?;
+        found.ok_or(sqlx::Error::RowNotFound)?;
+        sqlx::query("INSERT OR IGNORE INTO team_members (team, user_name) VALUES (?, ?)")
+            .bind(team)
+            .bind(user)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn remove_member(&self, team: &str, user: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM team_members WHERE team = ? AND user_name = ?")
+            .bind(team)
+            .bind(user)
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+fn sorted_lines(joined: Option<String>) -> Vec<String> {
+    let mut names: Vec<String> = joined
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
+}
