@@ -226,3 +226,113 @@ fn an_oci_repository_and_a_maven_artifact_are_their_pushers() {
     );
     assert_eq!(bobs.status, 404);
 }
+
+fn admin_call(server: &Server, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
+    let request = ureq::request(method, &format!("{}{path}", server.url))
+        .set("Authorization", &server.admin_basic())
+        .set("Content-Type", "application/json");
+    let body = body.map(|b| b.to_string().into_bytes());
+    send_with(request, body.as_deref())
+}
+
+#[test]
+fn a_team_owns_a_package_for_its_members() {
+    let server = Server::start(&FORMATS);
+    let alice = bearer(&server.create_user("alice", "alice-password"));
+    let carol = bearer(&server.create_user("carol", "carol-password"));
+    let dave = bearer(&server.create_user("dave", "dave-password"));
+    let created = admin_call(
+        &server,
+        "POST",
+        "/api/v1/teams",
+        Some(json!({"name": "core"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(
+        admin_call(
+            &server,
+            "POST",
+            "/api/v1/teams",
+            Some(json!({"name": "core"}))
+        )
+        .status,
+        409
+    );
+    for member in ["alice", "carol"] {
+        let path = format!("/api/v1/teams/core/members/{member}");
+        assert_eq!(admin_call(&server, "PUT", &path, None).status, 204);
+    }
+    assert_eq!(
+        admin_call(&server, "PUT", "/api/v1/teams/core/members/nobody", None).status,
+        404
+    );
+    let teams = admin_call(&server, "GET", "/api/v1/teams", None).json();
+    assert_eq!(teams[0]["members"], json!(["alice", "carol"]));
+
+    assert_eq!(npm_publish(&server, &alice, "corepkg", "1.0.0").status, 200);
+    assert_eq!(
+        change_owner(&server, &alice, "PUT", "corepkg", "team:core").status,
+        204
+    );
+    assert_eq!(
+        change_owner(&server, &alice, "PUT", "corepkg", "team:none").status,
+        400
+    );
+    assert_eq!(npm_publish(&server, &carol, "corepkg", "1.1.0").status, 200);
+    assert_eq!(npm_publish(&server, &dave, "corepkg", "1.2.0").status, 403);
+    // Out of the team, out of the package.
+    let path = "/api/v1/teams/core/members/carol";
+    assert_eq!(admin_call(&server, "DELETE", path, None).status, 204);
+    assert_eq!(npm_publish(&server, &carol, "corepkg", "1.3.0").status, 403);
+    assert_eq!(
+        owners(&server, "npm", "corepkg"),
+        ["user:alice", "team:core"]
+    );
+}
+
+#[test]
+fn a_disabled_user_can_no_longer_sign_in() {
+    let server = Server::start(&FORMATS);
+    let alice = bearer(&server.create_user("alice", "alice-password"));
+    let password = wharf_tests::basic("alice", "alice-password");
+    let whoami = |auth: &str| call(&server, "GET", "/npm/-/whoami", auth, None).status;
+    assert_eq!(whoami(&alice), 200);
+    let disable = json!({"disabled": true});
+    assert_eq!(
+        admin_call(&server, "PATCH", "/api/v1/users/alice", Some(disable)).status,
+        204
+    );
+    assert_eq!(whoami(&alice), 401);
+    assert_eq!(whoami(&password), 401);
+    assert_eq!(
+        npm_publish(&server, &alice, "alicepkg", "1.0.0").status,
+        401
+    );
+    let users = admin_call(&server, "GET", "/api/v1/users", None).json();
+    let listed = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "alice")
+        .unwrap();
+    assert_eq!(listed["disabled"], true);
+    // Enabled again with a new password: the old one is gone.
+    let change = json!({"disabled": false, "password": "new-alice-password"});
+    assert_eq!(
+        admin_call(&server, "PATCH", "/api/v1/users/alice", Some(change)).status,
+        204
+    );
+    assert_eq!(whoami(&alice), 200);
+    assert_eq!(whoami(&password), 401);
+    assert_eq!(
+        whoami(&wharf_tests::basic("alice", "new-alice-password")),
+        200
+    );
+    let missing = admin_call(
+        &server,
+        "PATCH",
+        "/api/v1/users/nobody",
+        Some(json!({"admin": true})),
+    );
+    assert_eq!(missing.status, 404);
+}

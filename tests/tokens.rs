@@ -189,6 +189,20 @@ fn a_named_token_is_listed_used_and_revoked_at_once() {
     // The other token is untouched.
     assert_eq!(list(&server, &bearer(&plain)).status, 200);
 
+    // `npm login` mints a token named after the format.
+    let login = json!({ "name": "alice", "password": "alice-password" }).to_string();
+    let path = "/npm/-/user/org.couchdb.user:alice";
+    let r = call(&server, "PUT", path, "", Some(login.as_bytes()));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let tokens = list(&server, &alice).json();
+    let names: Vec<&str> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["", "npm login"]);
+
     let api = call(&server, "GET", "/api-docs", "", None).json();
     for (path, method) in [
         ("/api/v1/tokens", "post"),
@@ -349,29 +363,41 @@ fn expired_tokens_and_disabled_users_are_refused() {
     let doc = call(&server, "GET", "/npm/brief", &alice, None).json();
     assert_eq!(doc["versions"].as_object().unwrap().len(), 1);
 
-    // A disabled user: tokens and password refused. Disabled in the
-    // database (no users API yet), which evicts nothing from the server's
-    // credential cache: carol's credentials are not used before.
-    let user = json!({ "name": "carol", "password": "carol-password" });
+    // A disabled user: tokens and password refused at once, though used
+    // (and cached) a moment ago.
+    let carol = server.create_user("carol", "carol-password");
+    let carol_basic = basic("carol", "carol-password");
+    assert_eq!(list(&server, &bearer(&carol)).status, 200);
+    assert_eq!(list(&server, &carol_basic).status, 200);
+    let change = json!({ "disabled": true }).to_string();
     let admin = server.admin_basic();
-    let made = call(
+    let r = call(
+        &server,
+        "PATCH",
+        "/api/v1/users/carol",
+        &admin,
+        Some(change.as_bytes()),
+    );
+    assert!(r.status < 300, "{} {}", r.status, r.text());
+    let r = npm_publish(&server, &bearer(&carol), "carols", "1.0.0");
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(npm_status(&server, "carols"), 404);
+    assert_eq!(list(&server, &carol_basic).status, 401);
+    // Made in the database, the same change reaches a token not cached yet.
+    let made = json!({ "name": "dave", "password": "dave-password" }).to_string();
+    let r = call(
         &server,
         "POST",
         "/api/v1/users",
         &admin,
-        Some(user.to_string().as_bytes()),
+        Some(made.as_bytes()),
     );
-    assert_eq!(made.status, 201);
-    let (ok, carol, err) = wharf(&server, &["token", "create", "--user", "carol"]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (ok, dave, err) = wharf(&server, &["token", "create", "--user", "dave"]);
     assert!(ok, "{err}");
-    sql(
-        &server,
-        "UPDATE users SET disabled = 1 WHERE name = 'carol'",
-    );
-    let r = npm_publish(&server, &bearer(carol.trim()), "carols", "1.0.0");
+    sql(&server, "UPDATE users SET disabled = 1 WHERE name = 'dave'");
+    let r = npm_publish(&server, &bearer(dave.trim()), "daves", "1.0.0");
     assert_eq!(r.status, 401, "{}", r.text());
-    assert_eq!(npm_status(&server, "carols"), 404);
-    assert_eq!(list(&server, &basic("carol", "carol-password")).status, 401);
 }
 
 #[test]
