@@ -39,6 +39,17 @@ pub struct Actor {
     pub address: Option<String>,
 }
 
+impl Actor {
+    /// The caller, the public id of the API token they used, their address.
+    pub fn of(caller: &crate::auth::Caller, address: Option<std::net::IpAddr>) -> Actor {
+        Actor {
+            user: caller.user.clone(),
+            token: caller.api_token.as_ref().map(|t| t.id.clone()),
+            address: address.map(|ip| ip.to_string()),
+        }
+    }
+}
+
 /// Filters of a listing, newest first.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct Filter {

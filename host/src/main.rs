@@ -1,9 +1,12 @@
 //! `wharf`: one artifact registry for every package format. The command
 //! line; everything else is the `wharf` library.
 
-use clap::{Parser, Subcommand};
+mod cli;
+
+use clap::Parser;
+use cli::Command;
 use wharf::config::{Overrides, Settings};
-use wharf::{serve, services};
+use wharf::serve;
 
 #[derive(Parser)]
 #[command(name = "wharf", version, about)]
@@ -12,29 +15,6 @@ struct Cli {
     overrides: Overrides,
     #[command(subcommand)]
     command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve every enabled format (the default).
-    Serve,
-    /// Check every stored blob against its address and every asset against
-    /// the store; quarantine what is corrupt or missing (exit status 1).
-    Fsck,
-    /// Manage API tokens.
-    Token {
-        #[command(subcommand)]
-        command: TokenCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Print a new API token for a user.
-    Create {
-        #[arg(long)]
-        user: String,
-    },
 }
 
 #[tokio::main]
@@ -50,38 +30,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
-        Command::Fsck => {
-            let services = services::Services::open(settings).await?;
-            let report = wharf::fsck::run(&services).await?;
-            println!(
-                "checked {} blobs ({} bytes): {} corrupt, {} missing, {} assets without their blob",
-                report.checked,
-                report.bytes,
-                report.corrupt.len(),
-                report.missing.len(),
-                report.dangling_assets
-            );
-            for blake3 in &report.corrupt {
-                println!("corrupt, quarantined: {blake3}");
-            }
-            for blake3 in &report.missing {
-                println!("missing, quarantined: {blake3}");
-            }
-            if !report.clean() {
-                std::process::exit(1);
-            }
-            Ok(())
-        }
-        Command::Token {
-            command: TokenCommand::Create { user },
-        } => {
-            let services = services::Services::open(settings).await?;
-            if !services.auth.user_exists(&user).await? {
-                anyhow::bail!("no user named {user:?}");
-            }
-            println!("{}", services.auth.create_token(&user).await?);
-            Ok(())
-        }
+        Command::Fsck => cli::fsck(settings).await,
+        Command::Token { command } => cli::token(settings, command).await,
     }
 }
 

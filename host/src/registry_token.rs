@@ -131,6 +131,7 @@ impl TokenKeys {
                 repository: claims.repository,
                 grants,
             }),
+            api_token: None,
         })
     }
 }

@@ -12,11 +12,15 @@
 //! repository it was issued for, and only while its user exists:
 //! `authenticate_on` accepts it there, `authenticate` (the admin API, the
 //! token endpoint) never does.
+//!
+//! API tokens have a name, an expiry and restrictions (`tokens.rs`), which
+//! `permits`, `Caller::reaches` and `permits_on` apply.
 
 pub mod backoff;
 pub mod credentials;
 pub mod directory;
 pub mod owners;
+pub mod tokens;
 
 pub use credentials::Credentials;
 
@@ -39,15 +43,20 @@ pub struct Caller {
     pub admin: bool,
     /// A registry token limits the caller to its repository and grants.
     pub token: Option<TokenScope>,
+    /// The API token the caller authenticated with: its id, expiry and
+    /// restrictions (`tokens.rs`).
+    pub api_token: Option<Arc<tokens::ApiToken>>,
 }
 
 impl Caller {
     /// Whether these credentials count on `repository`: everywhere, except
-    /// a registry token, only on the repository it was issued for.
+    /// a registry token, only on the repository it was issued for, and an
+    /// API token restricted to some repositories, only on those.
     pub fn reaches(&self, repository: &str) -> bool {
         self.token
             .as_ref()
             .is_none_or(|t| t.repository == repository)
+            && self.restrictions().is_none_or(|r| r.reaches(repository))
     }
 }
 
@@ -93,6 +102,7 @@ pub struct Auth {
     pub tokens: TokenKeys,
     /// SHA-256 of the presented credentials → the caller they proved.
     verified: moka::future::Cache<[u8; 32], Caller>,
+    revocations: tokens::Revocations,
     passwords: Arc<Passwords>,
     backoff: Arc<Backoff>,
     pub owners: owners::Owners,
@@ -112,6 +122,8 @@ impl Auth {
         let verified = moka::future::Cache::builder()
             .max_capacity(10_000)
             .time_to_live(Duration::from_secs(60))
+            // A revoked token's entries are evicted (`tokens.rs`).
+            .support_invalidation_closures()
             .build();
         Auth {
             owners: owners::Owners::new(db.clone()),
@@ -120,6 +132,7 @@ impl Auth {
             anonymous_read,
             tokens,
             verified,
+            revocations: tokens::Revocations::default(),
             passwords: Arc::new(Passwords::new(PASSWORD_THREADS, PASSWORD_QUEUE)),
             backoff: Arc::new(Backoff::off()),
         }
@@ -132,8 +145,12 @@ impl Auth {
     }
 
     /// The permission model: anonymous callers read (when allowed), users
-    /// read, write and delete, admins also administer.
+    /// read, write and delete, admins also administer; a read-only API
+    /// token only reads.
     pub fn permits(&self, caller: &Caller, action: Action) -> bool {
+        if caller.restrictions().is_some_and(|r| !r.permits(action)) {
+            return false;
+        }
         match (caller.user.is_some(), action) {
             (_, _) if caller.admin => true,
             (false, Action::Read) => self.anonymous_read,
@@ -145,7 +162,8 @@ impl Auth {
 
     /// `permits` on `package` of `repository`, further limited by a
     /// registry token: nothing outside its repository; there, its packages'
-    /// actions, and reads of repository-wide lists.
+    /// actions, and reads of repository-wide lists; and by an API token's
+    /// restrictions: its repositories, its package patterns (`tokens.rs`).
     pub fn permits_on(
         &self,
         caller: &Caller,
@@ -154,6 +172,12 @@ impl Auth {
         package: Option<&str>,
     ) -> bool {
         if !self.permits(caller, action) || !caller.reaches(repository) {
+            return false;
+        }
+        if caller
+            .restrictions()
+            .is_some_and(|r| !r.covers(action, package))
+        {
             return false;
         }
         match (&caller.token, package) {
@@ -199,8 +223,9 @@ impl Auth {
             return Ok(Caller::default());
         };
         let key: [u8; 32] = sha2::Sha256::digest(value.as_bytes()).into();
-        // Only passwords and API tokens are cached, never a registry token.
-        if let Some(caller) = self.verified.get(&key).await {
+        // Only passwords and API tokens are cached, never a registry token;
+        // an expired token goes back to the database, which refuses it.
+        if let Some(caller) = self.verified.get(&key).await.filter(|c| !c.expired()) {
             return Ok(caller);
         }
         // Boxed: the database lookups' futures would otherwise size every
@@ -215,6 +240,7 @@ impl Auth {
         client: Option<IpAddr>,
         repository: Option<&str>,
     ) -> Result<Caller, AuthError> {
+        let revocations = self.revocations.count();
         let caller = match credentials::parse(value)? {
             Credentials::Anonymous => Caller::default(),
             Credentials::ApiToken(token) => self.token_caller(&token).await?,
@@ -235,6 +261,10 @@ impl Auth {
             }
         };
         self.verified.insert(key, caller.clone()).await;
+        // A token revoked during the lookup: not cached (`tokens.rs`).
+        if self.revocations.count() != revocations {
+            self.verified.invalidate(&key).await;
+        }
         Ok(caller)
     }
 
@@ -273,23 +303,10 @@ impl Auth {
         Ok(hit.is_some())
     }
 
-    async fn token_caller(&self, token: &str) -> Result<Caller, AuthError> {
-        let row: Option<(String, bool)> = sqlx::query_as("SELECT u.name, u.admin FROM tokens t JOIN users u ON u.name = t.user_name WHERE t.hash = ? AND u.disabled = 0")
-            .bind(sha256_hex(token.as_bytes()))
-            .fetch_optional(&self.db)
-            .await
-            .map_err(|_| AuthError::Unavailable)?;
-        let (user, admin) = row.ok_or(AuthError::InvalidCredentials)?;
-        Ok(Caller {
-            user: Some(user),
-            admin,
-            token: None,
-        })
-    }
-
     /// Checks a user's password sent from `client`, unless the account or
     /// the client is locked out. An unknown user costs a check of the dummy
-    /// hash, as a known one costs a check of theirs.
+    /// hash, as a known one costs a check of theirs; a disabled user is
+    /// refused like an unknown one.
     pub async fn password_caller(
         &self,
         user: &str,
@@ -322,7 +339,7 @@ impl Auth {
         Ok(Caller {
             user: Some(user.to_string()),
             admin,
-            token: None,
+            ..Caller::default()
         })
     }
 
@@ -391,19 +408,11 @@ impl Auth {
         Ok(hit.is_some())
     }
 
-    /// Issues a new API token for `user`; only its hash is kept.
+    /// Issues a new unnamed, unrestricted API token for `user` that does
+    /// not expire (`issue_token` makes any other).
     pub async fn create_token(&self, user: &str) -> anyhow::Result<String> {
-        let secret: [u8; 32] = rand::rng().random();
-        let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
-        let hash = sha256_hex(token.as_bytes());
-        sqlx::query("INSERT INTO tokens (hash, id, user_name, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&hash)
-            .bind(&hash[..16])
-            .bind(user)
-            .bind(now_millis())
-            .execute(&self.db)
-            .await?;
-        Ok(token)
+        let spec = tokens::TokenSpec::default();
+        Ok(self.issue_token(user, &spec).await?.secret)
     }
 
     /// First start: create `admin` with the configured or a random password.
@@ -450,19 +459,25 @@ mod tests {
         let alice = Caller {
             user: Some("alice".into()),
             admin: false,
-            token: None,
+            ..Caller::default()
         };
-        for header in [
+        for (i, header) in [
             basic("alice", "s3cret"),
             basic("anyone", &token),
             format!("Bearer {token}"),
             token.clone(),
-        ] {
-            assert_eq!(
-                auth.authenticate(Some(&header), None).await.unwrap(),
-                alice,
-                "{header}"
-            );
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let caller = auth.authenticate(Some(&header), None).await.unwrap();
+            // A token's caller also carries the token's id and restrictions.
+            assert_eq!(caller.api_token.is_some(), i > 0, "{header}");
+            let caller = Caller {
+                api_token: None,
+                ..caller
+            };
+            assert_eq!(caller, alice, "{header}");
         }
         assert_eq!(
             auth.authenticate(None, None).await.unwrap(),
@@ -610,7 +625,7 @@ mod tests {
         let user = Caller {
             user: Some("bob".into()),
             admin: false,
-            token: None,
+            ..Caller::default()
         };
         assert!(auth.permits(&user, Action::Delete) && !auth.permits(&user, Action::Admin));
     }

@@ -29,7 +29,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/api-docs", get(api::openapi))
         .route("/api/v1/plugins", get(api::plugins))
-        .route("/api/v1/tokens", post(api::create_token))
+        .route(
+            "/api/v1/tokens",
+            post(api::tokens::create).get(api::tokens::list),
+        )
+        .route("/api/v1/tokens/{id}", delete(api::tokens::revoke))
         .route(
             "/api/v1/users",
             get(api::users::list).post(api::users::create),

@@ -6,7 +6,8 @@
 //! - a catalog write needs an access of the route with its action (or admin)
 //!   naming its package, or naming none (a repository-wide route), and the
 //!   caller's permission for it (a registry token's caller has none outside
-//!   the repository the token was issued for);
+//!   the repository the token was issued for; an API token's restrictions
+//!   narrow it further, `auth/tokens.rs`);
 //! - storing bytes needs a route that writes;
 //! - every asset a write makes servable references a blob this request
 //!   stored or one this repository already serves;
@@ -267,11 +268,7 @@ impl RequestScope {
     }
 
     pub fn actor(&self) -> crate::audit::Actor {
-        crate::audit::Actor {
-            user: self.caller.user.clone(),
-            token: None,
-            address: self.client.map(|ip| ip.to_string()),
-        }
+        crate::audit::Actor::of(&self.caller, self.client)
     }
 
     async fn give_back(&self, claimed: &[String]) {

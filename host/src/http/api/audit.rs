@@ -48,11 +48,7 @@ pub async fn list(
 
 /// Who made an API request, for its audit entry.
 pub fn actor(caller: &Caller, client: &ClientIp) -> Actor {
-    Actor {
-        user: caller.user.clone(),
-        token: None,
-        address: client.0.map(|ip| ip.to_string()),
-    }
+    Actor::of(caller, client.0)
 }
 
 /// Records an access change made through the API, with its status.

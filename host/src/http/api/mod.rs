@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod owners;
+pub mod tokens;
 pub mod users;
 
 use super::{App, ClientIp, ErrorBody, host_error, locked_out};
@@ -10,7 +11,7 @@ use crate::auth::{Action, AuthError, Caller};
 use crate::runtime::PluginStatus;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::sync::Arc;
@@ -26,7 +27,8 @@ use utoipa::{OpenApi, ToSchema};
             or `Bearer <token>`."
     ),
     paths(
-        ready, plugins, create_token,
+        ready, plugins,
+        tokens::create, tokens::list, tokens::revoke,
         users::list, users::create, users::update,
         users::teams, users::create_team, users::delete_team, users::add_member, users::remove_member,
         owners::list, owners::add, owners::remove,
@@ -94,6 +96,11 @@ async fn require(
     if !app.services.auth.permits(&caller, action) {
         return Err(host_error(403, "not allowed"));
     }
+    // Restrictions speak of repositories and packages: a token that has
+    // any changes no account or setting (`auth/tokens.rs`).
+    if action != Action::Read && caller.restrictions().is_some() {
+        return Err(host_error(403, "a restricted token only reads here"));
+    }
     Ok(caller)
 }
 
@@ -152,33 +159,5 @@ pub async fn plugins(
     match require(&app, &headers, &client, Action::Admin).await {
         Ok(_) => Json(app.runtime.status()).into_response(),
         Err(r) => r,
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NewToken {
-    /// Usable as `Bearer`, as the Basic password, or raw in `Authorization`.
-    token: String,
-}
-
-/// A new API token for the authenticated user.
-#[utoipa::path(post, path = "/api/v1/tokens", responses(
-    (status = 201, body = NewToken),
-    (status = 401, body = ErrorBody),
-    (status = 429, body = ErrorBody, description = LOCKED_OUT),
-))]
-pub async fn create_token(
-    State(app): State<Arc<App>>,
-    client: ClientIp,
-    headers: HeaderMap,
-) -> Response {
-    let caller = match require(&app, &headers, &client, Action::Write).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let user = caller.user.unwrap_or_default();
-    match app.services.auth.create_token(&user).await {
-        Ok(token) => (StatusCode::CREATED, Json(NewToken { token })).into_response(),
-        Err(e) => host_error(500, &e.to_string()),
     }
 }

@@ -180,6 +180,20 @@ async fn authorized(app: &App, caller: &Caller, change: &OwnerChange) -> Result<
         return Err(super::unauthorized());
     }
     known_repository(app, &change.repository)?;
+    // A token restricted to other packages or repositories, or read-only,
+    // changes no owners of this one.
+    let within = app.services.auth.permits_on(
+        &caller,
+        Action::Write,
+        &change.repository,
+        Some(&change.package),
+    );
+    if !within {
+        return Err(host_error(
+            403,
+            "this token is restricted to other packages",
+        ));
+    }
     if !principal_is_valid(&change.owner) {
         return Err(host_error(400, "an owner is user:<name> or team:<name>"));
     }

@@ -405,11 +405,7 @@ impl RepoRequest<'_> {
 
     /// A write the host refused goes to the audit log too.
     async fn audit_refusal(&self, action: &str, caller: &Caller, target: &str, why: &str) {
-        let actor = crate::audit::Actor {
-            user: caller.user.clone(),
-            token: None,
-            address: self.client.map(|ip| ip.to_string()),
-        };
+        let actor = crate::audit::Actor::of(caller, self.client);
         let outcome = format!("denied: {why}");
         let audit = &self.app.services.audit;
         audit

@@ -2,6 +2,7 @@
 
 use super::StoreData;
 use crate::auth::AuthError;
+use crate::auth::tokens::TokenSpec;
 use crate::runtime::bindings::v0_2::wharf::plugin::auth as wit;
 use crate::runtime::bindings::v0_2::wharf::plugin::types::{Access, Caller};
 
@@ -15,7 +16,8 @@ impl StoreData {
         Ok((caller.user.clone(), roles))
     }
 
-    /// A format's login flow: check the password, issue an API token.
+    /// A format's login flow: check the password, issue an API token,
+    /// named after the format so that `GET /api/v1/tokens` tells them apart.
     pub(super) async fn login_user(
         &mut self,
         user: &str,
@@ -23,13 +25,13 @@ impl StoreData {
     ) -> wasmtime::Result<Result<String, String>> {
         let scope = self.scope()?;
         let (services, client) = (scope.services.clone(), scope.client);
+        let spec = TokenSpec::named(format!("{} login", scope.plugin));
         Ok(
             match services.auth.password_caller(user, password, client).await {
-                Ok(_) => services
-                    .auth
-                    .create_token(user)
-                    .await
-                    .map_err(|e| e.to_string()),
+                Ok(_) => match services.auth.issue_token(user, &spec).await {
+                    Ok(issued) => Ok(issued.secret),
+                    Err(e) => Err(e.to_string()),
+                },
                 Err(e) => {
                     if let AuthError::Locked(locked) = e {
                         self.scope()?.locked_out = Some(locked);
