@@ -150,6 +150,12 @@ fn an_npm_package_is_changed_only_by_its_owners() {
         has("alice", "publish", "alicepkg@1.0.0", "ok"),
         "{entries:#?}"
     );
+    // By the public id of the token it was made with, never the secret.
+    let first = entries
+        .iter()
+        .find(|e| e["target"] == "alicepkg@1.0.0")
+        .unwrap();
+    assert_eq!(first["token"].as_str().map(str::len), Some(16), "{first}");
     assert!(has("bob", "write", "alicepkg", "denied"), "{entries:#?}");
     assert!(
         has("bob", "publish", "alicepkg@6.6.6", "ok"),
