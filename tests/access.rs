@@ -399,3 +399,67 @@ fn a_disabled_user_can_no_longer_sign_in() {
     );
     assert_eq!(missing.status, 404);
 }
+
+/// Runs `wharf <args>` on the server's data directory, `stdin` as its input.
+fn wharf_cli(server: &Server, args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(wharf_tests::wharf_binary())
+        .args(args)
+        .env("WHARF_DATA_DIR", server.dir.path().join("data"))
+        .env("WHARF_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_command_line_manages_users_and_teams() {
+    let server = Server::start(&FORMATS);
+    let cli = |args: &[&str], stdin: &str| wharf_cli(&server, args, stdin);
+    let whoami = |user: &str, password: &str| {
+        let auth = wharf_tests::basic(user, password);
+        call(&server, "GET", "/npm/-/whoami", &auth, None).status
+    };
+    assert!(cli(&["user", "add", "carol"], "carol-password\n").0);
+    assert!(
+        !cli(&["user", "add", "carol"], "carol-password\n").0,
+        "exists"
+    );
+    assert!(
+        !cli(&["user", "add", "dave"], "short\n").0,
+        "short password"
+    );
+    assert!(cli(&["team", "add", "core"], "").0);
+    assert!(cli(&["team", "add-member", "core", "carol"], "").0);
+    assert!(!cli(&["team", "add-member", "core", "nobody"], "").0);
+    let (ok, listed) = cli(&["user", "list"], "");
+    assert!(
+        ok && listed.lines().any(|l| l == "carol\tfalse\tfalse\tcore"),
+        "{listed}"
+    );
+    let (_, teams) = cli(&["team", "list"], "");
+    assert!(teams.lines().any(|l| l == "core\tcarol"), "{teams}");
+    // Disabled before her first request: nothing of hers is cached.
+    assert!(cli(&["user", "disable", "carol"], "").0);
+    assert_eq!(whoami("carol", "carol-password"), 401);
+    assert!(cli(&["user", "enable", "carol"], "").0);
+    assert!(cli(&["user", "passwd", "carol"], "new-carol-password\n").0);
+    assert_eq!(whoami("carol", "new-carol-password"), 200);
+    assert!(!cli(&["user", "disable", "nobody"], "").0);
+    assert!(cli(&["team", "delete", "core"], "").0);
+    let (_, teams) = cli(&["team", "list"], "");
+    assert_eq!(teams.trim(), "TEAM\tMEMBERS");
+}

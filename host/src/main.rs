@@ -32,6 +32,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Fsck => cli::fsck(settings).await,
         Command::Token { command } => cli::token(settings, command).await,
+        Command::User { command } => cli::user(settings, command).await,
+        Command::Team { command } => cli::team(settings, command).await,
     }
 }
 

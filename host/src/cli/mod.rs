@@ -1,6 +1,10 @@
 //! The subcommands besides `serve`: they work on the data directory itself,
 //! so they are for the operator of the host, who is every user's admin.
 
+mod directory;
+
+pub use directory::{TeamCommand, UserCommand, team, user};
+
 use clap::{Args, Subcommand};
 use wharf::auth::tokens::{Restrictions, TokenInfo, TokenSpec};
 use wharf::config::Settings;
@@ -18,6 +22,16 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage teams.
+    Team {
+        #[command(subcommand)]
+        command: TeamCommand,
     },
 }
 
