@@ -219,7 +219,7 @@ impl DocumentCache {
                     .iter()
                     .all(|(name, value)| has_value(name, value.as_deref()))
             })
-            .filter(|d| self.fresh(&key.repo, d))
+            .filter(|d| self.fresh(key.repo, d))
             .cloned()
     }
 

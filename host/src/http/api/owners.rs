@@ -183,7 +183,7 @@ async fn authorized(app: &App, caller: &Caller, change: &OwnerChange) -> Result<
     // A token restricted to other packages or repositories, or read-only,
     // changes no owners of this one.
     let within = app.services.auth.permits_on(
-        &caller,
+        caller,
         Action::Write,
         &change.repository,
         Some(&change.package),
@@ -203,7 +203,7 @@ async fn authorized(app: &App, caller: &Caller, change: &OwnerChange) -> Result<
         .owners
         .standing(
             app.services.catalog.as_ref(),
-            &caller,
+            caller,
             &change.repository,
             &change.package,
         )
@@ -222,6 +222,8 @@ async fn authorized(app: &App, caller: &Caller, change: &OwnerChange) -> Result<
     }
 }
 
+// A handler's early answer: the size of a `Response` is no concern here.
+#[allow(clippy::result_large_err)]
 fn known_repository(app: &App, name: &str) -> Result<(), Response> {
     let formats = app.runtime.formats();
     match app.mounts.resolve(name, |f| formats.iter().any(|g| g == f)) {

@@ -94,8 +94,8 @@ async fn create_as(
     headers: HeaderMap,
     user: NewUser,
 ) -> Response {
-    match require(&app, &headers, &client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, &client),
+    match require(&app, &headers, client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, client),
         Err(r) => return r,
     }
     if !is_valid_name(&user.name) || user.password.len() < 8 {
@@ -148,8 +148,8 @@ async fn update_as(
     name: String,
     change: UserChange,
 ) -> Response {
-    match require(&app, &headers, &client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, &client),
+    match require(&app, &headers, client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, client),
         Err(r) => return r,
     }
     if change.password.as_ref().is_some_and(|p| p.len() < 8) {
@@ -217,8 +217,8 @@ async fn create_team_as(
     headers: HeaderMap,
     team: NewTeam,
 ) -> Response {
-    match require(&app, &headers, &client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, &client),
+    match require(&app, &headers, client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, client),
         Err(r) => return r,
     }
     if !is_valid_name(&team.name) {
@@ -263,8 +263,8 @@ async fn delete_team_as(
     headers: HeaderMap,
     team: String,
 ) -> Response {
-    match require(&app, &headers, &client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, &client),
+    match require(&app, &headers, client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, client),
         Err(r) => return r,
     }
     match app.services.auth.directory.delete_team(&team).await {
@@ -306,8 +306,8 @@ async fn add_member_as(
     headers: HeaderMap,
     (team, user): (String, String),
 ) -> Response {
-    match require(&app, &headers, &client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, &client),
+    match require(&app, &headers, client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, client),
         Err(r) => return r,
     }
     match app.services.auth.directory.add_member(&team, &user).await {
@@ -350,8 +350,8 @@ async fn remove_member_as(
     headers: HeaderMap,
     (team, user): (String, String),
 ) -> Response {
-    match require(&app, &headers, &client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, &client),
+    match require(&app, &headers, client, Action::Admin).await {
+        Ok(caller) => *who = audit::actor(&caller, client),
         Err(r) => return r,
     }
     match app
