@@ -196,6 +196,13 @@ fn an_npm_package_is_changed_only_by_its_owners() {
         npm_publish(&server, &server.admin_basic(), "alicepkg", "8.0.0").status,
         200
     );
+    // and claims a new name like anyone.
+    let admin = server.admin_basic();
+    assert_eq!(
+        npm_publish(&server, &admin, "adminpkg", "1.0.0").status,
+        200
+    );
+    assert_eq!(owners(&server, "npm", "adminpkg"), ["user:admin"]);
 }
 
 #[test]

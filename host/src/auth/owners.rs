@@ -15,7 +15,8 @@ use crate::store::{Db, now_millis};
 /// How a caller stands towards a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
-    /// An owner, directly or through a team; or an administrator.
+    /// An owner, directly or through a team; or an administrator, of a
+    /// package that exists.
     Owner,
     /// Nobody holds the name and nothing is published under it: the caller
     /// may publish it and becomes its owner.
@@ -47,9 +48,6 @@ impl Owners {
         repo: &str,
         package: &str,
     ) -> Result<Standing, sqlx::Error> {
-        if caller.admin {
-            return Ok(Standing::Owner);
-        }
         let Some(user) = caller.user.as_deref() else {
             return Ok(Standing::Outsider);
         };
@@ -64,12 +62,17 @@ impl Owners {
         .fetch_optional(&self.db)
         .await?;
         let (owners, mine) = row.unwrap_or((0, 0));
+        // An admin may change anything, and claims a new name like anyone.
+        let others = match caller.admin {
+            true => Standing::Owner,
+            false => Standing::Outsider,
+        };
         Ok(match (owners, mine) {
             (_, 1..) => Standing::Owner,
-            (1.., 0) => Standing::Outsider,
+            (1.., 0) => others,
             _ => match catalog.has_package(repo, package).await {
                 Ok(false) => Standing::Unclaimed,
-                _ => Standing::Outsider,
+                _ => others,
             },
         })
     }

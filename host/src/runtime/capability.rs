@@ -200,9 +200,6 @@ impl RequestScope {
         if self.policy.owners == OwnersKeptBy::Plugin {
             return Ok(Vec::new());
         }
-        let owners = &self.services.auth.owners;
-        let catalog = self.services.catalog.as_ref();
-        let unavailable = |e: sqlx::Error| StoreError::Unavailable(format!("owners: {e}"));
         let mut packages: Vec<(&str, Action)> = Vec::new();
         for w in writes {
             match (w.package(), write_action(w)) {
@@ -216,36 +213,50 @@ impl RequestScope {
         }
         let mut claimed = Vec::new();
         for (package, action) in packages {
-            let standing = owners
-                .standing(catalog, &self.caller, &self.repo, package)
-                .await
-                .map_err(unavailable)?;
-            let user = self.caller.user.as_deref().unwrap_or_default();
-            let refused = || StoreError::Forbidden(format!("{user} is not an owner of {package}"));
-            match standing {
-                Standing::Owner => {}
-                Standing::Outsider => return Err(refused()),
-                // Deleting what does not exist claims nothing.
-                Standing::Unclaimed if action != Action::Write => {}
-                Standing::Unclaimed => {
-                    if !owners
-                        .claim(&self.repo, package, user)
-                        .await
-                        .map_err(unavailable)?
-                    {
-                        // Someone claimed it first: theirs, unless a team of ours.
-                        let again = owners.standing(catalog, &self.caller, &self.repo, package);
-                        if again.await.map_err(unavailable)? != Standing::Owner {
-                            self.give_back(&claimed).await;
-                            return Err(refused());
-                        }
-                        continue;
-                    }
-                    claimed.push(package.to_string());
-                }
+            if let Err(e) = self.own(package, action, &mut claimed).await {
+                self.give_back(&claimed).await;
+                return Err(e);
             }
         }
         Ok(claimed)
+    }
+
+    /// Checks that the caller may change `package`, claiming it when it is
+    /// unclaimed and written (recorded in `claimed`).
+    async fn own(
+        &self,
+        package: &str,
+        action: Action,
+        claimed: &mut Vec<String>,
+    ) -> Result<(), StoreError> {
+        let owners = &self.services.auth.owners;
+        let catalog = self.services.catalog.as_ref();
+        let unavailable = |e: sqlx::Error| StoreError::Unavailable(format!("owners: {e}"));
+        let user = self.caller.user.as_deref().unwrap_or_default();
+        let refused = || StoreError::Forbidden(format!("{user} is not an owner of {package}"));
+        let standing = owners.standing(catalog, &self.caller, &self.repo, package);
+        match standing.await.map_err(unavailable)? {
+            Standing::Owner => Ok(()),
+            Standing::Outsider => Err(refused()),
+            // Deleting what does not exist claims nothing.
+            Standing::Unclaimed if action != Action::Write => Ok(()),
+            Standing::Unclaimed => {
+                if owners
+                    .claim(&self.repo, package, user)
+                    .await
+                    .map_err(unavailable)?
+                {
+                    claimed.push(package.to_string());
+                    return Ok(());
+                }
+                // Someone claimed it first: theirs, unless a team of ours.
+                let again = owners.standing(catalog, &self.caller, &self.repo, package);
+                match again.await.map_err(unavailable)? {
+                    Standing::Owner => Ok(()),
+                    _ => Err(refused()),
+                }
+            }
+        }
     }
 
     /// One audit entry per write, the first `AUDITED_WRITES` of a batch.
