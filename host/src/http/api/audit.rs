@@ -51,6 +51,24 @@ pub fn actor(caller: &Caller, client: &ClientIp) -> Actor {
     Actor::of(caller, client.0)
 }
 
+/// Runs an admin-only change and records it, with its status (a refused
+/// caller's attempt too).
+pub async fn admin_change(
+    app: &App,
+    client: &ClientIp,
+    headers: &HeaderMap,
+    action: &str,
+    target: &str,
+    change: impl AsyncFnOnce() -> Response,
+) -> Response {
+    let (who, response) = match require(app, headers, client, Action::Admin).await {
+        Ok(caller) => (actor(&caller, client), change().await),
+        Err(refused) => (actor(&Caller::default(), client), refused),
+    };
+    record(app, &who, action, target, response.status().as_u16()).await;
+    response
+}
+
 /// Records an access change made through the API, with its status.
 pub async fn record(app: &App, who: &Actor, action: &str, target: &str, status: u16) {
     let outcome = match status {

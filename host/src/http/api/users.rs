@@ -2,7 +2,6 @@
 
 use super::audit::{self};
 use super::require;
-use crate::audit::Actor;
 use crate::auth::Action;
 use crate::auth::directory::{TeamInfo, UserInfo, is_valid_name};
 use crate::http::{App, ClientIp, ErrorBody, host_error};
@@ -80,36 +79,22 @@ pub async fn create(
     headers: HeaderMap,
     Json(user): Json<NewUser>,
 ) -> Response {
-    let mut who = audit::actor(&Default::default(), &client);
     let target = format!("user:{}", user.name);
-    let response = create_as(&mut who, app.clone(), &client, headers, user).await;
-    audit::record(&app, &who, "user-set", &target, response.status().as_u16()).await;
-    response
-}
-
-async fn create_as(
-    who: &mut Actor,
-    app: Arc<App>,
-    client: &ClientIp,
-    headers: HeaderMap,
-    user: NewUser,
-) -> Response {
-    match require(&app, &headers, client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, client),
-        Err(r) => return r,
-    }
-    if !is_valid_name(&user.name) || user.password.len() < 8 {
-        return host_error(400, &format!("user {NAME_RULE} and {SHORT_PASSWORD}"));
-    }
-    match app
-        .services
-        .auth
-        .set_user(&user.name, &user.password, user.admin)
-        .await
-    {
-        Ok(()) => (StatusCode::CREATED, Json(UserCreated { name: user.name })).into_response(),
-        Err(e) => host_error(500, &e.to_string()),
-    }
+    let change = async || {
+        if !is_valid_name(&user.name) || user.password.len() < 8 {
+            return host_error(400, &format!("user {NAME_RULE} and {SHORT_PASSWORD}"));
+        }
+        match app
+            .services
+            .auth
+            .set_user(&user.name, &user.password, user.admin)
+            .await
+        {
+            Ok(()) => (StatusCode::CREATED, Json(UserCreated { name: user.name })).into_response(),
+            Err(e) => host_error(500, &e.to_string()),
+        }
+    };
+    audit::admin_change(&app, &client, &headers, "user-set", &target, change).await
 }
 
 /// Changes a user: password, admin, disabled (admins only).
@@ -126,47 +111,25 @@ pub async fn update(
     Path(name): Path<String>,
     Json(change): Json<UserChange>,
 ) -> Response {
-    let mut who = audit::actor(&Default::default(), &client);
     let target = format!("user:{name}");
-    let response = update_as(&mut who, app.clone(), &client, headers, name, change).await;
-    audit::record(
-        &app,
-        &who,
-        "user-change",
-        &target,
-        response.status().as_u16(),
-    )
-    .await;
-    response
-}
-
-async fn update_as(
-    who: &mut Actor,
-    app: Arc<App>,
-    client: &ClientIp,
-    headers: HeaderMap,
-    name: String,
-    change: UserChange,
-) -> Response {
-    match require(&app, &headers, client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, client),
-        Err(r) => return r,
-    }
-    if change.password.as_ref().is_some_and(|p| p.len() < 8) {
-        return host_error(400, SHORT_PASSWORD);
-    }
-    let auth = &app.services.auth;
-    match auth.update_user(&name, change.admin, change.disabled).await {
-        Ok(true) => {}
-        Ok(false) => return host_error(404, &format!("there is no user {name}")),
-        Err(e) => return unavailable(e),
-    }
-    if let Some(password) = change.password
-        && let Err(e) = auth.set_password(&name, &password).await
-    {
-        return unavailable(e);
-    }
-    StatusCode::NO_CONTENT.into_response()
+    let change = async || {
+        if change.password.as_ref().is_some_and(|p| p.len() < 8) {
+            return host_error(400, SHORT_PASSWORD);
+        }
+        let auth = &app.services.auth;
+        match auth.update_user(&name, change.admin, change.disabled).await {
+            Ok(true) => {}
+            Ok(false) => return host_error(404, &format!("there is no user {name}")),
+            Err(e) => return unavailable(e),
+        }
+        if let Some(password) = change.password
+            && let Err(e) = auth.set_password(&name, &password).await
+        {
+            return unavailable(e);
+        }
+        StatusCode::NO_CONTENT.into_response()
+    };
+    audit::admin_change(&app, &client, &headers, "user-change", &target, change).await
 }
 
 /// Lists teams and their members (admins only).
@@ -196,39 +159,18 @@ pub async fn create_team(
     headers: HeaderMap,
     Json(team): Json<NewTeam>,
 ) -> Response {
-    let mut who = audit::actor(&Default::default(), &client);
     let target = format!("team:{}", team.name);
-    let response = create_team_as(&mut who, app.clone(), &client, headers, team).await;
-    audit::record(
-        &app,
-        &who,
-        "team-create",
-        &target,
-        response.status().as_u16(),
-    )
-    .await;
-    response
-}
-
-async fn create_team_as(
-    who: &mut Actor,
-    app: Arc<App>,
-    client: &ClientIp,
-    headers: HeaderMap,
-    team: NewTeam,
-) -> Response {
-    match require(&app, &headers, client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, client),
-        Err(r) => return r,
-    }
-    if !is_valid_name(&team.name) {
-        return host_error(400, &format!("team {NAME_RULE}"));
-    }
-    match app.services.auth.directory.create_team(&team.name).await {
-        Ok(true) => StatusCode::CREATED.into_response(),
-        Ok(false) => host_error(409, &format!("team {} exists", team.name)),
-        Err(e) => unavailable(e),
-    }
+    let change = async || {
+        if !is_valid_name(&team.name) {
+            return host_error(400, &format!("team {NAME_RULE}"));
+        }
+        match app.services.auth.directory.create_team(&team.name).await {
+            Ok(true) => StatusCode::CREATED.into_response(),
+            Ok(false) => host_error(409, &format!("team {} exists", team.name)),
+            Err(e) => unavailable(e),
+        }
+    };
+    audit::admin_change(&app, &client, &headers, "team-create", &target, change).await
 }
 
 /// Deletes a team, its memberships and its ownerships (admins only).
@@ -242,36 +184,13 @@ pub async fn delete_team(
     headers: HeaderMap,
     Path(team): Path<String>,
 ) -> Response {
-    let mut who = audit::actor(&Default::default(), &client);
     let target = format!("team:{team}");
-    let response = delete_team_as(&mut who, app.clone(), &client, headers, team).await;
-    audit::record(
-        &app,
-        &who,
-        "team-delete",
-        &target,
-        response.status().as_u16(),
-    )
-    .await;
-    response
-}
-
-async fn delete_team_as(
-    who: &mut Actor,
-    app: Arc<App>,
-    client: &ClientIp,
-    headers: HeaderMap,
-    team: String,
-) -> Response {
-    match require(&app, &headers, client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, client),
-        Err(r) => return r,
-    }
-    match app.services.auth.directory.delete_team(&team).await {
+    let change = async || match app.services.auth.directory.delete_team(&team).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => host_error(404, &format!("there is no team {team}")),
         Err(e) => unavailable(e),
-    }
+    };
+    audit::admin_change(&app, &client, &headers, "team-delete", &target, change).await
 }
 
 /// Adds a user to a team (admins only).
@@ -285,38 +204,15 @@ pub async fn add_member(
     headers: HeaderMap,
     Path((team, user)): Path<(String, String)>,
 ) -> Response {
-    let mut who = audit::actor(&Default::default(), &client);
     let target = format!("team:{team} user:{user}");
-    let response = add_member_as(&mut who, app.clone(), &client, headers, (team, user)).await;
-    audit::record(
-        &app,
-        &who,
-        "team-add-member",
-        &target,
-        response.status().as_u16(),
-    )
-    .await;
-    response
-}
-
-async fn add_member_as(
-    who: &mut Actor,
-    app: Arc<App>,
-    client: &ClientIp,
-    headers: HeaderMap,
-    (team, user): (String, String),
-) -> Response {
-    match require(&app, &headers, client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, client),
-        Err(r) => return r,
-    }
-    match app.services.auth.directory.add_member(&team, &user).await {
+    let change = async || match app.services.auth.directory.add_member(&team, &user).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(sqlx::Error::RowNotFound) => {
             host_error(404, &format!("there is no team {team} or no user {user}"))
         }
         Err(e) => unavailable(e),
-    }
+    };
+    audit::admin_change(&app, &client, &headers, "team-add-member", &target, change).await
 }
 
 /// Removes a user from a team (admins only).
@@ -329,32 +225,8 @@ pub async fn remove_member(
     headers: HeaderMap,
     Path((team, user)): Path<(String, String)>,
 ) -> Response {
-    let mut who = audit::actor(&Default::default(), &client);
     let target = format!("team:{team} user:{user}");
-    let response = remove_member_as(&mut who, app.clone(), &client, headers, (team, user)).await;
-    audit::record(
-        &app,
-        &who,
-        "team-remove-member",
-        &target,
-        response.status().as_u16(),
-    )
-    .await;
-    response
-}
-
-async fn remove_member_as(
-    who: &mut Actor,
-    app: Arc<App>,
-    client: &ClientIp,
-    headers: HeaderMap,
-    (team, user): (String, String),
-) -> Response {
-    match require(&app, &headers, client, Action::Admin).await {
-        Ok(caller) => *who = audit::actor(&caller, client),
-        Err(r) => return r,
-    }
-    match app
+    let change = async || match app
         .services
         .auth
         .directory
@@ -363,5 +235,14 @@ async fn remove_member_as(
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => unavailable(e),
-    }
+    };
+    audit::admin_change(
+        &app,
+        &client,
+        &headers,
+        "team-remove-member",
+        &target,
+        change,
+    )
+    .await
 }
