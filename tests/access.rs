@@ -297,46 +297,31 @@ fn an_oci_repository_and_a_maven_artifact_are_their_pushers() {
     assert_eq!(bobs.status, 404);
 }
 
-fn admin_call(server: &Server, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
-    let request = ureq::request(method, &format!("{}{path}", server.url))
-        .set("Authorization", &server.admin_basic())
-        .set("Content-Type", "application/json");
-    let body = body.map(|b| b.to_string().into_bytes());
-    send_with(request, body.as_deref())
-}
-
 #[test]
 fn a_team_owns_a_package_for_its_members() {
     let server = Server::start(&FORMATS);
     let alice = bearer(&server.create_user("alice", "alice-password"));
     let carol = bearer(&server.create_user("carol", "carol-password"));
     let dave = bearer(&server.create_user("dave", "dave-password"));
-    let created = admin_call(
-        &server,
-        "POST",
-        "/api/v1/teams",
-        Some(json!({"name": "core"})),
-    );
+    let created = server.admin("POST", "/api/v1/teams", Some(json!({"name": "core"})));
     assert_eq!(created.status, 201, "{}", created.text());
     assert_eq!(
-        admin_call(
-            &server,
-            "POST",
-            "/api/v1/teams",
-            Some(json!({"name": "core"}))
-        )
-        .status,
+        server
+            .admin("POST", "/api/v1/teams", Some(json!({"name": "core"})))
+            .status,
         409
     );
     for member in ["alice", "carol"] {
         let path = format!("/api/v1/teams/core/members/{member}");
-        assert_eq!(admin_call(&server, "PUT", &path, None).status, 204);
+        assert_eq!(server.admin("PUT", &path, None).status, 204);
     }
     assert_eq!(
-        admin_call(&server, "PUT", "/api/v1/teams/core/members/nobody", None).status,
+        server
+            .admin("PUT", "/api/v1/teams/core/members/nobody", None)
+            .status,
         404
     );
-    let teams = admin_call(&server, "GET", "/api/v1/teams", None).json();
+    let teams = server.admin("GET", "/api/v1/teams", None).json();
     assert_eq!(teams[0]["members"], json!(["alice", "carol"]));
 
     assert_eq!(npm_publish(&server, &alice, "corepkg", "1.0.0").status, 200);
@@ -352,7 +337,7 @@ fn a_team_owns_a_package_for_its_members() {
     assert_eq!(npm_publish(&server, &dave, "corepkg", "1.2.0").status, 403);
     // Out of the team, out of the package.
     let path = "/api/v1/teams/core/members/carol";
-    assert_eq!(admin_call(&server, "DELETE", path, None).status, 204);
+    assert_eq!(server.admin("DELETE", path, None).status, 204);
     assert_eq!(npm_publish(&server, &carol, "corepkg", "1.3.0").status, 403);
     assert_eq!(
         owners(&server, "npm", "corepkg"),
@@ -369,7 +354,9 @@ fn a_disabled_user_can_no_longer_sign_in() {
     assert_eq!(whoami(&alice), 200);
     let disable = json!({"disabled": true});
     assert_eq!(
-        admin_call(&server, "PATCH", "/api/v1/users/alice", Some(disable)).status,
+        server
+            .admin("PATCH", "/api/v1/users/alice", Some(disable))
+            .status,
         204
     );
     assert_eq!(whoami(&alice), 401);
@@ -378,7 +365,7 @@ fn a_disabled_user_can_no_longer_sign_in() {
         npm_publish(&server, &alice, "alicepkg", "1.0.0").status,
         401
     );
-    let users = admin_call(&server, "GET", "/api/v1/users", None).json();
+    let users = server.admin("GET", "/api/v1/users", None).json();
     let listed = users
         .as_array()
         .unwrap()
@@ -389,7 +376,9 @@ fn a_disabled_user_can_no_longer_sign_in() {
     // Enabled again with a new password: the old one is gone.
     let change = json!({"disabled": false, "password": "new-alice-password"});
     assert_eq!(
-        admin_call(&server, "PATCH", "/api/v1/users/alice", Some(change)).status,
+        server
+            .admin("PATCH", "/api/v1/users/alice", Some(change))
+            .status,
         204
     );
     assert_eq!(whoami(&alice), 200);
@@ -398,8 +387,7 @@ fn a_disabled_user_can_no_longer_sign_in() {
         whoami(&wharf_tests::basic("alice", "new-alice-password")),
         200
     );
-    let missing = admin_call(
-        &server,
+    let missing = server.admin(
         "PATCH",
         "/api/v1/users/nobody",
         Some(json!({"admin": true})),
@@ -407,35 +395,10 @@ fn a_disabled_user_can_no_longer_sign_in() {
     assert_eq!(missing.status, 404);
 }
 
-/// Runs `wharf <args>` on the server's data directory, `stdin` as its input.
-fn wharf_cli(server: &Server, args: &[&str], stdin: &str) -> (bool, String) {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(wharf_tests::wharf_binary())
-        .args(args)
-        .env("WHARF_DATA_DIR", server.dir.path().join("data"))
-        .env("WHARF_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
-
 #[test]
 fn the_command_line_manages_users_and_teams() {
     let server = Server::start(&FORMATS);
-    let cli = |args: &[&str], stdin: &str| wharf_cli(&server, args, stdin);
+    let cli = |args: &[&str], stdin: &str| server.cli(args, stdin);
     let whoami = |user: &str, password: &str| {
         let auth = wharf_tests::basic(user, password);
         call(&server, "GET", "/npm/-/whoami", &auth, None).status

@@ -3,31 +3,15 @@
 //! a user that still exists; never on `/api/v1`, at `/auth/token`, or on
 //! another format. And `skopeo delete`, which asks for `*`, works.
 
-use serde_json::json;
-use sha2::Digest;
 use std::process::Command;
+use wharf_tests::oci::{
+    call, digest, image, manifest_status, push_blob, push_image, put_manifest, skopeo,
+};
 use wharf_tests::{PluginEntry, Reply, Server, basic, npm_publish_body, run, send_with};
-
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn start() -> Server {
     let plugin = |format| PluginEntry { format, extra: "" };
     Server::start(&[plugin("oci"), plugin("npm")])
-}
-
-fn digest(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
-}
-
-/// A request with `Authorization: <auth>` (none when empty).
-fn call(server: &Server, method: &str, path: &str, auth: &str, body: Option<&[u8]>) -> Reply {
-    let mut request = ureq::request(method, &format!("{}{path}", server.url))
-        .set("Accept", OCI_MANIFEST)
-        .set("Content-Type", "application/octet-stream");
-    if !auth.is_empty() {
-        request = request.set("Authorization", auth);
-    }
-    send_with(request, body)
 }
 
 fn bearer(token: &str) -> String {
@@ -45,55 +29,6 @@ fn token(server: &Server, auth: &str, scope: &str) -> String {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()["token"].as_str().unwrap().to_string()
-}
-
-/// A monolithic blob push.
-fn push_blob(server: &Server, auth: &str, name: &str, blob: &[u8]) -> Reply {
-    let d = digest(blob);
-    let path = format!("/v2/{name}/blobs/uploads/?digest={d}");
-    call(server, "POST", &path, auth, Some(blob))
-}
-
-fn put_manifest(server: &Server, auth: &str, name: &str, tag: &str, manifest: &[u8]) -> Reply {
-    let request = ureq::put(&format!("{}/v2/{name}/manifests/{tag}", server.url))
-        .set("Content-Type", OCI_MANIFEST)
-        .set("Authorization", auth);
-    send_with(request, Some(manifest))
-}
-
-/// A one-layer image whose bytes depend on `seed`.
-fn image(seed: &str) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-    let config =
-        serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux", "seed": seed})).unwrap();
-    let layer = format!("layer of {seed}").repeat(100).into_bytes();
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": digest(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": digest(&layer), "size": layer.len()}],
-    }))
-    .unwrap();
-    (config, layer, manifest)
-}
-
-/// Pushes `name:tag`; returns the manifest's digest.
-fn push_image(server: &Server, auth: &str, name: &str, tag: &str) -> String {
-    let (config, layer, manifest) = image(&format!("{name}:{tag}"));
-    for blob in [&config, &layer] {
-        let r = push_blob(server, auth, name, blob);
-        assert_eq!(r.status, 201, "{}", r.text());
-    }
-    let r = put_manifest(server, auth, name, tag, &manifest);
-    assert_eq!(r.status, 201, "{}", r.text());
-    digest(&manifest)
-}
-
-/// What an anonymous reader sees of `name:reference`.
-fn manifest_status(server: &Server, name: &str, reference: &str) -> u16 {
-    let path = format!("/v2/{name}/manifests/{reference}");
-    call(server, "GET", &path, "", None).status
 }
 
 fn assert_unauthorized(r: &Reply) {
@@ -118,25 +53,10 @@ fn sql(server: &Server, statement: &str) -> String {
     out.trim().to_string()
 }
 
-fn skopeo(home: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    run(Command::new("timeout")
-        .arg("120")
-        .arg("skopeo")
-        .args(["--insecure-policy", "--command-timeout", "90s"])
-        .args(args)
-        .env("HOME", home)
-        .env("REGISTRY_AUTH_FILE", home.join("auth.json"))
-        .env("XDG_RUNTIME_DIR", home))
-}
-
 /// skopeo reads the manifest, then deletes it by digest, with one token for
 /// `repository:<name>:*`: `*` is pull, push and delete, as in distribution.
 #[test]
 fn skopeo_deletes_a_tag_with_a_users_credentials() {
-    assert!(
-        run(Command::new("skopeo").arg("--version")).0,
-        "skopeo is missing: `cargo xtask test` installs it (Debian package skopeo)"
-    );
     let server = start();
     server.create_user("dave", "dave-password");
     let dave = basic("dave", "dave-password");

@@ -48,6 +48,16 @@ impl Actor {
             address: address.map(|ip| ip.to_string()),
         }
     }
+
+    /// The operator, through `wharf user|team|token|permission …` on the
+    /// server's own data directory.
+    pub fn command_line() -> Actor {
+        Actor {
+            user: Some("(command line)".into()),
+            token: None,
+            address: None,
+        }
+    }
 }
 
 /// Filters of a listing, newest first.

@@ -60,6 +60,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         );
     }
     runtime::reload::watch(app.runtime.clone())?;
+    app.services.auth.watch();
     spawn_upload_reaper(app.services.clone());
     fsck::spawn_scrubber(app.services.clone(), settings.scrub_bytes_per_sec);
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;

@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Token { command } => cli::token(settings, command).await,
         Command::User { command } => cli::user(settings, command).await,
         Command::Team { command } => cli::team(settings, command).await,
+        Command::Permission { command } => cli::permission(settings, command).await,
     }
 }
 

@@ -34,6 +34,7 @@ impl Services {
                     &settings.data_path("registry-token.key"),
                 )?,
             )
+            .await?
             .with_backoff(settings.login_backoff()),
             doc_cache: DocumentCache::new(settings.document_cache_bytes),
             settings,

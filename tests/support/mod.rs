@@ -1,6 +1,8 @@
 //! Test support: start a real `wharf` on a free loopback port with a
 //! temporary data directory and its own plugin registry, and talk to it.
 
+pub mod oci;
+
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha1::{Digest, Sha1};
 use sha2::Sha512;
@@ -168,6 +170,37 @@ impl Server {
             .into_json()
             .unwrap();
         r["token"].as_str().unwrap().to_string()
+    }
+
+    /// An admin API call as `admin`, with a JSON body.
+    pub fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
+        let request = ureq::request(method, &format!("{}{path}", self.url))
+            .set("Authorization", &self.admin_basic())
+            .set("Content-Type", "application/json");
+        let body = body.map(|b| b.to_string().into_bytes());
+        send_with(request, body.as_deref())
+    }
+
+    /// Runs `wharf <args>` on this server's data directory, `stdin` as its
+    /// input; whether it succeeded, and its stdout and stderr together.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> (bool, String) {
+        use std::io::Write;
+        let mut child = Command::new(wharf_binary())
+            .args(args)
+            .env("WHARF_DATA_DIR", self.dir.path().join("data"))
+            .env("WHARF_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).unwrap();
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
     }
 
     /// `GET /api/v1/plugins` as admin.

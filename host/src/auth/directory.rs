@@ -3,6 +3,7 @@
 //! hashing.) A disabled user keeps their data and ownerships but can no
 //! longer sign in; their tokens stop working with them.
 
+use super::permissions::Permissions;
 use crate::store::{Db, now_millis};
 use serde::Serialize;
 
@@ -34,11 +35,13 @@ pub fn is_valid_name(name: &str) -> bool {
 #[derive(Clone)]
 pub struct Directory {
     db: Db,
+    /// Reloaded after a change of memberships, which grants follow.
+    permissions: Permissions,
 }
 
 impl Directory {
-    pub fn new(db: Db) -> Self {
-        Directory { db }
+    pub fn new(db: Db, permissions: Permissions) -> Self {
+        Directory { db, permissions }
     }
 
     pub async fn users(&self) -> Result<Vec<UserInfo>, sqlx::Error> {
@@ -106,18 +109,23 @@ impl Directory {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Removes a team, its memberships and the ownerships it held.
+    /// Removes a team, its memberships, its grants and the ownerships it held.
     pub async fn delete_team(&self, name: &str) -> Result<bool, sqlx::Error> {
         let mut tx = self.db.begin().await?;
-        sqlx::query("DELETE FROM package_owners WHERE principal = 'team:' || ?")
+        for held in ["package_owners", "permissions"] {
+            sqlx::query(&format!(
+                "DELETE FROM {held} WHERE principal = 'team:' || ?"
+            ))
             .bind(name)
             .execute(&mut *tx)
             .await?;
+        }
         let done = sqlx::query("DELETE FROM teams WHERE name = ?")
             .bind(name)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.permissions.refresh().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -137,6 +145,7 @@ impl Directory {
             .bind(user)
             .execute(&self.db)
             .await?;
+        self.permissions.refresh().await?;
         Ok(())
     }
 
@@ -146,6 +155,7 @@ impl Directory {
             .bind(user)
             .execute(&self.db)
             .await?;
+        self.permissions.refresh().await?;
         Ok(())
     }
 }

@@ -15,11 +15,16 @@
 //!
 //! API tokens have a name, an expiry and restrictions (`tokens.rs`), which
 //! `permits`, `Caller::reaches` and `permits_on` apply.
+//!
+//! What a user may do on a repository's packages is granted
+//! (`permissions.rs`); what they may change among those is further limited
+//! by package ownership (`owners.rs`).
 
 pub mod backoff;
 pub mod credentials;
 pub mod directory;
 pub mod owners;
+pub mod permissions;
 pub mod tokens;
 
 pub use credentials::Credentials;
@@ -76,12 +81,27 @@ pub struct Grant {
     pub actions: Vec<Action>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Action {
     Read,
     Write,
     Delete,
     Admin,
+}
+
+impl Action {
+    /// The lowercase name used in grants, messages and the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Write => "write",
+            Action::Delete => "delete",
+            Action::Admin => "admin",
+        }
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -107,6 +127,7 @@ pub struct Auth {
     backoff: Arc<Backoff>,
     pub owners: owners::Owners,
     pub directory: directory::Directory,
+    pub permissions: permissions::Permissions,
 }
 
 /// Threads checking passwords at once, and checks waiting for one.
@@ -118,16 +139,18 @@ fn sha256_hex(data: &[u8]) -> String {
 }
 
 impl Auth {
-    pub fn new(db: Db, anonymous_read: bool, tokens: TokenKeys) -> Self {
+    pub async fn new(db: Db, anonymous_read: bool, tokens: TokenKeys) -> anyhow::Result<Self> {
+        let permissions = permissions::Permissions::load(db.clone()).await?;
         let verified = moka::future::Cache::builder()
             .max_capacity(10_000)
             .time_to_live(Duration::from_secs(60))
             // A revoked token's entries are evicted (`tokens.rs`).
             .support_invalidation_closures()
             .build();
-        Auth {
-            owners: owners::Owners::new(db.clone()),
-            directory: directory::Directory::new(db.clone()),
+        Ok(Auth {
+            owners: owners::Owners::new(db.clone(), permissions.clone()),
+            directory: directory::Directory::new(db.clone(), permissions.clone()),
+            permissions,
             db,
             anonymous_read,
             tokens,
@@ -135,7 +158,27 @@ impl Auth {
             revocations: tokens::Revocations::default(),
             passwords: Arc::new(Passwords::new(PASSWORD_THREADS, PASSWORD_QUEUE)),
             backoff: Arc::new(Backoff::off()),
-        }
+        })
+    }
+
+    /// Follows changes of grants, teams, users and tokens made elsewhere
+    /// (the command line, another server): checked every second; on a
+    /// change the rules are reloaded and every remembered credential is
+    /// checked again.
+    pub fn watch(&self) -> tokio::task::JoinHandle<()> {
+        let auth = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match auth.permissions.refresh().await {
+                    Ok(true) => auth.verified.invalidate_all(),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "reloading permissions failed"),
+                }
+            }
+        })
     }
 
     /// Failed password checks back off by `rule`.
@@ -144,26 +187,27 @@ impl Auth {
         Auth { backoff, ..self }
     }
 
-    /// The permission model: anonymous callers read (when allowed), users
-    /// read, write and delete, admins also administer; a read-only API
-    /// token only reads.
+    /// What a caller may do where no repository is concerned (the admin
+    /// API): anyone reads what anonymous callers may, users also write
+    /// their own things, admins administer; a read-only API token only reads.
     pub fn permits(&self, caller: &Caller, action: Action) -> bool {
         if caller.restrictions().is_some_and(|r| !r.permits(action)) {
             return false;
         }
-        match (caller.user.is_some(), action) {
-            (_, _) if caller.admin => true,
-            (false, Action::Read) => self.anonymous_read,
-            (false, _) => false,
-            (true, Action::Admin) => false,
-            (true, _) => true,
+        match action {
+            _ if caller.admin => true,
+            Action::Read => self.anonymous_read || caller.user.is_some(),
+            Action::Write | Action::Delete => caller.user.is_some(),
+            Action::Admin => false,
         }
     }
 
-    /// `permits` on `package` of `repository`, further limited by a
-    /// registry token: nothing outside its repository; there, its packages'
-    /// actions, and reads of repository-wide lists; and by an API token's
-    /// restrictions: its repositories, its package patterns (`tokens.rs`).
+    /// Whether `caller` may do `action` on `package` of `repository`
+    /// (`None`: the repository as a whole): an admin may; anyone else by a
+    /// grant (`permissions.rs`), or reading where anonymous reads are on.
+    /// Narrowed by a registry token (nothing outside its repository; there,
+    /// its packages' actions, and reads of repository-wide lists) and by an
+    /// API token's restrictions (read-only, repositories, package patterns).
     pub fn permits_on(
         &self,
         caller: &Caller,
@@ -171,23 +215,30 @@ impl Auth {
         repository: &str,
         package: Option<&str>,
     ) -> bool {
-        if !self.permits(caller, action) || !caller.reaches(repository) {
-            return false;
-        }
-        if caller
-            .restrictions()
-            .is_some_and(|r| !r.covers(action, package))
+        if !caller.reaches(repository)
+            || caller
+                .restrictions()
+                .is_some_and(|r| !r.allows(action, repository, package))
         {
             return false;
         }
-        match (&caller.token, package) {
+        let in_token = match (&caller.token, package) {
             (None, _) => true,
             (Some(token), Some(package)) => token
                 .grants
                 .iter()
                 .any(|g| g.package == package && g.actions.contains(&action)),
             (Some(_), None) => action == Action::Read,
-        }
+        };
+        in_token
+            && (caller.admin
+                || (action == Action::Read && self.anonymous_read)
+                || self.permissions.rules().allows(
+                    caller.user.as_deref(),
+                    action,
+                    repository,
+                    package,
+                ))
     }
 
     /// Resolves the caller from an `Authorization` header value sent from
@@ -441,7 +492,7 @@ mod tests {
             .await
             .unwrap();
         let tokens = TokenKeys::load_or_create(&dir.path().join("token.key")).unwrap();
-        (dir, Auth::new(db, true, tokens))
+        (dir, Auth::new(db, true, tokens).await.unwrap())
     }
 
     fn basic(user: &str, secret: &str) -> String {
@@ -606,6 +657,52 @@ mod tests {
             .unwrap();
         assert_eq!(caller.user, None);
         assert!(auth.permits_on(&caller, Action::Read, "oci", Some("app")));
+    }
+
+    #[tokio::test]
+    async fn grants_decide_and_tokens_only_narrow_them() {
+        use permissions::GrantSpec;
+        let (_d, auth) = auth().await;
+        auth.set_user("ci", "ci-password", false).await.unwrap();
+        let ci = auth
+            .password_caller("ci", "ci-password", None)
+            .await
+            .unwrap();
+        // The default grant: every user writes everything.
+        assert!(auth.permits_on(&ci, Action::Write, "oci", Some("other/app")));
+        let default = auth.permissions.list().await.unwrap()[0].id;
+        assert!(auth.permissions.revoke(default).await.unwrap());
+        let team_only = GrantSpec {
+            principal: "user:ci".into(),
+            repository: "oci".into(),
+            include: vec!["team/*".into()],
+            exclude: Vec::new(),
+            actions: vec![Action::Read, Action::Write],
+        };
+        auth.permissions.grant(&team_only).await.unwrap();
+        assert!(auth.permits_on(&ci, Action::Write, "oci", Some("team/app")));
+        assert!(!auth.permits_on(&ci, Action::Write, "oci", Some("other/app")));
+        // Anonymous reads still follow the setting.
+        assert!(auth.permits_on(&ci, Action::Read, "oci", Some("other/app")));
+        // A registry token issued while the grant stood is worth no more
+        // than the grants of its user now.
+        let jwt = auth
+            .tokens
+            .issue(
+                Some("ci"),
+                "oci",
+                vec![access("team/app", &["pull", "push"])],
+            )
+            .unwrap();
+        let bearer = format!("Bearer {jwt}");
+        let by_token = auth
+            .authenticate_on(Some(&bearer), None, "oci")
+            .await
+            .unwrap();
+        assert!(auth.permits_on(&by_token, Action::Write, "oci", Some("team/app")));
+        let id = auth.permissions.list().await.unwrap()[0].id;
+        auth.permissions.revoke(id).await.unwrap();
+        assert!(!auth.permits_on(&by_token, Action::Write, "oci", Some("team/app")));
     }
 
     #[tokio::test]

@@ -8,15 +8,16 @@
 //! kept) is changed only by an administrator, who can assign owners: it is
 //! never claimed by whoever writes to it first.
 
-use super::Caller;
+use super::permissions::Permissions;
+use super::{Action, Caller};
 use crate::store::catalog::Catalog;
 use crate::store::{Db, now_millis};
 
 /// How a caller stands towards a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
-    /// An owner, directly or through a team; or an administrator, of a
-    /// package that exists.
+    /// An owner, directly or through a team; or an administrator (of the
+    /// registry, or of the package by a grant), of a package that exists.
     Owner,
     /// Nobody holds the name and nothing is published under it: the caller
     /// may publish it and becomes its owner.
@@ -33,11 +34,13 @@ pub fn principal_is_valid(principal: &str) -> bool {
 #[derive(Clone)]
 pub struct Owners {
     db: Db,
+    /// Who administers a repository's packages (an `admin` grant).
+    permissions: Permissions,
 }
 
 impl Owners {
-    pub fn new(db: Db) -> Self {
-        Owners { db }
+    pub fn new(db: Db, permissions: Permissions) -> Self {
+        Owners { db, permissions }
     }
 
     /// Where `caller` stands towards `package` of `repo`.
@@ -62,8 +65,11 @@ impl Owners {
         .fetch_optional(&self.db)
         .await?;
         let (owners, mine) = row.unwrap_or((0, 0));
-        // An admin may change anything, and claims a new name like anyone.
-        let others = match caller.admin {
+        // An admin, or an admin of the package by a grant, may change
+        // anything, and claims a new name like anyone.
+        let rules = self.permissions.rules();
+        let admin = caller.admin || rules.allows(Some(user), Action::Admin, repo, Some(package));
+        let others = match admin {
             true => Standing::Owner,
             false => Standing::Outsider,
         };

@@ -376,8 +376,8 @@ impl Auth {
     }
 
     /// Deletes a token and evicts it from the credential cache, so its next
-    /// request is refused at once (in this process: a running server does
-    /// not see `wharf token revoke` until its cache entry ages out, a minute).
+    /// request is refused at once (in this process; a running server sees
+    /// `wharf token revoke` within a second, `Auth::watch`).
     /// `false`: there was no such token.
     pub async fn revoke_token(&self, id: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM tokens WHERE id = ?")
@@ -519,7 +519,7 @@ mod tests {
             .await
             .unwrap();
         let keys = TokenKeys::load_or_create(&dir.path().join("token.key")).unwrap();
-        let auth = Auth::new(db, true, keys);
+        let auth = Auth::new(db, true, keys).await.unwrap();
         auth.set_user("alice", "alice-password", false)
             .await
             .unwrap();

@@ -3,6 +3,7 @@
 //! Passwords are read from stdin, one line, never from the arguments (which
 //! other users of the machine can see).
 
+use super::record;
 use clap::Subcommand;
 use wharf::auth::directory::is_valid_name;
 use wharf::config::Settings;
@@ -74,6 +75,7 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
             );
             anyhow::ensure!(!auth.user_exists(&name).await?, "user {name:?} exists");
             auth.set_user(&name, &read_password()?, admin).await?;
+            record(&services, "user-set", &format!("user:{name}")).await;
             println!("created {name}");
         }
         UserCommand::List => {
@@ -90,14 +92,17 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
         }
         UserCommand::Passwd { name } => {
             found(auth.set_password(&name, &read_password()?).await?, &name)?;
+            record(&services, "user-change", &format!("user:{name} password")).await;
             println!("password of {name} set");
         }
         UserCommand::Disable { name } => {
             found(auth.update_user(&name, None, Some(true)).await?, &name)?;
+            record(&services, "user-change", &format!("user:{name} disabled")).await;
             println!("disabled {name}");
         }
         UserCommand::Enable { name } => {
             found(auth.update_user(&name, None, Some(false)).await?, &name)?;
+            record(&services, "user-change", &format!("user:{name} enabled")).await;
             println!("enabled {name}");
         }
     }
@@ -114,6 +119,7 @@ pub async fn team(settings: Settings, command: TeamCommand) -> anyhow::Result<()
                 "team names are 1-64 of [A-Za-z0-9._-]"
             );
             anyhow::ensure!(directory.create_team(&name).await?, "team {name:?} exists");
+            record(&services, "team-create", &format!("team:{name}")).await;
             println!("created team {name}");
         }
         TeamCommand::List => {
@@ -127,6 +133,7 @@ pub async fn team(settings: Settings, command: TeamCommand) -> anyhow::Result<()
                 directory.delete_team(&name).await?,
                 "no team named {name:?}"
             );
+            record(&services, "team-delete", &format!("team:{name}")).await;
             println!("deleted team {name}");
         }
         TeamCommand::AddMember { team, user } => {
@@ -136,10 +143,14 @@ pub async fn team(settings: Settings, command: TeamCommand) -> anyhow::Result<()
                 }
                 other => other?,
             }
+            let target = format!("team:{team} user:{user}");
+            record(&services, "team-add-member", &target).await;
             println!("{user} is a member of {team}");
         }
         TeamCommand::RemoveMember { team, user } => {
             directory.remove_member(&team, &user).await?;
+            let target = format!("team:{team} user:{user}");
+            record(&services, "team-remove-member", &target).await;
             println!("{user} is not a member of {team}");
         }
     }

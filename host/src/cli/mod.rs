@@ -2,8 +2,10 @@
 //! so they are for the operator of the host, who is every user's admin.
 
 mod directory;
+mod permissions;
 
 pub use directory::{TeamCommand, UserCommand, team, user};
+pub use permissions::{PermissionCommand, permission};
 
 use clap::{Args, Subcommand};
 use wharf::auth::tokens::{Restrictions, TokenInfo, TokenSpec};
@@ -33,6 +35,20 @@ pub enum Command {
         #[command(subcommand)]
         command: TeamCommand,
     },
+    /// Grant users and teams actions on repositories and package patterns.
+    Permission {
+        #[command(subcommand)]
+        command: PermissionCommand,
+    },
+}
+
+/// Records an access change made from the command line in the audit log.
+async fn record(services: &Services, action: &str, target: &str) {
+    let actor = wharf::audit::Actor::command_line();
+    services
+        .audit
+        .record(&actor, action, None, target, "ok")
+        .await;
 }
 
 #[derive(Subcommand)]
@@ -44,8 +60,8 @@ pub enum TokenCommand {
         #[arg(long)]
         user: Option<String>,
     },
-    /// Revoke a token by its id. A running server's cache may accept it
-    /// for up to a minute more; `DELETE /api/v1/tokens/{id}` acts at once.
+    /// Revoke a token by its id (a running server refuses it within a
+    /// second; `DELETE /api/v1/tokens/{id}` acts at once).
     Revoke { id: String },
 }
 
@@ -112,6 +128,8 @@ pub async fn token(settings: Settings, command: TokenCommand) -> anyhow::Result<
                 },
             };
             let issued = auth.issue_token(&new.user, &spec).await?;
+            let target = format!("token {} of user:{}", issued.id, new.user);
+            record(&services, "token-create", &target).await;
             // stdout is the secret alone, for scripts.
             println!("{}", issued.secret);
             let expires = spec.expires_at.map_or("never".into(), utc);
@@ -128,6 +146,7 @@ pub async fn token(settings: Settings, command: TokenCommand) -> anyhow::Result<
             if !auth.revoke_token(&id).await? {
                 anyhow::bail!("no token with id {id:?}");
             }
+            record(&services, "token-revoke", &format!("token {id}")).await;
             println!("revoked {id}");
         }
     }

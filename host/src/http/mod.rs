@@ -55,6 +55,11 @@ pub fn router(app: Arc<App>) -> Router {
                 .put(api::owners::add)
                 .delete(api::owners::remove),
         )
+        .route(
+            "/api/v1/permissions",
+            get(api::permissions::list).post(api::permissions::grant),
+        )
+        .route("/api/v1/permissions/{id}", delete(api::permissions::revoke))
         .route(crate::registry_token::ENDPOINT, get(token::issue))
         // Repository documents are compressed once and cached (`encoding`).
         .route_layer(compression::layer())

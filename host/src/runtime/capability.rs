@@ -119,15 +119,20 @@ impl RequestScope {
         Ok(())
     }
 
-    /// Storing bytes is part of a write: the route must write something.
+    /// Storing bytes is part of a write: the route must write something the
+    /// caller may write.
     pub fn require_store(&self) -> Result<(), StoreError> {
-        let writes = self
-            .route
-            .iter()
-            .any(|g| matches!(g.action, Action::Write | Action::Admin));
-        let permitted = self.services.auth.permits(&self.caller, Action::Write)
-            && self.caller.reaches(&self.repo);
-        match writes && permitted {
+        let auth = &self.services.auth;
+        let writes = self.route.iter().any(|g| {
+            matches!(g.action, Action::Write | Action::Admin)
+                && auth.permits_on(
+                    &self.caller,
+                    g.action,
+                    g.repository.as_deref().unwrap_or(&self.repo),
+                    g.package.as_deref(),
+                )
+        });
+        match writes {
             true => Ok(()),
             false => Err(StoreError::Forbidden(
                 "storing bytes needs a route that writes".into(),

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod owners;
+pub mod permissions;
 pub mod tokens;
 pub mod users;
 
@@ -32,6 +33,7 @@ use utoipa::{OpenApi, ToSchema};
         users::list, users::create, users::update,
         users::teams, users::create_team, users::delete_team, users::add_member, users::remove_member,
         owners::list, owners::add, owners::remove,
+        permissions::list, permissions::grant, permissions::revoke,
         audit::list,
     ),
     modifiers(&Credentials),

@@ -6,7 +6,7 @@
 //! token has no business making tokens. A token that expires mints tokens
 //! that expire no later. Any token may revoke itself (a job cleaning up).
 
-use super::{caller, unauthorized};
+use super::{audit, caller, unauthorized};
 use crate::auth::tokens::{Restrictions, TokenInfo, TokenSpec};
 use crate::auth::{Action, Caller};
 use crate::http::{App, ClientIp, ErrorBody, host_error};
@@ -94,8 +94,14 @@ pub async fn create(
         Ok(spec) => spec,
         Err(message) => return host_error(400, &message),
     };
-    let user = caller.user.unwrap_or_default();
-    match app.services.auth.issue_token(&user, &spec).await {
+    let user = caller.user.clone().unwrap_or_default();
+    let issued = app.services.auth.issue_token(&user, &spec).await;
+    if let Ok(issued) = &issued {
+        let who = audit::actor(&caller, &client);
+        let target = format!("token {} of user:{user}", issued.id);
+        audit::record(&app, &who, "token-create", &target, 201).await;
+    }
+    match issued {
         Ok(issued) => (
             StatusCode::CREATED,
             Json(NewToken {
@@ -203,21 +209,29 @@ pub async fn revoke(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let response = revoke_as(&app, &caller, &id).await;
+    let who = audit::actor(&caller, &client);
+    let status = response.status().as_u16();
+    audit::record(&app, &who, "token-revoke", &format!("token {id}"), status).await;
+    response
+}
+
+async fn revoke_as(app: &App, caller: &Caller, id: &str) -> Response {
     let auth = &app.services.auth;
     let itself = caller.api_token.as_ref().is_some_and(|t| t.id == id);
     if !itself && caller.restrictions().is_some() {
         return host_error(403, "a restricted token can revoke only itself");
     }
-    let token = match auth.token(&id).await {
+    let token = match auth.token(id).await {
         Ok(token) => token,
         Err(e) => return host_error(503, &format!("tokens unavailable: {e}")),
     };
     // Others' tokens are as unknown as missing ones, to all but admins.
     let theirs = token.is_some_and(|t| Some(&t.user) == caller.user.as_ref());
-    if !theirs && !auth.permits(&caller, Action::Admin) {
+    if !theirs && !auth.permits(caller, Action::Admin) {
         return host_error(404, &format!("you have no token {id}"));
     }
-    match auth.revoke_token(&id).await {
+    match auth.revoke_token(id).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => host_error(404, &format!("there is no token {id}")),
         Err(e) => host_error(503, &format!("tokens unavailable: {e}")),
