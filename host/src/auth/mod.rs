@@ -241,6 +241,29 @@ impl Auth {
                 ))
     }
 
+    /// Whether `caller` may do `action` on some package of `repository`:
+    /// the door of a route that names its packages only in its body (a cargo
+    /// publish, a PyPI upload). Each of its writes is checked by `permits_on`,
+    /// with its package, when it applies (`runtime/capability.rs`).
+    pub fn permits_somewhere(&self, caller: &Caller, action: Action, repository: &str) -> bool {
+        if !caller.reaches(repository) || caller.restrictions().is_some_and(|r| !r.permits(action))
+        {
+            return false;
+        }
+        let in_token = caller
+            .token
+            .as_ref()
+            .is_none_or(|t| t.grants.iter().any(|g| g.actions.contains(&action)));
+        in_token
+            && (caller.admin
+                || (action == Action::Read && self.anonymous_read)
+                || self.permissions.rules().allows_somewhere(
+                    caller.user.as_deref(),
+                    action,
+                    repository,
+                ))
+    }
+
     /// Resolves the caller from an `Authorization` header value sent from
     /// `client` (whose failed passwords back off), where a registry token is
     /// no credential: the admin API and the token endpoint (a new token

@@ -13,10 +13,13 @@
 //! reads follow the `anonymous_read` setting. An operator narrows them by
 //! revoking that grant and granting less.
 //!
-//! A repository-wide access (a listing, a search, a catalog) is a read of
-//! the repository: any read grant there allows it, so its listings show every
-//! package name to whoever may read some of it. A repository-wide write
-//! needs a grant that covers every package (include `*`, nothing excluded).
+//! A repository-wide read (a listing, a search, a catalog) needs any read
+//! grant there, so its listings show every package name to whoever may read
+//! some of it. A route that names its packages only in its body (a cargo
+//! publish, a PyPI upload) is let in with any write grant there
+//! (`allows_somewhere`), and each of its writes is checked with its package
+//! when it applies. A write to the repository's own state needs a grant
+//! that covers every package (include `*`, nothing excluded).
 //!
 //! The grants and team memberships are held in memory and checked without
 //! a query; every change bumps `access_generation` (triggers), which each
@@ -190,6 +193,19 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// Whether some grant gives `user` `action` on some package of
+    /// `repository`.
+    pub fn allows_somewhere(&self, user: Option<&str>, action: Action, repository: &str) -> bool {
+        let teams = user
+            .and_then(|u| self.teams.get(u))
+            .map_or(&[][..], Vec::as_slice);
+        self.grants.iter().any(|g| {
+            g.applies_to(user, teams) && g.gives(action) && glob_matches(&g.repository, repository)
+        })
+    }
+}
+
 /// The grants in the database, and this server's copy of them.
 #[derive(Clone)]
 pub struct Permissions {
@@ -353,6 +369,11 @@ mod tests {
         // Repository-wide: a read with any grant there, a write never here.
         assert!(r.allows(Some("ci"), Read, "oci", None));
         assert!(!r.allows(Some("ci"), Write, "oci", None));
+        // A route naming its packages in its body is let in, for its
+        // writes to be checked one by one.
+        assert!(r.allows_somewhere(Some("ci"), Write, "oci"));
+        assert!(!r.allows_somewhere(Some("ci"), Delete, "oci"));
+        assert!(!r.allows_somewhere(Some("ci"), Write, "npm"));
     }
 
     #[test]

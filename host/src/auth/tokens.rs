@@ -47,8 +47,10 @@ pub struct Restrictions {
     /// Only packages whose name, as its format names it (`@acme/web`,
     /// `com.acme:demo`, `team/app`), matches one of these patterns: `*`
     /// matches any run of characters, `/` included; nothing else is special.
-    /// Repository-wide reads (search, catalog lists) stay allowed,
-    /// repository-wide writes do not. Absent: every package.
+    /// Repository-wide reads (search, catalog lists) stay allowed; a
+    /// publish that names its package only in its body (cargo, PyPI) is let
+    /// in and its writes checked one by one; writes to a repository's own
+    /// state are refused. Absent: every package.
     #[serde(default)]
     pub packages: Option<Vec<String>>,
 }

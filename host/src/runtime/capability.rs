@@ -124,13 +124,14 @@ impl RequestScope {
     pub fn require_store(&self) -> Result<(), StoreError> {
         let auth = &self.services.auth;
         let writes = self.route.iter().any(|g| {
+            let repository = g.repository.as_deref().unwrap_or(&self.repo);
             matches!(g.action, Action::Write | Action::Admin)
-                && auth.permits_on(
-                    &self.caller,
-                    g.action,
-                    g.repository.as_deref().unwrap_or(&self.repo),
-                    g.package.as_deref(),
-                )
+                && match g.package.as_deref() {
+                    Some(package) => {
+                        auth.permits_on(&self.caller, g.action, repository, Some(package))
+                    }
+                    None => auth.permits_somewhere(&self.caller, g.action, repository),
+                }
         });
         match writes {
             true => Ok(()),

@@ -235,14 +235,15 @@ impl RepoRequest<'_> {
             }
         };
         let auth = &self.app.services.auth;
+        // A write naming no package names its packages in the body: each
+        // is checked when it applies (`runtime/capability.rs`).
         let permitted = |a: &runtime::Access| {
             let repository = a.repository.as_deref().unwrap_or(&self.repo.name);
-            auth.permits_on(
-                &caller,
-                runtime::action(a.action),
-                repository,
-                a.package.as_deref(),
-            )
+            match (runtime::action(a.action), a.package.as_deref()) {
+                (Action::Read, None) => auth.permits_on(&caller, Action::Read, repository, None),
+                (action, None) => auth.permits_somewhere(&caller, action, repository),
+                (action, package) => auth.permits_on(&caller, action, repository, package),
+            }
         };
         if let Some(denied) = route.access.iter().find(|a| !permitted(a)) {
             let what = denied.package.as_deref().unwrap_or(&self.repo.name);
