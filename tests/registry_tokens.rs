@@ -3,11 +3,10 @@
 //! a user that still exists; never on `/api/v1`, at `/auth/token`, or on
 //! another format. And `skopeo delete`, which asks for `*`, works.
 
-use std::process::Command;
 use wharf_tests::oci::{
     call, digest, image, manifest_status, push_blob, push_image, put_manifest, skopeo,
 };
-use wharf_tests::{PluginEntry, Reply, Server, basic, npm_publish_body, run, send_with};
+use wharf_tests::{PluginEntry, Reply, Server, basic, npm_publish_body, send_with};
 
 fn start() -> Server {
     let plugin = |format| PluginEntry { format, extra: "" };
@@ -37,20 +36,6 @@ fn assert_unauthorized(r: &Reply) {
         r.header("www-authenticate").is_some(),
         "a 401 has a challenge"
     );
-}
-
-/// Runs SQL on the server's database (the sqlite3 command line tool).
-fn sql(server: &Server, statement: &str) -> String {
-    let db = server.dir.path().join("data").join("wharf.sqlite");
-    let (ok, out, err) = run(Command::new("sqlite3")
-        .args(["-cmd", ".timeout 5000"])
-        .arg(&db)
-        .arg(statement));
-    assert!(
-        ok,
-        "sqlite3 {statement:?}: {err} (`cargo xtask test` installs sqlite3)"
-    );
-    out.trim().to_string()
 }
 
 /// skopeo reads the manifest, then deletes it by digest, with one token for
@@ -139,10 +124,10 @@ fn a_pull_token_is_good_for_pulls_only() {
     assert_eq!(manifest_status(&server, "app", &pushed), 200);
 
     // Not a credential of the admin API: no permanent token from it.
-    let tokens = sql(&server, "SELECT count(*) FROM tokens");
+    let tokens = server.sql("SELECT count(*) FROM tokens");
     let r = call(&server, "POST", "/api/v1/tokens", &pull, None);
     assert_unauthorized(&r);
-    assert_eq!(sql(&server, "SELECT count(*) FROM tokens"), tokens);
+    assert_eq!(server.sql("SELECT count(*) FROM tokens"), tokens);
 
     // Not a credential of the token endpoint: no wider token from it.
     let path = "/auth/token?service=wharf&scope=repository:app:push,delete";
@@ -216,10 +201,8 @@ fn a_token_of_a_deleted_user_is_refused() {
     assert_eq!(r.status, 201, "{}", r.text());
 
     // There is no admin path to delete a user yet: the database it is.
-    sql(
-        &server,
-        "DELETE FROM tokens WHERE user_name = 'dora'; DELETE FROM users WHERE name = 'dora';",
-    );
+    server
+        .sql("DELETE FROM tokens WHERE user_name = 'dora'; DELETE FROM users WHERE name = 'dora';");
     let r = push_blob(&server, &jwt, "org/d", b"second blob");
     assert_unauthorized(&r);
     let path = format!("/v2/org/d/blobs/{}", digest(b"first blob"));

@@ -395,7 +395,7 @@ fn expired_tokens_and_disabled_users_are_refused() {
     assert_eq!(r.status, 201, "{}", r.text());
     let (ok, dave, err) = wharf(&server, &["token", "create", "--user", "dave"]);
     assert!(ok, "{err}");
-    sql(&server, "UPDATE users SET disabled = 1 WHERE name = 'dave'");
+    server.sql("UPDATE users SET disabled = 1 WHERE name = 'dave'");
     let r = npm_publish(&server, &bearer(dave.trim()), "daves", "1.0.0");
     assert_eq!(r.status, 401, "{}", r.text());
 }
@@ -465,15 +465,4 @@ fn wharf(server: &Server, args: &[&str]) -> (bool, String, String) {
         .args(args)
         .env("WHARF_DATA_DIR", server.dir.path().join("data"))
         .env("WHARF_LOG", "warn"))
-}
-
-/// Runs SQL on the server's database (the sqlite3 command line tool).
-fn sql(server: &Server, statement: &str) -> String {
-    let db = server.dir.path().join("data").join("wharf.sqlite");
-    let (ok, out, err) = run(Command::new("sqlite3")
-        .args(["-cmd", ".timeout 5000"])
-        .arg(&db)
-        .arg(statement));
-    assert!(ok, "sqlite3 {statement:?}: {err}");
-    out.trim().to_string()
 }

@@ -2,6 +2,7 @@
 //! temporary data directory and its own plugin registry, and talk to it.
 
 pub mod oci;
+pub mod publish;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha1::{Digest, Sha1};
@@ -170,6 +171,21 @@ impl Server {
             .into_json()
             .unwrap();
         r["token"].as_str().unwrap().to_string()
+    }
+
+    /// Runs SQL on this server's database (the sqlite3 command line tool);
+    /// its output, trimmed.
+    pub fn sql(&self, statement: &str) -> String {
+        let db = self.dir.path().join("data").join("wharf.sqlite");
+        let (ok, out, err) = run(Command::new("sqlite3")
+            .args(["-cmd", ".timeout 5000"])
+            .arg(&db)
+            .arg(statement));
+        assert!(
+            ok,
+            "sqlite3 {statement:?}: {err} (`cargo xtask test` installs sqlite3)"
+        );
+        out.trim().to_string()
     }
 
     /// An admin API call as `admin`, with a JSON body.

@@ -3,7 +3,7 @@
 
 use super::uploads::{Check, Expect, Step, Upload, bytes, listed, request};
 use sha2::{Digest, Sha256};
-use std::io::Write;
+use wharf_tests::publish;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -82,43 +82,9 @@ pub fn oci(k: usize, layer: Vec<u8>) -> Upload {
 /// A wheel (the plugin reads its METADATA), posted as twine does.
 pub fn pypi(k: usize, data: Vec<u8>) -> Upload {
     let name = format!("crashpypi{k:02}");
-    let file = format!("{name}-1.0-py3-none-any.whl");
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let metadata = format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n");
-    zip.start_file(format!("{name}-1.0.dist-info/METADATA"), stored)
-        .unwrap();
-    zip.write_all(metadata.as_bytes()).unwrap();
-    zip.start_file(format!("{name}/data.bin"), stored).unwrap();
-    zip.write_all(&data).unwrap();
-    let wheel = zip.finish().unwrap().into_inner();
-
-    let boundary = "crash-test-boundary";
-    let mut body = Vec::new();
-    let digest = hex::encode(Sha256::digest(&wheel));
-    for (field, value) in [
-        (":action", "file_upload"),
-        ("protocol_version", "1"),
-        ("name", &name),
-        ("version", "1.0"),
-        ("filetype", "bdist_wheel"),
-        ("pyversion", "py3"),
-        ("metadata_version", "2.1"),
-        ("sha256_digest", &digest),
-    ] {
-        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").as_bytes());
-    }
-    body.extend(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"{file}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend(&wheel);
-    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let file = publish::pypi_wheel_name(&name, "1.0");
+    let wheel = publish::pypi_wheel(&name, "1.0", &data);
+    let (content_type, body) = publish::pypi_upload(&name, "1.0", &wheel);
     let shows = vec![
         bytes(format!("/pypi/files/{name}/{file}"), wheel),
         listed(format!("/pypi/simple/{name}/"), &file),
@@ -136,30 +102,11 @@ pub fn pypi(k: usize, data: Vec<u8>) -> Upload {
     }
 }
 
-/// A `.crate` the plugin accepts (a tar.gz whose Cargo.toml names it),
-/// framed as cargo publishes it.
+/// A `.crate` the plugin accepts, framed as cargo publishes it.
 pub fn cargo(k: usize, data: Vec<u8>) -> Upload {
     let name = format!("crash-cargo-{k:02}");
-    let root = format!("{name}-1.0.0");
-    // Random bytes do not compress: store them, and spare the CPU.
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
-    let mut tar = tar::Builder::new(gz);
-    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"1.0.0\"\n");
-    for (file, content) in [("Cargo.toml", manifest.as_bytes()), ("data.bin", &data)] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, format!("{root}/{file}"), content)
-            .unwrap();
-    }
-    let krate = tar.into_inner().unwrap().finish().unwrap();
-    let meta = serde_json::json!({ "name": name, "vers": "1.0.0", "deps": [], "features": {} })
-        .to_string();
-    let mut body = (meta.len() as u32).to_le_bytes().to_vec();
-    body.extend_from_slice(meta.as_bytes());
-    body.extend_from_slice(&(krate.len() as u32).to_le_bytes());
-    body.extend_from_slice(&krate);
+    let krate = publish::cargo_crate(&name, "1.0.0", &data);
+    let body = publish::cargo_publish_body(&name, "1.0.0", &krate);
     let shows = vec![
         bytes(format!("/cargo/api/v1/crates/{name}/1.0.0/download"), krate),
         listed(format!("/cargo/cr/as/{name}"), "\"vers\":\"1.0.0\""),

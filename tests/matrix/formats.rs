@@ -1,0 +1,241 @@
+//! What each format's read, write, delete and admin calls are, on the one
+//! package of each format the matrix works on, and how to list what a
+//! format holds afterwards.
+
+use std::collections::BTreeSet;
+use wharf_tests::oci::{OCI_MANIFEST, digest};
+use wharf_tests::{Server, npm_publish_body, publish, send_with};
+
+pub const FORMATS: [&str; 5] = ["npm", "oci", "pypi", "cargo", "maven"];
+
+/// The package each format's calls address, as its plugin names it.
+pub fn package(format: &str) -> &'static str {
+    match format {
+        "npm" => "matrix-pkg",
+        "oci" => "matrix/app",
+        "pypi" | "cargo" => "matrixpkg",
+        _ => "org.matrix:app",
+    }
+}
+
+/// One HTTP request.
+pub struct Call {
+    pub method: &'static str,
+    pub path: String,
+    pub content_type: String,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Call {
+    fn get(path: String) -> Call {
+        Call {
+            method: "GET",
+            path,
+            content_type: String::new(),
+            body: None,
+        }
+    }
+
+    fn delete(path: String) -> Call {
+        Call {
+            method: "DELETE",
+            ..Call::get(path)
+        }
+    }
+
+    fn with_body(method: &'static str, path: String, content_type: &str, body: Vec<u8>) -> Call {
+        Call {
+            method,
+            path,
+            content_type: content_type.into(),
+            body: Some(body),
+        }
+    }
+
+    /// Sends it with `Authorization: <auth>` (none when `None`); the status.
+    pub fn send(&self, server: &Server, auth: Option<&str>) -> u16 {
+        let mut request = ureq::request(self.method, &format!("{}{}", server.url, self.path))
+            .set("Accept", &format!("{OCI_MANIFEST}, application/json, */*"));
+        if !self.content_type.is_empty() {
+            request = request.set("Content-Type", &self.content_type);
+        }
+        if let Some(auth) = auth {
+            request = request.set("Authorization", auth);
+        }
+        send_with(request, self.body.as_deref()).status
+    }
+}
+
+/// A publish: its request, and where its artifact is served afterwards.
+pub struct Upload {
+    pub call: Call,
+    pub artifact: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The OCI config and layer every matrix image shares; pushed once.
+pub fn oci_shared_blobs() -> [Vec<u8>; 2] {
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    [config, b"the one layer of every matrix image".repeat(10)]
+}
+
+/// Publishes `version` (an OCI tag) of the format's package.
+pub fn publish(format: &str, version: &str) -> Upload {
+    let data = format!("{format} {version} of the matrix\n")
+        .repeat(20)
+        .into_bytes();
+    let name = package(format);
+    match format {
+        "npm" => Upload {
+            call: Call::with_body(
+                "PUT",
+                format!("/npm/{name}"),
+                "application/json",
+                npm_publish_body(name, version, &data, &data),
+            ),
+            artifact: format!("/npm/{name}/-/{name}-{version}.tgz"),
+            bytes: data,
+        },
+        "oci" => {
+            let [config, layer] = oci_shared_blobs();
+            let manifest = serde_json::to_vec(&serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                           "digest": digest(&config), "size": config.len()},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                            "digest": digest(&layer), "size": layer.len()}],
+                "annotations": {"matrix.version": version},
+            }))
+            .unwrap();
+            Upload {
+                call: Call::with_body(
+                    "PUT",
+                    format!("/v2/{name}/manifests/{version}"),
+                    OCI_MANIFEST,
+                    manifest.clone(),
+                ),
+                artifact: format!("/v2/{name}/manifests/{version}"),
+                bytes: manifest,
+            }
+        }
+        "pypi" => {
+            let wheel = publish::pypi_wheel(name, version, &data);
+            let (content_type, body) = publish::pypi_upload(name, version, &wheel);
+            let file = publish::pypi_wheel_name(name, version);
+            Upload {
+                call: Call::with_body("POST", "/pypi/legacy/".into(), &content_type, body),
+                artifact: format!("/pypi/files/{name}/{file}"),
+                bytes: wheel,
+            }
+        }
+        "cargo" => {
+            let krate = publish::cargo_crate(name, version, &data);
+            Upload {
+                call: Call::with_body(
+                    "PUT",
+                    "/cargo/api/v1/crates/new".into(),
+                    "application/octet-stream",
+                    publish::cargo_publish_body(name, version, &krate),
+                ),
+                artifact: format!("/cargo/api/v1/crates/{name}/{version}/download"),
+                bytes: krate,
+            }
+        }
+        _ => {
+            let path = format!("/maven/org/matrix/app/{version}/app-{version}.jar");
+            Upload {
+                call: Call::with_body(
+                    "PUT",
+                    path.clone(),
+                    "application/java-archive",
+                    data.clone(),
+                ),
+                artifact: path,
+                bytes: data,
+            }
+        }
+    }
+}
+
+/// A read of the package.
+pub fn read(format: &str) -> Call {
+    let name = package(format);
+    Call::get(match format {
+        "npm" => format!("/npm/{name}"),
+        "oci" => format!("/v2/{name}/manifests/1.0.0"),
+        "pypi" => format!("/pypi/simple/{name}/"),
+        "cargo" => format!("/cargo/api/v1/crates/{name}/1.0.0/download"),
+        _ => "/maven/org/matrix/app/1.0.0/app-1.0.0.jar".into(),
+    })
+}
+
+/// Deletes `version` the way the format's client does: npm's unpublish of a
+/// version, an OCI tag delete, PyPI's release delete, a cargo yank. Maven
+/// has no delete: `None`.
+pub fn delete(format: &str, version: &str) -> Option<Call> {
+    let name = package(format);
+    Some(Call::delete(match format {
+        "npm" => format!("/npm/{name}/-/{name}-{version}.tgz/-rev/1"),
+        "oci" => format!("/v2/{name}/manifests/{version}"),
+        "pypi" => format!("/pypi/pypi/{name}/{version}"),
+        "cargo" => format!("/cargo/api/v1/crates/{name}/{version}/yank"),
+        _ => return None,
+    }))
+}
+
+/// The package's administration: naming an owner (its owner, again: a
+/// change that changes nothing when it is allowed).
+pub fn administer(format: &str) -> Call {
+    let change = serde_json::json!({
+        "repository": format, "package": package(format), "owner": "user:owner",
+    });
+    Call::with_body(
+        "PUT",
+        "/api/v1/owners".into(),
+        "application/json",
+        change.to_string().into_bytes(),
+    )
+}
+
+/// The versions (OCI: tags) the format serves now, yanked crates left out.
+pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
+    let name = package(format);
+    let get = |path: String| {
+        let request =
+            ureq::get(&format!("{}{path}", server.url)).set("Authorization", &server.admin_basic());
+        let reply = send_with(request, None);
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        reply
+    };
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect();
+    match format {
+        "npm" => keys(&get(format!("/npm/{name}")).json()["versions"]),
+        "oci" => get(format!("/v2/{name}/tags/list")).json()["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect(),
+        "pypi" => keys(&get(format!("/pypi/pypi/{name}/json")).json()["releases"]),
+        "cargo" => get(format!("/cargo/ma/tr/{name}"))
+            .text()
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .filter(|entry| entry["yanked"] == false)
+            .map(|entry| entry["vers"].as_str().unwrap().to_string())
+            .collect(),
+        _ => {
+            let xml = get("/maven/org/matrix/app/maven-metadata.xml".into()).text();
+            xml.split("<version>")
+                .skip(1)
+                .map(|rest| rest.split('<').next().unwrap().to_string())
+                .collect()
+        }
+    }
+}
+
+/// The BLAKE3 of `bytes`, as the store names blobs.
+pub fn blake3_hex(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
+}

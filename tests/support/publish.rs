@@ -1,0 +1,85 @@
+//! The bodies each format's client publishes with, for tests that talk
+//! HTTP themselves: a PyPI wheel and twine's upload form, a `.crate` and
+//! cargo's framed publish. (npm's is `npm_publish_body`, OCI's `oci.rs`.)
+
+use sha2::{Digest, Sha256};
+use std::io::Write;
+
+/// A wheel holding `data` (the plugin reads its METADATA).
+pub fn pypi_wheel(name: &str, version: &str, data: &[u8]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let metadata = format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n");
+    zip.start_file(format!("{name}-{version}.dist-info/METADATA"), stored)
+        .unwrap();
+    zip.write_all(metadata.as_bytes()).unwrap();
+    zip.start_file(format!("{name}/data.bin"), stored).unwrap();
+    zip.write_all(data).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+/// The wheel's file name.
+pub fn pypi_wheel_name(name: &str, version: &str) -> String {
+    format!("{name}-{version}-py3-none-any.whl")
+}
+
+/// twine's upload of `wheel`: the content type and the form.
+pub fn pypi_upload(name: &str, version: &str, wheel: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "wharf-test-boundary";
+    let mut body = Vec::new();
+    let digest = hex::encode(Sha256::digest(wheel));
+    for (field, value) in [
+        (":action", "file_upload"),
+        ("protocol_version", "1"),
+        ("name", name),
+        ("version", version),
+        ("filetype", "bdist_wheel"),
+        ("pyversion", "py3"),
+        ("metadata_version", "2.1"),
+        ("sha256_digest", &digest),
+    ] {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    let file = pypi_wheel_name(name, version);
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"{file}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend(wheel);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A `.crate` the plugin accepts: a tar.gz whose Cargo.toml names it,
+/// holding `data` (stored, not compressed: test payloads are often random).
+pub fn cargo_crate(name: &str, version: &str, data: &[u8]) -> Vec<u8> {
+    let root = format!("{name}-{version}");
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    let mut tar = tar::Builder::new(gz);
+    let manifest = format!("[package]\nname = \"{name}\"\nversion = \"{version}\"\n");
+    for (file, content) in [("Cargo.toml", manifest.as_bytes()), ("data.bin", data)] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{root}/{file}"), content)
+            .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+/// `cargo publish`'s body: the JSON metadata and the crate, each after
+/// its little-endian length.
+pub fn cargo_publish_body(name: &str, version: &str, krate: &[u8]) -> Vec<u8> {
+    let meta = serde_json::json!({ "name": name, "vers": version, "deps": [], "features": {} })
+        .to_string();
+    let mut body = (meta.len() as u32).to_le_bytes().to_vec();
+    body.extend_from_slice(meta.as_bytes());
+    body.extend_from_slice(&(krate.len() as u32).to_le_bytes());
+    body.extend_from_slice(krate);
+    body
+}
