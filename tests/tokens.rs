@@ -401,6 +401,34 @@ fn expired_tokens_and_disabled_users_are_refused() {
 }
 
 #[test]
+fn a_password_reset_can_revoke_every_token() {
+    let server = start();
+    let first = bearer(&server.create_user("erin", "erin-password"));
+    let second = bearer(&server.create_user("erin2", "erin2-password"));
+    let r = ureq::post(&format!("{}/api/v1/tokens", server.url))
+        .set("Authorization", &basic("erin", "erin-password"))
+        .call()
+        .unwrap();
+    let another = bearer(r.into_json::<Value>().unwrap()["token"].as_str().unwrap());
+    for token in [&first, &another, &second] {
+        assert_eq!(list(&server, token).status, 200);
+    }
+    let reset = json!({"password": "erin-new-password", "revoke_tokens": true});
+    let r = server.admin("PATCH", "/api/v1/users/erin", Some(reset));
+    assert_eq!(r.status, 204, "{}", r.text());
+    for token in [&first, &another] {
+        assert_eq!(list(&server, token).status, 401);
+    }
+    assert_eq!(list(&server, &basic("erin", "erin-password")).status, 401);
+    assert_eq!(
+        list(&server, &basic("erin", "erin-new-password")).status,
+        200
+    );
+    // Another user's tokens are untouched.
+    assert_eq!(list(&server, &second).status, 200);
+}
+
+#[test]
 fn the_command_line_creates_lists_and_revokes() {
     let server = start();
     server.create_user("alice", "alice-password");
@@ -455,6 +483,15 @@ fn the_command_line_creates_lists_and_revokes() {
     assert_eq!(r.status, 401, "{}", r.text());
     let (ok, _, _) = wharf(&["token", "revoke", &spare_id]);
     assert!(!ok, "an unknown id is an error");
+    // A token the running server has verified and cached: the command line's
+    // revocation reaches it within a second or so.
+    let (ok, _, err) = wharf(&["token", "revoke", id]);
+    assert!(ok, "{err}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while npm_publish(&server, &ci, "@acme/late", "1.0.0").status != 401 {
+        assert!(Instant::now() < deadline, "the revoked token still works");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let (ok, _, err) = wharf(&["token", "create", "--user", "nobody"]);
     assert!(!ok && err.contains("nobody"), "{err}");
 }

@@ -75,6 +75,18 @@ impl Backoff {
         Backoff { tables: None }
     }
 
+    /// Forgets an account's failures: an administrator lifts its lockout.
+    /// (A client address's lockout runs out by itself.)
+    pub fn unlock(&self, account: &str) {
+        let account_key: [u8; 32] = sha2::Sha256::digest(account.as_bytes()).into();
+        if let Some((accounts, _)) = &self.tables {
+            accounts.update(&account_key, |entry| {
+                entry.failures = 0;
+                entry.until = None;
+            });
+        }
+    }
+
     /// Starts a password check of `account` from `address`, unless either
     /// key is locked or already has as many checks under way as it may.
     pub fn begin(&self, account: &str, address: Option<IpAddr>) -> Result<Attempt<'_>, Locked> {
@@ -342,6 +354,21 @@ mod tests {
         let later = t0 + 4 * SECOND + Duration::from_secs(60);
         table.begin(&1, later).unwrap();
         assert_eq!(table.failed(&1, later), None, "free again");
+    }
+
+    #[test]
+    fn an_administrator_lifts_an_accounts_lockout() {
+        let backoff = Backoff::new(Rule {
+            free_failures: 0,
+            free_failures_per_address: 100,
+            max_lockout: Duration::from_secs(900),
+        });
+        // No free failure: the first locks alice out for a second.
+        backoff.begin("alice", None).unwrap().failed();
+        assert!(backoff.begin("alice", None).is_err());
+        backoff.unlock("alice");
+        let attempt = backoff.begin("alice", None).expect("unlocked");
+        attempt.succeeded();
     }
 
     #[test]

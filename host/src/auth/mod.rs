@@ -459,6 +459,11 @@ impl Auth {
         Ok(found)
     }
 
+    /// Lifts a lockout of `name` for failed passwords.
+    pub fn unlock(&self, name: &str) {
+        self.backoff.unlock(name);
+    }
+
     pub async fn user_exists(&self, name: &str) -> anyhow::Result<bool> {
         let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = ?")
             .bind(name)

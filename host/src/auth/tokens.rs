@@ -397,6 +397,24 @@ impl Auth {
         }
         Ok(done.rows_affected() == 1)
     }
+
+    /// Revokes every token of `user` (a password reset after a leak); how
+    /// many there were.
+    pub async fn revoke_tokens_of(&self, user: &str) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM tokens WHERE user_name = ?")
+            .bind(user)
+            .execute(&self.db)
+            .await?;
+        self.revocations.bump();
+        let user = user.to_string();
+        let evicted = self.verified.invalidate_entries_if(move |_, c| {
+            c.api_token.is_some() && c.user.as_ref() == Some(&user)
+        });
+        if evicted.is_err() {
+            self.verified.invalidate_all();
+        }
+        Ok(done.rows_affected())
+    }
 }
 
 /// Records a use at `now` unless one was recorded in the last minute (in

@@ -22,6 +22,9 @@ pub enum UserCommand {
     /// Set a user's password (read from stdin).
     Passwd {
         name: String,
+        /// Revoke every API token of the user too.
+        #[arg(long)]
+        revoke_tokens: bool,
     },
     /// Refuse a user's password and tokens from now on.
     Disable {
@@ -90,9 +93,22 @@ pub async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()
                 );
             }
         }
-        UserCommand::Passwd { name } => {
+        UserCommand::Passwd {
+            name,
+            revoke_tokens,
+        } => {
             found(auth.set_password(&name, &read_password()?).await?, &name)?;
             record(&services, "user-change", &format!("user:{name} password")).await;
+            if revoke_tokens {
+                let n = auth.revoke_tokens_of(&name).await?;
+                record(
+                    &services,
+                    "token-revoke",
+                    &format!("{n} tokens of user:{name}"),
+                )
+                .await;
+                println!("revoked {n} tokens of {name}");
+            }
             println!("password of {name} set");
         }
         UserCommand::Disable { name } => {

@@ -35,6 +35,13 @@ pub struct UserChange {
     admin: Option<bool>,
     /// A disabled user cannot sign in; their tokens are refused.
     disabled: Option<bool>,
+    /// Revoke every API token of the user (with a new password, after a
+    /// leak).
+    #[serde(default)]
+    revoke_tokens: bool,
+    /// Lift a lockout for failed passwords (a new password lifts it too).
+    #[serde(default)]
+    unlock: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -97,7 +104,8 @@ pub async fn create(
     audit::admin_change(&app, &client, &headers, "user-set", &target, change).await
 }
 
-/// Changes a user: password, admin, disabled (admins only).
+/// Changes a user: password, admin, disabled; revokes their tokens; lifts
+/// their lockout for failed passwords (admins only).
 #[utoipa::path(patch, path = "/api/v1/users/{name}", request_body = UserChange, responses(
     (status = 204, description = "changed"),
     (status = 400, body = ErrorBody, description = "short password"),
@@ -122,10 +130,18 @@ pub async fn update(
             Ok(false) => return host_error(404, &format!("there is no user {name}")),
             Err(e) => return unavailable(e),
         }
-        if let Some(password) = change.password
-            && let Err(e) = auth.set_password(&name, &password).await
+        if let Some(password) = &change.password
+            && let Err(e) = auth.set_password(&name, password).await
         {
             return unavailable(e);
+        }
+        if change.revoke_tokens
+            && let Err(e) = auth.revoke_tokens_of(&name).await
+        {
+            return unavailable(e);
+        }
+        if change.unlock || change.password.is_some() {
+            auth.unlock(&name);
         }
         StatusCode::NO_CONTENT.into_response()
     };
