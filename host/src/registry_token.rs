@@ -12,6 +12,7 @@
 //! format, cannot be read as packages of another format; it is never a
 //! credential of the admin API or of the token endpoint itself (`auth`).
 
+use crate::auth::tokens::ApiToken;
 use crate::auth::{Action, Caller, Grant, TokenScope};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,10 @@ struct Claims {
     /// a token without it (issued before it existed) does not verify.
     repository: String,
     access: Vec<ResourceAccess>,
+    /// The API token the caller asked with, if any: the token is good only
+    /// while that one is (not revoked, not expired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tid: Option<String>,
 }
 
 /// One `access` entry of the Docker token format.
@@ -84,17 +89,33 @@ impl TokenKeys {
         repository: &str,
         access: Vec<ResourceAccess>,
     ) -> anyhow::Result<String> {
+        let caller = Caller {
+            user: user.map(str::to_string),
+            ..Caller::default()
+        };
+        self.issue_for(&caller, repository, access)
+    }
+
+    /// Signs a token for `caller`, bound to the API token it authenticated
+    /// with, if any.
+    pub fn issue_for(
+        &self,
+        caller: &Caller,
+        repository: &str,
+        access: Vec<ResourceAccess>,
+    ) -> anyhow::Result<String> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
             .as_secs();
         let claims = Claims {
             iss: SERVICE.into(),
             aud: SERVICE.into(),
-            sub: user.unwrap_or_default().into(),
+            sub: caller.user.clone().unwrap_or_default(),
             iat: now,
             exp: now + LIFETIME_SECS,
             repository: repository.into(),
             access,
+            tid: caller.api_token.as_ref().map(|t| t.id.clone()),
         };
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -104,7 +125,8 @@ impl TokenKeys {
     }
 
     /// The caller a validly signed, unexpired token stands for; `None` for
-    /// anything else. Whether its user still exists is `Auth`'s to check.
+    /// anything else. Whether its user and its API token are still good is
+    /// `Auth`'s to check.
     pub fn verify(&self, token: &str) -> Option<Caller> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[SERVICE]);
@@ -131,7 +153,14 @@ impl TokenKeys {
                 repository: claims.repository,
                 grants,
             }),
-            api_token: None,
+            // Its restrictions shaped the grants when the token was issued.
+            api_token: claims.tid.map(|id| {
+                std::sync::Arc::new(ApiToken {
+                    id,
+                    expires_at: None,
+                    restrictions: Default::default(),
+                })
+            }),
         })
     }
 }

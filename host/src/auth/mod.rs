@@ -357,24 +357,41 @@ impl Auth {
             return Err(AuthError::InvalidCredentials);
         }
         if let Some(user) = &caller.user
-            && !self.user_active(user).await?
+            && !self
+                .holder_active(user, caller.api_token.as_deref())
+                .await?
         {
             return Err(AuthError::InvalidCredentials);
         }
         Ok(caller)
     }
 
-    /// Whether `name` may still act: the user exists and is not disabled.
-    /// The one place to refuse a user that is gone or disabled whose signed
-    /// token has not expired yet.
-    pub async fn user_active(&self, name: &str) -> Result<bool, AuthError> {
-        let hit: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM users WHERE name = ? AND disabled = 0")
-                .bind(name)
-                .fetch_optional(&self.db)
-                .await
-                .map_err(|_| AuthError::Unavailable)?;
+    /// Whether the holder of a registry token may still act: its user exists
+    /// and is not disabled, and the API token it was asked with (if any) is
+    /// neither revoked nor expired. One query; the one place that refuses a
+    /// signed token whose holder is gone.
+    async fn holder_active(
+        &self,
+        user: &str,
+        api_token: Option<&tokens::ApiToken>,
+    ) -> Result<bool, AuthError> {
+        let hit: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM users WHERE name = ?1 AND disabled = 0
+             AND (?2 IS NULL OR EXISTS (SELECT 1 FROM tokens WHERE id = ?2 AND user_name = ?1
+                                        AND (expires_at IS NULL OR expires_at > ?3)))",
+        )
+        .bind(user)
+        .bind(api_token.map(|t| t.id.as_str()))
+        .bind(now_millis())
+        .fetch_optional(&self.db)
+        .await
+        .map_err(|_| AuthError::Unavailable)?;
         Ok(hit.is_some())
+    }
+
+    /// Whether `name` may still act: the user exists and is not disabled.
+    pub async fn user_active(&self, name: &str) -> Result<bool, AuthError> {
+        self.holder_active(name, None).await
     }
 
     /// Checks a user's password sent from `client`, unless the account or
@@ -731,6 +748,38 @@ mod tests {
         let id = auth.permissions.list().await.unwrap()[0].id;
         auth.permissions.revoke(id).await.unwrap();
         assert!(!auth.permits_on(&by_token, Action::Write, "oci", Some("team/app")));
+    }
+
+    #[tokio::test]
+    async fn a_registry_token_asked_with_an_api_token_dies_with_it() {
+        let (_d, auth) = auth().await;
+        auth.set_user("ci", "ci-password", false).await.unwrap();
+        let issued = auth
+            .issue_token("ci", &tokens::TokenSpec::named("ci"))
+            .await
+            .unwrap();
+        let by_token = auth
+            .authenticate(Some(&format!("Bearer {}", issued.secret)), None)
+            .await
+            .unwrap();
+        let jwt = auth
+            .tokens
+            .issue_for(&by_token, "oci", vec![access("app", &["pull"])])
+            .unwrap();
+        let bearer = format!("Bearer {jwt}");
+        let caller = auth
+            .authenticate_on(Some(&bearer), None, "oci")
+            .await
+            .unwrap();
+        assert_eq!(
+            caller.api_token.as_ref().map(|t| t.id.as_str()),
+            Some(&*issued.id)
+        );
+        assert!(auth.revoke_token(&issued.id).await.unwrap());
+        assert_eq!(
+            auth.authenticate_on(Some(&bearer), None, "oci").await,
+            Err(AuthError::InvalidCredentials)
+        );
     }
 
     #[tokio::test]

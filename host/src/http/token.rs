@@ -57,7 +57,7 @@ pub async fn issue(
             actions: granted,
         });
     }
-    match auth.tokens.issue(caller.user.as_deref(), REPOSITORY, access) {
+    match auth.tokens.issue_for(&caller, REPOSITORY, access) {
         Ok(token) => Json(serde_json::json!({ "token": token, "access_token": token, "expires_in": LIFETIME_SECS })).into_response(),
         Err(e) => host_error(500, &e.to_string()),
     }
