@@ -122,6 +122,54 @@ impl Owners {
         Ok(())
     }
 
+    /// Adds `add` and removes `remove` in one transaction, unless no owner
+    /// would be left: then nothing changes and the answer is `false` (two
+    /// removals at once cannot both pass a check made before either).
+    pub async fn change(
+        &self,
+        repo: &str,
+        package: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
+        let now = now_millis();
+        for principal in add {
+            sqlx::query(
+                "INSERT OR IGNORE INTO package_owners (repo, package, principal, added_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(repo)
+            .bind(package)
+            .bind(principal)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for principal in remove {
+            sqlx::query(
+                "DELETE FROM package_owners WHERE repo = ? AND package = ? AND principal = ?",
+            )
+            .bind(repo)
+            .bind(package)
+            .bind(principal)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM package_owners WHERE repo = ? AND package = ?",
+        )
+        .bind(repo)
+        .bind(package)
+        .fetch_one(&mut *tx)
+        .await?;
+        if left == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     pub async fn remove(
         &self,
         repo: &str,

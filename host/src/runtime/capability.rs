@@ -15,7 +15,22 @@
 //!   and then claimed for the caller (`auth/owners.rs`);
 //! - `auth.may` answers within the route;
 //! - reads are limited to the repository, and bytes read into the guest are
-//!   charged to the request's budget.
+//!   charged to the request's budget;
+//! - a package's owners (`capability/owners.rs`) are listed within a route
+//!   that reaches the package, and changed only within a route that writes
+//!   that very package, by one of its owners or an administrator, to
+//!   existing users and teams, never to none; each change is audited;
+//! - API tokens (`capability/tokens.rs`) are the caller's own: listed within
+//!   a route of the repository; created within a route that writes, with
+//!   the caller's password behind the login backoff, by no restricted token,
+//!   and never outliving the token that makes them; revoked within a route
+//!   that writes (a restricted token only itself); any token may revoke
+//!   itself whatever the route.
+
+mod owners;
+mod tokens;
+
+pub use tokens::{CreateError, NewToken};
 
 use super::registry::{OwnersKeptBy, Policy};
 use crate::auth::owners::Standing;
@@ -77,6 +92,24 @@ impl RequestScope {
             (g.action == action || g.action == Action::Admin)
                 && g.repository.as_deref().is_none_or(|r| r == self.repo)
                 && (g.package.is_none() || g.package.as_deref() == package)
+        })
+    }
+
+    /// Whether the route has an access of this repository naming `package`
+    /// (with `action`, or admin, when one is given).
+    fn route_names(&self, action: Option<Action>, package: &str) -> bool {
+        self.route.iter().any(|g| {
+            action.is_none_or(|a| g.action == a || g.action == Action::Admin)
+                && g.repository.as_deref().is_none_or(|r| r == self.repo)
+                && g.package.as_deref() == Some(package)
+        })
+    }
+
+    /// Whether the route has an access of this repository, any package.
+    fn route_here(&self, writes: bool) -> bool {
+        self.route.iter().any(|g| {
+            (!writes || matches!(g.action, Action::Write | Action::Admin))
+                && g.repository.as_deref().is_none_or(|r| r == self.repo)
         })
     }
 

@@ -3,8 +3,8 @@
 use super::StoreData;
 use crate::auth::AuthError;
 use crate::auth::tokens::TokenSpec;
-use crate::runtime::bindings::v0_2::wharf::plugin::auth as wit;
-use crate::runtime::bindings::v0_2::wharf::plugin::types::{Access, Caller};
+use crate::runtime::bindings::v0_3::wharf::plugin::auth as wit;
+use crate::runtime::bindings::v0_3::wharf::plugin::types::{Access, Caller};
 
 impl StoreData {
     pub(super) fn caller_roles(&mut self) -> wasmtime::Result<(Option<String>, Vec<String>)> {
