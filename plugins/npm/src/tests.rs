@@ -773,6 +773,8 @@ fn a_publish_of_several_versions_is_all_or_nothing() {
             version: None,
         };
         h.catalog.assets.insert(taken.into(), (asset, owner));
+        h.owners
+            .insert("right-pad".into(), vec!["user:alice".into()]);
     });
     let before = catalog_state();
     let refused = put(
