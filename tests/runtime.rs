@@ -215,8 +215,8 @@ fn a_plugin_built_against_contract_0_2_still_serves() {
 
     let token = server.create_user("petra", "petra-password");
     let put = |path: &str, auth: &str, body: &[u8]| {
-        let put = ureq::put(&format!("{}/contract02/{path}", server.url))
-            .set("authorization", auth);
+        let put =
+            ureq::put(&format!("{}/contract02/{path}", server.url)).set("authorization", auth);
         wharf_tests::send_with(put, Some(body))
     };
     let stored = put("files/hello", &format!("Bearer {token}"), b"hello, 0.2");
@@ -233,7 +233,11 @@ fn a_plugin_built_against_contract_0_2_still_serves() {
     let anonymous = ureq::put(&format!("{}/contract02/files/other", server.url));
     let refused = wharf_tests::send_with(anonymous, Some(b"x"));
     assert_eq!(refused.status, 401);
-    assert!(refused.text().starts_with("contract02: "), "{}", refused.text());
+    assert!(
+        refused.text().starts_with("contract02: "),
+        "{}",
+        refused.text()
+    );
     let missing = server.get("/contract02/nothing/here");
     assert_eq!(missing.status, 404);
     assert_eq!(missing.text(), "contract02: not found");

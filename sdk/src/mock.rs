@@ -786,13 +786,15 @@ pub(crate) mod imp {
             },
         })
     }
-    /// The caller's permission (signed in = may write), within the route.
+    /// The caller's permission (signed in = may write), within the route,
+    /// and for a change to a package, its ownership.
     pub fn may(a: &Access) -> bool {
         with(|h| {
             (h.caller.is_some() || a.action == Action::Read)
                 && h.route
                     .as_ref()
                     .is_none_or(|r| allows(r, a.action, a.package.as_deref()))
+                && (a.action == Action::Read || h.may_change(a.package.as_deref()))
         })
     }
     pub fn login(user: &str, password: &str) -> Result<String, String> {

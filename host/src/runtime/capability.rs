@@ -113,8 +113,31 @@ impl RequestScope {
         })
     }
 
-    /// The answer of `auth.may`: the caller's permission within the route.
-    pub fn may(&self, action: Action, package: Option<&str>, repository: Option<&str>) -> bool {
+    /// The answer of `auth.may`: the caller's permission within the route,
+    /// and for a change to a package of this repository, its ownership (an
+    /// unclaimed name is anyone's to publish). A hint: a store error reads
+    /// as "no", and the writes are checked again.
+    pub async fn may(
+        &self,
+        action: Action,
+        package: Option<&str>,
+        repository: Option<&str>,
+    ) -> bool {
+        let here = repository.is_none_or(|r| r == self.repo);
+        let Some(package) = package.filter(|_| here && action != Action::Read) else {
+            return self.permitted(action, package, repository);
+        };
+        if !self.permitted(action, Some(package), repository) {
+            return false;
+        }
+        let owners = &self.services.auth.owners;
+        let catalog = self.services.catalog.as_ref();
+        let standing = owners.standing(catalog, &self.caller, &self.repo, package);
+        matches!(standing.await, Ok(Standing::Owner | Standing::Unclaimed))
+    }
+
+    /// The caller's permission within the route.
+    fn permitted(&self, action: Action, package: Option<&str>, repository: Option<&str>) -> bool {
         let in_route = match repository.filter(|r| *r != self.repo) {
             // Another repository (an OCI mount source): the route must name it.
             Some(other) => self.route.iter().any(|g| {

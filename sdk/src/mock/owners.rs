@@ -62,6 +62,15 @@ impl MockHost {
         Ok(claims)
     }
 
+    /// Whether the caller may change `package`, as far as owners go.
+    pub(super) fn may_change(&self, package: Option<&str>) -> bool {
+        let (Some(user), Some(package)) = (self.caller.as_deref(), package) else {
+            return true;
+        };
+        let owned = self.owners.get(package).is_some_and(|o| !o.is_empty());
+        self.admin || self.owns(user, package) || (!owned && !self.has_content(package))
+    }
+
     /// Records the claims of a batch that was applied.
     pub(super) fn claim(&mut self, packages: Vec<String>) {
         if let Some(user) = self.caller.clone() {

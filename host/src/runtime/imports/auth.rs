@@ -52,7 +52,9 @@ impl wit::Host for StoreData {
     async fn may(&mut self, a: Access) -> wasmtime::Result<bool> {
         let scope = self.scope()?;
         let action = crate::runtime::action(a.action);
-        Ok(scope.may(action, a.package.as_deref(), a.repository.as_deref()))
+        Ok(scope
+            .may(action, a.package.as_deref(), a.repository.as_deref())
+            .await)
     }
 
     async fn login(

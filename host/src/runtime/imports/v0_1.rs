@@ -448,7 +448,9 @@ impl auth::Host for StoreData {
     async fn may(&mut self, a: types::Access) -> wasmtime::Result<bool> {
         let scope = self.scope()?;
         let action = crate::runtime::contract::action_v0_1(a.action);
-        Ok(scope.may(action, a.package.as_deref(), a.repository.as_deref()))
+        Ok(scope
+            .may(action, a.package.as_deref(), a.repository.as_deref())
+            .await)
     }
 
     async fn login(
