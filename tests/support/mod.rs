@@ -170,6 +170,35 @@ impl Server {
         r["token"].as_str().unwrap().to_string()
     }
 
+    /// A call to the admin API as admin, with an optional JSON body.
+    pub fn admin(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Reply {
+        let request = ureq::request(method, &format!("{}{path}", self.url))
+            .set("Authorization", &self.admin_basic())
+            .set("Content-Type", "application/json");
+        let body = body.map(|b| b.to_string().into_bytes());
+        send_with(request, body.as_deref())
+    }
+
+    /// Creates a team with these members through the admin API.
+    pub fn create_team(&self, name: &str, members: &[&str]) {
+        let made = self.admin(
+            "POST",
+            "/api/v1/teams",
+            Some(serde_json::json!({ "name": name })),
+        );
+        assert_eq!(made.status, 201, "creating team {name}: {}", made.text());
+        for member in members {
+            let path = format!("/api/v1/teams/{name}/members/{member}");
+            let added = self.admin("PUT", &path, None);
+            assert_eq!(
+                added.status,
+                204,
+                "adding {member} to {name}: {}",
+                added.text()
+            );
+        }
+    }
+
     /// `GET /api/v1/plugins` as admin.
     pub fn plugins(&self) -> serde_json::Value {
         ureq::get(&format!("{}/api/v1/plugins", self.url))

@@ -32,7 +32,7 @@ mod tokens;
 
 pub use tokens::{CreateError, NewToken};
 
-use super::registry::{OwnersKeptBy, Policy};
+use super::registry::Policy;
 use crate::auth::owners::Standing;
 use crate::auth::{Action, Caller};
 use crate::services::Services;
@@ -253,9 +253,6 @@ impl RequestScope {
     /// a package nobody holds is claimed for the caller when it is written.
     /// Returns the claims made, to give back if the writes fail.
     async fn check_owners(&self, writes: &[Write]) -> Result<Vec<String>, StoreError> {
-        if self.policy.owners == OwnersKeptBy::Plugin {
-            return Ok(Vec::new());
-        }
         let mut packages: Vec<(&str, Action)> = Vec::new();
         for w in writes {
             match (w.package(), write_action(w)) {
