@@ -193,3 +193,86 @@ pub(super) fn route_writes(h: &MockHost) -> bool {
             .any(|a| matches!(a.action, Action::Write | Action::Admin) && a.repository.is_none())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{add_team, add_user, imp, login_as, login_as_admin, reset};
+    use super::*;
+    use crate::types::{Access, StoreError};
+
+    fn tag(package: &str) -> Write {
+        Write::KvPut((Some(package.into()), "k".into(), b"v".to_vec()))
+    }
+
+    fn route(action: Action, package: Option<&str>) {
+        let access = Access {
+            action,
+            package: package.map(str::to_string),
+            repository: None,
+        };
+        with(|h| h.route = Some(vec![access]));
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_first_write_claims_and_others_are_refused_like_the_host() {
+        reset();
+        login_as(Some("alice"));
+        imp::apply(&[tag("pkg")]).unwrap();
+        assert_eq!(owners("pkg").unwrap(), ["user:alice"]);
+        login_as(Some("bob"));
+        let refused = imp::apply(&[tag("pkg")]);
+        assert!(
+            matches!(&refused, Err(StoreError::Forbidden(m)) if m == "bob is not an owner of pkg"),
+            "{refused:?}"
+        );
+        add_team("core", &["bob"]);
+        with(|h| h.owners.get_mut("pkg").unwrap().push("team:core".into()));
+        assert!(imp::apply(&[tag("pkg")]).is_ok());
+        login_as_admin("root");
+        assert!(imp::apply(&[tag("pkg")]).is_ok());
+        // A failed batch claims nothing.
+        login_as(Some("carol"));
+        let bad = Write::SetTag(("new".into(), "latest".into(), "9.9".into()));
+        assert!(imp::apply(&[tag("new"), bad]).is_err());
+        assert!(with(|h| !h.owners.contains_key("new")));
+    }
+
+    #[test]
+    fn owner_changes_follow_the_hosts_rules() {
+        reset();
+        add_user("bob", "b");
+        login_as(Some("alice"));
+        imp::apply(&[tag("pkg")]).unwrap();
+        let change = |add: &[&str], remove: &[&str]| {
+            change_owners("pkg", &strings(add), &strings(remove))
+        };
+        // The route must write that package.
+        route(Action::Write, None);
+        assert!(matches!(change(&["user:bob"], &[]), Err(StoreError::Forbidden(_))));
+        route(Action::Read, Some("pkg"));
+        assert!(matches!(change(&["user:bob"], &[]), Err(StoreError::Forbidden(_))));
+        route(Action::Write, Some("pkg"));
+        let ghost = change(&["user:ghost"], &[]);
+        assert!(
+            matches!(&ghost, Err(StoreError::Invalid(m)) if m == "there is no user ghost"),
+            "{ghost:?}"
+        );
+        assert!(matches!(change(&["bob"], &[]), Err(StoreError::Invalid(_))));
+        change(&["user:bob"], &[]).unwrap();
+        assert_eq!(owners("pkg").unwrap(), ["user:alice", "user:bob"]);
+        assert!(matches!(change(&[], &["user:alice", "user:bob"]), Err(StoreError::Invalid(_))));
+        login_as(Some("carol"));
+        assert!(matches!(change(&["user:carol"], &[]), Err(StoreError::Forbidden(_))));
+        assert!(!with(|h| h.may_change(Some("pkg"))));
+        assert!(with(|h| h.may_change(Some("unclaimed"))));
+        route(Action::Write, Some("nothing"));
+        let nothing = change_owners("nothing", &strings(&["user:bob"]), &[]);
+        assert!(matches!(nothing, Err(StoreError::NotFound)), "{nothing:?}");
+        login_as(None);
+        assert!(matches!(owner_exists("user:bob"), Err(StoreError::Forbidden(_))));
+    }
+}
