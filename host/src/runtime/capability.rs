@@ -28,6 +28,8 @@
 //!   itself whatever the route.
 
 mod owners;
+#[cfg(test)]
+mod tests;
 mod tokens;
 
 pub use tokens::{CreateError, NewToken};

@@ -247,14 +247,19 @@ mod tests {
         add_user("bob", "b");
         login_as(Some("alice"));
         imp::apply(&[tag("pkg")]).unwrap();
-        let change = |add: &[&str], remove: &[&str]| {
-            change_owners("pkg", &strings(add), &strings(remove))
-        };
+        let change =
+            |add: &[&str], remove: &[&str]| change_owners("pkg", &strings(add), &strings(remove));
         // The route must write that package.
         route(Action::Write, None);
-        assert!(matches!(change(&["user:bob"], &[]), Err(StoreError::Forbidden(_))));
+        assert!(matches!(
+            change(&["user:bob"], &[]),
+            Err(StoreError::Forbidden(_))
+        ));
         route(Action::Read, Some("pkg"));
-        assert!(matches!(change(&["user:bob"], &[]), Err(StoreError::Forbidden(_))));
+        assert!(matches!(
+            change(&["user:bob"], &[]),
+            Err(StoreError::Forbidden(_))
+        ));
         route(Action::Write, Some("pkg"));
         let ghost = change(&["user:ghost"], &[]);
         assert!(
@@ -264,15 +269,24 @@ mod tests {
         assert!(matches!(change(&["bob"], &[]), Err(StoreError::Invalid(_))));
         change(&["user:bob"], &[]).unwrap();
         assert_eq!(owners("pkg").unwrap(), ["user:alice", "user:bob"]);
-        assert!(matches!(change(&[], &["user:alice", "user:bob"]), Err(StoreError::Invalid(_))));
+        assert!(matches!(
+            change(&[], &["user:alice", "user:bob"]),
+            Err(StoreError::Invalid(_))
+        ));
         login_as(Some("carol"));
-        assert!(matches!(change(&["user:carol"], &[]), Err(StoreError::Forbidden(_))));
+        assert!(matches!(
+            change(&["user:carol"], &[]),
+            Err(StoreError::Forbidden(_))
+        ));
         assert!(!with(|h| h.may_change(Some("pkg"))));
         assert!(with(|h| h.may_change(Some("unclaimed"))));
         route(Action::Write, Some("nothing"));
         let nothing = change_owners("nothing", &strings(&["user:bob"]), &[]);
         assert!(matches!(nothing, Err(StoreError::NotFound)), "{nothing:?}");
         login_as(None);
-        assert!(matches!(owner_exists("user:bob"), Err(StoreError::Forbidden(_))));
+        assert!(matches!(
+            owner_exists("user:bob"),
+            Err(StoreError::Forbidden(_))
+        ));
     }
 }
