@@ -359,14 +359,12 @@ fn digests(data: &[u8], want: DigestSet) -> BlobInfo {
     BlobInfo {
         digests: Digests {
             blake3: blake3::hash(data).to_hex().to_string(),
-            sha256: wanted(DigestSet::SHA256, &|| hex(&sha2::Sha256::digest(data))),
-            sha512: wanted(DigestSet::SHA512, &|| hex(&sha2::Sha512::digest(data))),
-            sha1: wanted(DigestSet::SHA1, &|| hex(&sha1::Sha1::digest(data))),
-            md5: wanted(DigestSet::MD5, &|| hex(&md5::Md5::digest(data))),
+            sha256: wanted(DigestSet::SHA256, &|| hex(sha2::Sha256::digest(data))),
+            sha512: wanted(DigestSet::SHA512, &|| hex(sha2::Sha512::digest(data))),
+            sha1: wanted(DigestSet::SHA1, &|| hex(sha1::Sha1::digest(data))),
+            md5: wanted(DigestSet::MD5, &|| hex(md5::Md5::digest(data))),
             blake2b256: wanted(DigestSet::BLAKE2B256, &|| {
-                hex(&blake2::Blake2b::<blake2::digest::consts::U32>::digest(
-                    data,
-                ))
+                hex(blake2::Blake2b::<blake2::digest::consts::U32>::digest(data))
             }),
         },
         size: data.len() as u64,

@@ -496,8 +496,11 @@ pub struct Runtime {
     reloading: tokio::sync::Mutex<()>,
     /// Per format, the build and policy that last failed to load, with the
     /// error: the same file is not tried again until it or its entry changes.
-    failed: Mutex<HashMap<String, (Arc<str>, Policy, String)>>,
+    failed: Mutex<HashMap<String, FailedLoad>>,
 }
+
+/// A build's hash, the policy it was loaded with, and the error.
+type FailedLoad = (Arc<str>, Policy, String);
 
 /// A load that failed before for the same file and policy.
 #[derive(Debug, thiserror::Error)]
