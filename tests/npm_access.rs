@@ -85,6 +85,22 @@ fn npm_owner_commands_change_who_may_publish() {
     assert!(sneaky.contains("403"), "{sneaky}");
     assert_eq!(owners_listed(&alice, w), ["alice <>"]);
 
+    // Owners changed through the admin API show at once too, a team's
+    // ownerships going with the team.
+    server.create_team("core", &["bob"]);
+    let change = json!({ "repository": "npm", "package": "wharf-e2e-owned", "owner": "team:core" });
+    assert_eq!(
+        server.admin("PUT", "/api/v1/owners", Some(change)).status,
+        204
+    );
+    assert_eq!(owners_listed(&alice, w), ["alice <>", "team:core <>"]);
+    bob.ok(&later, &["publish"]);
+    assert_eq!(
+        server.admin("DELETE", "/api/v1/teams/core", None).status,
+        204
+    );
+    assert_eq!(owners_listed(&alice, w), ["alice <>"]);
+
     // Every change is in the audit log, with who made it.
     let audit = server
         .admin("GET", "/api/v1/audit?repository=npm", None)

@@ -99,6 +99,14 @@ impl Owners {
         self.remove(repo, package, &format!("user:{user}")).await
     }
 
+    /// The packages `principal` owns, as (repository, package).
+    pub async fn packages_of(&self, principal: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT repo, package FROM package_owners WHERE principal = ?")
+            .bind(principal)
+            .fetch_all(&self.db)
+            .await
+    }
+
     pub async fn list(&self, repo: &str, package: &str) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar(
             "SELECT principal FROM package_owners WHERE repo = ? AND package = ? ORDER BY added_at, principal",
