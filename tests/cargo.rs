@@ -165,10 +165,9 @@ fn cargo_server() -> Server {
 }
 
 fn cargo_server_with(env: &[(&str, &str)]) -> Server {
-    // As shipped: cargo keeps its crates' owners (`cargo owner`) itself.
     let cargo = PluginEntry {
         format: "cargo",
-        extra: "owners = \"plugin\"",
+        extra: "",
     };
     Server::start_with_env(&[cargo], env)
 }
@@ -381,6 +380,42 @@ fn publishes_builds_yanks_and_searches() {
         &["owner", "--list", "--registry", "wharf", "wharf-e2e-lib"],
     );
     assert_eq!(owners.trim(), "alice (alice)");
+    let again = library(work.path(), "0.3.1");
+    let err = bob.fails(&again, &["publish", "--registry", "wharf"]);
+    assert!(
+        err.contains("`bob` is not an owner of crate `wharf-e2e-lib`"),
+        "{err}"
+    );
+    let owner = |user: &CargoUser, args: &[&str]| {
+        let mut all = vec!["owner"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--registry", "wharf", "wharf-e2e-lib"]);
+        user.cargo(&app, &all)
+    };
+    // Nor may bob change the owners; nobody adds a user that does not exist.
+    let (ok, _, err) = owner(&bob, &["--add", "bob"]);
+    assert!(
+        !ok && err.contains("bob is not an owner of wharf-e2e-lib"),
+        "{err}"
+    );
+    let (ok, _, err) = owner(&alice, &["--add", "ghost"]);
+    assert!(!ok && err.contains("there is no user ghost"), "{err}");
+
+    // A team owns a crate for its members, listed as crates.io lists teams.
+    let carol_token = server.create_user("carol", "carol-password");
+    server.create_team("core", &["carol"]);
+    let (ok, _, err) = owner(&alice, &["--add", "team:core"]);
+    assert!(ok, "{err}");
+    let (_, listed, _) = owner(&alice, &["--list"]);
+    assert_eq!(listed.trim(), "alice (alice)\nteam:core (core)");
+    let carol = CargoUser::new(&server, &target, Some(&carol_token));
+    carol.ok(&again, &["publish", "--registry", "wharf"]);
+    assert!(
+        server
+            .get("/cargo/wh/ar/wharf-e2e-lib")
+            .text()
+            .contains("\"vers\":\"0.3.1\"")
+    );
 
     // Anonymous and badly authenticated publishes are refused.
     let anonymous = send_with(

@@ -19,6 +19,10 @@ const LEGACY: PluginEntry = PluginEntry {
     format: "legacy",
     extra: "",
 };
+const CONTRACT02: PluginEntry = PluginEntry {
+    format: "contract02",
+    extra: "",
+};
 const GUIDE: PluginEntry = PluginEntry {
     format: "guide",
     extra: "",
@@ -179,7 +183,7 @@ fn the_route_bounds_every_write_even_for_an_admin() {
 fn a_plugin_built_against_contract_0_1_still_serves() {
     let server = Server::start(&[LEGACY, FAULTY]);
     assert_eq!(plugin_status(&server, "legacy")["contract"], "0.1");
-    assert_eq!(plugin_status(&server, "faulty")["contract"], "0.2");
+    assert_eq!(plugin_status(&server, "faulty")["contract"], "0.3");
     assert_eq!(server.get("/legacy/ok").text(), "ok from contract 0.1");
 
     let token = server.create_user("olga", "olga-password");
@@ -203,6 +207,56 @@ fn a_plugin_built_against_contract_0_1_still_serves() {
 }
 
 #[test]
+fn a_plugin_built_against_contract_0_2_still_serves() {
+    let server = Server::start(&[CONTRACT02, NPM]);
+    assert_eq!(plugin_status(&server, "contract02")["contract"], "0.2");
+    assert_eq!(plugin_status(&server, "npm")["contract"], "0.3");
+    assert_eq!(server.get("/contract02/ok").text(), "ok from contract 0.2");
+
+    let token = server.create_user("petra", "petra-password");
+    let put = |path: &str, auth: &str, body: &[u8]| {
+        let put =
+            ureq::put(&format!("{}/contract02/{path}", server.url)).set("authorization", auth);
+        wharf_tests::send_with(put, Some(body))
+    };
+    let stored = put("files/hello", &format!("Bearer {token}"), b"hello, 0.2");
+    assert_eq!(stored.status, 201, "{}", stored.text());
+    assert_eq!(stored.reason, "Stored by 0.2");
+    assert_eq!(
+        stored.text(),
+        hex::encode(sha2::Sha256::digest(b"hello, 0.2"))
+    );
+    assert_eq!(server.get("/contract02/files/hello").body, b"hello, 0.2");
+    assert_eq!(server.get("/contract02/versions/hello").text(), "1.0");
+
+    // Host decisions are rendered by the 0.2 plugin, in its shape.
+    let anonymous = ureq::put(&format!("{}/contract02/files/other", server.url));
+    let refused = wharf_tests::send_with(anonymous, Some(b"x"));
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.text().starts_with("contract02: "),
+        "{}",
+        refused.text()
+    );
+    let missing = server.get("/contract02/nothing/here");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.text(), "contract02: not found");
+
+    // The same policy holds: the package is its first publisher's, and a
+    // read route cannot write, even for an admin.
+    let other = server.create_user("quentin", "quentin-password");
+    let taken = put("files/hello", &format!("Bearer {other}"), b"mine now");
+    assert_eq!(taken.status, 403, "{}", taken.text());
+    assert!(taken.text().contains("not an owner"), "{}", taken.text());
+    assert_eq!(server.get("/contract02/files/hello").body, b"hello, 0.2");
+    let sneaky = ureq::get(&format!("{}/contract02/sneaky", server.url))
+        .set("authorization", &server.admin_basic());
+    let sneaky = wharf_tests::send(sneaky);
+    assert_eq!(sneaky.status, 403, "{}", sneaky.text());
+    assert!(sneaky.text().contains("route"), "{}", sneaky.text());
+}
+
+#[test]
 fn an_unknown_contract_version_is_refused_once_and_reported() {
     let server = Server::start(&[FAULTY]);
     let future = wat::parse_str(
@@ -219,10 +273,10 @@ fn an_unknown_contract_version_is_refused_once_and_reported() {
     );
     let error = plugin_status(&server, "faulty")["last_error"].to_string();
     assert!(error.contains("wharf:plugin@0.9.0"), "{error}");
-    assert!(error.contains("0.1, 0.2"), "{error}");
+    assert!(error.contains("0.1, 0.2, 0.3"), "{error}");
     // The previous build keeps serving.
     assert_eq!(server.get("/faulty/ok").text(), "ok");
-    assert_eq!(plugin_status(&server, "faulty")["contract"], "0.2");
+    assert_eq!(plugin_status(&server, "faulty")["contract"], "0.3");
 
     // While the file stays as it is, it is not tried again: touching
     // another file in the directory makes no new error line.

@@ -22,8 +22,11 @@ const SEPARATOR: &[u8] = b"\n~~~~\n";
 /// Requests run from one input: enough for publish, read, change, read.
 const MAX_REQUESTS: usize = 6;
 
+/// One request of a seed: method, target, headers, body.
+pub type Seed<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a [u8]);
+
 /// Writes requests in the format [`parse`] reads (the seeds).
-pub fn render(requests: &[(&str, &str, &[(&str, &str)], &[u8])]) -> Vec<u8> {
+pub fn render(requests: &[Seed]) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, (method, target, headers, body)) in requests.iter().enumerate() {
         if i > 0 {

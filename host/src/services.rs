@@ -22,6 +22,13 @@ impl Services {
     pub async fn open(settings: Settings) -> anyhow::Result<Services> {
         std::fs::create_dir_all(&settings.data_dir)?;
         let db = crate::store::open_sqlite(&settings.data_path("wharf.sqlite")).await?;
+        let moved = crate::store::cargo_owners::move_to_host(&db, &settings).await?;
+        if moved > 0 {
+            tracing::info!(
+                crates = moved,
+                "cargo's own crate owners are now the host's"
+            );
+        }
         Ok(Services {
             catalog: Arc::new(SqliteCatalog::new(db.clone())),
             blobs: BlobStore::local(&settings.data_path("objects"), db.clone())?,

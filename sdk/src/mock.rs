@@ -3,8 +3,11 @@
 //! It stores blobs and catalog rows like the real host, computes the same
 //! digests, and lets a test drive a [`Format`] through both phases with
 //! [`request`]. Like the real host, it refuses catalog writes beyond the accesses of the
-//! route being handled; the caller's permissions are the tests' to assert on
-//! the [`Route`] that classify returned.
+//! route being handled, and writes by a signed-in caller to a package others
+//! own (the first write of a package claims it, `owners.rs`); the caller's
+//! other permissions are the tests' to assert on the [`Route`] that classify
+//! returned. It keeps users, teams and API tokens for the `owners` and
+//! `tokens` interfaces (`tokens.rs`).
 
 use crate::body::{FormFile, FormPart};
 use crate::types::*;
@@ -14,14 +17,29 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
+mod owners;
+mod tokens;
+
+pub use tokens::{MockToken, login_with_token};
+
 #[derive(Default)]
 pub struct MockHost {
     pub blobs: HashMap<String, (Vec<u8>, BlobInfo)>,
     pub catalog: Catalog,
     pub uploads: HashMap<String, Vec<u8>>,
-    /// user → password, for `auth::login`.
+    /// user → password, for `auth::login` and `tokens::create`.
     pub users: HashMap<String, String>,
     pub caller: Option<String>,
+    /// Whether the caller is an administrator (who owns every package).
+    pub admin: bool,
+    /// Package → its owners (`user:…`, `team:…`), oldest first.
+    pub owners: BTreeMap<String, Vec<String>>,
+    /// Team → its members.
+    pub teams: HashMap<String, Vec<String>>,
+    /// Every user's API tokens, oldest first.
+    pub tokens: Vec<MockToken>,
+    /// The id of the token the caller authenticated with.
+    pub current_token: Option<String>,
     /// The accesses of the route being handled: like the real host, the mock
     /// refuses writes beyond them. `None` outside a request.
     pub route: Option<Vec<Access>>,
@@ -240,9 +258,30 @@ pub fn reset() {
     with(|h| *h = MockHost::default());
 }
 
-/// Sets who the next requests come from.
+/// Sets who the next requests come from (with a password, not a token).
 pub fn login_as(user: Option<&str>) {
-    with(|h| h.caller = user.map(str::to_string));
+    with(|h| {
+        h.caller = user.map(str::to_string);
+        h.admin = false;
+        h.current_token = None;
+    });
+}
+
+/// Makes the next requests come from an administrator.
+pub fn login_as_admin(user: &str) {
+    login_as(Some(user));
+    with(|h| h.admin = true);
+}
+
+/// Makes a user known (`owners::exists`, `auth::login`, `tokens::create`).
+pub fn add_user(name: &str, password: &str) {
+    with(|h| h.users.insert(name.into(), password.into()));
+}
+
+/// Makes a team with these members.
+pub fn add_team(name: &str, members: &[&str]) {
+    let members = members.iter().map(|m| m.to_string()).collect();
+    with(|h| h.teams.insert(name.into(), members));
 }
 
 pub fn repo() -> RepoInfo {
@@ -290,10 +329,7 @@ impl TestRequest {
         let router = F::router();
         let repo = repo();
         let route = router.classify(&repo, &self.head)?;
-        let caller = Caller {
-            user: with(|h| h.caller.clone()),
-            roles: Vec::new(),
-        };
+        let caller = imp::whoami();
         let content_type =
             crate::http::header(&self.head.headers, "content-type").map(str::to_string);
         let ctx = RequestContext {
@@ -323,14 +359,12 @@ fn digests(data: &[u8], want: DigestSet) -> BlobInfo {
     BlobInfo {
         digests: Digests {
             blake3: blake3::hash(data).to_hex().to_string(),
-            sha256: wanted(DigestSet::SHA256, &|| hex(&sha2::Sha256::digest(data))),
-            sha512: wanted(DigestSet::SHA512, &|| hex(&sha2::Sha512::digest(data))),
-            sha1: wanted(DigestSet::SHA1, &|| hex(&sha1::Sha1::digest(data))),
-            md5: wanted(DigestSet::MD5, &|| hex(&md5::Md5::digest(data))),
+            sha256: wanted(DigestSet::SHA256, &|| hex(sha2::Sha256::digest(data))),
+            sha512: wanted(DigestSet::SHA512, &|| hex(sha2::Sha512::digest(data))),
+            sha1: wanted(DigestSet::SHA1, &|| hex(sha1::Sha1::digest(data))),
+            md5: wanted(DigestSet::MD5, &|| hex(md5::Md5::digest(data))),
             blake2b256: wanted(DigestSet::BLAKE2B256, &|| {
-                hex(&blake2::Blake2b::<blake2::digest::consts::U32>::digest(
-                    data,
-                ))
+                hex(blake2::Blake2b::<blake2::digest::consts::U32>::digest(data))
             }),
         },
         size: data.len() as u64,
@@ -529,6 +563,9 @@ impl MockReader {
 pub(crate) mod imp {
     use super::*;
 
+    pub use super::owners::{change_owners, owner_exists, owners};
+    pub use super::tokens::{create_token, revoke_current_token, revoke_token, tokens};
+
     pub fn stat(blake3: &str) -> Result<Option<BlobInfo>, StoreError> {
         Ok(with(|h| h.blobs.get(blake3).map(|(_, i)| i.clone())))
     }
@@ -597,10 +634,14 @@ pub(crate) mod imp {
             let mut next = h.catalog.clone();
             for w in writes {
                 h.check_write(w)?;
+            }
+            let claims = h.check_owners(writes)?;
+            for w in writes {
                 let now = h.tick();
                 next.write(w, now, &h.blobs)?;
             }
             h.catalog = next;
+            h.claim(claims);
             Ok(())
         })
     }
@@ -735,18 +776,23 @@ pub(crate) mod imp {
     }
 
     pub fn whoami() -> Caller {
-        Caller {
-            user: with(|h| h.caller.clone()),
-            roles: Vec::new(),
-        }
+        with(|h| Caller {
+            user: h.caller.clone(),
+            roles: match h.admin {
+                true => vec!["admin".into()],
+                false => Vec::new(),
+            },
+        })
     }
-    /// The caller's permission (signed in = may write), within the route.
+    /// The caller's permission (signed in = may write), within the route,
+    /// and for a change to a package, its ownership.
     pub fn may(a: &Access) -> bool {
         with(|h| {
             (h.caller.is_some() || a.action == Action::Read)
                 && h.route
                     .as_ref()
                     .is_none_or(|r| allows(r, a.action, a.package.as_deref()))
+                && (a.action == Action::Read || h.may_change(a.package.as_deref()))
         })
     }
     pub fn login(user: &str, password: &str) -> Result<String, String> {

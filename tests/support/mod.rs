@@ -3,6 +3,7 @@
 
 pub mod oci;
 pub mod publish;
+pub mod npm;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha1::{Digest, Sha1};
@@ -217,6 +218,26 @@ impl Server {
         let text = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.success(), text)
+    }
+
+    /// Creates a team with these members through the admin API.
+    pub fn create_team(&self, name: &str, members: &[&str]) {
+        let made = self.admin(
+            "POST",
+            "/api/v1/teams",
+            Some(serde_json::json!({ "name": name })),
+        );
+        assert_eq!(made.status, 201, "creating team {name}: {}", made.text());
+        for member in members {
+            let path = format!("/api/v1/teams/{name}/members/{member}");
+            let added = self.admin("PUT", &path, None);
+            assert_eq!(
+                added.status,
+                204,
+                "adding {member} to {name}: {}",
+                added.text()
+            );
+        }
     }
 
     /// `GET /api/v1/plugins` as admin.

@@ -105,6 +105,14 @@ impl Owners {
         self.remove(repo, package, &format!("user:{user}")).await
     }
 
+    /// The packages `principal` owns, as (repository, package).
+    pub async fn packages_of(&self, principal: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT repo, package FROM package_owners WHERE principal = ?")
+            .bind(principal)
+            .fetch_all(&self.db)
+            .await
+    }
+
     pub async fn list(&self, repo: &str, package: &str) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar(
             "SELECT principal FROM package_owners WHERE repo = ? AND package = ? ORDER BY added_at, principal",
@@ -126,6 +134,54 @@ impl Owners {
         .execute(&self.db)
         .await?;
         Ok(())
+    }
+
+    /// Adds `add` and removes `remove` in one transaction, unless no owner
+    /// would be left: then nothing changes and the answer is `false` (two
+    /// removals at once cannot both pass a check made before either).
+    pub async fn change(
+        &self,
+        repo: &str,
+        package: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
+        let now = now_millis();
+        for principal in add {
+            sqlx::query(
+                "INSERT OR IGNORE INTO package_owners (repo, package, principal, added_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(repo)
+            .bind(package)
+            .bind(principal)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for principal in remove {
+            sqlx::query(
+                "DELETE FROM package_owners WHERE repo = ? AND package = ? AND principal = ?",
+            )
+            .bind(repo)
+            .bind(package)
+            .bind(principal)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM package_owners WHERE repo = ? AND package = ?",
+        )
+        .bind(repo)
+        .bind(package)
+        .fetch_one(&mut *tx)
+        .await?;
+        if left == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn remove(

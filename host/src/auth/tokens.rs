@@ -285,6 +285,12 @@ impl TokenRow {
     }
 }
 
+/// The public id of a token: the first 16 hex digits of its SHA-256 (so a
+/// client holding only the secret can name it, as `npm token revoke` does).
+pub fn public_id(secret: &str) -> String {
+    sha256_hex(secret.as_bytes())[..16].to_string()
+}
+
 impl Auth {
     /// Issues a new API token for `user`; only its hash is kept.
     pub async fn issue_token(&self, user: &str, spec: &TokenSpec) -> anyhow::Result<Issued> {
@@ -292,7 +298,7 @@ impl Auth {
         let secret: [u8; 32] = rand::rng().random();
         let secret = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
         let hash = sha256_hex(secret.as_bytes());
-        let id = hash[..16].to_string();
+        let id = public_id(&secret);
         sqlx::query(
             "INSERT INTO tokens (hash, id, user_name, created_at, name, expires_at, restrictions)
              VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -15,9 +15,26 @@
 //!   and then claimed for the caller (`auth/owners.rs`);
 //! - `auth.may` answers within the route;
 //! - reads are limited to the repository, and bytes read into the guest are
-//!   charged to the request's budget.
+//!   charged to the request's budget;
+//! - a package's owners (`capability/owners.rs`) are listed within a route
+//!   that reaches the package, and changed only within a route that writes
+//!   that very package, by one of its owners or an administrator, to
+//!   existing users and teams, never to none; each change is audited;
+//! - API tokens (`capability/tokens.rs`) are the caller's own: listed within
+//!   a route of the repository; created within a route that writes, with
+//!   the caller's password behind the login backoff, by no restricted token,
+//!   and never outliving the token that makes them; revoked within a route
+//!   that writes (a restricted token only itself); any token may revoke
+//!   itself whatever the route.
 
-use super::registry::{OwnersKeptBy, Policy};
+mod owners;
+#[cfg(test)]
+mod tests;
+mod tokens;
+
+pub use tokens::{CreateError, NewToken};
+
+use super::registry::Policy;
 use crate::auth::owners::Standing;
 use crate::auth::{Action, Caller};
 use crate::services::Services;
@@ -80,8 +97,49 @@ impl RequestScope {
         })
     }
 
-    /// The answer of `auth.may`: the caller's permission within the route.
-    pub fn may(&self, action: Action, package: Option<&str>, repository: Option<&str>) -> bool {
+    /// Whether the route has an access of this repository naming `package`
+    /// (with `action`, or admin, when one is given).
+    fn route_names(&self, action: Option<Action>, package: &str) -> bool {
+        self.route.iter().any(|g| {
+            action.is_none_or(|a| g.action == a || g.action == Action::Admin)
+                && g.repository.as_deref().is_none_or(|r| r == self.repo)
+                && g.package.as_deref() == Some(package)
+        })
+    }
+
+    /// Whether the route has an access of this repository, any package.
+    fn route_here(&self, writes: bool) -> bool {
+        self.route.iter().any(|g| {
+            (!writes || matches!(g.action, Action::Write | Action::Admin))
+                && g.repository.as_deref().is_none_or(|r| r == self.repo)
+        })
+    }
+
+    /// The answer of `auth.may`: the caller's permission within the route,
+    /// and for a change to a package of this repository, its ownership (an
+    /// unclaimed name is anyone's to publish). A hint: a store error reads
+    /// as "no", and the writes are checked again.
+    pub async fn may(
+        &self,
+        action: Action,
+        package: Option<&str>,
+        repository: Option<&str>,
+    ) -> bool {
+        let here = repository.is_none_or(|r| r == self.repo);
+        let Some(package) = package.filter(|_| here && action != Action::Read) else {
+            return self.permitted(action, package, repository);
+        };
+        if !self.permitted(action, Some(package), repository) {
+            return false;
+        }
+        let owners = &self.services.auth.owners;
+        let catalog = self.services.catalog.as_ref();
+        let standing = owners.standing(catalog, &self.caller, &self.repo, package);
+        matches!(standing.await, Ok(Standing::Owner | Standing::Unclaimed))
+    }
+
+    /// The caller's permission within the route.
+    fn permitted(&self, action: Action, package: Option<&str>, repository: Option<&str>) -> bool {
         let in_route = match repository.filter(|r| *r != self.repo) {
             // Another repository (an OCI mount source): the route must name it.
             Some(other) => self.route.iter().any(|g| {
@@ -203,9 +261,6 @@ impl RequestScope {
     /// a package nobody holds is claimed for the caller when it is written.
     /// Returns the claims made, to give back if the writes fail.
     async fn check_owners(&self, writes: &[Write]) -> Result<Vec<String>, StoreError> {
-        if self.policy.owners == OwnersKeptBy::Plugin {
-            return Ok(Vec::new());
-        }
         let mut packages: Vec<(&str, Action)> = Vec::new();
         for w in writes {
             match (w.package(), write_action(w)) {

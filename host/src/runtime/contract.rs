@@ -1,30 +1,33 @@
 //! Which contract version a component speaks, and how the host calls it.
 //!
 //! The host reads the version of the `handler` interface a component exports
-//! before linking it. It speaks 0.2 itself; a 0.1 component's exports are
-//! called through the conversions below (its imports are in
-//! `imports/v0_1.rs`). Anything else is refused with a message that names the
-//! supported versions.
+//! before linking it. It speaks 0.3 itself; a 0.2 or 0.1 component's exports
+//! are called through the conversions below (their imports are in
+//! `imports/v0_2.rs` and `imports/v0_1.rs`). Anything else is refused with a
+//! message that names the supported versions.
 
-use super::bindings::{self, v0_1, v0_2};
+use super::bindings::{self, v0_1, v0_2, v0_3};
 use super::imports::StoreData;
 use super::{IncomingBody, PluginResponse};
 use crate::auth::Action;
 use bindings::{ClassifyError, Denial, RepoInfo, RequestContext, RequestHead, Route};
 use v0_1::exports::wharf::plugin::handler as old;
 use v0_1::wharf::plugin::types as old_types;
-use v0_2::exports::wharf::plugin::handler::PluginInfo;
-use v0_2::wharf::plugin::types as new_types;
+use v0_2::exports::wharf::plugin::handler as prior;
+use v0_3::exports::wharf::plugin::handler::PluginInfo;
+use v0_3::wharf::plugin::types as new_types;
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker, Resource};
 
 /// Contract versions this host links, oldest first.
-pub const SUPPORTED: &[&str] = &["0.1", "0.2"];
+pub const SUPPORTED: &[&str] = &["0.1", "0.2", "0.3"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Ordered: a later version can say more (`route.vary` from 0.2 on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Contract {
     V0_1,
     V0_2,
+    V0_3,
 }
 
 impl std::fmt::Display for Contract {
@@ -32,6 +35,7 @@ impl std::fmt::Display for Contract {
         f.write_str(match self {
             Contract::V0_1 => "0.1",
             Contract::V0_2 => "0.2",
+            Contract::V0_3 => "0.3",
         })
     }
 }
@@ -47,6 +51,7 @@ pub fn of(component: &Component, engine: &wasmtime::Engine) -> anyhow::Result<Co
     match version.as_deref() {
         Some(v) if v.starts_with("0.1.") => Ok(Contract::V0_1),
         Some(v) if v.starts_with("0.2.") => Ok(Contract::V0_2),
+        Some(v) if v.starts_with("0.3.") => Ok(Contract::V0_3),
         Some(v) => anyhow::bail!(
             "the component speaks contract wharf:plugin@{v}; this host supports {supported}"
         ),
@@ -56,9 +61,10 @@ pub fn of(component: &Component, engine: &wasmtime::Engine) -> anyhow::Result<Co
     }
 }
 
-/// Both contracts' imports in one linker: their interface names differ.
+/// Every contract's imports in one linker: their interface names differ.
 pub fn add_to_linker(linker: &mut Linker<StoreData>) -> anyhow::Result<()> {
     use wasmtime::component::HasSelf;
+    v0_3::FormatPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |s| s)?;
     v0_2::FormatPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |s| s)?;
     v0_1::FormatPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |s| s)?;
     Ok(())
@@ -69,12 +75,14 @@ pub fn add_to_linker(linker: &mut Linker<StoreData>) -> anyhow::Result<()> {
 pub enum Pre {
     V0_1(v0_1::FormatPluginPre<StoreData>),
     V0_2(v0_2::FormatPluginPre<StoreData>),
+    V0_3(v0_3::FormatPluginPre<StoreData>),
 }
 
 /// One instance of a plugin.
 pub enum Instance {
     V0_1(v0_1::FormatPlugin),
     V0_2(v0_2::FormatPlugin),
+    V0_3(v0_3::FormatPlugin),
 }
 
 impl Pre {
@@ -87,6 +95,7 @@ impl Pre {
         Ok(match contract {
             Contract::V0_1 => Pre::V0_1(v0_1::FormatPluginPre::new(pre)?),
             Contract::V0_2 => Pre::V0_2(v0_2::FormatPluginPre::new(pre)?),
+            Contract::V0_3 => Pre::V0_3(v0_3::FormatPluginPre::new(pre)?),
         })
     }
 
@@ -94,6 +103,7 @@ impl Pre {
         match self {
             Pre::V0_1(_) => Contract::V0_1,
             Pre::V0_2(_) => Contract::V0_2,
+            Pre::V0_3(_) => Contract::V0_3,
         }
     }
 
@@ -101,6 +111,7 @@ impl Pre {
         Ok(match self {
             Pre::V0_1(pre) => Instance::V0_1(pre.instantiate_async(store).await?),
             Pre::V0_2(pre) => Instance::V0_2(pre.instantiate_async(store).await?),
+            Pre::V0_3(pre) => Instance::V0_3(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -108,7 +119,15 @@ impl Pre {
 impl Instance {
     pub async fn describe(&self, store: &mut Store<StoreData>) -> wasmtime::Result<PluginInfo> {
         match self {
-            Instance::V0_2(p) => p.wharf_plugin_handler().call_describe(store).await,
+            Instance::V0_3(p) => p.wharf_plugin_handler().call_describe(store).await,
+            Instance::V0_2(p) => {
+                let info = p.wharf_plugin_handler().call_describe(store).await?;
+                Ok(PluginInfo {
+                    format: info.format,
+                    version: info.version,
+                    suggested_grants: info.suggested_grants,
+                })
+            }
             Instance::V0_1(p) => {
                 let info = p.wharf_plugin_handler().call_describe(store).await?;
                 Ok(PluginInfo {
@@ -127,6 +146,12 @@ impl Instance {
         head: &RequestHead,
     ) -> wasmtime::Result<Result<Route, ClassifyError>> {
         match self {
+            Instance::V0_3(p) => {
+                p.wharf_plugin_handler()
+                    .call_classify(store, repo, head)
+                    .await
+            }
+            // The same `types` (bindings/v0_2.rs): nothing to convert.
             Instance::V0_2(p) => {
                 p.wharf_plugin_handler()
                     .call_classify(store, repo, head)
@@ -147,7 +172,17 @@ impl Instance {
         body: Option<Resource<IncomingBody>>,
     ) -> wasmtime::Result<PluginResponse> {
         match self {
-            Instance::V0_2(p) => p.wharf_plugin_handler().call_handle(store, ctx, body).await,
+            Instance::V0_3(p) => p.wharf_plugin_handler().call_handle(store, ctx, body).await,
+            Instance::V0_2(p) => {
+                let ctx = prior::RequestContext {
+                    repo: ctx.repo.clone(),
+                    head: ctx.head.clone(),
+                    route_id: ctx.route_id.clone(),
+                    caller: ctx.caller.clone(),
+                };
+                let r = p.wharf_plugin_handler().call_handle(store, &ctx, body);
+                Ok(response_v0_2(r.await?))
+            }
             Instance::V0_1(p) => {
                 let ctx = old::RequestContext {
                     repo: old_repo(&ctx.repo),
@@ -173,10 +208,15 @@ impl Instance {
         message: &str,
     ) -> wasmtime::Result<PluginResponse> {
         match self {
-            Instance::V0_2(p) => {
+            Instance::V0_3(p) => {
                 let h = p.wharf_plugin_handler();
                 h.call_render_error(store, repo, head, denial, message)
                     .await
+            }
+            Instance::V0_2(p) => {
+                let h = p.wharf_plugin_handler();
+                let r = h.call_render_error(store, repo, head, denial_v0_2(denial), message);
+                Ok(response_v0_2(r.await?))
             }
             Instance::V0_1(p) => {
                 let (repo, head) = (old_repo(repo), old_head(head));
@@ -293,7 +333,7 @@ fn new_classify_error(e: old_types::ClassifyError) -> ClassifyError {
 
 /// 0.1 carried the reason phrase as a `wharf-reason` header entry.
 fn new_response(r: old::Response) -> PluginResponse {
-    use v0_2::exports::wharf::plugin::handler::{CacheHint, ResponseBody};
+    use v0_3::exports::wharf::plugin::handler::{CacheHint, ResponseBody};
     let mut reason = None;
     let headers = r
         .headers
@@ -315,6 +355,39 @@ fn new_response(r: old::Response) -> PluginResponse {
             old::ResponseBody::Bytes(b) => ResponseBody::Bytes(b),
             old::ResponseBody::Blob(b) => ResponseBody::Blob(b),
             old::ResponseBody::Upstream(u) => ResponseBody::Upstream(u),
+        },
+        cache: r.cache.map(|c| CacheHint {
+            tags: c.tags,
+            vary: c.vary,
+        }),
+    }
+}
+
+fn denial_v0_2(d: Denial) -> prior::Denial {
+    match d {
+        Denial::BadRequest => prior::Denial::BadRequest,
+        Denial::Unauthenticated => prior::Denial::Unauthenticated,
+        Denial::Forbidden => prior::Denial::Forbidden,
+        Denial::NotFound => prior::Denial::NotFound,
+        Denial::MethodNotAllowed => prior::Denial::MethodNotAllowed,
+        Denial::TooLarge => prior::Denial::TooLarge,
+        Denial::Unavailable => prior::Denial::Unavailable,
+        Denial::Internal => prior::Denial::Internal,
+    }
+}
+
+/// A 0.2 answer is a 0.3 one field for field.
+fn response_v0_2(r: prior::Response) -> PluginResponse {
+    use v0_3::exports::wharf::plugin::handler::{CacheHint, ResponseBody};
+    PluginResponse {
+        status: r.status,
+        reason: r.reason,
+        headers: r.headers,
+        body: match r.body {
+            prior::ResponseBody::Empty => ResponseBody::Empty,
+            prior::ResponseBody::Bytes(b) => ResponseBody::Bytes(b),
+            prior::ResponseBody::Blob(b) => ResponseBody::Blob(b),
+            prior::ResponseBody::Upstream(u) => ResponseBody::Upstream(u),
         },
         cache: r.cache.map(|c| CacheHint {
             tags: c.tags,

@@ -114,7 +114,7 @@ struct Warm {
 }
 
 /// What a memoized route is keyed by: classify is a pure function of the
-/// repository and the request target (contract 0.2, `route.vary` empty).
+/// repository and the request target (contract 0.2 on, `route.vary` empty).
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct RouteKey {
     repo: String,
@@ -264,11 +264,11 @@ impl LoadedPlugin {
         self.routes.get(&self.memo_key(repo, head)?)
     }
 
-    /// Routes are memoized per target under contract 0.2, where classify is
+    /// Routes are memoized per target from contract 0.2 on, where classify is
     /// pure, for targets of a sane length.
     fn memo_key<'a>(&self, repo: &'a RepoInfo, head: &'a RequestHead) -> Option<RouteKeyRef<'a>> {
         let target = head.raw_path.len() + head.raw_query.as_ref().map_or(0, String::len);
-        (self.contract() == Contract::V0_2 && target <= ROUTE_MEMO_MAX_TARGET).then(|| {
+        (self.contract() >= Contract::V0_2 && target <= ROUTE_MEMO_MAX_TARGET).then(|| {
             RouteKeyRef {
                 repo: &repo.name,
                 method: head.method as u8,
@@ -478,7 +478,7 @@ pub struct PluginStatus {
     pub hash: Option<String>,
     /// Unix seconds.
     pub loaded_at: Option<u64>,
-    /// The contract version the component speaks, e.g. "0.2".
+    /// The contract version the component speaks, e.g. "0.3".
     pub contract: Option<String>,
     pub last_error: Option<String>,
 }
@@ -496,8 +496,11 @@ pub struct Runtime {
     reloading: tokio::sync::Mutex<()>,
     /// Per format, the build and policy that last failed to load, with the
     /// error: the same file is not tried again until it or its entry changes.
-    failed: Mutex<HashMap<String, (Arc<str>, Policy, String)>>,
+    failed: Mutex<HashMap<String, FailedLoad>>,
 }
+
+/// A build's hash, the policy it was loaded with, and the error.
+type FailedLoad = (Arc<str>, Policy, String);
 
 /// A load that failed before for the same file and policy.
 #[derive(Debug, thiserror::Error)]

@@ -50,20 +50,11 @@ struct Entry {
     /// Signing key ids the plugin may use.
     #[serde(default)]
     signing_keys: Vec<String>,
-    /// Who keeps package owners: the host (default), or the plugin itself.
+    /// Who kept package owners (`owners = "plugin"` was cargo's) before the
+    /// host kept them for every format. Read so that an older file still
+    /// loads, and ignored with a warning.
     #[serde(default)]
-    owners: OwnersKeptBy,
-}
-
-/// Who enforces package ownership for a format. `plugin` is for a plugin
-/// that keeps and checks owners itself (cargo, whose `cargo owner` commands
-/// edit its own list until the contract lets plugins edit the host's).
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum OwnersKeptBy {
-    #[default]
-    Host,
-    Plugin,
+    owners: Option<String>,
 }
 
 fn yes() -> bool {
@@ -79,7 +70,6 @@ pub struct Policy {
     pub read_limit: u64,
     pub upstream: Vec<String>,
     pub signing_keys: Vec<String>,
-    pub owners: OwnersKeptBy,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -114,8 +104,14 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<PluginSpec>> {
             )?,
             upstream: entry.upstream,
             signing_keys: entry.signing_keys,
-            owners: entry.owners,
         };
+        if let Some(kept_by) = &entry.owners {
+            tracing::warn!(
+                format = %entry.format,
+                owners = %kept_by,
+                "`owners` in the plugin registry is no longer used: the host keeps every format's owners"
+            );
+        }
         if specs.iter().any(|s: &PluginSpec| s.format == entry.format) {
             anyhow::bail!(
                 "format {:?} is enabled twice in {}",
@@ -150,5 +146,17 @@ mod tests {
         assert_eq!(specs[0].path, dir.path().join("p/npm.wasm"));
         assert_eq!(specs[0].policy.memory_bytes, 32 << 20);
         assert_eq!(specs[0].policy.timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_file_from_before_host_owners_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plugin-registry.toml");
+        std::fs::write(
+            &file,
+            "[[plugin]]\nformat = \"cargo\"\npath = \"cargo.wasm\"\nowners = \"plugin\"\n",
+        )
+        .unwrap();
+        assert_eq!(load(&file).unwrap()[0].format, "cargo");
     }
 }

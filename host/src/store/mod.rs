@@ -1,6 +1,7 @@
 //! Persistence: the SQL catalog, content-addressed blobs, resumable uploads.
 
 pub mod blobs;
+pub mod cargo_owners;
 pub mod catalog;
 pub mod digest;
 pub mod ingest;

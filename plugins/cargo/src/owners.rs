@@ -1,54 +1,17 @@
-//! Crate owners (kept in the crate's kv space) and the owner-only actions:
-//! yank, unyank, owner changes.
+//! `cargo owner --list | --add | --remove` over the host's owners, and the
+//! owner-only yank and unyank (the host refuses others' writes).
+//!
+//! A user's login is their user name; a team's is `team:<name>` (what
+//! `cargo owner --add team:<name>` sends), shown with `kind: "team"` as
+//! crates.io shows its GitHub teams.
 
 use serde::Deserialize;
-use serde_json::json;
-use wharf_sdk::catalog::Write;
+use serde_json::{Value, json};
+use wharf_sdk::owners::{self, Principal};
+use wharf_sdk::types::StoreError;
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::names;
-
-/// The kv entry of a crate holding its owners, a JSON list of logins.
-const OWNERS: &str = "owners";
-
-/// The owners of a crate, first publisher first. A store error is an error:
-/// read as "no owners" it would make an existing crate look new.
-pub fn list(key: &str) -> Result<Vec<String>, HttpError> {
-    match catalog::kv_get(Some(key), OWNERS)? {
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| HttpError::new(500, format!("unreadable owners of crate `{key}`: {e}"))),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// The owners of the crate `key`, or `None` when no such crate exists yet.
-/// A store error is an error (503): taken for "new crate" it would let a
-/// publisher overwrite the owners.
-pub fn of_crate(key: &str) -> Result<Option<Vec<String>>, HttpError> {
-    if !catalog::has_package(key)? {
-        return Ok(None);
-    }
-    list(key).map(Some)
-}
-
-/// The owners of a crate that is new: refused if a concurrent first publish
-/// recorded its owners first.
-pub fn first(key: &str, owner: &[String]) -> Result<Write, HttpError> {
-    Ok(Write::KvInsert((
-        Some(key.to_string()),
-        OWNERS.into(),
-        serde_json::to_vec(owner)?,
-    )))
-}
-
-/// The write replacing the owners of a crate.
-pub fn save(key: &str, owners: &[String]) -> Result<Write, HttpError> {
-    Ok(Write::KvPut((
-        Some(key.to_string()),
-        OWNERS.into(),
-        serde_json::to_vec(owners)?,
-    )))
-}
 
 /// The catalog key of an existing crate, or 404.
 fn existing(name: &str) -> Result<String, HttpError> {
@@ -61,32 +24,34 @@ fn existing(name: &str) -> Result<String, HttpError> {
     Ok(key)
 }
 
-/// Refuses callers that do not own the crate.
-pub fn require(key: &str, user: Option<&str>) -> Result<(), HttpError> {
-    check(key, &list(key)?, user)
+/// An owner as crates.io lists it.
+fn listed(id: usize, owner: &Principal) -> Value {
+    let (login, kind) = match owner {
+        Principal::User(name) => (name.clone(), "user"),
+        Principal::Team(_) => (owner.to_string(), "team"),
+    };
+    json!({ "id": id, "login": login, "name": owner.name(), "kind": kind })
 }
 
-/// Refuses callers not among `owners` of the crate `key`.
-pub fn check(key: &str, owners: &[String], user: Option<&str>) -> Result<(), HttpError> {
-    let Some(user) = user else {
-        return Err(HttpError::new(401, "authentication required"));
-    };
-    if owners.iter().any(|o| o == user) {
-        Ok(())
-    } else {
-        Err(HttpError::forbidden(format!(
-            "`{user}` is not an owner of crate `{key}`"
-        )))
+/// A login as cargo sends it: `team:<name>` is a team, anything else
+/// without a `:` a user (crates.io's `github:org:team` has no meaning here).
+fn principal(login: &str) -> Result<Principal, HttpError> {
+    match Principal::parse(login) {
+        Some(Principal::Team(name)) => Ok(Principal::Team(name)),
+        _ if !login.is_empty() && !login.contains(':') => Ok(Principal::User(login.into())),
+        _ => Err(HttpError::bad_request(format!(
+            "`{login}` is neither a user nor a team (team:<name>)"
+        ))),
     }
 }
 
 /// `GET api/v1/crates/{name}/owners`.
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     let key = existing(req.param("name"))?;
-    let users: Vec<_> = list(&key)?
+    let users: Vec<Value> = owners::list(&key)?
         .iter()
         .enumerate()
-        .map(|(i, login)| json!({ "id": i + 1, "login": login, "name": login }))
+        .map(|(i, owner)| listed(i + 1, owner))
         .collect();
     Ok(Response::json(200, &json!({ "users": users })))
 }
@@ -98,20 +63,23 @@ struct Change {
 
 fn change(req: &mut Request, add: bool) -> Result<Response, HttpError> {
     let key = existing(req.param("name"))?;
-    require(&key, req.user())?;
     let change: Change = serde_json::from_slice(&req.take_body()?.read_to_end(64 << 10)?)?;
-    let mut owners = list(&key)?;
-    for user in &change.users {
-        if add && !owners.contains(user) {
-            owners.push(user.clone());
-        } else if !add {
-            owners.retain(|o| o != user);
-        }
+    if change.users.is_empty() {
+        return Err(HttpError::bad_request("no owners named"));
     }
-    if owners.is_empty() {
-        return Err(HttpError::bad_request("a crate keeps at least one owner"));
-    }
-    catalog::apply(&[save(&key, &owners)?])?;
+    let named = change
+        .users
+        .iter()
+        .map(|login| principal(login))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (added, removed) = match add {
+        true => (named.as_slice(), &[][..]),
+        false => (&[][..], named.as_slice()),
+    };
+    owners::change(&key, added, removed).map_err(|e| match e {
+        StoreError::NotFound => HttpError::not_found(format!("crate `{key}` does not exist")),
+        e => e.into(),
+    })?;
     let users = change.users.join(", ");
     let msg = if add {
         format!("user(s) {users} added as owner(s) of crate {key}")
@@ -131,9 +99,9 @@ pub fn remove(req: &mut Request) -> Result<Response, HttpError> {
     change(req, false)
 }
 
+/// The host refuses a non-owner's yank (403, with who is refused and why).
 fn set_yanked(req: &mut Request, yanked: bool) -> Result<Response, HttpError> {
     let key = existing(req.param("name"))?;
-    require(&key, req.user())?;
     let version = req.param("version");
     if catalog::get_version(&key, version)?.is_none() {
         return Err(HttpError::not_found(format!(

@@ -3,11 +3,11 @@
 
 use serde_json::json;
 use wharf_sdk::catalog::{Asset, Publication, VersionRow, Write};
-use wharf_sdk::types::{DigestSet, StoreError};
-use wharf_sdk::{HttpError, Request, Response, catalog};
+use wharf_sdk::types::{Access, Action, DigestSet, StoreError};
+use wharf_sdk::{HttpError, Request, Response, auth, catalog};
 
 use crate::index::{self, NewCrate};
-use crate::{archive, names, owners};
+use crate::{archive, names};
 
 /// Largest metadata document accepted (crates.io allows much less).
 const METADATA_LIMIT: u32 = 1 << 20;
@@ -42,12 +42,22 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
             meta.name
         )));
     }
-    let current = owners::of_crate(&key)?;
-    if let Some(current) = &current {
-        owners::check(&key, current, user.as_deref())?;
-        if has_same_version(&key, &version)? {
-            return Err(republished(&meta));
-        }
+    // Others' crates are refused before their bytes are stored; the host
+    // checks the publish again (and claims a new crate for its publisher).
+    let exists = catalog::has_package(&key)?;
+    if !auth::may(&Access {
+        action: Action::Write,
+        package: Some(key.clone()),
+        repository: None,
+    }) {
+        return Err(HttpError::forbidden(format!(
+            "`{}` is not an owner of crate `{}`",
+            user.as_deref().unwrap_or("anonymous"),
+            meta.name
+        )));
+    }
+    if exists && has_same_version(&key, &version)? {
+        return Err(republished(&meta));
     }
 
     let blob = body.ingest(Some(crate_len.into()), DigestSet::SHA256, None)?;
@@ -85,23 +95,13 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
         }],
         tags: vec![],
     };
-    // The version, and for a new crate its name claim and first owner (the
-    // publisher), in one transaction.
+    // The version, and for a new crate its name claim, in one transaction
+    // (the host makes the publisher the owner of a new crate).
     let mut writes = vec![Write::Publish(publication)];
-    if current.is_none() {
+    if !exists {
         writes.push(names::claim(&meta.name));
-        writes.push(owners::first(
-            &key,
-            &user.iter().cloned().collect::<Vec<_>>(),
-        )?);
     }
     catalog::apply(&writes).map_err(|e| match e {
-        // A new crate's owners already recorded: another first publish of
-        // this crate committed in between.
-        StoreError::AlreadyExists if current.is_none() => HttpError::conflict(format!(
-            "crate `{}` was created by a concurrent publish; publish again",
-            meta.name
-        )),
         StoreError::AlreadyExists => republished(&meta),
         e => e.into(),
     })?;

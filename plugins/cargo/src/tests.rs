@@ -304,6 +304,7 @@ fn nothing_published() {
         assert!(h.catalog.versions.is_empty());
         assert!(h.catalog.assets.is_empty());
         assert!(h.catalog.kv.is_empty(), "{:?}", h.catalog.kv.keys());
+        assert!(h.owners.is_empty(), "{:?}", h.owners);
     });
 }
 
@@ -401,8 +402,10 @@ fn yank_shows_in_the_index_and_only_owners_may() {
 }
 
 #[test]
-fn owners_are_listed_added_and_removed() {
+fn owners_are_the_hosts_listed_added_and_removed() {
     start();
+    mock::add_user("bob", "b");
+    mock::add_team("core", &["dave"]);
     assert_eq!(publish("demo", "0.1.0").status, 200);
     let logins = || -> Vec<Value> {
         get("api/v1/crates/demo/owners").body_json()["users"]
@@ -412,42 +415,80 @@ fn owners_are_listed_added_and_removed() {
             .map(|u| u["login"].clone())
             .collect()
     };
-    assert_eq!(logins(), vec![json!("alice")]);
+    assert_eq!(
+        get("api/v1/crates/demo/owners").body_json(),
+        json!({ "users": [{ "id": 1, "login": "alice", "name": "alice", "kind": "user" }] })
+    );
     let (route, add) = send(
         TestRequest::new(Method::Put, "api/v1/crates/Demo/owners")
-            .body(json!({ "users": ["bob"] }).to_string()),
+            .body(json!({ "users": ["bob", "team:core"] }).to_string()),
     );
-    // The owners kv entry is the crate's, so write on the crate allows it.
+    // Owners of the crate: write on the crate allows changing them.
     assert_eq!(route.access.len(), 1);
     assert_eq!(route.access[0].action, Action::Write);
     assert_eq!(route.access[0].package.as_deref(), Some("demo"));
-    assert_eq!(add.status, 200);
+    assert_eq!(add.status, 200, "{}", detail(&add));
     assert_eq!(add.body_json()["ok"], true);
     assert!(add.body_json()["msg"].as_str().unwrap().contains("bob"));
-    assert_eq!(logins(), vec![json!("alice"), json!("bob")]);
+    assert_eq!(
+        logins(),
+        vec![json!("alice"), json!("bob"), json!("team:core")]
+    );
+    mock::with(|h| {
+        assert_eq!(
+            h.owners["demo"],
+            vec!["user:alice", "user:bob", "team:core"]
+        )
+    });
+    let team = &get("api/v1/crates/demo/owners").body_json()["users"][2];
+    assert_eq!(
+        (team["kind"].clone(), team["name"].clone()),
+        (json!("team"), json!("core"))
+    );
 
-    // bob now publishes and yanks; carol does not.
+    // bob, and dave through his team, now publish; carol does not.
     mock::login_as(Some("bob"));
     assert_eq!(publish("demo", "0.2.0").status, 200);
+    mock::login_as(Some("dave"));
+    assert_eq!(publish("demo", "0.3.0").status, 200);
     mock::login_as(Some("carol"));
+    let refused = publish("demo", "0.4.0");
+    assert_eq!(refused.status, 403);
+    assert_eq!(detail(&refused), "`carol` is not an owner of crate `demo`");
     let put = TestRequest::new(Method::Put, "api/v1/crates/demo/owners")
         .body(json!({ "users": ["carol"] }).to_string());
     assert_eq!(send(put).1.status, 403);
-    assert_eq!(logins(), vec![json!("alice"), json!("bob")]);
+    assert_eq!(logins().len(), 3);
     assert_eq!(get("api/v1/crates/nothing/owners").status, 404);
 
     // cargo's DELETE carries its logins in the body.
     mock::login_as(Some("alice"));
     let remove = TestRequest::new(Method::Delete, "api/v1/crates/demo/owners")
-        .body(json!({ "users": ["bob"] }).to_string());
+        .body(json!({ "users": ["bob", "team:core"] }).to_string());
     let (route, remove) = send(remove);
     assert_eq!(route.access[0].action, Action::Write);
     assert_eq!(route.access[0].package.as_deref(), Some("demo"));
     assert_eq!(remove.status, 200, "{}", detail(&remove));
     assert_eq!(logins(), vec![json!("alice")]);
-    let last = TestRequest::new(Method::Delete, "api/v1/crates/demo/owners")
-        .body(json!({ "users": ["alice"] }).to_string());
-    assert_eq!(send(last).1.status, 400, "a crate keeps at least one owner");
+    for (users, why) in [
+        (json!(["alice"]), "keeps at least one owner"),
+        (json!(["ghost"]), "user:ghost is not an owner of demo"),
+        (json!(["github:acme:core"]), "neither a user nor a team"),
+        (json!([]), "no owners named"),
+    ] {
+        let refused = TestRequest::new(Method::Delete, "api/v1/crates/demo/owners")
+            .body(json!({ "users": users }).to_string());
+        let refused = send(refused).1;
+        assert_eq!(refused.status, 400, "{users}");
+        assert!(detail(&refused).contains(why), "{}", detail(&refused));
+    }
+    let unknown = TestRequest::new(Method::Put, "api/v1/crates/demo/owners")
+        .body(json!({ "users": ["ghost"] }).to_string());
+    let unknown = send(unknown).1;
+    assert_eq!(
+        (unknown.status, detail(&unknown)),
+        (400, "there is no user ghost".into())
+    );
 }
 
 #[test]
@@ -536,20 +577,16 @@ fn storage_is_a_version_an_asset_and_crate_kv() {
         assert_eq!(asset.content_type, "application/gzip");
         assert_eq!(owner.package, "foo_bar");
         assert_eq!(owner.version.as_deref(), Some("1.0.0"));
+        // The name claim is the crate's only kv entry: owners are the host's.
         let kv: Vec<_> = c.kv.iter().collect();
         assert_eq!(
             kv,
-            vec![
-                (
-                    &(Some("foo-bar".to_string()), "canonical".to_string()),
-                    &b"Foo_bar".to_vec()
-                ),
-                (
-                    &(Some("foo_bar".to_string()), "owners".to_string()),
-                    &br#"["alice"]"#.to_vec()
-                ),
-            ]
+            vec![(
+                &(Some("foo-bar".to_string()), "canonical".to_string()),
+                &b"Foo_bar".to_vec()
+            )]
         );
+        assert_eq!(h.owners["foo_bar"], vec!["user:alice"]);
     });
 }
 
@@ -612,38 +649,28 @@ fn an_outage_while_checking_owners_never_makes_a_crate_new() {
     unavailable(&publish("demo", "0.2.0"));
     mock::with(|h| h.store_down = false);
     let owners = get("api/v1/crates/demo/owners").body_json();
-    assert_eq!(
-        owners["users"],
-        json!([{ "id": 1, "login": "alice", "name": "alice" }])
-    );
+    assert_eq!(owners["users"][0]["login"], "alice");
+    assert_eq!(owners["users"].as_array().unwrap().len(), 1);
     assert_eq!(lines(&get("de/mo/demo")).len(), 1);
     assert_eq!(publish("demo", "0.2.0").status, 403);
-
-    // The check itself, apart from the other reads of a publish.
-    mock::with(|h| h.store_down = true);
-    let error = crate::owners::of_crate("demo").expect_err("an outage is an error");
-    assert_eq!(error.status, 503);
-    mock::with(|h| h.store_down = false);
-    assert_eq!(
-        crate::owners::of_crate("demo").unwrap(),
-        Some(vec!["alice".to_string()])
-    );
-    assert_eq!(crate::owners::of_crate("nothing").unwrap(), None);
 }
 
 #[test]
-fn a_concurrent_first_publish_cannot_take_the_owners_over() {
+fn others_crates_are_refused_before_their_bytes_are_stored() {
     start();
-    // Alice's first publish of `demo` committed its owners while mallory's
-    // request still saw no crate: mallory's writes must all be refused.
-    let alice = (Some("demo".to_string()), "owners".to_string());
-    mock::with(|h| h.catalog.kv.insert(alice.clone(), br#"["alice"]"#.to_vec()));
+    // Alice's first publish of `demo` has claimed the name (the host
+    // claims it in the publish's transaction).
+    mock::with(|h| h.owners.insert("demo".into(), vec!["user:alice".into()]));
     mock::login_as(Some("mallory"));
     let response = publish("demo", "0.9.0");
-    assert_eq!(response.status, 409, "{:?}", response.body_json());
-    assert!(detail(&response).contains("concurrent publish"));
+    assert_eq!(response.status, 403, "{:?}", response.body_json());
+    assert_eq!(
+        detail(&response),
+        "`mallory` is not an owner of crate `demo`"
+    );
     mock::with(|h| {
-        assert_eq!(h.catalog.kv[&alice], br#"["alice"]"#.to_vec());
+        assert!(h.blobs.is_empty(), "the .crate was not stored");
+        assert_eq!(h.owners["demo"], vec!["user:alice"]);
         assert!(h.catalog.versions.is_empty());
     });
 }

@@ -1,22 +1,30 @@
 //! The npm format: the registry API the npm CLI speaks (packuments, publish,
-//! dist-tags, unpublish, deprecate, search, login), served from the host's
-//! catalog and blob store. See docs/formats/npm.md.
+//! dist-tags, unpublish, deprecate, search, login, owners, tokens, logout),
+//! served from the host's catalog, blob store, owners and API tokens. See
+//! docs/formats/npm.md.
 
 mod deprecate;
 mod names;
+mod owners;
 mod package_doc;
 mod packument;
 mod publish;
+mod revision;
 mod search;
 mod tags;
+mod tokens;
 mod unpublish;
 mod user;
 
 #[cfg(test)]
+mod owner_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod token_tests;
 
 use serde_json::json;
-use wharf_sdk::need::{anyone, delete, read, read_repo, write};
+use wharf_sdk::need::{anyone, delete, read, read_repo, write, write_repo};
 use wharf_sdk::types::{Access, Action, PluginInfo};
 use wharf_sdk::{
     Format, HttpError, Need, Params, Request, Response, Router, catalog, default_message,
@@ -49,7 +57,26 @@ impl Format for Npm {
             // Logging in needs no access: when anonymous callers may not
             // read, this is how a user gets the token to read with.
             .put("-/user/{id}", "login", anyone(), user::login)
+            // `npm owner add|rm` looks the user up first (signed-in only).
+            .get("-/user/{id}", "user", read_repo(), user::get)
+            // Any token may log itself out, a read-only one too.
+            .delete("-/user/token/{token}", "logout", anyone(), tokens::logout)
             .post("-/v1/login", "web-login", anyone(), user::web_login)
+            // Tokens are account state: listing reads, making and revoking
+            // write (so a read-only token does neither).
+            .get("-/npm/v1/tokens", "tokens", read_repo(), tokens::list)
+            .post(
+                "-/npm/v1/tokens",
+                "token-create",
+                write_repo(),
+                tokens::create,
+            )
+            .delete(
+                "-/npm/v1/tokens/token/{key}",
+                "token-revoke",
+                write_repo(),
+                tokens::revoke,
+            )
             .get("-/v1/search", "search", read_repo(), search::search)
             .post(
                 "-/npm/v1/security/advisories/bulk",
@@ -88,11 +115,13 @@ impl Format for Npm {
                 UNPUBLISH_VERSION,
                 unpublish::tarball,
             )
+            // A pruned document (unpublish) or a maintainers list (owner
+            // change): the route covers both, the host checks each call.
             .put(
                 "{pkg}/-rev/{rev}",
-                "unpublish-versions",
+                "revision",
                 UNPUBLISH_VERSION,
-                unpublish::versions,
+                revision::put,
             )
             .delete(
                 "{pkg}/-rev/{rev}",

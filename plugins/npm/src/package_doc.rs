@@ -1,5 +1,7 @@
-//! The package-level fields (readme, description, maintainers, …) that a
-//! publish moving `latest` replaces, kept in the package's own kv space.
+//! The package-level fields (readme, description, …) that a publish moving
+//! `latest` replaces, kept in the package's own kv space. (`maintainers` are
+//! the host's owners, `owners.rs`; documents stored before keep a list that
+//! is no longer read.)
 
 use serde_json::{Map, Value};
 use wharf_sdk::types::Write;
@@ -19,7 +21,6 @@ pub const FIELDS: &[&str] = &[
     "homepage",
     "bugs",
     "author",
-    "maintainers",
 ];
 
 /// The stored fields (empty when none). An empty value is what unpublish

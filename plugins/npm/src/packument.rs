@@ -3,10 +3,11 @@
 //! read time so tarball URLs always follow the repository's base URL.
 
 use serde_json::{Map, Value, json};
+use wharf_sdk::owners::Principal;
 use wharf_sdk::types::VersionRow;
 use wharf_sdk::{HttpError, Meta, Request, Response, catalog};
 
-use crate::{names, package_doc};
+use crate::{names, owners, package_doc};
 
 pub const CORGI: &str = "application/vnd.npm.install-v1+json";
 
@@ -74,9 +75,13 @@ impl Package {
             .unwrap_or(0)
     }
 
-    /// A CouchDB-style revision that changes whenever the rendered document would.
-    pub fn rev(&self) -> String {
+    /// A CouchDB-style revision that changes whenever the rendered document
+    /// would, an owner change included.
+    pub fn rev(&self, owners: &[Principal]) -> String {
         let mut state = String::new();
+        for owner in owners {
+            state.push_str(&format!("{owner}\0"));
+        }
         for r in &self.versions {
             state.push_str(&format!(
                 "{}\0{}\0{:?}\0",
@@ -90,13 +95,16 @@ impl Package {
         format!("{}-{:016x}", self.versions.len(), fnv1a(state.as_bytes()))
     }
 
-    /// The full document: everything npm stores, minus `_attachments`.
+    /// The full document: everything npm stores, minus `_attachments`;
+    /// `maintainers` are the host's owners of the package.
     pub fn full(&self, base_url: &str) -> Result<Value, HttpError> {
         let latest = self.latest()?;
+        let owners = wharf_sdk::owners::list(&self.name)?;
         let mut doc = Map::new();
         doc.insert("_id".into(), json!(self.name));
-        doc.insert("_rev".into(), json!(self.rev()));
+        doc.insert("_rev".into(), json!(self.rev(&owners)));
         doc.insert("name".into(), json!(self.name));
+        doc.insert("maintainers".into(), owners::maintainers(&owners));
         for field in package_doc::FIELDS {
             let value = self
                 .doc

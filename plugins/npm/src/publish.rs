@@ -161,7 +161,7 @@ fn publish(
     let latest = latest
         .and_then(|p| versions.get(&p.version))
         .and_then(Value::as_object);
-    let fields = package_fields(package_doc::load(name)?, user, doc, latest);
+    let fields = package_fields(package_doc::load(name)?, doc, latest);
 
     // The versions, their tarballs and tags, and the package document: all or nothing.
     let mut writes = vec![package_doc::put(name, &fields)];
@@ -321,30 +321,21 @@ fn has_install_script(meta: &Map<String, Value>) -> bool {
 
 /// The package-level document after a publish: when the publish moves
 /// `latest`, the fields of its version (the top level of the body wins over
-/// the version object); maintainers accumulate with the publisher.
+/// the version object). A `maintainers` list stored before owners were the
+/// host's is dropped.
 fn package_fields(
     mut stored: Map<String, Value>,
-    user: Option<&str>,
     doc: &Map<String, Value>,
     latest: Option<&Map<String, Value>>,
 ) -> Map<String, Value> {
     if let Some(latest) = latest {
-        for field in package_doc::FIELDS.iter().filter(|f| **f != "maintainers") {
+        for field in package_doc::FIELDS {
             match doc.get(*field).or_else(|| latest.get(*field)) {
                 Some(value) if !value.is_null() => stored.insert(field.to_string(), value.clone()),
                 _ => stored.remove(*field),
             };
         }
     }
-    let mut maintainers = match stored.remove("maintainers") {
-        Some(Value::Array(list)) => list,
-        _ => Vec::new(),
-    };
-    if let Some(user) = user
-        && !maintainers.iter().any(|m| m["name"] == user)
-    {
-        maintainers.push(json!({ "name": user, "email": "" }));
-    }
-    stored.insert("maintainers".into(), Value::Array(maintainers));
+    stored.remove("maintainers");
     stored
 }

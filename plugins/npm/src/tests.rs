@@ -14,15 +14,15 @@ use crate::{Npm, package_doc};
 const BASE: &str = "http://registry.test/test/";
 const CORGI: &str = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
 
-fn send(req: TestRequest) -> (Route, Response) {
+pub(crate) fn send(req: TestRequest) -> (Route, Response) {
     req.send::<Npm>().expect("the request classifies")
 }
 
-fn get(path: &str) -> Response {
+pub(crate) fn get(path: &str) -> Response {
     send(TestRequest::new(Method::Get, path)).1
 }
 
-fn put(path: &str, body: &Value) -> Response {
+pub(crate) fn put(path: &str, body: &Value) -> Response {
     send(
         TestRequest::new(Method::Put, path)
             .header("content-type", "application/json")
@@ -31,7 +31,7 @@ fn put(path: &str, body: &Value) -> Response {
     .1
 }
 
-fn delete(path: &str) -> Response {
+pub(crate) fn delete(path: &str) -> Response {
     send(TestRequest::new(Method::Delete, path)).1
 }
 
@@ -49,7 +49,7 @@ fn tarball_bytes(name: &str, version: &str) -> Vec<u8> {
 
 /// The document `npm publish` sends (libnpmpublish): the manifest as the only
 /// version, the tarball base64 in `_attachments` under `<name>-<version>.tgz`.
-fn publish_body(name: &str, version: &str, tarball: &[u8]) -> Value {
+pub(crate) fn publish_body(name: &str, version: &str, tarball: &[u8]) -> Value {
     let file = format!("{name}-{version}.tgz");
     json!({
         "_id": name,
@@ -84,14 +84,14 @@ fn publish_body(name: &str, version: &str, tarball: &[u8]) -> Value {
     })
 }
 
-fn publish(path: &str, name: &str, version: &str) -> Response {
+pub(crate) fn publish(path: &str, name: &str, version: &str) -> Response {
     put(
         path,
         &publish_body(name, version, &tarball_bytes(name, version)),
     )
 }
 
-fn start() {
+pub(crate) fn start() {
     mock::reset();
     mock::login_as(Some("alice"));
 }
@@ -513,7 +513,7 @@ fn classify_asks_for_the_right_access() {
             .map(|x| (x.action, x.package.clone(), x.repository.clone()))
             .collect();
         let expected = match route.id.as_str() {
-            "unpublish-versions" | "unpublish-tarball" => {
+            "revision" | "unpublish-tarball" => {
                 vec![(Action::Write, a.package.clone(), None)]
             }
             _ => Vec::new(),
@@ -541,7 +541,7 @@ fn classify_asks_for_the_right_access() {
     );
     assert_eq!(
         access(Method::Put, "left-pad/-rev/3-abc"),
-        ("unpublish-versions".into(), Action::Delete, pkg("left-pad"))
+        ("revision".into(), Action::Delete, pkg("left-pad"))
     );
     assert_eq!(
         access(Method::Delete, "left-pad/-rev/3-abc"),
@@ -773,6 +773,8 @@ fn a_publish_of_several_versions_is_all_or_nothing() {
             version: None,
         };
         h.catalog.assets.insert(taken.into(), (asset, owner));
+        h.owners
+            .insert("right-pad".into(), vec!["user:alice".into()]);
     });
     let before = catalog_state();
     let refused = put(
@@ -857,10 +859,8 @@ fn the_package_document_lives_in_the_packages_kv() {
     assert_eq!(publish("left-pad", "left-pad", "1.0.0").status, 200);
     let stored: Value = serde_json::from_slice(&package_doc::stored("left-pad").unwrap()).unwrap();
     assert_eq!(stored["readme"], "# Hello");
-    assert_eq!(
-        stored["maintainers"],
-        json!([{ "name": "alice", "email": "" }])
-    );
+    // Maintainers are the host's owners, not stored with the document.
+    assert!(stored.get("maintainers").is_none(), "{stored}");
     assert_eq!(mock::with(|h| h.catalog.kv.len()), 1);
 
     // Unpublishing the last version forgets it, in the same transaction.

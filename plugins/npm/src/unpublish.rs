@@ -1,5 +1,5 @@
 //! `npm unpublish`. For `pkg@1.0.0` npm PUTs the pruned packument to
-//! `{pkg}/-rev/{rev}`, then DELETEs `{pkg}/-/{file}/-rev/{rev}`; for the
+//! `{pkg}/-rev/{rev}` (`revision.rs`), then DELETEs `{pkg}/-/{file}/-rev/{rev}`; for the
 //! whole package (`--force`, or the last version) it DELETEs `{pkg}/-rev/{rev}`.
 //! Revisions are not checked: the catalog serializes writes. Each request is
 //! one transaction.
@@ -8,27 +8,15 @@ use serde_json::{Map, Value};
 use wharf_sdk::types::{StoreError, VersionRow, Write};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
-use crate::{DOCUMENT_LIMIT, deprecate, names, package_doc};
+use crate::{deprecate, names, package_doc};
 
-/// `PUT {pkg}/-rev/{rev}`: drop every version the document no longer lists.
-pub fn versions(req: &mut Request) -> Result<Response, HttpError> {
-    let name = req.param("pkg").to_string();
-    names::validate(&name)?;
+/// `PUT {pkg}/-rev/{rev}` with a pruned packument (`revision.rs`): drop
+/// every version the document no longer lists.
+pub fn versions(name: &str, doc: &Map<String, Value>) -> Result<(), HttpError> {
     // What the document no longer lists is only known against every version.
-    let rows = catalog::all_versions(&name)?;
+    let rows = catalog::all_versions(name)?;
     if rows.is_empty() {
         return Err(HttpError::not_found("not found"));
-    }
-    let doc: Map<String, Value> =
-        serde_json::from_slice(&req.take_body()?.read_to_end(DOCUMENT_LIMIT)?)?;
-    if doc
-        .get("name")
-        .and_then(Value::as_str)
-        .is_some_and(|n| n != name)
-    {
-        return Err(HttpError::bad_request(
-            "the package name in the document does not match the URL",
-        ));
     }
     // Without a versions member the document says nothing about what to keep.
     let keep = doc
@@ -43,21 +31,21 @@ pub fn versions(req: &mut Request) -> Result<Response, HttpError> {
         .get("dist-tags")
         .and_then(|t| t.get("latest"))
         .and_then(Value::as_str);
-    let latest = catalog::get_tag(&name, "latest")?;
+    let latest = catalog::get_tag(name, "latest")?;
 
-    let mut writes: Vec<Write> = removed.iter().map(|v| delete_version(&name, v)).collect();
+    let mut writes: Vec<Write> = removed.iter().map(|v| delete_version(name, v)).collect();
     writes.extend(after_removal(
-        &name,
+        name,
         &removed,
         &remaining,
         latest.as_deref(),
         wanted_latest,
     ));
-    writes.extend(deprecate::writes(&name, &doc, &remaining));
+    writes.extend(deprecate::writes(name, doc, &remaining));
     if !writes.is_empty() {
         catalog::apply(&writes)?;
     }
-    Ok(crate::ok())
+    Ok(())
 }
 
 /// `DELETE {pkg}/-/{file}/-rev/{rev}`: remove the tarball's version if it is

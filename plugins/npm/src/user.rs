@@ -1,13 +1,15 @@
-//! `npm whoami` and `npm login` / `npm adduser`.
+//! `npm whoami`, `npm login` / `npm adduser`, and the user lookup of
+//! `npm owner add|rm`.
 //!
 //! Accounts are created by an administrator of the registry, never by the
 //! client: the couch-style "create user" PUT only logs an existing account in
 //! (the host checks the password and issues an API token).
 
 use serde_json::{Map, Value, json};
+use wharf_sdk::owners::Principal;
 use wharf_sdk::{HttpError, Request, Response, auth};
 
-use crate::SMALL_LIMIT;
+use crate::{SMALL_LIMIT, owners};
 
 const USER_PREFIX: &str = "org.couchdb.user:";
 
@@ -17,6 +19,37 @@ pub fn whoami(req: &mut Request) -> Result<Response, HttpError> {
         Some(user) => Ok(Response::json(200, &json!({ "username": user }))),
         None => Err(HttpError::new(401, "authentication required")),
     }
+}
+
+/// `GET -/user/org.couchdb.user:{name}`: whether the user (or, for
+/// `team:<name>`, the team) exists, for signed-in callers only. npm takes
+/// the `name` it answers for the maintainer to add or remove.
+pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    let id = req.param("id").to_string();
+    let name = id
+        .strip_prefix(USER_PREFIX)
+        .ok_or_else(|| HttpError::not_found("not found"))?;
+    if req.user().is_none() {
+        return Err(HttpError::new(401, "authentication required"));
+    }
+    let owner = owners::principal(name)?;
+    if !wharf_sdk::owners::exists(&owner)? {
+        return Err(HttpError::not_found(format!("no such user: {name}")));
+    }
+    let kind = match owner {
+        Principal::User(_) => "user",
+        Principal::Team(_) => "team",
+    };
+    Ok(Response::json(
+        200,
+        &json!({
+            "_id": format!("{USER_PREFIX}{name}"),
+            "name": owners::npm_name(&owner),
+            "type": kind,
+            "roles": [],
+            "email": "",
+        }),
+    ))
 }
 
 /// `PUT -/user/org.couchdb.user:{name}` with `{"name", "password", …}`.

@@ -107,8 +107,10 @@ fn text(r: &Response) -> String {
     String::from_utf8_lossy(r.body_bytes()).into_owned()
 }
 
+/// Alice's project, seeded as she uploaded it: she owns it.
 fn demo() {
     mock::reset();
+    mock::login_as(Some("alice"));
     seed(
         "Demo_Pkg",
         "1.0",

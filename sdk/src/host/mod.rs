@@ -3,7 +3,8 @@
 //! In a `wasm32` build the raw calls are the WIT imports themselves; in a
 //! native build they have the same signatures and call the thread-local
 //! [`crate::mock`] host. [`catalog`] adds the conveniences every format wants
-//! (single writes, paging through a whole list) on top of either.
+//! (single writes, paging through a whole list) on top of either;
+//! [`owners`] and [`tokens`] give principals and token specs their types.
 
 #[cfg(target_arch = "wasm32")]
 #[path = "wasm.rs"]
@@ -14,5 +15,7 @@ mod imp;
 mod imp;
 
 pub mod catalog;
+pub mod owners;
+pub mod tokens;
 
 pub use imp::{auth, blobs, log};

@@ -34,6 +34,18 @@ pub mod raw {
     };
 }
 
+/// The owners and tokens imports, wrapped by `super::owners` and `super::tokens`.
+pub mod raw_owners {
+    pub use crate::mock::imp::{change_owners as change, owner_exists as exists, owners as list};
+}
+
+pub mod raw_tokens {
+    pub use crate::mock::imp::{
+        create_token as create, revoke_current_token as revoke_current, revoke_token as revoke,
+        tokens as list,
+    };
+}
+
 pub mod auth {
     pub use crate::mock::imp::{login, may, whoami};
 }

@@ -30,6 +30,15 @@ pub mod raw {
     };
 }
 
+/// The owners and tokens imports, wrapped by `super::owners` and `super::tokens`.
+pub mod raw_owners {
+    pub use super::wit::owners::{change, exists, list};
+}
+
+pub mod raw_tokens {
+    pub use super::wit::tokens::{create, list, revoke, revoke_current};
+}
+
 pub mod auth {
     pub use super::wit::auth::{login, may, whoami};
 }

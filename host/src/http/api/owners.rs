@@ -118,7 +118,10 @@ async fn add_as(
         .add(&change.repository, &change.package, &change.owner)
         .await
     {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(()) => {
+            changed(app, &change.repository, &change.package).await;
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => host_error(503, &format!("owners unavailable: {e}")),
     }
 }
@@ -169,8 +172,26 @@ async fn remove_as(
         .remove(&change.repository, &change.package, &change.owner)
         .await
     {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Ok(()) => {
+            changed(app, &change.repository, &change.package).await;
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => host_error(503, &format!("owners unavailable: {e}")),
+    }
+}
+
+/// After an owner change: documents that show owners (npm's `maintainers`)
+/// are rendered again, with a later Last-Modified.
+pub(super) async fn changed(app: &App, repository: &str, package: &str) {
+    app.services.doc_cache.invalidate(repository, package);
+    let packages = [package];
+    if let Err(e) = app
+        .services
+        .catalog
+        .record_change(repository, &packages)
+        .await
+    {
+        tracing::warn!(repository, package, error = %e, "recording an owner change failed");
     }
 }
 

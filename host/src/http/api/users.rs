@@ -201,10 +201,22 @@ pub async fn delete_team(
     Path(team): Path<String>,
 ) -> Response {
     let target = format!("team:{team}");
-    let change = async || match app.services.auth.directory.delete_team(&team).await {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => host_error(404, &format!("there is no team {team}")),
-        Err(e) => unavailable(e),
+    let change = async || {
+        // Its ownerships go with it: the documents that show them too.
+        let owned = match app.services.auth.owners.packages_of(&target).await {
+            Ok(owned) => owned,
+            Err(e) => return unavailable(e),
+        };
+        match app.services.auth.directory.delete_team(&team).await {
+            Ok(true) => {
+                for (repository, package) in owned {
+                    super::owners::changed(&app, &repository, &package).await;
+                }
+                StatusCode::NO_CONTENT.into_response()
+            }
+            Ok(false) => host_error(404, &format!("there is no team {team}")),
+            Err(e) => unavailable(e),
+        }
     };
     audit::admin_change(&app, &client, &headers, "team-delete", &target, change).await
 }

@@ -13,7 +13,6 @@ use crate::auth::owners::Standing;
 use crate::auth::{Action, AuthError, Caller};
 use crate::doc_cache::DocKeyRef;
 use crate::registry_token;
-use crate::runtime::registry::OwnersKeptBy;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
     Reply, RepoInfo, RequestHead,
@@ -362,9 +361,6 @@ impl RepoRequest<'_> {
 
     /// The refusal of a route that changes a package the caller does not own.
     async fn not_an_owner(&self, access: &[runtime::Access], caller: &Caller) -> Option<Response> {
-        if self.plugin.policy.owners == OwnersKeptBy::Plugin {
-            return None;
-        }
         let services = &self.app.services;
         for a in access {
             let action = runtime::action(a.action);

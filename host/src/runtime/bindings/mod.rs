@@ -5,10 +5,11 @@
 
 pub mod v0_1;
 pub mod v0_2;
+pub mod v0_3;
 
-pub use v0_2::exports::wharf::plugin::handler::{
+pub use v0_3::exports::wharf::plugin::handler::{
     CacheHint, Denial, RequestContext, Response as PluginResponse, ResponseBody,
 };
-pub use v0_2::wharf::plugin::types::{
+pub use v0_3::wharf::plugin::types::{
     Access, Action, BodyMode, Caller, ClassifyError, Method, RepoInfo, RepoKind, RequestHead, Route,
 };

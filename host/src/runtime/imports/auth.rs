@@ -3,8 +3,8 @@
 use super::StoreData;
 use crate::auth::AuthError;
 use crate::auth::tokens::TokenSpec;
-use crate::runtime::bindings::v0_2::wharf::plugin::auth as wit;
-use crate::runtime::bindings::v0_2::wharf::plugin::types::{Access, Caller};
+use crate::runtime::bindings::v0_3::wharf::plugin::auth as wit;
+use crate::runtime::bindings::v0_3::wharf::plugin::types::{Access, Caller};
 
 impl StoreData {
     pub(super) fn caller_roles(&mut self) -> wasmtime::Result<(Option<String>, Vec<String>)> {
@@ -52,7 +52,9 @@ impl wit::Host for StoreData {
     async fn may(&mut self, a: Access) -> wasmtime::Result<bool> {
         let scope = self.scope()?;
         let action = crate::runtime::action(a.action);
-        Ok(scope.may(action, a.package.as_deref(), a.repository.as_deref()))
+        Ok(scope
+            .may(action, a.package.as_deref(), a.repository.as_deref())
+            .await)
     }
 
     async fn login(

@@ -1,11 +1,11 @@
 //! `blobs`: the request body, stored blobs and resumable uploads.
 //!
 //! The `StoreData` methods here are the calls both contract versions share;
-//! the trait impls below are the 0.2 glue.
+//! the trait impls below are the 0.3 glue.
 
 use super::{IncomingBody, MAX_READ_WINDOW, StoreData, done};
-use crate::runtime::bindings::v0_2::wharf::plugin::blobs as wit;
-use crate::runtime::bindings::v0_2::wharf::plugin::types::{BlobInfo, DigestSet, StoreError};
+use crate::runtime::bindings::v0_3::wharf::plugin::blobs as wit;
+use crate::runtime::bindings::v0_3::wharf::plugin::types::{BlobInfo, DigestSet, StoreError};
 use crate::runtime::capability::RequestScope;
 use crate::runtime::json_base64;
 use crate::runtime::multipart::{self, Part};

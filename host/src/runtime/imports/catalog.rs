@@ -1,8 +1,8 @@
 //! `catalog`: reads scoped to the repository, writes through the policy.
 
 use super::{StoreData, done};
-use crate::runtime::bindings::v0_2::wharf::plugin::catalog as wit;
-use crate::runtime::bindings::v0_2::wharf::plugin::types::StoreError;
+use crate::runtime::bindings::v0_3::wharf::plugin::catalog as wit;
+use crate::runtime::bindings::v0_3::wharf::plugin::types::StoreError;
 use crate::store::catalog::{self as cat, MAX_PAGE, Write};
 
 impl From<cat::VersionRow> for wit::VersionRow {

@@ -1,7 +1,7 @@
 //! `log`: plugin messages in the host's log, tagged with the plugin.
 
 use super::StoreData;
-use crate::runtime::bindings::v0_2::wharf::plugin::log as wit;
+use crate::runtime::bindings::v0_3::wharf::plugin::log as wit;
 
 /// Longest message kept from a plugin: it may echo what a client sent.
 const MAX_MESSAGE: usize = 4096;

@@ -2,16 +2,20 @@
 //!
 //! One module per imported interface of the current contract, each a thin
 //! glue over [`RequestScope`] (the policy, `capability.rs`) and the stores;
-//! `v0_1.rs` maps the older contract onto the same calls. During `classify`
-//! there is no scope and every import traps: classify must be pure.
+//! `v0_2.rs` and `v0_1.rs` map the older contracts onto the same calls.
+//! During `classify` there is no scope and every import traps: classify
+//! must be pure.
 
 mod auth;
 mod blobs;
 mod catalog;
 mod log;
+mod owners;
 mod signing;
+mod tokens;
 mod upstream;
 mod v0_1;
+mod v0_2;
 
 pub use blobs::BlobReader;
 pub use upstream::UpstreamResponse;
@@ -26,7 +30,7 @@ use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::v0_2::wharf::plugin::types as wit;
+use super::bindings::v0_3::wharf::plugin::types as wit;
 
 /// Largest window a plugin may read from a blob or a body in one call.
 pub const MAX_READ_WINDOW: u32 = 1 << 20;

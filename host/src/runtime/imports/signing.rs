@@ -1,7 +1,7 @@
 //! `signing`: host-held keys. None is configured yet.
 
 use super::StoreData;
-use crate::runtime::bindings::v0_2::wharf::plugin::signing as wit;
+use crate::runtime::bindings::v0_3::wharf::plugin::signing as wit;
 
 fn not_configured(key_id: &str) -> wasmtime::Result<Result<String, String>> {
     Ok(Err(format!("signing key {key_id:?} is not configured")))

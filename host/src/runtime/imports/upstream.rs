@@ -2,8 +2,8 @@
 //! no host is reachable, whatever the grants say.
 
 use super::StoreData;
-use crate::runtime::bindings::v0_2::wharf::plugin::types::{BlobInfo, DigestSet, StoreError};
-use crate::runtime::bindings::v0_2::wharf::plugin::upstream as wit;
+use crate::runtime::bindings::v0_3::wharf::plugin::types::{BlobInfo, DigestSet, StoreError};
+use crate::runtime::bindings::v0_3::wharf::plugin::upstream as wit;
 use wasmtime::component::Resource;
 
 /// A response from an upstream server (never created yet).

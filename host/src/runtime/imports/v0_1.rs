@@ -9,7 +9,7 @@ use super::{BlobReader, IncomingBody, StoreData, UpstreamResponse};
 use crate::runtime::bindings::v0_1::wharf::plugin::{
     auth, blobs, catalog, log, signing, types, upstream,
 };
-use crate::runtime::bindings::v0_2::wharf::plugin::{log as log_v0_2, signing as signing_v0_2};
+use crate::runtime::bindings::v0_3::wharf::plugin::{log as log_v0_3, signing as signing_v0_3};
 use crate::store::StoreError as HostError;
 use crate::store::catalog::{self as cat, MAX_PAGE, Write};
 use crate::store::digest::{self, Want};
@@ -448,7 +448,9 @@ impl auth::Host for StoreData {
     async fn may(&mut self, a: types::Access) -> wasmtime::Result<bool> {
         let scope = self.scope()?;
         let action = crate::runtime::contract::action_v0_1(a.action);
-        Ok(scope.may(action, a.package.as_deref(), a.repository.as_deref()))
+        Ok(scope
+            .may(action, a.package.as_deref(), a.repository.as_deref())
+            .await)
     }
 
     async fn login(
@@ -466,29 +468,29 @@ impl signing::Host for StoreData {
         key_id: String,
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<String, String>> {
-        signing_v0_2::Host::clearsign(self, key_id, data).await
+        signing_v0_3::Host::clearsign(self, key_id, data).await
     }
     async fn sign_detached(
         &mut self,
         key_id: String,
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<String, String>> {
-        signing_v0_2::Host::sign_detached(self, key_id, data).await
+        signing_v0_3::Host::sign_detached(self, key_id, data).await
     }
     async fn public_key(&mut self, key_id: String) -> wasmtime::Result<Result<String, String>> {
-        signing_v0_2::Host::public_key(self, key_id).await
+        signing_v0_3::Host::public_key(self, key_id).await
     }
 }
 
 impl log::Host for StoreData {
     async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
         let level = match level {
-            log::Level::Trace => log_v0_2::Level::Trace,
-            log::Level::Debug => log_v0_2::Level::Debug,
-            log::Level::Info => log_v0_2::Level::Info,
-            log::Level::Warn => log_v0_2::Level::Warn,
-            log::Level::Error => log_v0_2::Level::Error,
+            log::Level::Trace => log_v0_3::Level::Trace,
+            log::Level::Debug => log_v0_3::Level::Debug,
+            log::Level::Info => log_v0_3::Level::Info,
+            log::Level::Warn => log_v0_3::Level::Warn,
+            log::Level::Error => log_v0_3::Level::Error,
         };
-        log_v0_2::Host::log(self, level, message).await
+        log_v0_3::Host::log(self, level, message).await
     }
 }
