@@ -249,30 +249,6 @@ fn twine_upload_then_pip_install_with_requires_python_and_yanks() {
     assert_eq!(entry["digests"]["blake2b_256"], blake2_256_hex(&wheel));
 }
 
-/// A multipart upload body as twine sends it.
-fn form(fields: &[(&str, &str)], filename: &str, content: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "wharf-test-boundary";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"{filename}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend(content);
-    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 fn post_upload(server: &Server, token: Option<&str>, digests: &[(&str, &str)]) -> Reply {
     let mut fields = vec![
         (":action", "file_upload"),
@@ -284,7 +260,8 @@ fn post_upload(server: &Server, token: Option<&str>, digests: &[(&str, &str)]) -
         ("metadata_version", "2.1"),
     ];
     fields.extend_from_slice(digests);
-    let (content_type, body) = form(&fields, "wharf_demo-9.9.tar.gz", UPLOAD_CONTENT);
+    let (content_type, body) =
+        wharf_tests::publish::twine_form(&fields, "wharf_demo-9.9.tar.gz", UPLOAD_CONTENT);
     let mut req =
         ureq::post(&format!("{}/pypi/legacy/", server.url)).set("Content-Type", &content_type);
     if let Some(token) = token {

@@ -26,10 +26,8 @@ pub fn pypi_wheel_name(name: &str, version: &str) -> String {
 
 /// twine's upload of `wheel`: the content type and the form.
 pub fn pypi_upload(name: &str, version: &str, wheel: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "wharf-test-boundary";
-    let mut body = Vec::new();
     let digest = hex::encode(Sha256::digest(wheel));
-    for (field, value) in [
+    let fields = [
         (":action", "file_upload"),
         ("protocol_version", "1"),
         ("name", name),
@@ -38,18 +36,26 @@ pub fn pypi_upload(name: &str, version: &str, wheel: &[u8]) -> (String, Vec<u8>)
         ("pyversion", "py3"),
         ("metadata_version", "2.1"),
         ("sha256_digest", &digest),
-    ] {
+    ];
+    twine_form(&fields, &pypi_wheel_name(name, version), wheel)
+}
+
+/// A multipart upload body as twine sends it: the text fields, then the
+/// file as `content`. The content type and the body.
+pub fn twine_form(fields: &[(&str, &str)], filename: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "wharf-test-boundary";
+    let mut body = Vec::new();
+    for (field, value) in fields {
         body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n").as_bytes());
     }
-    let file = pypi_wheel_name(name, version);
     body.extend(
         format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"{file}\"\r\n\
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; filename=\"{filename}\"\r\n\
              Content-Type: application/octet-stream\r\n\r\n"
         )
         .as_bytes(),
     );
-    body.extend(wheel);
+    body.extend(content);
     body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
