@@ -14,6 +14,7 @@ pub mod passwords;
 pub mod registry_token;
 pub mod runtime;
 pub mod services;
+pub mod signing;
 pub mod store;
 pub mod telemetry;
 

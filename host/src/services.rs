@@ -16,6 +16,8 @@ pub struct Services {
     pub auth: Auth,
     pub audit: Audit,
     pub doc_cache: DocumentCache,
+    /// The OpenPGP keys plugins sign with, never see.
+    pub keys: Arc<crate::signing::Keyring>,
 }
 
 impl Services {
@@ -44,6 +46,9 @@ impl Services {
             .await?
             .with_backoff(settings.login_backoff()),
             doc_cache: DocumentCache::new(settings.document_cache_bytes),
+            keys: Arc::new(crate::signing::Keyring::open(
+                settings.data_path("signing-keys"),
+            )),
             settings,
         })
     }

@@ -2,9 +2,11 @@
 //! so they are for the operator of the host, who is every user's admin.
 
 mod directory;
+mod keys;
 mod permissions;
 
 pub use directory::{TeamCommand, UserCommand, team, user};
+pub use keys::{KeyCommand, key};
 pub use permissions::{PermissionCommand, permission};
 
 use clap::{Args, Subcommand};
@@ -39,6 +41,11 @@ pub enum Command {
     Permission {
         #[command(subcommand)]
         command: PermissionCommand,
+    },
+    /// The OpenPGP keys the host signs with for plugins.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
     },
 }
 

@@ -25,7 +25,10 @@
 //!   the caller's password behind the login backoff, by no restricted token,
 //!   and never outliving the token that makes them; revoked within a route
 //!   that writes (a restricted token only itself); any token may revoke
-//!   itself whatever the route.
+//!   itself whatever the route;
+//! - a signing key signs only for a plugin granted its key id
+//!   (`signing_keys` in `plugin-registry.toml`); the key never leaves the
+//!   host.
 
 mod owners;
 #[cfg(test)]
@@ -195,6 +198,17 @@ impl RequestScope {
             true => Ok(()),
             false => Err(StoreError::Forbidden(
                 "storing bytes needs a route that writes".into(),
+            )),
+        }
+    }
+
+    /// The host's keyring, when the plugin is granted `key_id`.
+    pub fn signing_key(&self, key_id: &str) -> Result<Arc<crate::signing::Keyring>, String> {
+        match self.policy.signing_keys.iter().any(|k| k == key_id) {
+            true => Ok(self.services.keys.clone()),
+            false => Err(format!(
+                "signing key {key_id:?} is not granted to the {} plugin (signing_keys in plugin-registry.toml)",
+                self.plugin
             )),
         }
     }
