@@ -98,7 +98,11 @@ fn go(server: &Server, work: &Path, dir: &Path, args: &[&str]) -> (bool, String)
 
 fn go_ok(server: &Server, work: &Path, dir: &Path, args: &[&str]) -> String {
     let (ok, out) = go(server, work, dir, args);
-    assert!(ok, "go {args:?} failed:\n{out}\nserver log:\n{}", server.log());
+    assert!(
+        ok,
+        "go {args:?} failed:\n{out}\nserver log:\n{}",
+        server.log()
+    );
     out
 }
 

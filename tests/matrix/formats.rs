@@ -42,7 +42,8 @@ fn go_zip(version: &str, data: &[u8]) -> Vec<u8> {
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     zip.start_file(format!("{root}/go.mod"), stored).unwrap();
-    zip.write_all(format!("module {name}\n").as_bytes()).unwrap();
+    zip.write_all(format!("module {name}\n").as_bytes())
+        .unwrap();
     zip.start_file(format!("{root}/data.txt"), stored).unwrap();
     zip.write_all(data).unwrap();
     zip.finish().unwrap().into_inner()

@@ -60,14 +60,18 @@ fn check_elem(elem: &str, kind: Kind) -> Result<(), String> {
         .iter()
         .any(|bad| bad.eq_ignore_ascii_case(short))
     {
-        return Err(format!("{short:?} is not allowed as a path element on Windows"));
+        return Err(format!(
+            "{short:?} is not allowed as a path element on Windows"
+        ));
     }
     if kind == Kind::Module
         && let Some(tilde) = short.rfind('~')
         && tilde < short.len() - 1
         && short[tilde + 1..].bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(format!("trailing tilde and digits in path element {elem:?}"));
+        return Err(format!(
+            "trailing tilde and digits in path element {elem:?}"
+        ));
     }
     Ok(())
 }
@@ -171,7 +175,9 @@ pub fn unescape(s: &str) -> Result<String, String> {
         } else if c == '!' {
             bang = true;
         } else if c.is_ascii_uppercase() {
-            return Err(format!("invalid escaped path {s:?}: upper case must be '!'-escaped"));
+            return Err(format!(
+                "invalid escaped path {s:?}: upper case must be '!'-escaped"
+            ));
         } else {
             out.push(c);
         }

@@ -100,7 +100,9 @@ pub fn check(
         ));
     }
     if require_go_mod && !has_go_mod && errors.is_empty() {
-        errors.push(format!("{prefix}go.mod: missing: the zip must have a go.mod at its root"));
+        errors.push(format!(
+            "{prefix}go.mod: missing: the zip must have a go.mod at its root"
+        ));
     }
     if errors.is_empty() {
         return Ok(());
@@ -115,7 +117,10 @@ pub fn check(
 
 /// `path.Clean(name) == name`, for a name without a trailing slash.
 fn is_clean(name: &str) -> bool {
-    !name.starts_with('/') && name.split('/').all(|e| !e.is_empty() && e != "." && e != "..")
+    !name.starts_with('/')
+        && name
+            .split('/')
+            .all(|e| !e.is_empty() && e != "." && e != "..")
 }
 
 /// `zip.isVendoredPackage`, offset quirk included (golang/go#31562): a file

@@ -125,8 +125,8 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
     let response = match ext {
         "info" => info(&version, row.published_at),
         _ => {
-            let asset = catalog::find_asset(&asset_path(&module, &version, ext))?
-                .ok_or_else(missing)?;
+            let asset =
+                catalog::find_asset(&asset_path(&module, &version, ext))?.ok_or_else(missing)?;
             Response::blob(&asset.blake3, &asset.content_type)
         }
     };

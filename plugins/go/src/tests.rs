@@ -196,7 +196,10 @@ fn delete_and_yank() {
         Method::Post,
         &format!("{ESCAPED}/@v/v1.1.0/unyank"),
     ));
-    assert_eq!(text(&get(&format!("{ESCAPED}/@v/list"))), "v1.0.0\nv1.1.0\n");
+    assert_eq!(
+        text(&get(&format!("{ESCAPED}/@v/list"))),
+        "v1.0.0\nv1.1.0\n"
+    );
 
     let delete = send(TestRequest::new(
         Method::Delete,
@@ -337,7 +340,10 @@ fn a_zip_bomb_is_refused() {
     let root = format!("{MODULE}@v1.0.0");
     let zeros = vec![0u8; 64 << 20];
     let body = zip_of(&[
-        (&format!("{root}/go.mod"), format!("module {MODULE}\n").as_bytes()),
+        (
+            &format!("{root}/go.mod"),
+            format!("module {MODULE}\n").as_bytes(),
+        ),
         (&format!("{root}/bomb.go"), &zeros),
     ]);
     let r = put(ESCAPED, "v1.0.0", body);
@@ -460,7 +466,10 @@ fn module_paths() {
 
 #[test]
 fn case_encoding() {
-    assert_eq!(module::escape("github.com/Azure/SDK"), "github.com/!azure/!s!d!k");
+    assert_eq!(
+        module::escape("github.com/Azure/SDK"),
+        "github.com/!azure/!s!d!k"
+    );
     assert_eq!(
         module::unescape("github.com/!azure/!s!d!k").unwrap(),
         "github.com/Azure/SDK"
@@ -469,7 +478,9 @@ fn case_encoding() {
         assert!(module::unescape(bad).is_err(), "{bad}");
     }
     assert_eq!(
-        module::unescape_version("v1.0.0-!r!c1").unwrap().to_string(),
+        module::unescape_version("v1.0.0-!r!c1")
+            .unwrap()
+            .to_string(),
         "v1.0.0-RC1"
     );
     assert!(module::unescape_version("v1.0.0-RC1").is_err());
@@ -514,10 +525,13 @@ fn versions() {
     assert_eq!(names, ["v1.2.0-beta", "v1.2.0-rc.1", "v1.2.0", "v1.10.0"]);
 }
 
+/// Entries (name, declared size), and the error expected if any.
+type RuleCase = (Vec<(&'static str, u64)>, Option<&'static str>);
+
 #[test]
 fn zip_rules_table() {
     let e = |name: &'static str, size: u64| (name, size);
-    let cases: Vec<(Vec<(&str, u64)>, Option<&str>)> = vec![
+    let cases: Vec<RuleCase> = vec![
         (vec![e("example.com/m@v1.0.0/go.mod", 10)], None),
         (
             vec![
@@ -608,7 +622,10 @@ fn zip_rules_table() {
 fn go_mod_module_directive() {
     let cases: &[(&str, Result<&str, ()>)] = &[
         ("module example.com/m\n", Ok("example.com/m")),
-        ("// comment\nmodule \"example.com/m\" // trailing\n", Ok("example.com/m")),
+        (
+            "// comment\nmodule \"example.com/m\" // trailing\n",
+            Ok("example.com/m"),
+        ),
         ("module `example.com/m`\n", Ok("example.com/m")),
         ("module (\n\texample.com/m\n)\n", Ok("example.com/m")),
         ("go 1.21\nmodule\texample.com/m\n", Ok("example.com/m")),

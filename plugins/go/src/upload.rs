@@ -9,10 +9,10 @@ use wharf_sdk::archive::{Limits, Zip};
 use wharf_sdk::types::{Asset, DigestSet, Publication, StoreError, VersionRow};
 use wharf_sdk::{HttpError, Request, Response, blobs, catalog};
 
+use crate::asset_path;
 use crate::module::{self, Version};
 use crate::rules::{self, Entry, MAX_GO_MOD, MAX_ZIP_FILE};
 use crate::serve::{rfc3339, write_module};
-use crate::asset_path;
 
 /// What a module zip may unpack to: `zip.MaxZipFile` in all, the SDK's
 /// entry count and ratio bounds.
@@ -55,8 +55,7 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
         version: VersionRow {
             package: module.clone(),
             version: name.clone(),
-            metadata_json: serde_json::json!({ "sha256": sha256, "size": blob.size })
-                .to_string(),
+            metadata_json: serde_json::json!({ "sha256": sha256, "size": blob.size }).to_string(),
             yanked: false,
             deprecated: None,
             published_at: 0,
