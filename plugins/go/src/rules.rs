@@ -3,8 +3,6 @@
 //! declared sizes of a zip the SDK's bounded reader already opened; and the
 //! `module` directive of `go.mod`.
 
-use std::collections::HashMap;
-
 use crate::module;
 
 /// `zip.MaxZipFile`: the zip, and all its files unpacked, at most 500 MiB.
@@ -33,7 +31,7 @@ pub fn check(
 ) -> Result<(), String> {
     let prefix = format!("{module}@{version}/");
     let mut errors: Vec<String> = Vec::new();
-    let mut collisions = Collisions::default();
+    let mut paths: Vec<(&str, bool)> = Vec::with_capacity(entries.len());
     let mut total: u64 = 0;
     let mut has_go_mod = false;
     for entry in entries {
@@ -57,10 +55,7 @@ pub fn check(
             bad(format!("malformed file path {name:?}: {e}"));
             continue;
         }
-        if let Err(e) = collisions.check(name, is_dir) {
-            bad(e);
-            continue;
-        }
+        paths.push((name, is_dir));
         if is_dir {
             continue;
         }
@@ -93,6 +88,9 @@ pub fn check(
             ));
             continue;
         }
+    }
+    if let Err(e) = check_collisions(&paths) {
+        errors.push(e);
     }
     if total > MAX_ZIP_FILE {
         errors.push(format!(
@@ -137,37 +135,65 @@ fn is_vendored_package(name: &str) -> bool {
     bytes.get(from..).is_some_and(|rest| rest.contains(&b'/'))
 }
 
-/// `zip.collisionChecker`: no two paths equal under case folding, and no
-/// path both a file and a directory.
-#[derive(Default)]
-struct Collisions {
-    seen: HashMap<String, (String, bool)>,
+/// Unicode case folding, closer to Go's `strToFold` than lower case alone:
+/// `ſ` and `s`, `K` (Kelvin) and `k` fold together.
+fn fold(element: &str) -> String {
+    element
+        .chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
-impl Collisions {
-    fn check(&mut self, path: &str, is_dir: bool) -> Result<(), String> {
-        let fold = path.to_lowercase();
-        if let Some((prev, prev_dir)) = self.seen.get(&fold) {
-            if prev != path {
+/// `zip.collisionChecker`, over all paths at once: no two paths (or parent
+/// directories) equal under case folding but spelled differently, no path
+/// both a file and a directory, no file twice.
+///
+/// Go registers every parent of every path in a map; a zip of deep paths
+/// would make that quadratic in time and memory. Here the paths are sorted
+/// by their folded form with `/` as the lowest byte, which puts every path
+/// right before the paths below it: comparing neighbours finds every
+/// collision (two paths that share folded leading elements share them with
+/// every path sorted between them), in time and memory linear in the names.
+fn check_collisions(paths: &[(&str, bool)]) -> Result<(), String> {
+    let keys: Vec<String> = paths
+        .iter()
+        .map(|(p, _)| fold(p).replace('/', "\0"))
+        .collect();
+    let mut order: Vec<usize> = (0..paths.len()).collect();
+    order.sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]));
+    for pair in order.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let ((path_a, dir_a), (path_b, dir_b)) = (paths[a], paths[b]);
+        let mut at = 0;
+        for (ea, eb) in path_a.split('/').zip(path_b.split('/')) {
+            if ea != eb {
+                if fold(ea) != fold(eb) {
+                    break;
+                }
                 return Err(format!(
-                    "case-insensitive file name collision: {prev:?} and {path:?}"
+                    "case-insensitive file name collision: {:?} and {:?}",
+                    &path_a[..at + ea.len()],
+                    &path_b[..at + eb.len()]
                 ));
             }
-            if *prev_dir != is_dir {
-                return Err(format!("entry {path:?} is both a file and a directory"));
-            }
-            if !is_dir {
-                return Err(format!("multiple entries for file {path:?}"));
-            }
-            // A directory seen again: its parents are registered already.
-            return Ok(());
+            at += ea.len() + 1;
         }
-        self.seen.insert(fold, (path.to_string(), is_dir));
-        match path.rsplit_once('/') {
-            Some((parent, _)) => self.check(parent, true),
-            None => Ok(()),
+        if keys[a] == keys[b] {
+            if dir_a != dir_b {
+                return Err(format!("entry {path_a:?} is both a file and a directory"));
+            }
+            if !dir_a {
+                return Err(format!("multiple entries for file {path_a:?}"));
+            }
+        } else if !dir_a
+            && keys[b].starts_with(keys[a].as_str())
+            && keys[b].as_bytes().get(keys[a].len()) == Some(&0)
+        {
+            return Err(format!("entry {path_a:?} is both a file and a directory"));
         }
     }
+    Ok(())
 }
 
 /// The module path the `module` directive of `go.mod` declares.

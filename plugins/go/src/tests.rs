@@ -589,6 +589,39 @@ fn zip_rules_table() {
         (
             vec![
                 e("example.com/m@v1.0.0/go.mod", 10),
+                e("example.com/m@v1.0.0/\u{17f}.go", 1),
+                e("example.com/m@v1.0.0/S.go", 1),
+            ],
+            Some("collision"),
+        ),
+        (
+            vec![
+                e("example.com/m@v1.0.0/go.mod", 10),
+                e("example.com/m@v1.0.0/a/b/c.go", 1),
+                e("example.com/m@v1.0.0/a/B/d.go", 1),
+            ],
+            Some("case-insensitive file name collision: \"a/b\" and \"a/B\""),
+        ),
+        (
+            vec![
+                e("example.com/m@v1.0.0/go.mod", 10),
+                e("example.com/m@v1.0.0/a/b/c.go", 1),
+                e("example.com/m@v1.0.0/a/b", 1),
+            ],
+            Some("both a file and a directory"),
+        ),
+        (
+            vec![
+                e("example.com/m@v1.0.0/go.mod", 10),
+                e("example.com/m@v1.0.0/a/b/", 0),
+                e("example.com/m@v1.0.0/a/b/c.go", 1),
+                e("example.com/m@v1.0.0/a/", 0),
+            ],
+            None,
+        ),
+        (
+            vec![
+                e("example.com/m@v1.0.0/go.mod", 10),
                 e("example.com/m@v1.0.0/vendor/modules.txt", 1),
             ],
             None,
@@ -662,4 +695,18 @@ fn uploads_need_the_zip_suffix() {
     .1;
     assert_eq!(r.status, 405);
     nothing_stored();
+}
+
+#[test]
+fn deep_paths_cost_linear_time() {
+    // 20,000 entries, each 2,000 elements deep under its own top directory:
+    // quadratic work per entry would take minutes.
+    let names: Vec<String> = (0..20_000)
+        .map(|i| format!("example.com/m@v1.0.0/d{i}/{}x.go", "a/".repeat(2_000)))
+        .chain(std::iter::once("example.com/m@v1.0.0/go.mod".to_string()))
+        .collect();
+    let entries: Vec<Entry> = names.iter().map(|name| Entry { name, size: 1 }).collect();
+    let started = std::time::Instant::now();
+    assert!(rules::check("example.com/m", "v1.0.0", &entries, true).is_ok());
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
