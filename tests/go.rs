@@ -73,6 +73,11 @@ fn upload(server: &Server, token: &str, escaped: &str, version: &str, zip: &[u8]
 /// The go command, confined to `work`: its own GOPATH, caches and HOME, no
 /// checksum database, no toolchain download, Wharf as the only proxy.
 fn go(server: &Server, work: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
+    go_through(&format!("{}/go/", server.url), work, dir, args)
+}
+
+/// The go command with `proxy` as its only `GOPROXY`.
+fn go_through(proxy: &str, work: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
     let mut cmd = Command::new("timeout");
     cmd.arg(COMMAND_TIMEOUT)
         .arg(go_binary())
@@ -85,7 +90,7 @@ fn go(server: &Server, work: &Path, dir: &Path, args: &[&str]) -> (bool, String)
         .env("GOCACHE", work.join("gocache"))
         .env("GOMODCACHE", work.join("gomodcache"))
         .env("GOENV", "off")
-        .env("GOPROXY", format!("{}/go/", server.url))
+        .env("GOPROXY", proxy)
         .env("GOFLAGS", "-mod=mod")
         .env("GONOSUMDB", "*")
         .env("GOSUMDB", "off")
@@ -291,4 +296,65 @@ fn zips_that_break_the_rules_are_refused() {
         server.url
     )));
     assert_eq!(zip.status, 404);
+}
+
+/// With anonymous reads off, the go command must authenticate; it sends
+/// credentials (`~/.netrc`, GOAUTH, or user info in the GOPROXY URL) over
+/// HTTPS only, and refuses to send them to a plain-HTTP proxy. So on plain
+/// HTTP it gets the 401 and reports it; the same reads with Basic
+/// credentials (any user name, an API token as the password), as the go
+/// command sends them over HTTPS, succeed. See docs/formats/go.md.
+#[test]
+fn go_reads_with_credentials_when_anonymous_reads_are_off() {
+    let server = Server::start_with_env(
+        &[PluginEntry {
+            format: "go",
+            extra: "",
+        }],
+        &[("WHARF_ANONYMOUS_READ", "false")],
+    );
+    let token = server.create_user("alice", "alice-password");
+    let reply = upload(&server, &token, ESCAPED, "v1.0.0", &greet_zip("v1.0.0"));
+    assert_eq!(reply.status, 201, "{}", reply.text());
+
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let app = work.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::create_dir_all(work.join("home")).unwrap();
+    std::fs::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
+    std::fs::write(
+        app.join("main.go"),
+        format!(
+            "package main\n\nimport (\n\t\"fmt\"\n\n\t\"{MODULE}\"\n)\n\n\
+             func main() {{ fmt.Println(greet.Hello()) }}\n"
+        ),
+    )
+    .unwrap();
+
+    let (ok, out) = go(&server, work, &app, &["get", &format!("{MODULE}@v1.0.0")]);
+    assert!(!ok, "an anonymous read succeeded:\n{out}");
+    assert!(out.contains("401"), "{out}");
+
+    // Through a proxy URL with credentials, the go command refuses outright.
+    let proxy = server
+        .url
+        .replace("http://", &format!("http://any:{token}@"))
+        + "/go/";
+    let (ok, out) = go_through(&proxy, work, &app, &["get", &format!("{MODULE}@v1.0.0")]);
+    assert!(!ok && out.contains("refusing to pass credentials"), "{out}");
+
+    let auth = wharf_tests::basic("any", &token);
+    for path in [
+        "@v/list",
+        "@latest",
+        "@v/v1.0.0.info",
+        "@v/v1.0.0.mod",
+        "@v/v1.0.0.zip",
+    ] {
+        let url = format!("{}/go/{ESCAPED}/{path}", server.url);
+        assert_eq!(send(ureq::get(&url)).status, 401, "{path}");
+        let reply = send(ureq::get(&url).set("authorization", &auth));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    }
 }

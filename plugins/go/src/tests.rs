@@ -710,3 +710,16 @@ fn deep_paths_cost_linear_time() {
     assert!(rules::check("example.com/m", "v1.0.0", &entries, true).is_ok());
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
+
+#[test]
+fn a_declared_oversized_zip_is_refused_before_storing() {
+    setup();
+    let r = send(
+        TestRequest::new(Method::Put, &format!("{ESCAPED}/@v/v1.0.0.zip"))
+            .header("content-length", "600000000")
+            .body(b"x".to_vec()),
+    )
+    .1;
+    assert_eq!(r.status, 413, "{}", text(&r));
+    mock::with(|h| assert!(h.blobs.is_empty()));
+}

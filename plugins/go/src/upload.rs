@@ -38,12 +38,23 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
         return Err(exists(&module, &name));
     }
 
-    let blob = req.take_body()?.ingest(None, DigestSet::SHA256, None)?;
-    if blob.size > MAX_ZIP_FILE {
-        return Err(HttpError::new(
+    let too_large = || {
+        HttpError::new(
             413,
             format!("module zip too large (max size is {MAX_ZIP_FILE} bytes)"),
-        ));
+        )
+    };
+    // Refused before a byte is stored when the client says so up front.
+    if req
+        .header("content-length")
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > MAX_ZIP_FILE)
+    {
+        return Err(too_large());
+    }
+    let blob = req.take_body()?.ingest(None, DigestSet::SHA256, None)?;
+    if blob.size > MAX_ZIP_FILE {
+        return Err(too_large());
     }
     let zip = Zip::open(blobs::open(&blob.digests.blake3)?, LIMITS)
         .map_err(|e| with_context(HttpError::from(e)))?;
