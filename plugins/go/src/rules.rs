@@ -30,12 +30,18 @@ pub fn check(
     require_go_mod: bool,
 ) -> Result<(), String> {
     let prefix = format!("{module}@{version}/");
+    // At most REPORTED messages are kept, whatever a zip of 100,000 bad
+    // entries sends; the rest are counted.
     let mut errors: Vec<String> = Vec::new();
+    let mut more = 0usize;
     let mut paths: Vec<(&str, bool)> = Vec::with_capacity(entries.len());
     let mut total: u64 = 0;
     let mut has_go_mod = false;
     for entry in entries {
-        let mut bad = |why: String| errors.push(format!("{}: {why}", entry.name));
+        let mut bad = |why: String| match errors.len() < REPORTED {
+            true => errors.push(format!("{}: {why}", entry.name)),
+            false => more += 1,
+        };
         let Some(name) = entry.name.strip_prefix(&prefix) else {
             bad(format!("path does not have prefix {prefix:?}"));
             continue;
@@ -105,7 +111,7 @@ pub fn check(
     if errors.is_empty() {
         return Ok(());
     }
-    let more = errors.len().saturating_sub(REPORTED);
+    more += errors.len().saturating_sub(REPORTED);
     errors.truncate(REPORTED);
     if more > 0 {
         errors.push(format!("… and {more} more"));

@@ -723,3 +723,12 @@ fn a_declared_oversized_zip_is_refused_before_storing() {
     assert_eq!(r.status, 413, "{}", text(&r));
     mock::with(|h| assert!(h.blobs.is_empty()));
 }
+
+#[test]
+fn many_violations_are_counted_not_listed() {
+    let names: Vec<String> = (0..1_000).map(|i| format!("elsewhere/{i}.go")).collect();
+    let entries: Vec<Entry> = names.iter().map(|name| Entry { name, size: 1 }).collect();
+    let err = rules::check("example.com/m", "v1.0.0", &entries, true).unwrap_err();
+    assert_eq!(err.lines().count(), 9, "{err}");
+    assert!(err.ends_with("… and 992 more"), "{err}");
+}
