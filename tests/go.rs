@@ -358,3 +358,109 @@ fn go_reads_with_credentials_when_anonymous_reads_are_off() {
         assert_eq!(reply.status, 200, "{path}: {}", reply.text());
     }
 }
+
+/// What an attacker sends: a zip bomb, a huge go.mod, entry names and module
+/// paths that climb or hide. Each is refused quickly, storing nothing.
+#[test]
+fn hostile_uploads_are_refused_quickly() {
+    use std::io::Read;
+    let server = Server::start(&[PluginEntry {
+        format: "go",
+        extra: "",
+    }]);
+    let token = server.create_user("mallory", "mallory-password");
+    let root = format!("{MODULE}@v1.0.0");
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+
+    // Zeros in a zip of about a thousandth of their size: 1 GiB passes the
+    // per-entry limit, 300 MiB the ratio limit.
+    let bomb = |zeros: u64| {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file(format!("{root}/go.mod"), deflated).unwrap();
+        zip.write_all(format!("module {MODULE}\n").as_bytes())
+            .unwrap();
+        zip.start_file(format!("{root}/zeros.go"), deflated)
+            .unwrap();
+        std::io::copy(&mut std::io::repeat(0).take(zeros), &mut zip).unwrap();
+        zip.finish().unwrap().into_inner()
+    };
+    // A 17 MiB go.mod (zip.MaxGoMod is 16 MiB), of text that compresses
+    // badly enough to pass the ratio limit.
+    let huge_go_mod = {
+        let mut text = format!("module {MODULE}\n").into_bytes();
+        let mut x: u32 = 7;
+        text.extend((0..17 << 20).map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            b'a' + (x >> 16) as u8 % 26
+        }));
+        module_zip_bytes(&[(&format!("{root}/go.mod"), &text)])
+    };
+    let climbing = module_zip_bytes(&[
+        (
+            &format!("{root}/go.mod"),
+            format!("module {MODULE}\n").as_bytes(),
+        ),
+        (
+            &format!("{root}/../../../etc/cron.d/x"),
+            b"* * * * * root sh\n",
+        ),
+    ]);
+    for (what, zip, status, expected) in [
+        (
+            "1 GiB zip bomb",
+            bomb(1 << 30),
+            413,
+            "larger than 524288000 bytes",
+        ),
+        ("300 MiB zip bomb", bomb(300 << 20), 413, "compression bomb"),
+        ("huge go.mod", huge_go_mod, 400, "go.mod file too large"),
+        ("climbing entry", climbing, 400, "unsafe entry name"),
+    ] {
+        let started = std::time::Instant::now();
+        let reply = upload(&server, &token, ESCAPED, "v1.0.0", &zip);
+        let took = started.elapsed();
+        assert_eq!(reply.status, status, "{what}: {}", reply.text());
+        assert!(reply.text().contains(expected), "{what}: {}", reply.text());
+        assert!(took.as_secs() < 10, "{what} took {took:?}");
+        let info = send(ureq::get(&format!(
+            "{}/go/{ESCAPED}/@v/v1.0.0.info",
+            server.url
+        )));
+        assert_eq!(info.status, 404, "{what}");
+    }
+
+    // Module paths that climb or hide behind encodings never reach a module.
+    let fine = greet_zip("v1.0.0");
+    for path in [
+        "example.com/%2e%2e/x",
+        "example.com/..%2Fx",
+        "example.com/Wharf/greet",
+        "example.com/!!wharf/greet",
+        "example.com/x%00y",
+        "localhost/x",
+    ] {
+        let reply = upload(&server, &token, path, "v1.0.0", &fine);
+        assert_eq!(reply.status, 400, "{path}: {}", reply.text());
+        let list = send(ureq::get(&format!("{}/go/{path}/@v/list", server.url)));
+        assert_eq!(list.status, 404, "{path}: {}", list.text());
+    }
+    // And the real thing still goes in.
+    assert_eq!(
+        upload(&server, &token, ESCAPED, "v1.0.0", &fine).status,
+        201
+    );
+}
+
+/// A deflated zip of raw (name, bytes) entries, names as given.
+fn module_zip_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in files {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
