@@ -732,3 +732,81 @@ fn many_violations_are_counted_not_listed() {
     assert_eq!(err.lines().count(), 9, "{err}");
     assert!(err.ends_with("… and 992 more"), "{err}");
 }
+
+/// A poor man's fuzzing, run with every `cargo test`: thousands of corrupted
+/// module zips and odd request paths, each answered without a panic, and
+/// nothing half-stored. (`cargo xtask fuzz go` does this with coverage.)
+#[test]
+fn corrupted_zips_and_odd_paths_never_panic() {
+    let valid = module_zip(MODULE, "v1.0.0");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..3_000 {
+        setup();
+        let mut zip = valid.clone();
+        for _ in 0..(next() % 4 + 1) {
+            let at = (next() % zip.len() as u64) as usize;
+            zip[at] = next() as u8;
+        }
+        if next() % 8 == 0 {
+            zip.truncate((next() % zip.len() as u64) as usize);
+        }
+        let r = put(ESCAPED, "v1.0.0", zip);
+        assert!(matches!(r.status, 201 | 400 | 413), "{}", text(&r));
+        mock::with(|h| {
+            let versions = h.catalog.versions.values().map(Vec::len).sum::<usize>();
+            let assets = h.catalog.assets.len();
+            match r.status {
+                201 => assert_eq!((versions, assets), (1, 2)),
+                _ => assert_eq!((versions, assets), (0, 0)),
+            }
+        });
+    }
+    let pieces = [
+        "example.com",
+        "!a",
+        "A",
+        "%21",
+        "%2F",
+        "%2e%2e",
+        "..",
+        ".",
+        "@v",
+        "@latest",
+        "list",
+        "v1.0.0.info",
+        "v1.0.0.mod",
+        "v1.0.0.zip",
+        "v1.0.0",
+        "v2",
+        "v0",
+        "yank",
+        "x~1",
+        "con",
+        "%00",
+        "%ff",
+        "é",
+        "",
+        "v1.0.0-!r!c",
+        "v1.0.0+incompatible.zip",
+    ];
+    setup();
+    publish("v1.0.0");
+    for _ in 0..5_000 {
+        let n = next() % 7 + 1;
+        let path: Vec<&str> = (0..n)
+            .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+            .collect();
+        let method =
+            [Method::Get, Method::Put, Method::Delete, Method::Post][(next() % 4) as usize];
+        let req = TestRequest::new(method, &path.join("/")).body(b"not a zip".to_vec());
+        if let Ok((_, r)) = req.send::<Go>() {
+            assert!(r.status < 600, "{}", r.status);
+        }
+    }
+}
