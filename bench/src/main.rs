@@ -12,7 +12,9 @@
 //!    manifest pulled by tag, each against the axum handler serving the same
 //!    bytes (the manifest also against one sending the registry's headers),
 //!    in the same run;
-//! 6. server RSS growth while a 50 MiB tarball downloads.
+//! 6. server RSS growth while a 50 MiB tarball downloads;
+//! 7. the Go `@v/list` of a 100-version module, as `go get` and `go list -m
+//!    -versions` ask for it, against the axum handler serving the same bytes.
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
@@ -42,6 +44,24 @@ fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> 
         .set("content-type", "application/json")
         .send_bytes(&serde_json::to_vec(&body)?)
         .with_context(|| format!("publishing {name}@{version}"))?;
+    Ok(())
+}
+
+/// Uploads a module zip of `module` at `version` (go.mod and one file).
+fn publish_go(url: &str, auth: &str, module: &str, version: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let root = format!("{module}@{version}");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file(format!("{root}/go.mod"), options)?;
+    zip.write_all(format!("module {module}\n\ngo 1.21\n").as_bytes())?;
+    zip.start_file(format!("{root}/bench.go"), options)?;
+    zip.write_all(b"package bench\n")?;
+    let body = zip.finish()?.into_inner();
+    ureq::put(&format!("{url}/go/{module}/@v/{version}.zip"))
+        .set("authorization", auth)
+        .send_bytes(&body)
+        .with_context(|| format!("uploading {module}@{version}"))?;
     Ok(())
 }
 
@@ -114,7 +134,7 @@ fn wait_listening(port: u16) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     ensure("wrk", "wrk")?;
-    let dir = prepare(&["npm", "oci"])?;
+    let dir = prepare(&["npm", "oci", "go"])?;
 
     let (first, cold_compile) = start(dir.path())?;
     drop(first);
@@ -213,6 +233,21 @@ fn main() -> anyhow::Result<()> {
         &["-H", &accept],
     )?;
 
+    // The Go module list of a 100-version module.
+    let module = "example.com/bench/mod";
+    for i in 0..100 {
+        publish_go(&wharf.url, &auth, module, &format!("v1.0.{i}"))?;
+    }
+    let list_url = format!("{}/go/{module}/@v/list", wharf.url);
+    let mut list = Vec::new();
+    ureq::get(&list_url)
+        .call()?
+        .into_reader()
+        .read_to_end(&mut list)?;
+    let list_headers = ["content-type:text/plain; charset=utf-8".to_string()];
+    let (list_rps, list_baseline) =
+        beside_baseline(dir.path(), &list_url, (&list, &list_headers), &[])?;
+
     // 50 MiB tarball: RSS growth while it streams to a client.
     let big: Vec<u8> = (0..50u32 << 20)
         .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
@@ -296,6 +331,12 @@ fn main() -> anyhow::Result<()> {
         "| wharf / that baseline | {:.2} |",
         manifest_rps / manifest_same_headers
     );
+    println!(
+        "| warm Go @v/list GET, 100 versions ({} bytes), wharf | {list_rps:.0} req/s |",
+        list.len()
+    );
+    println!("| same bytes, minimal axum handler | {list_baseline:.0} req/s |");
+    println!("| wharf / baseline | {:.2} |", list_rps / list_baseline);
     println!(
         "| plugin overhead per request, classify (warm instance), median | {:.1} µs |",
         median(classify)

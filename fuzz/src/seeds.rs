@@ -42,6 +42,7 @@ pub fn of(target: &str) -> Option<Vec<Vec<u8>>> {
         "cargo" => cargo(),
         "maven" => maven(),
         "pypi" => pypi(),
+        "go" => go(),
         _ => return None,
     })
 }
@@ -321,4 +322,60 @@ fn pypi() -> Vec<Vec<u8>> {
         ("POST", "pypi/demo-pkg/1.0/yank?reason=bad", &[], b""),
         ("DELETE", "pypi/demo-pkg/1.0", &[], b""),
     ])]
+}
+
+/// A module zip as `go mod download` stores it.
+fn go_module_zip(module: &str, version: &str) -> Vec<u8> {
+    let root = format!("{module}@{version}");
+    zip(&[
+        (
+            &format!("{root}/go.mod"),
+            format!("module {module}\n\ngo 1.21\n").as_bytes(),
+        ),
+        (
+            &format!("{root}/greet/greet.go"),
+            b"package greet\n\nfunc Hello() string { return \"hi\" }\n",
+        ),
+        (&format!("{root}/LICENSE"), b"Apache-2.0\n"),
+    ])
+}
+
+fn go() -> Vec<Vec<u8>> {
+    let module = "example.com/Demo/greet";
+    let escaped = "example.com/!demo/greet";
+    let upload = |version: &str| go_module_zip(module, version);
+    let v1 = upload("v1.0.0");
+    let pseudo = upload("v0.0.0-20240101120000-abcdef123456");
+    let v2 = go_module_zip("example.com/demo/v2", "v2.1.0-!r!c.1");
+    vec![
+        render(&[
+            ("PUT", &format!("{escaped}/@v/v1.0.0.zip"), &[], &v1),
+            ("GET", &format!("{escaped}/@v/list"), &[], b""),
+            ("GET", &format!("{escaped}/@latest"), &[], b""),
+            ("GET", &format!("{escaped}/@v/v1.0.0.info"), &[], b""),
+            ("GET", &format!("{escaped}/@v/v1.0.0.mod"), &[], b""),
+            ("GET", &format!("{escaped}/@v/v1.0.0.zip"), &[], b""),
+        ]),
+        render(&[
+            ("PUT", &format!("{escaped}/@v/v1.0.0.zip"), &[], &v1),
+            ("POST", &format!("{escaped}/@v/v1.0.0/yank"), &[], b""),
+            ("GET", &format!("{escaped}/@v/list"), &[], b""),
+            ("POST", &format!("{escaped}/@v/v1.0.0/unyank"), &[], b""),
+            ("DELETE", &format!("{escaped}/@v/v1.0.0"), &[], b""),
+            ("GET", &format!("{escaped}/@v/v1.0.0.info"), &[], b""),
+        ]),
+        render(&[
+            (
+                "PUT",
+                &format!("{escaped}/@v/v0.0.0-20240101120000-abcdef123456.zip"),
+                &[],
+                &pseudo,
+            ),
+            ("GET", &format!("{escaped}/@latest"), &[], b""),
+        ]),
+        render(&[
+            ("PUT", "example.com/demo/v2/@v/v2.1.0-!r!c.1.zip", &[], &v2),
+            ("GET", "example.com/demo/v2/@v/list", &[], b""),
+        ]),
+    ]
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use wharf_tests::oci::{OCI_MANIFEST, digest};
 use wharf_tests::{Server, npm_publish_body, publish, send_with};
 
-pub const FORMATS: [&str; 5] = ["npm", "oci", "pypi", "cargo", "maven"];
+pub const FORMATS: [&str; 6] = ["npm", "oci", "pypi", "cargo", "maven", "go"];
 
 /// The package each format's calls address, as its plugin names it.
 pub fn package(format: &str) -> &'static str {
@@ -14,8 +14,39 @@ pub fn package(format: &str) -> &'static str {
         "npm" => "matrix-pkg",
         "oci" => "matrix/app",
         "pypi" | "cargo" => "matrixpkg",
+        "go" => "example.com/matrix/app",
         _ => "org.matrix:app",
     }
+}
+
+/// The Go version of a matrix version `M.N.0`: `v1.M.N` (a major version of
+/// 2 would need a `/v2` module path).
+pub fn go_version(version: &str) -> String {
+    let mut parts = version.split('.');
+    let (major, minor) = (parts.next().unwrap(), parts.next().unwrap());
+    format!("v1.{major}.{minor}")
+}
+
+/// The inverse of [`go_version`].
+fn from_go_version(version: &str) -> String {
+    let rest = version.strip_prefix("v1.").unwrap();
+    format!("{rest}.0")
+}
+
+/// A module zip of `example.com/matrix/app` holding `data`.
+fn go_zip(version: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let name = package("go");
+    let root = format!("{name}@{version}");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file(format!("{root}/go.mod"), stored).unwrap();
+    zip.write_all(format!("module {name}\n").as_bytes())
+        .unwrap();
+    zip.start_file(format!("{root}/data.txt"), stored).unwrap();
+    zip.write_all(data).unwrap();
+    zip.finish().unwrap().into_inner()
 }
 
 /// One HTTP request.
@@ -142,6 +173,16 @@ pub fn publish(format: &str, version: &str) -> Upload {
                 bytes: krate,
             }
         }
+        "go" => {
+            let version = go_version(version);
+            let zip = go_zip(&version, &data);
+            let path = format!("/go/{name}/@v/{version}.zip");
+            Upload {
+                call: Call::with_body("PUT", path.clone(), "application/zip", zip.clone()),
+                artifact: path,
+                bytes: zip,
+            }
+        }
         _ => {
             let path = format!("/maven/org/matrix/app/{version}/app-{version}.jar");
             Upload {
@@ -166,12 +207,14 @@ pub fn read(format: &str) -> Call {
         "oci" => format!("/v2/{name}/manifests/1.0.0"),
         "pypi" => format!("/pypi/simple/{name}/"),
         "cargo" => format!("/cargo/api/v1/crates/{name}/1.0.0/download"),
+        "go" => format!("/go/{name}/@v/{}.zip", go_version("1.0.0")),
         _ => "/maven/org/matrix/app/1.0.0/app-1.0.0.jar".into(),
     })
 }
 
 /// Deletes `version` the way the format's client does: npm's unpublish of a
-/// version, an OCI tag delete, PyPI's release delete, a cargo yank. Maven
+/// version, an OCI tag delete, PyPI's release delete, a cargo yank, Go's
+/// version delete. Maven
 /// has no delete: `None`.
 pub fn delete(format: &str, version: &str) -> Option<Call> {
     let name = package(format);
@@ -180,6 +223,7 @@ pub fn delete(format: &str, version: &str) -> Option<Call> {
         "oci" => format!("/v2/{name}/manifests/{version}"),
         "pypi" => format!("/pypi/pypi/{name}/{version}"),
         "cargo" => format!("/cargo/api/v1/crates/{name}/{version}/yank"),
+        "go" => format!("/go/{name}/@v/{}", go_version(version)),
         _ => return None,
     }))
 }
@@ -224,6 +268,11 @@ pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
             .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
             .filter(|entry| entry["yanked"] == false)
             .map(|entry| entry["vers"].as_str().unwrap().to_string())
+            .collect(),
+        "go" => get(format!("/go/{name}/@v/list"))
+            .text()
+            .lines()
+            .map(from_go_version)
             .collect(),
         _ => {
             let xml = get("/maven/org/matrix/app/maven-metadata.xml".into()).text();

@@ -24,6 +24,7 @@ pub const TARGETS: &[&str] = &[
     "cargo",
     "maven",
     "pypi",
+    "go",
 ];
 
 const INSTRUMENTATION: &[&str] = &[

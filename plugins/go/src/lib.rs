@@ -1,0 +1,85 @@
+//! The Go modules format: the GOPROXY protocol (`@v/list`, `.info`, `.mod`,
+//! `.zip`, `@latest`) over hosted modules, uploads of module zips checked
+//! against the rules of `golang.org/x/mod/zip`, delete, yank and unyank.
+//! See docs/formats/go.md.
+//!
+//! Catalog mapping: a module path (unescaped, as go.mod spells it) is the
+//! package, so owners and permissions follow it; a version is a version row;
+//! its zip and its go.mod are two assets.
+
+pub mod module;
+pub mod rules;
+mod serve;
+mod upload;
+
+#[cfg(test)]
+mod tests;
+
+use wharf_sdk::types::{Access, Action, PluginInfo};
+use wharf_sdk::{Format, Need, Params, Response, Router, default_message, register_format};
+
+pub struct Go;
+
+impl Format for Go {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            format: "go".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            suggested_grants: vec!["proxy.golang.org:443".into()],
+        }
+    }
+
+    /// A module path has any number of segments: each route ends with the
+    /// fixed `@v/…` or `@latest` tail, which no module path element can
+    /// equal (`@` is not allowed in module paths).
+    fn router() -> Router {
+        Router::new()
+            .get("{module*}/@v/list", "list", READ, serve::list)
+            .get("{module*}/@latest", "latest", READ, serve::latest)
+            .get("{module*}/@v/{file}", "file", READ, serve::file)
+            .put("{module*}/@v/{file}", "upload", WRITE, upload::upload)
+            .delete("{module*}/@v/{version}", "delete", DELETE, serve::delete)
+            .post("{module*}/@v/{version}/yank", "yank", WRITE, serve::yank)
+            .post(
+                "{module*}/@v/{version}/unyank",
+                "unyank",
+                WRITE,
+                serve::unyank,
+            )
+    }
+
+    /// The go command prints the body of an error answer (`server
+    /// response: …`): plain text, one message.
+    fn error(status: u16, message: &str) -> Response {
+        let message = default_message(status, message);
+        Response::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            format!("{message}\n").into_bytes(),
+        )
+    }
+}
+
+register_format!(Go);
+
+// Permissions apply to the module path as go.mod spells it, whatever the
+// URL's escaping; a path that does not decode keeps its raw form (the handler
+// refuses it before any host call).
+const READ: Need = Need::Custom(|p| module_access(Action::Read, p));
+const WRITE: Need = Need::Custom(|p| module_access(Action::Write, p));
+const DELETE: Need = Need::Custom(|p| module_access(Action::Delete, p));
+
+fn module_access(action: Action, params: &Params) -> Vec<Access> {
+    let raw = params.get("module");
+    let package = module::unescape_path(raw).unwrap_or_else(|_| raw.to_string());
+    vec![Access {
+        action,
+        package: Some(package),
+        repository: None,
+    }]
+}
+
+/// Catalog asset paths of a version's files.
+pub(crate) fn asset_path(module: &str, version: &str, ext: &str) -> String {
+    format!("{module}/@v/{version}.{ext}")
+}

