@@ -36,7 +36,10 @@ fn package_zip(version: &str) -> Vec<u8> {
 }
 
 fn upload(server: &Server, auth: Option<&str>, version: &str, zip: &[u8]) -> Reply {
-    let url = format!("{}/composer/packages/upload/{PACKAGE}/{version}", server.url);
+    let url = format!(
+        "{}/composer/packages/upload/{PACKAGE}/{version}",
+        server.url
+    );
     let mut request = ureq::put(&url).set("Content-Type", "application/zip");
     if let Some(auth) = auth {
         request = request.set("Authorization", auth);
@@ -79,7 +82,10 @@ fn composer(dir: &Path, home: &Path, args: &[&str]) -> String {
         .env("COMPOSER_DISABLE_NETWORK", "0")
         .env_remove("COMPOSER");
     let (ok, out, err) = run(&mut cmd);
-    assert!(ok, "composer {args:?} failed\nstdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        ok,
+        "composer {args:?} failed\nstdout:\n{out}\nstderr:\n{err}"
+    );
     out + &err
 }
 
@@ -116,7 +122,12 @@ fn composer_requires_what_was_uploaded() {
         Some(&package_zip("1.0.0")),
     );
     assert_eq!(wrong.status, 400, "{}", wrong.text());
-    assert!(wrong.json()["message"].as_str().unwrap().contains("acme/greeter"));
+    assert!(
+        wrong.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("acme/greeter")
+    );
 
     let first = upload(&server, Some(&alice), "v1.0.0", &package_zip("1.0.0"));
     assert_eq!(first.status, 201, "{}", first.text());
