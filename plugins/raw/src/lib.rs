@@ -211,6 +211,7 @@ fn content_type(path: &str) -> &'static str {
         .unwrap_or_default();
     match ext.as_str() {
         "txt" | "log" | "md" => "text/plain; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
         "json" => "application/json",
         "xml" => "application/xml",
         "zip" | "jar" => "application/zip",
