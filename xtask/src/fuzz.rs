@@ -24,6 +24,8 @@ pub const TARGETS: &[&str] = &[
     "cargo",
     "maven",
     "pypi",
+    "composer",
+    "raw",
 ];
 
 const INSTRUMENTATION: &[&str] = &[
