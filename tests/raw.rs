@@ -207,3 +207,15 @@ fn status(server: &Server) -> serde_json::Value {
         .cloned()
         .unwrap()
 }
+
+#[test]
+fn the_plugin_guide_shows_the_raw_plugin() {
+    let root = wharf_tests::root();
+    let guide = std::fs::read_to_string(root.join("docs/plugin-guide.md")).unwrap();
+    let source = std::fs::read_to_string(root.join("plugins/raw/src/lib.rs")).unwrap();
+    assert!(
+        guide.contains(&format!("```rust\n{source}```")),
+        "docs/plugin-guide.md must show plugins/raw/src/lib.rs verbatim"
+    );
+    assert!(source.lines().count() < 300, "raw is the SDK's proof: under 300 lines");
+}
