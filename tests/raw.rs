@@ -217,5 +217,8 @@ fn the_plugin_guide_shows_the_raw_plugin() {
         guide.contains(&format!("```rust\n{source}```")),
         "docs/plugin-guide.md must show plugins/raw/src/lib.rs verbatim"
     );
-    assert!(source.lines().count() < 300, "raw is the SDK's proof: under 300 lines");
+    assert!(
+        source.lines().count() < 300,
+        "raw is the SDK's proof: under 300 lines"
+    );
 }

@@ -246,7 +246,10 @@ fn main() -> anyhow::Result<()> {
     }
     let p2_url = format!("{}/composer/p2/bench/pkg.json", wharf.url);
     let mut p2 = Vec::new();
-    ureq::get(&p2_url).call()?.into_reader().read_to_end(&mut p2)?;
+    ureq::get(&p2_url)
+        .call()?
+        .into_reader()
+        .read_to_end(&mut p2)?;
     let (p2_rps, p2_baseline) = beside_baseline(dir.path(), &p2_url, (&p2, &[]), &[])?;
 
     // 50 MiB tarball: RSS growth while it streams to a client.

@@ -121,9 +121,7 @@ pub fn normalize(version: &str) -> Result<String, HttpError> {
         .strip_suffix("dev")
         .map(|s| s.trim_end_matches(['-', '.', '_']))
     {
-        Some(stability) if stability.is_empty() => {
-            return Ok(format!("{normalized}-dev"));
-        }
+        Some("") => return Ok(format!("{normalized}-dev")),
         Some(stability) => (stability.to_string(), true),
         None => (lower.clone(), false),
     };
