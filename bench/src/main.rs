@@ -14,7 +14,9 @@
 //!    in the same run;
 //! 6. server RSS growth while a 50 MiB tarball downloads;
 //! 7. the Go `@v/list` of a 100-version module, as `go get` and `go list -m
-//!    -versions` ask for it, against the axum handler serving the same bytes.
+//!    -versions` ask for it, against the axum handler serving the same bytes;
+//! 8. the warm Composer metadata document (`p2/{vendor}/{package}.json`) of a
+//!    100-version package, against the axum handler serving the same bytes.
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
@@ -120,6 +122,24 @@ fn beside_baseline(
     Ok((wharf_rps, baseline_rps?))
 }
 
+/// A Composer package zip of bench/pkg at `version`.
+fn composer_zip(version: &str) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    let manifest = serde_json::json!({
+        "name": "bench/pkg", "description": "A package of the benchmark",
+        "type": "library", "license": "MIT",
+        "require": {"php": ">=8.1", "psr/log": "^3.0"},
+        "autoload": {"psr-4": {"Bench\\Pkg\\": "src/"}},
+    });
+    zip.start_file("composer.json", opts)?;
+    zip.write_all(manifest.to_string().as_bytes())?;
+    zip.start_file("src/Pkg.php", opts)?;
+    zip.write_all(format!("<?php // {version}\n").as_bytes())?;
+    Ok(zip.finish()?.into_inner())
+}
+
 /// Waits until something accepts connections on 127.0.0.1:`port`.
 fn wait_listening(port: u16) -> anyhow::Result<()> {
     let until = Instant::now() + Duration::from_secs(10);
@@ -134,7 +154,7 @@ fn wait_listening(port: u16) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     ensure("wrk", "wrk")?;
-    let dir = prepare(&["npm", "oci", "go"])?;
+    let dir = prepare(&["npm", "oci", "go", "composer"])?;
 
     let (first, cold_compile) = start(dir.path())?;
     drop(first);
@@ -247,6 +267,24 @@ fn main() -> anyhow::Result<()> {
     let list_headers = ["content-type:text/plain; charset=utf-8".to_string()];
     let (list_rps, list_baseline) =
         beside_baseline(dir.path(), &list_url, (&list, &list_headers), &[])?;
+    // Composer: the p2 document of a 100-version package, as composer asks for it.
+    for i in 0..100 {
+        let version = format!("1.0.{i}");
+        ureq::put(&format!(
+            "{}/composer/packages/upload/bench/pkg/{version}",
+            wharf.url
+        ))
+        .set("authorization", &auth)
+        .send_bytes(&composer_zip(&version)?)
+        .context("uploading a composer package")?;
+    }
+    let p2_url = format!("{}/composer/p2/bench/pkg.json", wharf.url);
+    let mut p2 = Vec::new();
+    ureq::get(&p2_url)
+        .call()?
+        .into_reader()
+        .read_to_end(&mut p2)?;
+    let (p2_rps, p2_baseline) = beside_baseline(dir.path(), &p2_url, (&p2, &[]), &[])?;
 
     // 50 MiB tarball: RSS growth while it streams to a client.
     let big: Vec<u8> = (0..50u32 << 20)
@@ -337,6 +375,12 @@ fn main() -> anyhow::Result<()> {
     );
     println!("| same bytes, minimal axum handler | {list_baseline:.0} req/s |");
     println!("| wharf / baseline | {:.2} |", list_rps / list_baseline);
+    println!(
+        "| warm Composer p2/bench/pkg.json, 100 versions ({} bytes), wharf | {p2_rps:.0} req/s |",
+        p2.len()
+    );
+    println!("| same bytes, minimal axum handler | {p2_baseline:.0} req/s |");
+    println!("| wharf / baseline | {:.2} |", p2_rps / p2_baseline);
     println!(
         "| plugin overhead per request, classify (warm instance), median | {:.1} µs |",
         median(classify)

@@ -43,6 +43,8 @@ pub fn of(target: &str) -> Option<Vec<Vec<u8>>> {
         "maven" => maven(),
         "pypi" => pypi(),
         "go" => go(),
+        "composer" => composer(),
+        "raw" => raw(),
         _ => return None,
     })
 }
@@ -378,4 +380,56 @@ fn go() -> Vec<Vec<u8>> {
             ("GET", "example.com/demo/v2/@v/list", &[], b""),
         ]),
     ]
+}
+
+fn composer() -> Vec<Vec<u8>> {
+    let manifest = json!({
+        "name": "acme/hello", "type": "library", "license": "MIT",
+        "require": {"php": ">=8.0"},
+        "autoload": {"psr-4": {"Acme\\": "src/"}},
+    })
+    .to_string();
+    let package = zip(&[
+        ("acme-hello-1a2b3c/composer.json", manifest.as_bytes()),
+        (
+            "acme-hello-1a2b3c/src/Hello.php",
+            b"<?php namespace Acme; class Hello {}\n",
+        ),
+    ]);
+    let zip_type: &[(&str, &str)] = &[("content-type", "application/zip")];
+    vec![
+        render(&[
+            (
+                "PUT",
+                "packages/upload/acme/hello/v1.0.0-beta2",
+                zip_type,
+                &package,
+            ),
+            ("GET", "packages.json", &[], b""),
+            ("GET", "p2/acme/hello.json", &[], b""),
+            ("GET", "dists/acme/hello/1.0.0.0-beta2.zip", &[], b""),
+            ("DELETE", "packages/acme/hello/1.0.0-beta2", &[], b""),
+        ]),
+        render(&[
+            (
+                "PUT",
+                "packages/upload/acme/hello/dev-main",
+                zip_type,
+                &package,
+            ),
+            ("GET", "p2/acme/hello~dev.json", &[], b""),
+        ]),
+    ]
+}
+
+fn raw() -> Vec<Vec<u8>> {
+    let html: &[(&str, &str)] = &[("accept", "text/html")];
+    vec![render(&[
+        ("PUT", "builds/1.0/app.tar.gz", &[], b"bytes of a build"),
+        ("GET", "builds/1.0/app.tar.gz", &[], b""),
+        ("GET", "builds/", html, b""),
+        ("GET", "builds/1.0/?after=builds%2F1.0%2Fa", &[], b""),
+        ("GET", "", &[], b""),
+        ("DELETE", "builds/1.0/app.tar.gz", &[], b""),
+    ])]
 }

@@ -278,7 +278,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pgp::composed::Deserializable;
+    use pgp::composed::{Deserializable, SignedPublicKey};
 
     fn public(armored: &str) -> Vec<SignedPublicKey> {
         SignedPublicKey::from_string_many(armored)

@@ -45,6 +45,8 @@ pub struct MockHost {
     pub route: Option<Vec<Access>>,
     /// Makes every catalog call fail as a database outage would.
     pub store_down: bool,
+    /// The test repository's format settings (JSON); empty: `{}`.
+    pub settings_json: String,
     pub logs: Vec<String>,
     clock: u64,
 }
@@ -289,7 +291,10 @@ pub fn repo() -> RepoInfo {
         name: "test".into(),
         kind: RepoKind::Hosted,
         base_url: "http://registry.test/test/".into(),
-        settings_json: "{}".into(),
+        settings_json: with(|h| match h.settings_json.is_empty() {
+            true => "{}".into(),
+            false => h.settings_json.clone(),
+        }),
     }
 }
 

@@ -6,15 +6,18 @@ use std::collections::BTreeSet;
 use wharf_tests::oci::{OCI_MANIFEST, digest};
 use wharf_tests::{Server, npm_publish_body, publish, send_with};
 
-pub const FORMATS: [&str; 6] = ["npm", "oci", "pypi", "cargo", "maven", "go"];
+pub const FORMATS: [&str; 8] = [
+    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw",
+];
 
 /// The package each format's calls address, as its plugin names it.
 pub fn package(format: &str) -> &'static str {
     match format {
         "npm" => "matrix-pkg",
         "oci" => "matrix/app",
-        "pypi" | "cargo" => "matrixpkg",
+        "pypi" | "cargo" | "raw" => "matrixpkg",
         "go" => "example.com/matrix/app",
+        "composer" => "matrix/pkg",
         _ => "org.matrix:app",
     }
 }
@@ -183,6 +186,32 @@ pub fn publish(format: &str, version: &str) -> Upload {
                 bytes: zip,
             }
         }
+        "composer" => {
+            let zip = composer_zip(name, &data);
+            Upload {
+                call: Call::with_body(
+                    "PUT",
+                    format!("/composer/packages/upload/{name}/{version}"),
+                    "application/zip",
+                    zip.clone(),
+                ),
+                artifact: format!("/composer/dists/{name}/{version}.0.zip"),
+                bytes: zip,
+            }
+        }
+        "raw" => {
+            let path = format!("/raw/{name}/{version}/file.bin");
+            Upload {
+                call: Call::with_body(
+                    "PUT",
+                    path.clone(),
+                    "application/octet-stream",
+                    data.clone(),
+                ),
+                artifact: path,
+                bytes: data,
+            }
+        }
         _ => {
             let path = format!("/maven/org/matrix/app/{version}/app-{version}.jar");
             Upload {
@@ -208,14 +237,16 @@ pub fn read(format: &str) -> Call {
         "pypi" => format!("/pypi/simple/{name}/"),
         "cargo" => format!("/cargo/api/v1/crates/{name}/1.0.0/download"),
         "go" => format!("/go/{name}/@v/{}.zip", go_version("1.0.0")),
+        "composer" => format!("/composer/p2/{name}.json"),
+        "raw" => format!("/raw/{name}/1.0.0/file.bin"),
         _ => "/maven/org/matrix/app/1.0.0/app-1.0.0.jar".into(),
     })
 }
 
 /// Deletes `version` the way the format's client does: npm's unpublish of a
 /// version, an OCI tag delete, PyPI's release delete, a cargo yank, Go's
-/// version delete. Maven
-/// has no delete: `None`.
+/// version delete, a Composer version delete, a raw file delete. Maven has
+/// no delete: `None`.
 pub fn delete(format: &str, version: &str) -> Option<Call> {
     let name = package(format);
     Some(Call::delete(match format {
@@ -224,6 +255,8 @@ pub fn delete(format: &str, version: &str) -> Option<Call> {
         "pypi" => format!("/pypi/pypi/{name}/{version}"),
         "cargo" => format!("/cargo/api/v1/crates/{name}/{version}/yank"),
         "go" => format!("/go/{name}/@v/{}", go_version(version)),
+        "composer" => format!("/composer/packages/{name}/{version}"),
+        "raw" => format!("/raw/{name}/{version}/file.bin"),
         _ => return None,
     }))
 }
@@ -274,6 +307,24 @@ pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
             .lines()
             .map(from_go_version)
             .collect(),
+        "composer" => get(format!("/composer/p2/{name}.json")).json()["packages"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_str().unwrap().to_string())
+            .collect(),
+        "raw" => get(format!("/raw/{name}/")).json()["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["name"]
+                    .as_str()
+                    .unwrap()
+                    .trim_end_matches('/')
+                    .to_string()
+            })
+            .collect(),
         _ => {
             let xml = get("/maven/org/matrix/app/maven-metadata.xml".into()).text();
             xml.split("<version>")
@@ -287,4 +338,17 @@ pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
 /// The BLAKE3 of `bytes`, as the store names blobs.
 pub fn blake3_hex(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
+}
+
+/// A Composer package zip: composer.json naming `name`, and `data`.
+fn composer_zip(name: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    zip.start_file("composer.json", opts).unwrap();
+    let manifest = serde_json::json!({"name": name, "type": "library"});
+    zip.write_all(manifest.to_string().as_bytes()).unwrap();
+    zip.start_file("data.txt", opts).unwrap();
+    zip.write_all(data).unwrap();
+    zip.finish().unwrap().into_inner()
 }

@@ -25,6 +25,8 @@ pub const TARGETS: &[&str] = &[
     "maven",
     "pypi",
     "go",
+    "composer",
+    "raw",
 ];
 
 const INSTRUMENTATION: &[&str] = &[

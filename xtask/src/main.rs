@@ -170,6 +170,10 @@ fn install_clients() -> anyhow::Result<()> {
         (plugin("install"), "libmaven-install-plugin-java"),
         (plugin("clean"), "libmaven-clean-plugin-java"),
         (maven("junit/junit"), "junit4"),
+        // Composer runs under php-cli and unpacks dists with php-zip.
+        ("composer".into(), "composer"),
+        ("php".into(), "php-cli"),
+        ("/usr/share/doc/php-zip".into(), "php-zip"),
     ];
     let missing: Vec<&str> = markers
         .iter()

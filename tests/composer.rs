@@ -1,0 +1,176 @@
+//! Composer, end to end: packages uploaded as zips, then installed with
+//! `composer require` into fresh projects that know only Wharf (packagist
+//! disabled), and their autoloaded classes run under `php`; constraints pick
+//! the right version; anonymous and mismatched uploads are refused.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use wharf_tests::{PluginEntry, Reply, Server, basic, run, send_with};
+
+const PACKAGE: &str = "acme/greeter";
+
+/// A package zip as GitHub and `composer archive` lay it out: one top folder.
+fn package_zip(version: &str) -> Vec<u8> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let manifest = serde_json::json!({
+        "name": PACKAGE,
+        "description": "Says hello",
+        "type": "library",
+        "license": "MIT",
+        "require": {"php": ">=7.4"},
+        "autoload": {"psr-4": {"Acme\\Greeter\\": "src/"}},
+    });
+    zip.start_file("acme-greeter-0123abc/composer.json", opts)
+        .unwrap();
+    zip.write_all(manifest.to_string().as_bytes()).unwrap();
+    zip.start_file("acme-greeter-0123abc/src/Hello.php", opts)
+        .unwrap();
+    let class = format!(
+        "<?php\nnamespace Acme\\Greeter;\n\nclass Hello\n{{\n    public static function greet(): string\n    {{\n        return 'hello from {version}';\n    }}\n}}\n"
+    );
+    zip.write_all(class.as_bytes()).unwrap();
+    zip.finish().unwrap().into_inner()
+}
+
+fn upload(server: &Server, auth: Option<&str>, version: &str, zip: &[u8]) -> Reply {
+    let url = format!(
+        "{}/composer/packages/upload/{PACKAGE}/{version}",
+        server.url
+    );
+    let mut request = ureq::put(&url).set("Content-Type", "application/zip");
+    if let Some(auth) = auth {
+        request = request.set("Authorization", auth);
+    }
+    send_with(request, Some(zip))
+}
+
+/// A fresh project that knows only Wharf, with the credentials in auth.json.
+fn project(dir: &Path, server: &Server, token: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let composer_json = serde_json::json!({
+        "name": "test/app",
+        "repositories": [
+            {"type": "composer", "url": format!("{}/composer/", server.url)},
+            {"packagist.org": false},
+        ],
+        "config": {"secure-http": false},
+        "require": {},
+    });
+    std::fs::write(dir.join("composer.json"), composer_json.to_string()).unwrap();
+    let host = server.url.trim_start_matches("http://");
+    let credentials = serde_json::json!({"username": "alice", "password": token});
+    let auth = serde_json::json!({"http-basic": {
+        host: credentials,
+        host.split(':').next().unwrap(): credentials,
+    }});
+    std::fs::write(dir.join("auth.json"), auth.to_string()).unwrap();
+}
+
+fn composer(dir: &Path, home: &Path, args: &[&str]) -> String {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["300", "composer"])
+        .args(args)
+        .args(["--no-interaction", "--no-progress"])
+        .current_dir(dir)
+        .env("HOME", home)
+        .env("COMPOSER_HOME", home.join("composer-home"))
+        .env("COMPOSER_CACHE_DIR", home.join("composer-cache"))
+        .env("COMPOSER_ALLOW_SUPERUSER", "1")
+        .env("COMPOSER_DISABLE_NETWORK", "0")
+        .env_remove("COMPOSER");
+    let (ok, out, err) = run(&mut cmd);
+    assert!(
+        ok,
+        "composer {args:?} failed\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    out + &err
+}
+
+fn greet(dir: &Path) -> String {
+    let (ok, out, err) = run(Command::new("php")
+        .args([
+            "-r",
+            "require 'vendor/autoload.php'; echo \\Acme\\Greeter\\Hello::greet();",
+        ])
+        .current_dir(dir));
+    assert!(ok, "php failed: {out}{err}");
+    out
+}
+
+#[test]
+fn composer_requires_what_was_uploaded() {
+    let server = Server::start(&[PluginEntry {
+        format: "composer",
+        extra: "",
+    }]);
+    let token = server.create_user("alice", "alice-password");
+    let alice = basic("alice", &token);
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+
+    // Anonymous uploads are refused, in Composer's error shape.
+    let refused = upload(&server, None, "1.0.0", &package_zip("1.0.0"));
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    assert_eq!(refused.json()["status"], "error");
+    // A zip whose composer.json names another package is refused.
+    let wrong = format!("{}/composer/packages/upload/acme/other/1.0.0", server.url);
+    let wrong = send_with(
+        ureq::put(&wrong).set("Authorization", &alice),
+        Some(&package_zip("1.0.0")),
+    );
+    assert_eq!(wrong.status, 400, "{}", wrong.text());
+    assert!(
+        wrong.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("acme/greeter")
+    );
+
+    let first = upload(&server, Some(&alice), "v1.0.0", &package_zip("1.0.0"));
+    assert_eq!(first.status, 201, "{}", first.text());
+    assert_eq!(first.json()["version_normalized"], "1.0.0.0");
+    let again = upload(&server, Some(&alice), "1.0.0", &package_zip("1.0.0"));
+    assert_eq!(again.status, 409, "{}", again.text());
+
+    let one = work.path().join("one");
+    project(&one, &server, &token);
+    composer(&one, &home, &["require", PACKAGE]);
+    assert_eq!(greet(&one), "hello from 1.0.0");
+
+    // A second version and a new major: a constraint picks the right one.
+    for version in ["1.1.0", "2.0.0"] {
+        let reply = upload(&server, Some(&alice), version, &package_zip(version));
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+    let two = work.path().join("two");
+    project(&two, &server, &token);
+    composer(&two, &home, &["require", &format!("{PACKAGE}:^1.0")]);
+    assert_eq!(greet(&two), "hello from 1.1.0");
+    let three = work.path().join("three");
+    project(&three, &server, &token);
+    composer(&three, &home, &["require", PACKAGE]);
+    assert_eq!(greet(&three), "hello from 2.0.0");
+
+    // The metadata Composer read.
+    let p2 = server.get(&format!("/composer/p2/{PACKAGE}.json")).json();
+    let versions = p2["packages"][PACKAGE].as_array().unwrap();
+    assert_eq!(versions.len(), 3);
+    assert_eq!(versions[0]["version"], "2.0.0");
+    use sha1::Digest;
+    let sha1 = hex::encode(sha1::Sha1::digest(package_zip("2.0.0")));
+    assert_eq!(versions[0]["dist"]["shasum"], sha1);
+
+    // Delete a version: the next resolution falls back to 1.1.0.
+    let url = format!("{}/composer/packages/{PACKAGE}/2.0.0", server.url);
+    let anonymous = send_with(ureq::delete(&url), None);
+    assert_eq!(anonymous.status, 401);
+    let deleted = send_with(ureq::delete(&url).set("Authorization", &alice), None);
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    let four = work.path().join("four");
+    project(&four, &server, &token);
+    composer(&four, &home, &["require", PACKAGE]);
+    assert_eq!(greet(&four), "hello from 1.1.0");
+}
