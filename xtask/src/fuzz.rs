@@ -24,6 +24,7 @@ pub const TARGETS: &[&str] = &[
     "cargo",
     "maven",
     "pypi",
+    "rubygems",
 ];
 
 const INSTRUMENTATION: &[&str] = &[
