@@ -35,6 +35,7 @@ fn expected(format: &str, act: Act, caller: Caller) -> u16 {
         ("oci" | "maven", Act::Write) => 201,
         ("oci", Act::Delete) => 202,
         (_, Act::Admin) => 204,
+        // npm, PyPI, cargo, and RubyGems' push and yank answer 200.
         _ => 200,
     };
     match caller {
