@@ -168,19 +168,28 @@ fn rubygems_end_to_end() {
     let base_gem = base(&alice, dir);
     let (ok, out, err) = alice.push(dir, &base_gem);
     assert!(ok, "{out}{err}");
-    assert!(out.contains("Successfully registered gem: wharf-e2e-base (1.0.0)"), "{out}");
+    assert!(
+        out.contains("Successfully registered gem: wharf-e2e-base (1.0.0)"),
+        "{out}"
+    );
     for version in ["1.0.0", "1.1.0"] {
         let file = hello(&alice, dir, version);
         let (ok, out, err) = alice.push(dir, &file);
         assert!(ok, "{out}{err}");
     }
     let info = server.get("/rubygems/info/wharf-e2e-hello").text();
-    assert!(info.contains("1.1.0 wharf-e2e-base:>= 1.0|checksum:"), "{info}");
+    assert!(
+        info.contains("1.1.0 wharf-e2e-base:>= 1.0|checksum:"),
+        "{info}"
+    );
 
     // Pushing an existing version is refused, as rubygems.org refuses it.
     let (ok, out, err) = alice.push(dir, "wharf-e2e-hello-1.0.0.gem");
     assert!(!ok, "a republish succeeded: {out}");
-    assert!(format!("{out}{err}").contains("Repushing of gem versions is not allowed"), "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("Repushing of gem versions is not allowed"),
+        "{out}{err}"
+    );
 
     // The compact index's validators, as Bundler checks them: the ETag is
     // the quoted MD5 of the body, a Range appends, the ETag revalidates.
@@ -203,7 +212,12 @@ fn rubygems_end_to_end() {
     assert_eq!(locked(&app, "wharf-e2e-base").as_deref(), Some("1.0.0"));
     let out = alice.bundle_ok(
         &app,
-        &["exec", "ruby", "-e", "require 'wharf_e2e_hello'; puts WharfE2eHello.greet"],
+        &[
+            "exec",
+            "ruby",
+            "-e",
+            "require 'wharf_e2e_hello'; puts WharfE2eHello.greet",
+        ],
     );
     assert_eq!(out.trim(), "hello from wharf-e2e-base via hello 1.1.0");
     // Again: Bundler revalidates its compact index copy (ETag, Range).
@@ -212,7 +226,13 @@ fn rubygems_end_to_end() {
     // gem install --source, dependencies included.
     let out = bob.gem_ok(
         dir,
-        &["install", "wharf-e2e-hello", "--source", &format!("{}/rubygems/", server.url), "--no-document"],
+        &[
+            "install",
+            "wharf-e2e-hello",
+            "--source",
+            &format!("{}/rubygems/", server.url),
+            "--no-document",
+        ],
     );
     assert!(out.contains("wharf-e2e-hello-1.1.0"), "{out}");
     assert!(bob.gem_home().join("gems/wharf-e2e-base-1.0.0").is_dir());
@@ -220,7 +240,14 @@ fn rubygems_end_to_end() {
     // A yanked version leaves resolution.
     let out = alice.gem_ok(
         dir,
-        &["yank", "wharf-e2e-hello", "-v", "1.1.0", "--host", &alice.host()],
+        &[
+            "yank",
+            "wharf-e2e-hello",
+            "-v",
+            "1.1.0",
+            "--host",
+            &alice.host(),
+        ],
     );
     assert!(out.contains("Successfully deleted gem"), "{out}");
     let info = server.get("/rubygems/info/wharf-e2e-hello").text();
@@ -233,7 +260,12 @@ fn rubygems_end_to_end() {
     assert_eq!(locked(&after, "wharf-e2e-hello").as_deref(), Some("1.0.0"));
     let out = fresh.bundle_ok(
         &after,
-        &["exec", "ruby", "-e", "require 'wharf_e2e_hello'; puts WharfE2eHello.greet"],
+        &[
+            "exec",
+            "ruby",
+            "-e",
+            "require 'wharf_e2e_hello'; puts WharfE2eHello.greet",
+        ],
     );
     assert_eq!(out.trim(), "hello from wharf-e2e-base via hello 1.0.0");
 
@@ -243,10 +275,20 @@ fn rubygems_end_to_end() {
     let next = hello(&bob, dir, "1.2.0");
     let (ok, out, err) = bob.push(dir, &next);
     assert!(!ok, "a non-owner's push succeeded: {out}");
-    assert!(format!("{out}{err}").contains("You do not have permission"), "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("You do not have permission"),
+        "{out}{err}"
+    );
     let out = alice.gem_ok(
         dir,
-        &["owner", "wharf-e2e-hello", "--add", "bob", "--host", &alice.host()],
+        &[
+            "owner",
+            "wharf-e2e-hello",
+            "--add",
+            "bob",
+            "--host",
+            &alice.host(),
+        ],
     );
     assert!(out.contains("Owner added successfully"), "{out}");
     let (ok, out, err) = bob.push(dir, &next);
@@ -255,7 +297,14 @@ fn rubygems_end_to_end() {
     assert!(out.contains("- alice") && out.contains("- bob"), "{out}");
     let out = bob.gem_ok(
         dir,
-        &["owner", "wharf-e2e-hello", "--remove", "alice", "--host", &bob.host()],
+        &[
+            "owner",
+            "wharf-e2e-hello",
+            "--remove",
+            "alice",
+            "--host",
+            &bob.host(),
+        ],
     );
     assert!(out.contains("Owner removed successfully"), "{out}");
     let out = bob.gem_ok(dir, &["owner", "wharf-e2e-hello", "--host", &bob.host()]);

@@ -239,14 +239,22 @@ fn rubygems() -> Vec<Vec<u8>> {
         specification_version: 4\nsummary: a demo\n";
     let gem = tar(&[
         ("metadata.gz", &gzip(spec)),
-        ("data.tar.gz", &gzip(&tar(&[("lib/demo.rb", b"module Demo; end\n")]))),
+        (
+            "data.tar.gz",
+            &gzip(&tar(&[("lib/demo.rb", b"module Demo; end\n")])),
+        ),
     ]);
     vec![render(&[
         ("POST", "api/v1/gems", &[], &gem),
         ("GET", "info/demo", &[], b""),
         ("GET", "versions", &[("range", "bytes=10-")], b""),
         ("GET", "quick/Marshal.4.8/demo-1.0.0.gemspec.rz", &[], b""),
-        ("DELETE", "api/v1/gems/yank", &[], b"gem_name=demo&version=1.0.0"),
+        (
+            "DELETE",
+            "api/v1/gems/yank",
+            &[],
+            b"gem_name=demo&version=1.0.0",
+        ),
         ("POST", "api/v1/gems/demo/owners", &[], b"email=bob"),
     ])]
 }

@@ -1,9 +1,9 @@
 //! Test support: start a real `wharf` on a free loopback port with a
 //! temporary data directory and its own plugin registry, and talk to it.
 
+pub mod npm;
 pub mod oci;
 pub mod publish;
-pub mod npm;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha1::{Digest, Sha1};

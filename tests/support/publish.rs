@@ -99,7 +99,10 @@ pub fn rubygems_gem(name: &str, version: &str, data: &[u8]) -> Vec<u8> {
          specification_version: 4\nsummary: {name} for the tests\n"
     );
     let mut tar = tar::Builder::new(Vec::new());
-    for (file, content) in [("metadata.gz", gz(spec.as_bytes())), ("data.tar.gz", gz(data))] {
+    for (file, content) in [
+        ("metadata.gz", gz(spec.as_bytes())),
+        ("data.tar.gz", gz(data)),
+    ] {
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
         header.set_mode(0o444);

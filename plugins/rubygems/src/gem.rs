@@ -65,9 +65,8 @@ impl Spec {
     }
 
     pub fn to_json(&self) -> Value {
-        let pairs = |r: &[(String, String)]| -> Value {
-            r.iter().map(|(op, v)| json!([op, v])).collect()
-        };
+        let pairs =
+            |r: &[(String, String)]| -> Value { r.iter().map(|(op, v)| json!([op, v])).collect() };
         json!({
             "name": self.name, "version": self.version, "platform": self.platform,
             "dependencies": self.dependencies.iter().map(|d| json!({
@@ -87,7 +86,11 @@ impl Spec {
         let s = |k: &str| v[k].as_str().map(str::to_string);
         let list = |k: &str| -> Vec<String> {
             v[k].as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let pairs = |x: &Value| -> Vec<(String, String)> {
@@ -138,9 +141,8 @@ pub fn valid_version(v: &str) -> bool {
         .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     first_numeric
         && v.len() <= 64
-        && v.split('.').all(|p| {
-            !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        && v.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         && !v.contains("--")
 }
 
@@ -165,8 +167,7 @@ pub fn valid_name(name: &str) -> bool {
 fn valid_platform(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 64
-        && p
-            .bytes()
+        && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         && !p.starts_with(['.', '-'])
 }
@@ -187,7 +188,9 @@ fn requirement(node: Option<&Node>, what: &str) -> Result<Vec<(String, String)>,
             .and_then(Node::as_str)
             .unwrap_or("");
         if !OPS.contains(&op) || !valid_version(version) {
-            return Err(format!("{what} has an invalid requirement `{op} {version}`"));
+            return Err(format!(
+                "{what} has an invalid requirement `{op} {version}`"
+            ));
         }
         out.push((op.to_string(), version.to_string()));
     }
@@ -260,10 +263,7 @@ pub fn spec_of(text: &str) -> Result<Spec, String> {
         .map(|d| d[..10].to_string());
     Ok(Spec {
         required_ruby_version: requirement(root.get("required_ruby_version"), "ruby")?,
-        required_rubygems_version: requirement(
-            root.get("required_rubygems_version"),
-            "rubygems",
-        )?,
+        required_rubygems_version: requirement(root.get("required_rubygems_version"), "rubygems")?,
         summary: text("summary"),
         description: text("description"),
         homepage: text("homepage"),
@@ -291,9 +291,9 @@ pub fn read(reader: impl Read, _size: u64) -> Result<Spec, HttpError> {
         let gz = entry.read_to_vec(METADATA_GZ_LIMIT).map_err(refused)?;
         let mut text = String::new();
         let mut decoder = flate2::read::GzDecoder::new(&gz[..]).take(yaml::MAX_BYTES as u64 + 1);
-        decoder
-            .read_to_string(&mut text)
-            .map_err(|e| HttpError::bad_request(format!("the gem's metadata.gz is invalid: {e}")))?;
+        decoder.read_to_string(&mut text).map_err(|e| {
+            HttpError::bad_request(format!("the gem's metadata.gz is invalid: {e}"))
+        })?;
         if text.len() > yaml::MAX_BYTES {
             return Err(HttpError::new(
                 413,

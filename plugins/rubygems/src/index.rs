@@ -15,8 +15,8 @@ use wharf_sdk::catalog::{self, VersionRow};
 use wharf_sdk::{HttpError, Meta, Request, Response};
 
 use crate::gem::{self, Spec};
-use crate::marshal::{self, Value};
 use crate::gem_of_file;
+use crate::marshal::{self, Value};
 
 /// A version row's stored metadata: the gemspec, the .gem's SHA-256.
 pub struct Release {
@@ -31,7 +31,10 @@ pub fn release(row: &VersionRow) -> Result<Release, HttpError> {
     let spec = Spec::from_json(&meta["spec"]).ok_or_else(|| {
         HttpError::new(
             500,
-            format!("{} {}: stored metadata unreadable", row.package, row.version),
+            format!(
+                "{} {}: stored metadata unreadable",
+                row.package, row.version
+            ),
         )
     })?;
     Ok(Release {
@@ -89,7 +92,10 @@ pub fn info_line(r: &Release) -> String {
         r.sha256
     );
     if !unbounded(&r.spec.required_ruby_version) {
-        line.push_str(&format!(",ruby:{}", requirement(&r.spec.required_ruby_version)));
+        line.push_str(&format!(
+            ",ruby:{}",
+            requirement(&r.spec.required_ruby_version)
+        ));
     }
     if !unbounded(&r.spec.required_rubygems_version) {
         line.push_str(&format!(
@@ -183,7 +189,9 @@ pub fn versions(_: &mut Request) -> Result<Response, HttpError> {
 pub fn gem_file(req: &mut Request) -> Result<Response, HttpError> {
     let file = req.param("file");
     let missing = || HttpError::not_found("This gem could not be found");
-    let name = gem_of_file(file).filter(|n| gem::valid_name(n)).ok_or_else(missing)?;
+    let name = gem_of_file(file)
+        .filter(|n| gem::valid_name(n))
+        .ok_or_else(missing)?;
     let asset = catalog::find_asset(&format!("gems/{file}"))?.ok_or_else(missing)?;
     Ok(Response::blob(&asset.blake3, "application/octet-stream").cacheable(&[name], &[]))
 }
@@ -203,7 +211,8 @@ pub fn quick_spec(req: &mut Request) -> Result<Response, HttpError> {
     let spec = release(&row)?.spec;
     let dumped = marshal::dump(&spec_value(&spec));
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(&dumped).map_err(|e| HttpError::new(500, e.to_string()))?;
+    z.write_all(&dumped)
+        .map_err(|e| HttpError::new(500, e.to_string()))?;
     let bytes = z.finish().map_err(|e| HttpError::new(500, e.to_string()))?;
     Ok(Response::bytes(200, "application/octet-stream", bytes).cacheable(&[name], &[]))
 }
@@ -291,7 +300,10 @@ fn spec_list(which: Which) -> Result<Response, HttpError> {
                 Which::Prerelease if pre => chosen.push(r),
                 Which::Latest if !pre => {
                     // The newest (by Gem::Version order) per platform.
-                    match chosen.iter_mut().find(|c| c.spec.platform == r.spec.platform) {
+                    match chosen
+                        .iter_mut()
+                        .find(|c| c.spec.platform == r.spec.platform)
+                    {
                         Some(c) if compare(&r.spec.version, &c.spec.version).is_gt() => *c = r,
                         Some(_) => {}
                         None => chosen.push(r),
@@ -310,8 +322,11 @@ fn spec_list(which: Which) -> Result<Response, HttpError> {
     }
     let dumped = marshal::dump(&Value::Array(tuples));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&dumped).map_err(|e| HttpError::new(500, e.to_string()))?;
-    let bytes = gz.finish().map_err(|e| HttpError::new(500, e.to_string()))?;
+    gz.write_all(&dumped)
+        .map_err(|e| HttpError::new(500, e.to_string()))?;
+    let bytes = gz
+        .finish()
+        .map_err(|e| HttpError::new(500, e.to_string()))?;
     Ok(Response::bytes(200, "application/octet-stream", bytes).cacheable(&["*"], &[]))
 }
 
@@ -324,7 +339,9 @@ pub fn compare(a: &str, b: &str) -> std::cmp::Ordering {
         for part in v.split(['.', '-']) {
             let mut cur = String::new();
             for c in part.chars() {
-                if !cur.is_empty() && cur.chars().last().unwrap().is_ascii_digit() != c.is_ascii_digit() {
+                if !cur.is_empty()
+                    && cur.chars().last().unwrap().is_ascii_digit() != c.is_ascii_digit()
+                {
                     out.push(segment(&cur));
                     cur.clear();
                 }

@@ -35,7 +35,12 @@ impl Format for RubyGems {
             // in, and checks the catalog write against the parsed name.
             .post("api/v1/gems", "push", write_repo(), push::push)
             .delete("api/v1/gems/yank", "yank", write_repo(), push::yank)
-            .get("api/v1/gems/{gem}/owners", "owners", read("gem"), push::owners)
+            .get(
+                "api/v1/gems/{gem}/owners",
+                "owners",
+                read("gem"),
+                push::owners,
+            )
             .get(
                 "api/v1/gems/{gem}/owners.yaml",
                 "owners",
@@ -71,7 +76,12 @@ impl Format for RubyGems {
                 index::quick_spec,
             )
             .get("specs.4.8.gz", "specs", read_repo(), index::specs)
-            .get("latest_specs.4.8.gz", "specs", read_repo(), index::latest_specs)
+            .get(
+                "latest_specs.4.8.gz",
+                "specs",
+                read_repo(),
+                index::latest_specs,
+            )
             .get(
                 "prerelease_specs.4.8.gz",
                 "specs",

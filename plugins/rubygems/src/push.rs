@@ -116,8 +116,8 @@ fn republished(spec: &Spec) -> HttpError {
 /// (in the body, as gem sends them, or in the query).
 pub fn yank(req: &mut Request) -> Result<Response, HttpError> {
     let raw = req.take_body()?.read_to_end(64 << 10)?;
-    let form = String::from_utf8(raw)
-        .map_err(|_| HttpError::bad_request("the form is not UTF-8"))?;
+    let form =
+        String::from_utf8(raw).map_err(|_| HttpError::bad_request("the form is not UTF-8"))?;
     let query = req.head.raw_query.clone().unwrap_or_default();
     let field = |key: &str| {
         query_pairs(&form)
@@ -150,7 +150,10 @@ pub fn yank(req: &mut Request) -> Result<Response, HttpError> {
         StoreError::Forbidden(_) => not_owner(req, &name, "delete"),
         e => e.into(),
     })?;
-    Ok(text(200, format!("Successfully deleted gem: {name} ({full})")))
+    Ok(text(
+        200,
+        format!("Successfully deleted gem: {name} ({full})"),
+    ))
 }
 
 /// An existing gem, or 404.
@@ -194,7 +197,11 @@ pub fn owners_yaml(req: &mut Request) -> Result<Response, HttpError> {
         let handle = serde_json::to_string(&handle(o)).unwrap_or_default();
         body.push_str(&format!("- id: {}\n  handle: {handle}\n", i + 1));
     }
-    Ok(Response::bytes(200, "text/yaml; charset=utf-8", body.into_bytes()))
+    Ok(Response::bytes(
+        200,
+        "text/yaml; charset=utf-8",
+        body.into_bytes(),
+    ))
 }
 
 /// The owner a form names: `email` (what gem sends) or `handle`; a user's

@@ -82,13 +82,20 @@ fn push_then_compact_index() {
     assert_eq!(r.status, 200, "{}", body(&r));
     assert_eq!(body(&r), "Successfully registered gem: greeter (1.0.0)\n");
     assert_eq!(push("hello", "1.0.0", &[("greeter", ">= 1.0")]).status, 200);
-    assert_eq!(push("hello", "1.1.0.pre", &[("greeter", "~> 1.0")]).status, 200);
+    assert_eq!(
+        push("hello", "1.1.0.pre", &[("greeter", "~> 1.0")]).status,
+        200
+    );
 
     let info = get("info/hello");
     let text = body(&info);
     let sha = {
         use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(gem("hello", "1.0.0", &[("greeter", ">= 1.0")])))
+        hex::encode(sha2::Sha256::digest(gem(
+            "hello",
+            "1.0.0",
+            &[("greeter", ">= 1.0")],
+        )))
     };
     assert_eq!(
         text.lines().nth(1).unwrap(),
@@ -97,19 +104,32 @@ fn push_then_compact_index() {
     assert!(text.contains("1.1.0.pre greeter:~> 1.0|"));
     use md5::Digest;
     let md5 = hex::encode(md5::Md5::digest(info.body_bytes()));
-    assert_eq!(info.header_value("etag"), Some(format!("\"{md5}\"").as_str()));
-    assert!(info.header_value("repr-digest").unwrap().starts_with("sha-256=:"));
+    assert_eq!(
+        info.header_value("etag"),
+        Some(format!("\"{md5}\"").as_str())
+    );
+    assert!(
+        info.header_value("repr-digest")
+            .unwrap()
+            .starts_with("sha-256=:")
+    );
 
     let versions = body(&get("versions"));
     assert!(versions.starts_with("created_at: "), "{versions}");
-    assert!(versions.contains(&format!("hello 1.0.0,1.1.0.pre {md5}\n")), "{versions}");
+    assert!(
+        versions.contains(&format!("hello 1.0.0,1.1.0.pre {md5}\n")),
+        "{versions}"
+    );
     assert_eq!(body(&get("names")), "---\ngreeter\nhello\n");
 }
 
 #[test]
 fn routes_name_their_gem() {
     setup();
-    let (route, _) = send(TestRequest::new(Method::Get, "gems/my-gem_x-1.0.0-x86_64-linux.gem"));
+    let (route, _) = send(TestRequest::new(
+        Method::Get,
+        "gems/my-gem_x-1.0.0-x86_64-linux.gem",
+    ));
     assert_eq!(route.access[0].package.as_deref(), Some("my-gem_x"));
     let (route, _) = send(TestRequest::new(Method::Get, "info/hello"));
     assert_eq!(route.access[0].package.as_deref(), Some("hello"));
@@ -185,13 +205,22 @@ fn owners_list_add_remove() {
     mock::login_as(Some("alice"));
     let yaml = body(&get("api/v1/gems/hello/owners.yaml"));
     assert_eq!(yaml, "---\n- id: 1\n  handle: \"alice\"\n");
-    let add = send(TestRequest::new(Method::Post, "api/v1/gems/hello/owners").body(b"email=bob".to_vec())).1;
+    let add = send(
+        TestRequest::new(Method::Post, "api/v1/gems/hello/owners").body(b"email=bob".to_vec()),
+    )
+    .1;
     assert_eq!(add.status, 200, "{}", body(&add));
     mock::login_as(Some("bob"));
     assert_eq!(push("hello", "1.1.0", &[]).status, 200);
-    let remove = send(TestRequest::new(Method::Delete, "api/v1/gems/hello/owners").body(b"email=alice".to_vec())).1;
+    let remove = send(
+        TestRequest::new(Method::Delete, "api/v1/gems/hello/owners").body(b"email=alice".to_vec()),
+    )
+    .1;
     assert_eq!(remove.status, 200, "{}", body(&remove));
-    assert_eq!(get("api/v1/gems/hello/owners").body_json()[0]["handle"], "bob");
+    assert_eq!(
+        get("api/v1/gems/hello/owners").body_json()[0]["handle"],
+        "bob"
+    );
     assert_eq!(get("api/v1/gems/nope/owners").status, 404);
 }
 
@@ -202,9 +231,21 @@ fn bad_gems_are_refused_and_change_nothing() {
         (b"not a tar".to_vec(), 400, ""),
         (gem_with(b"not gzip".to_vec()), 400, "metadata.gz"),
         (gem_with(gz(b"name: [unclosed")), 400, "gemspec"),
-        (gem_with(gz(gemspec("../x", "1.0", "ruby", &[]).as_bytes())), 400, "name"),
-        (gem_with(gz(gemspec("x", "1.0/../..", "ruby", &[]).as_bytes())), 400, "version"),
-        (gem_with(gz(gemspec("x-2", "1.0", "ruby", &[]).as_bytes())), 400, "digit"),
+        (
+            gem_with(gz(gemspec("../x", "1.0", "ruby", &[]).as_bytes())),
+            400,
+            "name",
+        ),
+        (
+            gem_with(gz(gemspec("x", "1.0/../..", "ruby", &[]).as_bytes())),
+            400,
+            "version",
+        ),
+        (
+            gem_with(gz(gemspec("x-2", "1.0", "ruby", &[]).as_bytes())),
+            400,
+            "digit",
+        ),
         // A gzip bomb of metadata: 64 MiB of spaces.
         (gem_with(gz(&vec![b' '; 64 << 20])), 413, "larger"),
     ];

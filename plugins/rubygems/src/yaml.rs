@@ -55,7 +55,12 @@ impl Node {
         match self {
             Node::Scalar(_) => 1,
             Node::Seq(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
-            Node::Map(pairs) => 1 + pairs.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>(),
+            Node::Map(pairs) => {
+                1 + pairs
+                    .iter()
+                    .map(|(k, v)| k.size() + v.size())
+                    .sum::<usize>()
+            }
         }
     }
 }
@@ -78,10 +83,7 @@ pub fn parse(text: &str) -> Result<Node, String> {
         let (event, mark) = parser.next_token().map_err(|e| e.to_string())?;
         let done: Option<(Node, usize)> = match event {
             Event::StreamEnd => return Err("the gemspec has no YAML document".into()),
-            Event::Nothing
-            | Event::StreamStart
-            | Event::DocumentStart
-            | Event::DocumentEnd => None,
+            Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => None,
             Event::Scalar(value, _, anchor, _) => Some((Node::Scalar(value), anchor)),
             Event::Alias(id) => {
                 let node = anchors
@@ -137,7 +139,11 @@ mod tests {
         let node = parse(doc).unwrap();
         assert_eq!(node.get("name").unwrap().as_str(), Some("a"));
         assert_eq!(
-            node.get("version").unwrap().get("version").unwrap().as_str(),
+            node.get("version")
+                .unwrap()
+                .get("version")
+                .unwrap()
+                .as_str(),
             Some("1.0.0")
         );
         assert_eq!(node.get("again").unwrap().as_str(), Some("x"));
@@ -147,7 +153,11 @@ mod tests {
     fn an_alias_bomb_is_refused() {
         let mut doc = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..9 {
-            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
             doc.push_str(&format!("b{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let err = parse(&doc).unwrap_err();

@@ -243,7 +243,10 @@ impl RepoRequest<'_> {
         // A single byte range of an uncompressed document (Bundler appends
         // to its copy of RubyGems' `/versions` this way).
         if encoding.is_none()
-            && let Some(spec) = self.headers.get(header::RANGE).and_then(|v| v.to_str().ok())
+            && let Some(spec) = self
+                .headers
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
         {
             headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             let size = bytes.len() as u64;
