@@ -237,6 +237,25 @@ fn rubygems_end_to_end() {
     assert!(out.contains("wharf-e2e-hello-1.1.0"), "{out}");
     assert!(bob.gem_home().join("gems/wharf-e2e-base-1.0.0").is_dir());
 
+    // The Marshal indexes: latest_specs, specs (--all), prerelease_specs.
+    let source = format!("{}/rubygems/", server.url);
+    let remote = |extra: &[&str]| {
+        let mut args = vec!["list", "--remote", "--clear-sources", "--source", &source];
+        args.extend_from_slice(extra);
+        bob.gem_ok(dir, &args)
+    };
+    let out = remote(&[]);
+    assert!(out.contains("wharf-e2e-hello (1.1.0)"), "{out}");
+    let out = remote(&["--all"]);
+    assert!(out.contains("wharf-e2e-hello (1.1.0, 1.0.0)"), "{out}");
+    let pre = hello(&alice, dir, "2.0.0.rc1");
+    let (ok, out, err) = alice.push(dir, &pre);
+    assert!(ok, "{out}{err}");
+    let out = remote(&["--prerelease"]);
+    assert!(out.contains("wharf-e2e-hello (2.0.0.rc1)"), "{out}");
+    let out = remote(&[]);
+    assert!(out.contains("wharf-e2e-hello (1.1.0)"), "{out}");
+
     // A yanked version leaves resolution.
     let out = alice.gem_ok(
         dir,
