@@ -146,8 +146,9 @@ pub fn valid_version(v: &str) -> bool {
         && !v.contains("--")
 }
 
+/// Gem::Version#prerelease?: a letter, or a `-` (`1.0-1` is `1.0.pre.1`).
 pub fn prerelease(v: &str) -> bool {
-    v.bytes().any(|b| b.is_ascii_alphabetic())
+    v.bytes().any(|b| b.is_ascii_alphabetic() || b == b'-')
 }
 
 /// Gem names as rubygems.org takes them: letters, digits, `.`, `_`, `-`,

@@ -266,6 +266,8 @@ fn marshal_and_version_order() {
     assert_eq!(compare("1.0.0.pre", "1.0.0"), Less);
     assert_eq!(compare("1.10", "1.9"), Greater);
     assert_eq!(compare("2.0.a", "2.0.b"), Less);
+    assert!(crate::gem::prerelease("1.0-1") && crate::gem::prerelease("1.0.0.rc1"));
+    assert!(!crate::gem::prerelease("1.0.0"));
 }
 
 #[test]
