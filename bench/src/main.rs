@@ -16,7 +16,10 @@
 //! 7. the Go `@v/list` of a 100-version module, as `go get` and `go list -m
 //!    -versions` ask for it, against the axum handler serving the same bytes;
 //! 8. the warm Composer metadata document (`p2/{vendor}/{package}.json`) of a
-//!    100-version package, against the axum handler serving the same bytes.
+//!    100-version package, against the axum handler serving the same bytes;
+//! 9. the hot RubyGems `/info/{gem}` of a 100-version gem, against the axum
+//!    handler serving the same bytes (and again with the same validators:
+//!    ETag, Repr-Digest, Digest).
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
@@ -28,6 +31,45 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use wharf_bench::*;
+
+/// A `.gem` of `name` `version` with two runtime dependencies: a plain tar
+/// of `metadata.gz` (the gemspec YAML) and `data.tar.gz`.
+fn gem(name: &str, version: &str) -> Vec<u8> {
+    use std::io::Write;
+    let gz = |bytes: &[u8]| -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let dep = |dep: &str, op: &str, v: &str| {
+        format!(
+            "- !ruby/object:Gem::Dependency\n  name: {dep}\n  requirement: !ruby/object:Gem::Requirement\n    \
+             requirements:\n    - - \"{op}\"\n      - !ruby/object:Gem::Version\n        version: '{v}'\n  \
+             type: :runtime\n  prerelease: false\n"
+        )
+    };
+    let spec = format!(
+        "--- !ruby/object:Gem::Specification\nname: {name}\nversion: !ruby/object:Gem::Version\n  \
+         version: {version}\nplatform: ruby\nauthors:\n- Bench\ndependencies:\n{}{}\
+         required_ruby_version: !ruby/object:Gem::Requirement\n  requirements:\n  - - \">=\"\n    \
+         - !ruby/object:Gem::Version\n      version: '2.7'\nrubygems_version: 3.3.15\n\
+         specification_version: 4\nsummary: benchmark gem\n",
+        dep("rack", "~>", "3.0"),
+        dep("json", ">=", "2.0"),
+    );
+    let mut tar = tar::Builder::new(Vec::new());
+    for (file, content) in [
+        ("metadata.gz", gz(spec.as_bytes())),
+        ("data.tar.gz", gz(version.as_bytes())),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o444);
+        header.set_cksum();
+        tar.append_data(&mut header, file, &content[..]).unwrap();
+    }
+    tar.into_inner().unwrap()
+}
 
 fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> anyhow::Result<()> {
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -154,7 +196,7 @@ fn wait_listening(port: u16) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     ensure("wrk", "wrk")?;
-    let dir = prepare(&["npm", "oci", "go", "composer"])?;
+    let dir = prepare(&["npm", "oci", "go", "composer", "rubygems"])?;
 
     let (first, cold_compile) = start(dir.path())?;
     drop(first);
@@ -286,6 +328,26 @@ fn main() -> anyhow::Result<()> {
         .read_to_end(&mut p2)?;
     let (p2_rps, p2_baseline) = beside_baseline(dir.path(), &p2_url, (&p2, &[]), &[])?;
 
+    // The hot RubyGems /info/{gem} of a 100-version gem.
+    for i in 0..100 {
+        ureq::post(&format!("{}/rubygems/api/v1/gems", wharf.url))
+            .set("authorization", &auth)
+            .set("content-type", "application/octet-stream")
+            .send_bytes(&gem("bench-gem", &format!("1.0.{i}")))
+            .with_context(|| format!("pushing bench-gem 1.0.{i}"))?;
+    }
+    let info_url = format!("{}/rubygems/info/bench-gem", wharf.url);
+    let answer = ureq::get(&info_url).call()?;
+    let info_headers: Vec<String> = ["content-type", "etag", "repr-digest", "digest"]
+        .iter()
+        .filter_map(|h| Some(format!("{h}:{}", answer.header(h)?)))
+        .collect();
+    let mut info = Vec::new();
+    answer.into_reader().read_to_end(&mut info)?;
+    let (info_rps, info_baseline) = beside_baseline(dir.path(), &info_url, (&info, &[]), &[])?;
+    let (_, info_same_headers) =
+        beside_baseline(dir.path(), &info_url, (&info, &info_headers), &[])?;
+
     // 50 MiB tarball: RSS growth while it streams to a client.
     let big: Vec<u8> = (0..50u32 << 20)
         .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
@@ -381,6 +443,19 @@ fn main() -> anyhow::Result<()> {
     );
     println!("| same bytes, minimal axum handler | {p2_baseline:.0} req/s |");
     println!("| wharf / baseline | {:.2} |", p2_rps / p2_baseline);
+    println!(
+        "| warm RubyGems /info/{{gem}} GET, 100 versions ({} bytes), wharf | {info_rps:.0} req/s |",
+        info.len()
+    );
+    println!("| same bytes, minimal axum handler | {info_baseline:.0} req/s |");
+    println!("| wharf / baseline | {:.2} |", info_rps / info_baseline);
+    println!(
+        "| same bytes and validators (ETag, Repr-Digest, Digest), axum handler | {info_same_headers:.0} req/s |"
+    );
+    println!(
+        "| wharf / that baseline | {:.2} |",
+        info_rps / info_same_headers
+    );
     println!(
         "| plugin overhead per request, classify (warm instance), median | {:.1} µs |",
         median(classify)

@@ -45,6 +45,7 @@ pub fn of(target: &str) -> Option<Vec<Vec<u8>>> {
         "go" => go(),
         "composer" => composer(),
         "raw" => raw(),
+        "rubygems" => rubygems(),
         _ => return None,
     })
 }
@@ -431,5 +432,35 @@ fn raw() -> Vec<Vec<u8>> {
         ("GET", "builds/1.0/?after=builds%2F1.0%2Fa", &[], b""),
         ("GET", "", &[], b""),
         ("DELETE", "builds/1.0/app.tar.gz", &[], b""),
+    ])]
+}
+
+fn rubygems() -> Vec<Vec<u8>> {
+    let spec = b"--- !ruby/object:Gem::Specification\nname: demo\nversion: !ruby/object:Gem::Version\n  \
+        version: 1.0.0\nplatform: ruby\nauthors:\n- A\ndependencies:\n- !ruby/object:Gem::Dependency\n  \
+        name: base\n  requirement: &1 !ruby/object:Gem::Requirement\n    requirements:\n    - - \">=\"\n      \
+        - !ruby/object:Gem::Version\n        version: '1.0'\n  type: :runtime\n  prerelease: false\n  \
+        version_requirements: *1\nrequired_ruby_version: !ruby/object:Gem::Requirement\n  requirements:\n  \
+        - - \">=\"\n    - !ruby/object:Gem::Version\n      version: '2.5'\nrubygems_version: 3.3.15\n\
+        specification_version: 4\nsummary: a demo\n";
+    let gem = tar(&[
+        ("metadata.gz", &gzip(spec)),
+        (
+            "data.tar.gz",
+            &gzip(&tar(&[("lib/demo.rb", b"module Demo; end\n")])),
+        ),
+    ]);
+    vec![render(&[
+        ("POST", "api/v1/gems", &[], &gem),
+        ("GET", "info/demo", &[], b""),
+        ("GET", "versions", &[("range", "bytes=10-")], b""),
+        ("GET", "quick/Marshal.4.8/demo-1.0.0.gemspec.rz", &[], b""),
+        (
+            "DELETE",
+            "api/v1/gems/yank",
+            &[],
+            b"gem_name=demo&version=1.0.0",
+        ),
+        ("POST", "api/v1/gems/demo/owners", &[], b"email=bob"),
     ])]
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use wharf_tests::oci::{OCI_MANIFEST, digest};
 use wharf_tests::{Server, npm_publish_body, publish, send_with};
 
-pub const FORMATS: [&str; 8] = [
-    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw",
+pub const FORMATS: [&str; 9] = [
+    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw", "rubygems",
 ];
 
 /// The package each format's calls address, as its plugin names it.
@@ -15,7 +15,7 @@ pub fn package(format: &str) -> &'static str {
     match format {
         "npm" => "matrix-pkg",
         "oci" => "matrix/app",
-        "pypi" | "cargo" | "raw" => "matrixpkg",
+        "pypi" | "cargo" | "raw" | "rubygems" => "matrixpkg",
         "go" => "example.com/matrix/app",
         "composer" => "matrix/pkg",
         _ => "org.matrix:app",
@@ -212,6 +212,19 @@ pub fn publish(format: &str, version: &str) -> Upload {
                 bytes: data,
             }
         }
+        "rubygems" => {
+            let gem = publish::rubygems_gem(name, version, &data);
+            Upload {
+                call: Call::with_body(
+                    "POST",
+                    "/rubygems/api/v1/gems".into(),
+                    "application/octet-stream",
+                    gem.clone(),
+                ),
+                artifact: format!("/rubygems/gems/{name}-{version}.gem"),
+                bytes: gem,
+            }
+        }
         _ => {
             let path = format!("/maven/org/matrix/app/{version}/app-{version}.jar");
             Upload {
@@ -239,16 +252,27 @@ pub fn read(format: &str) -> Call {
         "go" => format!("/go/{name}/@v/{}.zip", go_version("1.0.0")),
         "composer" => format!("/composer/p2/{name}.json"),
         "raw" => format!("/raw/{name}/1.0.0/file.bin"),
+        "rubygems" => format!("/rubygems/gems/{name}-1.0.0.gem"),
         _ => "/maven/org/matrix/app/1.0.0/app-1.0.0.jar".into(),
     })
 }
 
 /// Deletes `version` the way the format's client does: npm's unpublish of a
-/// version, an OCI tag delete, PyPI's release delete, a cargo yank, Go's
-/// version delete, a Composer version delete, a raw file delete. Maven has
-/// no delete: `None`.
+/// version, an OCI tag delete, PyPI's release delete, a cargo or gem yank,
+/// Go's version delete, a Composer version delete, a raw file delete. Maven
+/// has no delete: `None`.
 pub fn delete(format: &str, version: &str) -> Option<Call> {
     let name = package(format);
+    if format == "rubygems" {
+        // gem yank sends a form in the body of its DELETE.
+        let form = format!("gem_name={name}&version={version}");
+        return Some(Call::with_body(
+            "DELETE",
+            "/rubygems/api/v1/gems/yank".into(),
+            "application/x-www-form-urlencoded",
+            form.into_bytes(),
+        ));
+    }
     Some(Call::delete(match format {
         "npm" => format!("/npm/{name}/-/{name}-{version}.tgz/-rev/1"),
         "oci" => format!("/v2/{name}/manifests/{version}"),
@@ -275,7 +299,7 @@ pub fn administer(format: &str) -> Call {
     )
 }
 
-/// The versions (OCI: tags) the format serves now, yanked crates left out.
+/// The versions (OCI: tags) the format serves now, yanked crates and gems left out.
 pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
     let name = package(format);
     let get = |path: String| {
@@ -324,6 +348,12 @@ pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
                     .trim_end_matches('/')
                     .to_string()
             })
+            .collect(),
+        "rubygems" => get(format!("/rubygems/info/{name}"))
+            .text()
+            .lines()
+            .skip(1)
+            .map(|line| line.split(' ').next().unwrap().to_string())
             .collect(),
         _ => {
             let xml = get("/maven/org/matrix/app/maven-metadata.xml".into()).text();

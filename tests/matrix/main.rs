@@ -36,6 +36,7 @@ fn expected(format: &str, act: Act, caller: Caller) -> u16 {
         ("oci", Act::Delete) => 202,
         ("raw", Act::Delete) => 204,
         (_, Act::Admin) => 204,
+        // npm, PyPI, cargo, and RubyGems' push and yank answer 200.
         _ => 200,
     };
     match caller {

@@ -1,6 +1,6 @@
 //! The bodies each format's client publishes with, for tests that talk
 //! HTTP themselves: a PyPI wheel and twine's upload form, a `.crate` and
-//! cargo's framed publish. (npm's is `npm_publish_body`, OCI's `oci.rs`.)
+//! cargo's framed publish, a `.gem`. (npm's is `npm_publish_body`, OCI's `oci.rs`.)
 
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -88,4 +88,32 @@ pub fn cargo_publish_body(name: &str, version: &str, krate: &[u8]) -> Vec<u8> {
     body.extend_from_slice(&(krate.len() as u32).to_le_bytes());
     body.extend_from_slice(krate);
     body
+}
+
+/// A `.gem` as `gem build` makes it: a plain tar of `metadata.gz` (the YAML
+/// gemspec, with Ruby's tags) and `data.tar.gz` holding `data`.
+pub fn rubygems_gem(name: &str, version: &str, data: &[u8]) -> Vec<u8> {
+    let gz = |bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let spec = format!(
+        "--- !ruby/object:Gem::Specification\nname: {name}\n\
+         version: !ruby/object:Gem::Version\n  version: {version}\nplatform: ruby\n\
+         authors:\n- Wharf\ndependencies: []\nrubygems_version: 3.3.15\n\
+         specification_version: 4\nsummary: {name} for the tests\n"
+    );
+    let mut tar = tar::Builder::new(Vec::new());
+    for (file, content) in [
+        ("metadata.gz", gz(spec.as_bytes())),
+        ("data.tar.gz", gz(data)),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o444);
+        header.set_cksum();
+        tar.append_data(&mut header, file, &content[..]).unwrap();
+    }
+    tar.into_inner().unwrap()
 }

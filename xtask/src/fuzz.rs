@@ -27,6 +27,7 @@ pub const TARGETS: &[&str] = &[
     "go",
     "composer",
     "raw",
+    "rubygems",
 ];
 
 const INSTRUMENTATION: &[&str] = &[

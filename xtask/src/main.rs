@@ -165,6 +165,9 @@ fn install_clients() -> anyhow::Result<()> {
         // The registry-token tests delete a user in the database.
         ("sqlite3".into(), "sqlite3"),
         ("mvn".into(), "maven"),
+        // RubyGems: gem and bundle (tests/rubygems.rs).
+        ("gem".into(), "ruby-full"),
+        ("bundle".into(), "bundler"),
         (plugin("deploy"), "libmaven-deploy-plugin-java"),
         (plugin("dependency"), "libmaven-dependency-plugin-java"),
         (plugin("install"), "libmaven-install-plugin-java"),

@@ -159,7 +159,7 @@ fn if_none_match(request: &HeaderMap, etag: &str) -> bool {
 
 /// One `bytes=` range; `Ok(None)` for forms served as the full body
 /// (several ranges, other units), `Err` when unsatisfiable.
-fn parse_range(spec: &str, size: u64) -> Result<Option<Range<u64>>, ()> {
+pub fn parse_range(spec: &str, size: u64) -> Result<Option<Range<u64>>, ()> {
     let Some(set) = spec.trim().strip_prefix("bytes=") else {
         return Ok(None);
     };

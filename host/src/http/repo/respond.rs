@@ -87,7 +87,18 @@ impl RepoRequest<'_> {
         (rendered_at, changed_ms): (u64, Option<u64>),
     ) -> Document {
         let mut out = blob::plugin_headers(&headers);
+        // A plugin's own strong validator of a document (RubyGems' compact
+        // index: Bundler checks the ETag is the quoted MD5 of the body).
+        let own_etag = match &body {
+            DocBody::Bytes(_) => out
+                .get(header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| v.len() > 2 && v.starts_with('"') && v.ends_with('"'))
+                .map(str::to_string),
+            DocBody::Blob { .. } => None,
+        };
         let etag = match &body {
+            DocBody::Bytes(_) if own_etag.is_some() => own_etag.clone().unwrap_or_default(),
             DocBody::Bytes(b) => format!("\"{}\"", &blake3::hash(b).to_hex()[..32]),
             DocBody::Blob { blake3, .. } => match out.get(header::ETAG) {
                 Some(v) => String::from_utf8_lossy(v.as_bytes()).into_owned(),
@@ -111,8 +122,12 @@ impl RepoRequest<'_> {
             let value = |h: &String| vary_value(self.headers, h);
             c.vary.iter().map(|h| (h.clone(), value(h))).collect()
         });
+        // The plugin's validator names the identity bytes: a compressed
+        // copy would need another, so such a document is sent as it is.
         let compressible = match &body {
-            DocBody::Bytes(b) => status == 200 && encoding::compressible(&out, b.len()),
+            DocBody::Bytes(b) => {
+                status == 200 && own_etag.is_none() && encoding::compressible(&out, b.len())
+            }
             DocBody::Blob { .. } => false,
         };
         let mut vary_names: Vec<&str> = vary.iter().map(|(h, _)| h.as_str()).collect();
@@ -224,6 +239,31 @@ impl RepoRequest<'_> {
                 headers.insert(header::ETAG, etag);
             }
             return response(304, headers, Body::empty());
+        }
+        // A single byte range of an uncompressed document (Bundler appends
+        // to its copy of RubyGems' `/versions` this way).
+        if encoding.is_none()
+            && let Some(spec) = self
+                .headers
+                .get(header::RANGE)
+                .and_then(|v| v.to_str().ok())
+        {
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            let size = bytes.len() as u64;
+            match blob::parse_range(spec, size) {
+                Ok(Some(r)) => {
+                    let content_range = format!("bytes {}-{}/{}", r.start, r.end - 1, size);
+                    headers.insert(header::CONTENT_RANGE, content_range.parse().expect("ascii"));
+                    let part = bytes.slice(r.start as usize..r.end as usize);
+                    return response(206, headers, Body::from(part));
+                }
+                Ok(None) => {}
+                Err(()) => {
+                    let content_range = format!("bytes */{size}");
+                    headers.insert(header::CONTENT_RANGE, content_range.parse().expect("ascii"));
+                    return response(416, headers, Body::empty());
+                }
+            }
         }
         let body = match encoding {
             Some(encoding) => match self.encoded(doc, bytes, encoding, cached_as).await {
