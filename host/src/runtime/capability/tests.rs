@@ -307,3 +307,25 @@ async fn tokens_are_the_callers_own_made_with_the_password() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_plugin_signs_only_with_the_key_ids_granted_to_it() {
+    let (_dir, services) = services().await;
+    let mut granted = scope(&services, user("alice"), Vec::new());
+    let mut policy = (*granted.policy).clone();
+    policy.signing_keys = strings(&["deb"]);
+    granted.policy = Arc::new(policy);
+    let keys = granted.signing_key("deb").expect("granted");
+    let signed = keys.clearsign("deb", "Suite: stable\n").unwrap();
+    assert!(
+        signed.starts_with("-----BEGIN PGP SIGNED MESSAGE-----"),
+        "{signed}"
+    );
+    let refused = granted.signing_key("helm").err().unwrap();
+    assert!(
+        refused.contains("not granted to the npm plugin"),
+        "{refused}"
+    );
+    let ungranted = scope(&services, user("alice"), Vec::new());
+    assert!(ungranted.signing_key("deb").is_err());
+}
