@@ -105,6 +105,22 @@ impl Response {
             .with_body(ResponseBody::Bytes(bytes))
     }
 
+    /// Plain text, UTF-8.
+    pub fn text(status: u16, text: impl Into<String>) -> Self {
+        Response::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            text.into().into_bytes(),
+        )
+    }
+
+    /// An error as one line of plain text, the message or the status's
+    /// default: the shape of formats whose clients print the body as it is
+    /// (go, twine, gem, mvn's debug log).
+    pub fn text_error(status: u16, message: &str) -> Self {
+        Response::text(status, format!("{}\n", default_message(status, message)))
+    }
+
     pub fn json(status: u16, value: &impl serde::Serialize) -> Self {
         let bytes = serde_json::to_vec(value).expect("serializable value");
         Response::bytes(status, "application/json", bytes)

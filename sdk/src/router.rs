@@ -481,7 +481,7 @@ mod tests {
 
     #[test]
     #[should_panic(expected = "more than one {name*}")]
-    fn two_many_segments_are_a_programming_error() {
+    fn too_many_segments_are_a_programming_error() {
         Router::new().get("{a*}/x/{b*}", "two", need::read_repo(), ok);
     }
 

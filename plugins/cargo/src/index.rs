@@ -142,8 +142,5 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
         text.push_str(&row_line(row)?.to_string());
         text.push('\n');
     }
-    Ok(
-        Response::bytes(200, "text/plain; charset=utf-8", text.into_bytes())
-            .cacheable(&[name], &[]),
-    )
+    Ok(Response::text(200, text).cacheable(&[name], &[]))
 }

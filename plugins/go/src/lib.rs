@@ -16,7 +16,7 @@ mod upload;
 mod tests;
 
 use wharf_sdk::types::{Access, Action, PluginInfo};
-use wharf_sdk::{Format, Need, Params, Response, Router, default_message, register_format};
+use wharf_sdk::{Format, Need, Params, Response, Router, register_format};
 
 pub struct Go;
 
@@ -51,12 +51,7 @@ impl Format for Go {
     /// The go command prints the body of an error answer (`server
     /// response: …`): plain text, one message.
     fn error(status: u16, message: &str) -> Response {
-        let message = default_message(status, message);
-        Response::bytes(
-            status,
-            "text/plain; charset=utf-8",
-            format!("{message}\n").into_bytes(),
-        )
+        Response::text_error(status, message)
     }
 }
 

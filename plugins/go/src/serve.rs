@@ -54,10 +54,7 @@ pub fn list(req: &mut Request) -> Result<Response, HttpError> {
         body.push_str(&v.to_string());
         body.push('\n');
     }
-    Ok(
-        Response::bytes(200, "text/plain; charset=utf-8", body.into_bytes())
-            .cacheable(&[&module], &[]),
-    )
+    Ok(Response::text(200, body).cacheable(&[&module], &[]))
 }
 
 /// `GET {module}/@latest`: the highest release, else the highest
@@ -171,9 +168,5 @@ pub fn unyank(req: &mut Request) -> Result<Response, HttpError> {
 }
 
 fn ok(message: &str) -> Response {
-    Response::bytes(
-        200,
-        "text/plain; charset=utf-8",
-        format!("{message}\n").into_bytes(),
-    )
+    Response::text(200, format!("{message}\n"))
 }

@@ -15,7 +15,7 @@ mod store;
 mod tests;
 
 use wharf_sdk::types::{Access, Action, PluginInfo};
-use wharf_sdk::{Format, Need, Params, Response, Router, default_message, register_format};
+use wharf_sdk::{Format, Need, Params, Response, Router, register_format};
 
 pub struct Maven;
 
@@ -40,11 +40,7 @@ impl Format for Maven {
     /// log and in curl. A 401 challenges for Basic: Maven sends credentials
     /// preemptively, but clients that wait for a challenge need one.
     fn error(status: u16, message: &str) -> Response {
-        let response = Response::bytes(
-            status,
-            "text/plain; charset=utf-8",
-            format!("{}\n", default_message(status, message)).into_bytes(),
-        );
+        let response = Response::text_error(status, message);
         if status == 401 {
             response.header("www-authenticate", "Basic realm=\"wharf\"")
         } else {

@@ -66,13 +66,7 @@ impl Format for Pypi {
     /// PyPI answers errors in plain text and repeats the message as the
     /// reason phrase, which is what twine prints.
     fn error(status: u16, message: &str) -> Response {
-        let message = default_message(status, message);
-        Response::bytes(
-            status,
-            "text/plain; charset=utf-8",
-            format!("{message}\n").into_bytes(),
-        )
-        .reason(message)
+        Response::text_error(status, message).reason(default_message(status, message))
     }
 }
 

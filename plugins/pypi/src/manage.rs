@@ -100,5 +100,5 @@ pub fn delete_file(req: &mut Request) -> Result<Response, HttpError> {
 }
 
 fn ok() -> Response {
-    Response::bytes(200, "text/plain; charset=utf-8", b"OK\n".to_vec())
+    Response::text(200, "OK\n")
 }

@@ -149,11 +149,7 @@ pub fn upload(req: &mut Request) -> Result<Response, HttpError> {
         StoreError::AlreadyExists => exists(filename),
         e => e.into(),
     })?;
-    Ok(Response::bytes(
-        200,
-        "text/plain; charset=utf-8",
-        b"OK\n".to_vec(),
-    ))
+    Ok(Response::text(200, "OK\n"))
 }
 
 /// Adds one file (its assets) to release `version` of `project`. The first

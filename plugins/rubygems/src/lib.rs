@@ -16,7 +16,7 @@ pub use gem::{spec_of, valid_name};
 
 use wharf_sdk::need::{read, read_repo, write, write_repo};
 use wharf_sdk::types::{Access, Action, PluginInfo};
-use wharf_sdk::{Format, Need, Params, Response, Router, default_message, register_format};
+use wharf_sdk::{Format, Need, Params, Response, Router, register_format};
 
 pub struct RubyGems;
 
@@ -92,12 +92,7 @@ impl Format for RubyGems {
 
     /// gem and Bundler print the body of an error as it is.
     fn error(status: u16, message: &str) -> Response {
-        let message = default_message(status, message);
-        Response::bytes(
-            status,
-            "text/plain; charset=utf-8",
-            format!("{message}\n").into_bytes(),
-        )
+        Response::text_error(status, message)
     }
 }
 
