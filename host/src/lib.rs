@@ -17,6 +17,7 @@ pub mod services;
 pub mod signing;
 pub mod store;
 pub mod telemetry;
+pub mod upstream;
 
 use config::Settings;
 use std::sync::Arc;

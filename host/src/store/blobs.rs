@@ -130,6 +130,23 @@ impl BlobStore {
         self.publish(&mut tmp, info).await
     }
 
+    /// A temporary file the host fills itself and others may read while it
+    /// grows (a pull-through download); removed when dropped unless
+    /// `publish_staged` made it a blob.
+    pub fn stage(&self) -> Staged {
+        Staged(self.temp())
+    }
+
+    /// Makes a complete staged file the blob `info` describes, which the
+    /// caller has verified. Readers that opened the file keep reading it.
+    pub async fn publish_staged(
+        &self,
+        mut staged: Staged,
+        info: &BlobInfo,
+    ) -> Result<(), StoreError> {
+        self.publish(&mut staged.0, info).await
+    }
+
     /// Stores small bytes generated in memory.
     pub async fn put_bytes(&self, data: Bytes, want: Want) -> Result<BlobInfo, StoreError> {
         let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(data)]);
@@ -274,6 +291,15 @@ fn sweep(dir: &Path, older_than: Duration) -> std::io::Result<usize> {
         }
     }
     Ok(removed)
+}
+
+/// A temporary file being filled, see `BlobStore::stage`.
+pub struct Staged(TempObject);
+
+impl Staged {
+    pub fn path(&self) -> &Path {
+        &self.0.file
+    }
 }
 
 /// A file under `tmp/`, removed when dropped unless it was published: a

@@ -148,7 +148,7 @@ impl Digests {
 /// size and the advanced hasher. On error the file may hold a partial write:
 /// the caller removes or truncates it.
 pub async fn pipe<S, E>(
-    mut body: S,
+    body: S,
     file: std::fs::File,
     hasher: Hasher,
     start: u64,
@@ -158,14 +158,37 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let writer = Worker::start(file, |f, batch| f.write_all(batch));
+    pipe_reporting(body, file, hasher, start, max, |_| {}).await
+}
+
+/// `pipe`, telling `written` the file's size after each write, from the
+/// writing thread: readers may then read the file up to that size while it
+/// grows (a pull-through download served as it arrives).
+pub async fn pipe_reporting<S, E>(
+    mut body: S,
+    file: std::fs::File,
+    hasher: Hasher,
+    start: u64,
+    max: u64,
+    written: impl Fn(u64) + Send + 'static,
+) -> Result<(u64, Hasher), StoreError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let writer = Worker::start((file, start), move |(f, size), batch| {
+        f.write_all(batch)?;
+        *size += batch.len() as u64;
+        written(*size);
+        Ok(())
+    });
     let mut digests = Digests::Inline(hasher);
     let mut gathered = BytesMut::new();
     let mut size = start;
     let mut batches = Vec::with_capacity(2);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|e| StoreError::Invalid(format!("reading the request body failed: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| StoreError::Invalid(format!("reading the body failed: {e}")))?;
         size += chunk.len() as u64;
         if size > max {
             return Err(StoreError::TooLarge(max));
