@@ -139,22 +139,7 @@ pub struct Settings {
     pub login_lockout_max_secs: u64,
     /// Repositories beyond the zero-config one per enabled format.
     #[serde(rename = "repository")]
-    pub repositories: Vec<RepositoryConfig>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RepositoryConfig {
-    pub name: String,
-    pub format: String,
-    #[serde(default = "hosted")]
-    pub kind: String,
-    #[serde(default)]
-    pub settings: serde_json::Map<String, serde_json::Value>,
-}
-
-fn hosted() -> String {
-    "hosted".into()
+    pub repositories: Vec<crate::repositories::RepositorySpec>,
 }
 
 impl Default for Settings {

@@ -12,6 +12,7 @@ pub mod fsck;
 pub mod http;
 pub mod passwords;
 pub mod registry_token;
+pub mod repositories;
 pub mod runtime;
 pub mod services;
 pub mod signing;
@@ -37,11 +38,15 @@ pub async fn app(settings: &Settings) -> anyhow::Result<Arc<http::App>> {
     }
     let runtime = Arc::new(runtime::Runtime::new(settings)?);
     runtime.reload().await;
+    let mounts = http::Mounts::new(settings);
+    if let Some(specs) = services.repositories.changed().await? {
+        mounts.reload(&specs);
+    }
     Ok(Arc::new(http::App {
         services,
         runtime,
         metrics,
-        mounts: http::Mounts::new(settings),
+        mounts,
     }))
 }
 
@@ -63,6 +68,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     runtime::reload::watch(app.runtime.clone())?;
     app.services.auth.watch();
+    watch_repositories(app.clone());
     spawn_upload_reaper(app.services.clone());
     fsck::spawn_scrubber(app.services.clone(), settings.scrub_bytes_per_sec);
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
@@ -74,6 +80,23 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     http::server::serve(listener, http::router(app), limits, shutdown()).await?;
     Ok(())
+}
+
+/// Remounts the repositories within a second of a change through the admin
+/// API, on this server or another sharing its database.
+fn watch_repositories(app: Arc<http::App>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match app.services.repositories.changed().await {
+                Ok(Some(specs)) => app.mounts.reload(&specs),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "reading the repositories failed"),
+            }
+        }
+    });
 }
 
 /// Temporary objects untouched this long belong to no live ingest.

@@ -18,12 +18,16 @@ pub struct Services {
     pub doc_cache: DocumentCache,
     /// The OpenPGP keys plugins sign with, never see.
     pub keys: Arc<crate::signing::Keyring>,
+    /// Repositories of `wharf.toml` and of the admin API.
+    pub repositories: crate::repositories::Repositories,
 }
 
 impl Services {
     pub async fn open(settings: Settings) -> anyhow::Result<Services> {
         std::fs::create_dir_all(&settings.data_dir)?;
         let db = crate::store::open_sqlite(&settings.data_path("wharf.sqlite")).await?;
+        crate::repositories::check(&settings.repositories, None)
+            .map_err(|e| anyhow::anyhow!("[[repository]] in the settings: {e}"))?;
         let moved = crate::store::cargo_owners::move_to_host(&db, &settings).await?;
         if moved > 0 {
             tracing::info!(
@@ -36,6 +40,10 @@ impl Services {
             blobs: BlobStore::local(&settings.data_path("objects"), db.clone())?,
             uploads: Uploads::new(settings.data_path("uploads"), db.clone())?,
             audit: Audit::new(db.clone()),
+            repositories: crate::repositories::Repositories::new(
+                settings.repositories.clone(),
+                db.clone(),
+            ),
             auth: Auth::new(
                 db,
                 settings.anonymous_read,

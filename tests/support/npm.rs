@@ -14,8 +14,13 @@ pub struct NpmUser {
 
 impl NpmUser {
     pub fn new(server: &Server) -> NpmUser {
+        Self::of_repository(server, "npm")
+    }
+
+    /// A user whose registry is the repository `repo` of `server`.
+    pub fn of_repository(server: &Server, repo: &str) -> NpmUser {
         let home = tempfile::tempdir().unwrap();
-        let registry = format!("{}/npm/", server.url);
+        let registry = format!("{}/{repo}/", server.url);
         std::fs::write(
             home.path().join(".npmrc"),
             format!("registry={registry}\naudit=false\nfund=false\nupdate-notifier=false\n"),

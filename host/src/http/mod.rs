@@ -60,6 +60,16 @@ pub fn router(app: Arc<App>) -> Router {
             get(api::permissions::list).post(api::permissions::grant),
         )
         .route("/api/v1/permissions/{id}", delete(api::permissions::revoke))
+        .route(
+            "/api/v1/repositories",
+            get(api::repositories::list).post(api::repositories::create),
+        )
+        .route(
+            "/api/v1/repositories/{name}",
+            get(api::repositories::get)
+                .patch(api::repositories::update)
+                .delete(api::repositories::delete),
+        )
         .route(crate::registry_token::ENDPOINT, get(token::issue))
         // Repository documents are compressed once and cached (`encoding`).
         .route_layer(compression::layer())

@@ -137,12 +137,7 @@ mod tests {
         let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
             .await
             .unwrap();
-        let repository = |name: &str, format: &str| crate::config::RepositoryConfig {
-            name: name.into(),
-            format: format.into(),
-            kind: "hosted".into(),
-            settings: Default::default(),
-        };
+        let repository = crate::repositories::RepositorySpec::hosted;
         let settings = Settings {
             repositories: vec![repository("crates", "cargo"), repository("web", "npm")],
             ..Settings::default()

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod owners;
 pub mod permissions;
+pub mod repositories;
 pub mod tokens;
 pub mod users;
 
@@ -23,7 +24,7 @@ use utoipa::{OpenApi, ToSchema};
 #[openapi(
     info(
         title = "Wharf admin API",
-        description = "Users, API tokens and the state of the format plugins. \
+        description = "Users, teams, permissions, API tokens, repositories and the state of the format plugins. \
             Authenticate with Basic (user and password, or any user and an API token) \
             or `Bearer <token>`."
     ),
@@ -34,6 +35,8 @@ use utoipa::{OpenApi, ToSchema};
         users::teams, users::create_team, users::delete_team, users::add_member, users::remove_member,
         owners::list, owners::add, owners::remove,
         permissions::list, permissions::grant, permissions::revoke,
+        repositories::list, repositories::get, repositories::create, repositories::update,
+        repositories::delete,
         audit::list,
     ),
     modifiers(&Credentials),

@@ -1,8 +1,10 @@
 //! Where repositories are mounted: the first path segment resolved to its
 //! repository, with the repository's metric handles, once per repository
-//! rather than once per request (both sit on the warm-read path).
+//! rather than once per request (both sit on the warm-read path). The
+//! table is swapped whole when the admin API changes repositories.
 
 use crate::config::Settings;
+use crate::repositories::{Kind, RepositorySpec};
 use crate::runtime::{RepoInfo, RepoKind};
 use crate::telemetry;
 use arc_swap::ArcSwap;
@@ -16,19 +18,23 @@ pub struct Mount {
     pub seconds: Histogram,
     pub cache_hits: Counter,
     pub cache_misses: Counter,
+    /// Its definition; none for a zero-config repository (joined on first
+    /// use, named after its format).
+    spec: Option<RepositorySpec>,
     /// One counter per status 100-599, made on first use: reading one is a
     /// plain load, where a lock would be shared writes on every request.
     statuses: Box<[OnceLock<Counter>]>,
 }
 
 impl Mount {
-    fn new(repo: RepoInfo, format: String) -> Self {
+    fn new(repo: RepoInfo, format: String, spec: Option<RepositorySpec>) -> Self {
         let name = repo.name.clone();
         Mount {
             seconds: metrics::histogram!(telemetry::REQUEST_SECONDS, "repo" => name.clone()),
             cache_hits: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name.clone(), "result" => "hit"),
             cache_misses: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name, "result" => "miss"),
             statuses: (100..600).map(|_| OnceLock::new()).collect(),
+            spec,
             repo,
             format,
         }
@@ -53,26 +59,51 @@ pub struct Mounts {
 }
 
 impl Mounts {
-    /// The configured repositories; zero-config ones join on first use.
+    /// The repositories of `wharf.toml`; the API's arrive with `reload`,
+    /// zero-config ones join on first use.
     pub fn new(settings: &Settings) -> Self {
-        let table = settings
-            .repositories
-            .iter()
-            .map(|r| {
-                let kind = match r.kind.as_str() {
-                    "proxy" => RepoKind::Proxy,
-                    "group" => RepoKind::Group,
-                    _ => RepoKind::Hosted,
-                };
-                let settings_json = serde_json::Value::Object(r.settings.clone()).to_string();
-                let repo = repo_info(settings, &r.name, kind, settings_json);
-                (r.name.clone(), Arc::new(Mount::new(repo, r.format.clone())))
-            })
-            .collect();
-        Mounts {
+        let mounts = Mounts {
             settings: settings.clone(),
-            table: ArcSwap::from_pointee(table),
-        }
+            table: ArcSwap::default(),
+        };
+        mounts.reload(&settings.repositories);
+        mounts
+    }
+
+    /// Serves exactly `specs` (and the zero-config repositories in use
+    /// that none of them replaces). A repository whose definition did not
+    /// change keeps its mount, and so its metric handles.
+    pub fn reload(&self, specs: &[RepositorySpec]) {
+        self.table.rcu(|table| {
+            let mut next: HashMap<String, Arc<Mount>> = table
+                .iter()
+                .filter(|(name, mount)| {
+                    mount.spec.is_none() && !specs.iter().any(|s| &s.name == *name)
+                })
+                .map(|(name, mount)| (name.clone(), mount.clone()))
+                .collect();
+            for spec in specs {
+                let mount = match table.get(&spec.name) {
+                    Some(m) if m.spec.as_ref() == Some(spec) => m.clone(),
+                    _ => {
+                        let repo = self.repo_info(spec);
+                        Arc::new(Mount::new(repo, spec.format.clone(), Some(spec.clone())))
+                    }
+                };
+                next.insert(spec.name.clone(), mount);
+            }
+            next
+        });
+    }
+
+    fn repo_info(&self, spec: &RepositorySpec) -> RepoInfo {
+        let kind = match spec.kind {
+            Kind::Hosted => RepoKind::Hosted,
+            Kind::Proxy => RepoKind::Proxy,
+            Kind::Group => RepoKind::Group,
+        };
+        let settings_json = serde_json::Value::Object(spec.settings.clone()).to_string();
+        repo_info(&self.settings, &spec.name, kind, settings_json)
     }
 
     /// The repository a path addresses and the path below its mount, still
@@ -98,7 +129,7 @@ impl Mounts {
             return Err(name.to_string());
         }
         let repo = repo_info(&self.settings, name, RepoKind::Hosted, "{}".into());
-        let mount = Arc::new(Mount::new(repo, name.to_string()));
+        let mount = Arc::new(Mount::new(repo, name.to_string(), None));
         self.table.rcu(|table| {
             let mut table = HashMap::clone(table);
             table
