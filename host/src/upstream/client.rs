@@ -121,7 +121,8 @@ impl Client {
                 let token = self.token(&challenge, credentials, granted).await?;
                 response = self.send(&url, headers, None, Some(&token)).await?;
             }
-            if !response.status().is_redirection() {
+            // 304 is a 3xx too, but an answer.
+            if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
                 return Ok(response);
             }
             let location = response

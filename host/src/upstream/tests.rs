@@ -320,3 +320,208 @@ async fn redirects_and_realms_reach_granted_hosts_only() {
         .unwrap_err();
     assert!(matches!(error, FetchError::Connect(_)), "{error:?}");
 }
+
+/// An upstream whose one document changes version on demand, answers 304
+/// to its own ETag, or fails.
+struct Changing {
+    version: AtomicUsize,
+    /// 0: serve; 1: 500; 2: 404.
+    mode: AtomicUsize,
+    asked: AtomicUsize,
+    revalidated: AtomicUsize,
+}
+
+async fn changing_upstream() -> (String, Arc<Changing>) {
+    let state = Arc::new(Changing {
+        version: AtomicUsize::new(1),
+        mode: AtomicUsize::new(0),
+        asked: AtomicUsize::new(0),
+        revalidated: AtomicUsize::new(0),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let app = axum::Router::new()
+        .route(
+            "/doc",
+            axum::routing::get(
+                |State(s): State<Arc<Changing>>, headers: HeaderMap| async move {
+                    s.asked.fetch_add(1, Ordering::SeqCst);
+                    match s.mode.load(Ordering::SeqCst) {
+                        1 => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                        2 => return StatusCode::NOT_FOUND.into_response(),
+                        _ => {}
+                    }
+                    let version = s.version.load(Ordering::SeqCst);
+                    let etag = format!("\"v{version}\"");
+                    if headers
+                        .get(header::IF_NONE_MATCH)
+                        .is_some_and(|v| v == etag.as_str())
+                    {
+                        s.revalidated.fetch_add(1, Ordering::SeqCst);
+                        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+                    }
+                    (
+                        [
+                            (header::ETAG, etag),
+                            (header::CONTENT_TYPE, "application/json".into()),
+                        ],
+                        format!("{{\"version\": {version}}}"),
+                    )
+                        .into_response()
+                },
+            ),
+        )
+        .with_state(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("{base}/doc"), state)
+}
+
+fn conditional(url: &str) -> AskConditionally {
+    let client = Arc::new(Client::new(&Options::default()).unwrap());
+    let url = url.to_string();
+    Box::new(move |headers| {
+        let (client, url) = (client.clone(), url.clone());
+        Box::pin(async move { client.get(&url, &headers, None, &loopback_only).await })
+    })
+}
+
+async fn metadata_cache() -> (tempfile::TempDir, BlobStore, MetadataCache) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
+        .await
+        .unwrap();
+    let blobs = BlobStore::local(&dir.path().join("blobs"), db.clone()).unwrap();
+    let cache = MetadataCache::new(db, blobs.clone(), 1 << 20);
+    (dir, blobs, cache)
+}
+
+async fn body(blobs: &BlobStore, cached: &Cached) -> String {
+    let blake3 = cached.blake3.as_deref().expect("a body");
+    let size = blobs.info(blake3).await.unwrap().unwrap().size;
+    String::from_utf8(blobs.read_range(blake3, 0..size).await.unwrap().to_vec()).unwrap()
+}
+
+const LONG: Ttl = Ttl {
+    fresh: Duration::from_secs(60),
+    negative: Duration::from_secs(60),
+};
+const NONE: Ttl = Ttl {
+    fresh: Duration::ZERO,
+    negative: Duration::ZERO,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_metadata_is_not_asked_for_and_concurrent_misses_ask_once() {
+    let (url, upstream) = changing_upstream().await;
+    let (_dir, blobs, cache) = metadata_cache().await;
+    let cache = Arc::new(cache);
+    let asks: Vec<_> = (0..10)
+        .map(|_| {
+            let (cache, url) = (cache.clone(), url.clone());
+            tokio::spawn(async move { cache.get("proxy", &url, LONG, conditional(&url)).await })
+        })
+        .collect();
+    for ask in asks {
+        let cached = ask.await.unwrap().unwrap();
+        assert_eq!((cached.status, cached.stale), (200, false));
+        assert_eq!(body(&blobs, &cached).await, r#"{"version": 1}"#);
+        assert_eq!(cached.content_type.as_deref(), Some("application/json"));
+    }
+    assert_eq!(upstream.asked.load(Ordering::SeqCst), 1);
+    // Another repository has its own entry.
+    cache
+        .get("other", &url, LONG, conditional(&url))
+        .await
+        .unwrap();
+    assert_eq!(upstream.asked.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn after_the_ttl_the_upstreams_validators_decide() {
+    let (url, upstream) = changing_upstream().await;
+    let (_dir, blobs, cache) = metadata_cache().await;
+    let first = cache
+        .get("proxy", &url, NONE, conditional(&url))
+        .await
+        .unwrap();
+    // Unchanged: a 304, the same body.
+    let again = cache
+        .get("proxy", &url, NONE, conditional(&url))
+        .await
+        .unwrap();
+    assert_eq!(upstream.revalidated.load(Ordering::SeqCst), 1);
+    assert_eq!(again, first);
+    // A new version upstream shows at the next revalidation.
+    upstream.version.store(2, Ordering::SeqCst);
+    let changed = cache
+        .get("proxy", &url, NONE, conditional(&url))
+        .await
+        .unwrap();
+    assert_eq!(body(&blobs, &changed).await, r#"{"version": 2}"#);
+}
+
+#[tokio::test]
+async fn a_failing_upstream_leaves_the_last_answer_served_stale() {
+    let (url, upstream) = changing_upstream().await;
+    let (_dir, blobs, cache) = metadata_cache().await;
+    let ttl = Ttl {
+        fresh: Duration::ZERO,
+        negative: Duration::from_secs(60),
+    };
+    cache
+        .get("proxy", &url, ttl, conditional(&url))
+        .await
+        .unwrap();
+    upstream.mode.store(1, Ordering::SeqCst);
+    for _ in 0..3 {
+        let stale = cache
+            .get("proxy", &url, ttl, conditional(&url))
+            .await
+            .unwrap();
+        assert_eq!((stale.status, stale.stale), (200, true));
+        assert_eq!(body(&blobs, &stale).await, r#"{"version": 1}"#);
+    }
+    // Asked once after the failure, then left alone for the negative TTL.
+    assert_eq!(upstream.asked.load(Ordering::SeqCst), 2);
+    // With nothing cached, a failure is a 502, not kept past its TTL.
+    let fresh_key = format!("{url}?other");
+    let failed = cache
+        .get("proxy", &fresh_key, NONE, conditional(&url))
+        .await
+        .unwrap();
+    assert_eq!((failed.status, failed.blake3.is_none()), (502, true));
+    upstream.mode.store(0, Ordering::SeqCst);
+    let recovered = cache
+        .get("proxy", &fresh_key, NONE, conditional(&url))
+        .await
+        .unwrap();
+    assert_eq!(recovered.status, 200);
+}
+
+#[tokio::test]
+async fn a_404_is_remembered_for_the_negative_ttl_only() {
+    let (url, upstream) = changing_upstream().await;
+    let (_dir, _blobs, cache) = metadata_cache().await;
+    upstream.mode.store(2, Ordering::SeqCst);
+    let short = Ttl {
+        fresh: Duration::from_secs(60),
+        negative: Duration::from_millis(300),
+    };
+    let missing = cache
+        .get("proxy", &url, short, conditional(&url))
+        .await
+        .unwrap();
+    assert_eq!(missing.status, 404);
+    upstream.mode.store(0, Ordering::SeqCst);
+    let cached = cache
+        .get("proxy", &url, short, conditional(&url))
+        .await
+        .unwrap();
+    assert_eq!(cached.status, 404, "within the negative TTL");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let found = cache
+        .get("proxy", &url, short, conditional(&url))
+        .await
+        .unwrap();
+    assert_eq!(found.status, 200, "published upstream meanwhile");
+}
