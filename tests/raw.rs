@@ -91,6 +91,13 @@ fn files_in_and_out() {
     assert_eq!(dir["entries"][0]["size"], 400_000);
     let html = send(ureq::get(&format!("{}/raw/builds/", server.url)).set("Accept", "text/html"));
     assert!(html.text().contains("<a href=\"1.0/\">"), "{}", html.text());
+    // An odd name's link is percent-encoded, and leads back to the file.
+    let odd = put(&server, Some(&alice), "/raw/odd/a%20b%231%3F.txt", b"odd");
+    assert_eq!(odd.status, 201, "{}", odd.text());
+    let page = send(ureq::get(&format!("{}/raw/odd/", server.url)).set("Accept", "text/html"));
+    let link = "<a href=\"a%20b%231%3F.txt\">a b#1?.txt</a>";
+    assert!(page.text().contains(link), "{}", page.text());
+    assert_eq!(server.get("/raw/odd/a%20b%231%3F.txt").text(), "odd");
     assert_eq!(server.get("/raw/nothing/").status, 404);
 
     // Overwrite: refused by default, allowed where the repository says so.

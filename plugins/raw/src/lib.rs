@@ -181,12 +181,13 @@ fn list(req: &mut Request) -> Result<Response, HttpError> {
             escape::markup(&dir)
         );
         for (name, _) in &entries {
-            let name = escape::markup(name);
-            html += &format!("<li><a href=\"{name}\">{name}</a></li>");
+            let link = escape::markup(&escape::url_path(name));
+            html += &format!("<li><a href=\"{link}\">{}</a></li>", escape::markup(name));
         }
         html += "</ul>";
         if let Some(next) = &next {
-            html += &format!("<a href=\"?after={}\">next</a>", escape::markup(next));
+            let after = escape::url_query_value(next);
+            html += &format!("<a href=\"?after={after}\">next</a>");
         }
         let html = (html + "</body></html>").into_bytes();
         let page = Response::bytes(200, "text/html; charset=utf-8", html);
