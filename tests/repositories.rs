@@ -96,6 +96,28 @@ fn repositories_made_through_the_api_serve_npm_apart_from_the_default() {
     assert_eq!(file_made.status, 409, "{}", file_made.text());
     assert!(file_made.text().contains("wharf.toml"));
 
+    // A proxy is read-only, whoever asks: npm hears why.
+    let proxy = serde_json::json!({
+        "name": "npm-proxy", "format": "npm", "kind": "proxy",
+        "upstream": "http://127.0.0.1:9/npm/", "metadata_ttl": "1m"
+    });
+    assert_eq!(
+        server
+            .admin("POST", "/api/v1/repositories", Some(proxy))
+            .status,
+        201
+    );
+    let to_proxy = NpmUser::of_repository(&server, "npm-proxy");
+    to_proxy.login("login", "alice", "alice-password");
+    let refused = to_proxy.fails(&source, &["publish"]);
+    assert!(refused.contains("read-only"), "{refused}");
+    assert_eq!(
+        server
+            .admin("DELETE", "/api/v1/repositories/npm-proxy", None)
+            .status,
+        204
+    );
+
     // A group lists it; neither a listed member nor one holding packages
     // is deleted.
     let group = serde_json::json!({

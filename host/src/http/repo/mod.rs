@@ -15,7 +15,7 @@ use crate::doc_cache::DocKeyRef;
 use crate::registry_token;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
-    Reply, RepoInfo, RequestHead,
+    Reply, RepoInfo, RepoKind, RequestHead,
 };
 use crate::telemetry;
 use axum::body::Body;
@@ -209,6 +209,13 @@ impl RepoRequest<'_> {
                 return r;
             }
         };
+        // A proxy holds what its upstream has: nothing is published,
+        // changed or deleted through it, whoever asks.
+        let writes = |a: &runtime::Access| runtime::action(a.action) != Action::Read;
+        if matches!(self.repo.kind, RepoKind::Proxy) && route.access.iter().any(writes) {
+            let message = format!("{} is a proxy repository: it is read-only", self.repo.name);
+            return self.deny(Denial::MethodNotAllowed, &message, None).await;
+        }
         let caller = match self
             .app
             .services
