@@ -62,8 +62,11 @@ pub fn chart_versions(name: &str) -> Result<Vec<VersionRow>, HttpError> {
     Ok(rows)
 }
 
-/// Every chart with its versions, by name; and the latest publish time.
-fn everything() -> Result<(Vec<(String, Vec<VersionRow>)>, u64), HttpError> {
+/// Charts by name, each with its versions newest first.
+type Charts = Vec<(String, Vec<VersionRow>)>;
+
+/// Every chart with its versions; and the latest publish time.
+fn everything() -> Result<(Charts, u64), HttpError> {
     let (mut charts, mut latest) = (Vec::new(), 0);
     let mut after: Option<String> = None;
     loop {
