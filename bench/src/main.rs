@@ -21,9 +21,9 @@
 //!    handler serving the same bytes (and again with the same validators:
 //!    ETag, Repr-Digest, Digest);
 //! 10. Helm's `index.yaml` of a 500-version repository (50 charts × 10
-//!    versions): its uncached render (the first GET after a write, which
-//!    invalidates it), and the hot GET against the axum handler serving the
-//!    same bytes.
+//!     versions): its uncached render (the first GET after a write, which
+//!     invalidates it), and the hot GET against the axum handler serving the
+//!     same bytes.
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
