@@ -115,12 +115,12 @@ impl HelmUser {
     }
 }
 
-fn start(formats: &[&'static str]) -> (Server, String, String) {
+fn start(formats: &[&'static str], env: &[(&str, &str)]) -> (Server, String, String) {
     let plugins: Vec<PluginEntry> = formats
         .iter()
         .map(|format| PluginEntry { format, extra: "" })
         .collect();
-    let server = Server::start(&plugins);
+    let server = Server::start_with_env(&plugins, env);
     let token = server.create_user("alice", "alice-password");
     (server, "alice".into(), token)
 }
@@ -165,7 +165,8 @@ fn upload_signed(server: &Server, auth: &str, chart: &Path, prov: &[u8]) -> Repl
 
 #[test]
 fn chart_repository_with_the_helm_client() {
-    let (server, user, token) = start(&["helm"]);
+    // Reads need credentials here, so `helm repo add` must pass them on.
+    let (server, user, token) = start(&["helm"], &[("WHARF_ANONYMOUS_READ", "false")]);
     let auth = basic(&user, &token);
     let helm = HelmUser::new();
     helm.create("hello");
@@ -187,8 +188,10 @@ fn chart_repository_with_the_helm_client() {
     assert_eq!(junk.status, 400, "{}", junk.text());
     assert!(junk.json()["error"].is_string());
 
-    // helm repo add (with credentials), update, search.
+    // helm repo add: refused without credentials, then with them; update, search.
     let url = format!("{}/helm/", server.url);
+    let (ok, _, err) = helm.helm(&["repo", "add", "nobody", &url]);
+    assert!(!ok && err.contains("401"), "{err}");
     helm.helm_ok(&[
         "repo",
         "add",
@@ -242,10 +245,10 @@ fn chart_repository_with_the_helm_client() {
     let prov = std::fs::read(signed.with_extension("tgz.prov")).unwrap();
     let stored = upload_signed(&server, &auth, &signed, &prov);
     assert_eq!(stored.status, 201, "{}", stored.text());
-    let served = send(ureq::get(&format!(
-        "{}/helm/charts/hello-0.2.0.tgz.prov",
-        server.url
-    )));
+    let get = |path: &str| {
+        send(ureq::get(&format!("{}/helm/{path}", server.url)).set("Authorization", &auth))
+    };
+    let served = get("charts/hello-0.2.0.tgz.prov");
     assert_eq!(served.body, prov, "the provenance file is served as stored");
     helm.helm_ok(&["repo", "update"]);
     let verified = helm.dir("verified");
@@ -294,7 +297,7 @@ fn chart_repository_with_the_helm_client() {
     assert_eq!(other.status, 400, "{}", other.text());
 
     // The ChartMuseum listing, and delete.
-    let listed = send(ureq::get(&format!("{}/helm/api/charts", server.url))).json();
+    let listed = get("api/charts").json();
     let versions: Vec<&str> = listed["hello"]
         .as_array()
         .unwrap()
@@ -320,16 +323,13 @@ fn chart_repository_with_the_helm_client() {
         !found.contains("0.1.0") && found.contains("0.3.0"),
         "{found}"
     );
-    let gone = send(ureq::get(&format!(
-        "{}/helm/charts/hello-0.1.0.tgz",
-        server.url
-    )));
-    assert_eq!(gone.status, 404);
+    assert_eq!(get("charts/hello-0.1.0.tgz").status, 404);
+    assert_eq!(get("charts/hello-0.2.0.tgz").status, 200);
 }
 
 #[test]
 fn helm_push_and_pull_over_oci() {
-    let (server, user, token) = start(&["oci"]);
+    let (server, user, token) = start(&["oci"], &[]);
     let helm = HelmUser::new();
     helm.create("ocichart");
     let packaged = helm.package("ocichart", "1.2.3", &[]);
