@@ -19,7 +19,11 @@
 //!    100-version package, against the axum handler serving the same bytes;
 //! 9. the hot RubyGems `/info/{gem}` of a 100-version gem, against the axum
 //!    handler serving the same bytes (and again with the same validators:
-//!    ETag, Repr-Digest, Digest).
+//!    ETag, Repr-Digest, Digest);
+//! 10. Helm's `index.yaml` of a 500-version repository (50 charts × 10
+//!     versions): its uncached render (the first GET after a write, which
+//!     invalidates it), and the hot GET against the axum handler serving the
+//!     same bytes.
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
@@ -69,6 +73,69 @@ fn gem(name: &str, version: &str) -> Vec<u8> {
         tar.append_data(&mut header, file, &content[..]).unwrap();
     }
     tar.into_inner().unwrap()
+}
+
+/// A chart archive as `helm package` makes it: `{name}/Chart.yaml` and a
+/// template, gzipped.
+fn chart(name: &str, version: &str) -> Vec<u8> {
+    use std::io::Write;
+    let chart_yaml = format!(
+        "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"1.16.0\"\n\
+         description: A Helm chart for Kubernetes\ntype: application\nkeywords:\n- bench\n\
+         maintainers:\n- name: Bench\n  email: bench@example.com\n"
+    );
+    let mut tar = tar::Builder::new(Vec::new());
+    for (file, content) in [
+        ("Chart.yaml", chart_yaml.as_bytes()),
+        ("templates/cm.yaml", b"kind: ConfigMap\n".as_slice()),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{name}/{file}"), content)
+            .unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// The median wall time and the median plugin time (Server-Timing) of the
+/// first `index.yaml` GET after a write, over `rounds` deletes and
+/// re-uploads of one version.
+fn uncached_index(url: &str, auth: &str, rounds: usize) -> anyhow::Result<(f64, f64)> {
+    let (mut wall, mut plugin) = (Vec::new(), Vec::new());
+    let mut timed_get = || -> anyhow::Result<()> {
+        let started = Instant::now();
+        let answer = ureq::get(&format!("{url}/helm/index.yaml")).call()?;
+        let timing = answer
+            .header("server-timing")
+            .unwrap_or_default()
+            .to_string();
+        let mut body = Vec::new();
+        answer.into_reader().read_to_end(&mut body)?;
+        wall.push(started.elapsed().as_secs_f64() * 1000.0);
+        let ms: f64 = timing
+            .split(',')
+            .filter_map(|p| p.split("dur=").nth(1)?.parse::<f64>().ok())
+            .sum();
+        plugin.push(ms);
+        Ok(())
+    };
+    for _ in 0..rounds {
+        ureq::delete(&format!("{url}/helm/api/charts/chart-0/1.0.0"))
+            .set("authorization", auth)
+            .call()
+            .context("deleting a chart version")?;
+        timed_get()?;
+        ureq::post(&format!("{url}/helm/api/charts"))
+            .set("authorization", auth)
+            .send_bytes(&chart("chart-0", "1.0.0"))
+            .context("uploading a chart")?;
+        timed_get()?;
+    }
+    Ok((median(wall), median(plugin)))
 }
 
 fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> anyhow::Result<()> {
@@ -196,7 +263,7 @@ fn wait_listening(port: u16) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     ensure("wrk", "wrk")?;
-    let dir = prepare(&["npm", "oci", "go", "composer", "rubygems"])?;
+    let dir = prepare(&["npm", "oci", "go", "composer", "rubygems", "helm"])?;
 
     let (first, cold_compile) = start(dir.path())?;
     drop(first);
@@ -348,6 +415,28 @@ fn main() -> anyhow::Result<()> {
     let (_, info_same_headers) =
         beside_baseline(dir.path(), &info_url, (&info, &info_headers), &[])?;
 
+    // Helm: index.yaml of 500 chart versions, uncached and hot.
+    for c in 0..50 {
+        for v in 0..10 {
+            let name = format!("chart-{c}");
+            ureq::post(&format!("{}/helm/api/charts", wharf.url))
+                .set("authorization", &auth)
+                .send_bytes(&chart(&name, &format!("1.{v}.0")))
+                .with_context(|| format!("uploading {name}"))?;
+        }
+    }
+    // chart-0 1.0.0 is the version the uncached rounds delete and upload again.
+    let (render_wall, render_plugin) = uncached_index(&wharf.url, &auth, 10)?;
+    let index_url = format!("{}/helm/index.yaml", wharf.url);
+    let mut index = Vec::new();
+    ureq::get(&index_url)
+        .call()?
+        .into_reader()
+        .read_to_end(&mut index)?;
+    let index_headers = ["content-type:application/yaml; charset=utf-8".to_string()];
+    let (index_rps, index_baseline) =
+        beside_baseline(dir.path(), &index_url, (&index, &index_headers), &[])?;
+
     // 50 MiB tarball: RSS growth while it streams to a client.
     let big: Vec<u8> = (0..50u32 << 20)
         .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
@@ -456,6 +545,13 @@ fn main() -> anyhow::Result<()> {
         "| wharf / that baseline | {:.2} |",
         info_rps / info_same_headers
     );
+    println!(
+        "| Helm index.yaml, 500 versions ({} bytes), uncached render (first GET after a write), median of 20 | {render_wall:.1} ms (plugin {render_plugin:.1} ms) |",
+        index.len()
+    );
+    println!("| hot index.yaml GET, wharf | {index_rps:.0} req/s |");
+    println!("| same bytes, minimal axum handler | {index_baseline:.0} req/s |");
+    println!("| wharf / baseline | {:.2} |", index_rps / index_baseline);
     println!(
         "| plugin overhead per request, classify (warm instance), median | {:.1} µs |",
         median(classify)

@@ -46,6 +46,7 @@ pub fn of(target: &str) -> Option<Vec<Vec<u8>>> {
         "composer" => composer(),
         "raw" => raw(),
         "rubygems" => rubygems(),
+        "helm" => helm(),
         _ => return None,
     })
 }
@@ -463,4 +464,56 @@ fn rubygems() -> Vec<Vec<u8>> {
         ),
         ("POST", "api/v1/gems/demo/owners", &[], b"email=bob"),
     ])]
+}
+
+fn helm() -> Vec<Vec<u8>> {
+    let chart_yaml = "apiVersion: v2\nname: demo\nversion: 1.0.0-rc.1+b\ndescription: \"a: demo\"\n\
+        keywords:\n- web\nmaintainers:\n- name: A\n  email: a@example.com\ndependencies:\n\
+        - name: base\n  version: ^1.0.0\n  repository: https://charts.example.com\n  enabled: true\n  \
+        import-values:\n  - data\n  - child: c\n    parent: p\nannotations:\n  k: v\n";
+    let chart = gzip(&tar(&[
+        ("demo/Chart.yaml", chart_yaml.as_bytes()),
+        ("demo/values.yaml", b"replicas: 1\n"),
+        ("demo/templates/cm.yaml", b"kind: ConfigMap\n"),
+    ]));
+    let sha = wharf_sdk::hex(Sha256::digest(&chart));
+    let prov = format!(
+        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n{}\n...\nfiles:\n  \
+         demo-1.0.0-rc.1+b.tgz: sha256:{sha}\n-----BEGIN PGP SIGNATURE-----\n\nwsBc\n\
+         -----END PGP SIGNATURE-----\n",
+        chart_yaml.replace("\n-", "\n- -")
+    );
+    let mut form = Vec::new();
+    for (field, data) in [("chart", &chart[..]), ("prov", prov.as_bytes())] {
+        form.extend(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; \
+                 filename=\"{field}\"\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        form.extend(data);
+        form.extend(b"\r\n");
+    }
+    form.extend(format!("--{BOUNDARY}--\r\n").as_bytes());
+    let multipart = format!("multipart/form-data; boundary={BOUNDARY}");
+    vec![
+        render(&[
+            ("POST", "api/charts", &[], &chart),
+            ("POST", "api/prov", &[], prov.as_bytes()),
+            ("GET", "index.yaml", &[], b""),
+            ("GET", "charts/demo-1.0.0-rc.1+b.tgz.prov", &[], b""),
+            ("GET", "api/charts/demo/latest", &[], b""),
+            ("DELETE", "api/charts/demo/1.0.0-rc.1+b", &[], b""),
+        ]),
+        render(&[
+            (
+                "POST",
+                "api/charts?force",
+                &[("content-type", &multipart)],
+                &form,
+            ),
+            ("GET", "api/charts", &[], b""),
+        ]),
+    ]
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use wharf_tests::oci::{OCI_MANIFEST, digest};
 use wharf_tests::{Server, npm_publish_body, publish, send_with};
 
-pub const FORMATS: [&str; 9] = [
-    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw", "rubygems",
+pub const FORMATS: [&str; 10] = [
+    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw", "rubygems", "helm",
 ];
 
 /// The package each format's calls address, as its plugin names it.
@@ -15,7 +15,7 @@ pub fn package(format: &str) -> &'static str {
     match format {
         "npm" => "matrix-pkg",
         "oci" => "matrix/app",
-        "pypi" | "cargo" | "raw" | "rubygems" => "matrixpkg",
+        "pypi" | "cargo" | "raw" | "rubygems" | "helm" => "matrixpkg",
         "go" => "example.com/matrix/app",
         "composer" => "matrix/pkg",
         _ => "org.matrix:app",
@@ -225,6 +225,19 @@ pub fn publish(format: &str, version: &str) -> Upload {
                 bytes: gem,
             }
         }
+        "helm" => {
+            let chart = publish::helm_chart(name, version, &data);
+            Upload {
+                call: Call::with_body(
+                    "POST",
+                    "/helm/api/charts".into(),
+                    "application/gzip",
+                    chart.clone(),
+                ),
+                artifact: format!("/helm/charts/{name}-{version}.tgz"),
+                bytes: chart,
+            }
+        }
         _ => {
             let path = format!("/maven/org/matrix/app/{version}/app-{version}.jar");
             Upload {
@@ -253,14 +266,15 @@ pub fn read(format: &str) -> Call {
         "composer" => format!("/composer/p2/{name}.json"),
         "raw" => format!("/raw/{name}/1.0.0/file.bin"),
         "rubygems" => format!("/rubygems/gems/{name}-1.0.0.gem"),
+        "helm" => format!("/helm/api/charts/{name}/1.0.0"),
         _ => "/maven/org/matrix/app/1.0.0/app-1.0.0.jar".into(),
     })
 }
 
 /// Deletes `version` the way the format's client does: npm's unpublish of a
 /// version, an OCI tag delete, PyPI's release delete, a cargo or gem yank,
-/// Go's version delete, a Composer version delete, a raw file delete. Maven
-/// has no delete: `None`.
+/// Go's version delete, a Composer version delete, a raw file delete, a
+/// ChartMuseum chart delete. Maven has no delete: `None`.
 pub fn delete(format: &str, version: &str) -> Option<Call> {
     let name = package(format);
     if format == "rubygems" {
@@ -281,6 +295,7 @@ pub fn delete(format: &str, version: &str) -> Option<Call> {
         "go" => format!("/go/{name}/@v/{}", go_version(version)),
         "composer" => format!("/composer/packages/{name}/{version}"),
         "raw" => format!("/raw/{name}/{version}/file.bin"),
+        "helm" => format!("/helm/api/charts/{name}/{version}"),
         _ => return None,
     }))
 }
@@ -354,6 +369,13 @@ pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
             .lines()
             .skip(1)
             .map(|line| line.split(' ').next().unwrap().to_string())
+            .collect(),
+        "helm" => get(format!("/helm/api/charts/{name}"))
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_str().unwrap().to_string())
             .collect(),
         _ => {
             let xml = get("/maven/org/matrix/app/maven-metadata.xml".into()).text();

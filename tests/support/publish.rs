@@ -117,3 +117,27 @@ pub fn rubygems_gem(name: &str, version: &str, data: &[u8]) -> Vec<u8> {
     }
     tar.into_inner().unwrap()
 }
+
+/// A chart `.tgz` as `helm package` makes it: `{name}/Chart.yaml` and
+/// `{name}/values.yaml` holding `data`, gzipped.
+pub fn helm_chart(name: &str, version: &str, data: &[u8]) -> Vec<u8> {
+    let chart_yaml = format!(
+        "apiVersion: v2\nname: {name}\nversion: {version}\ndescription: {name} for the tests\n"
+    );
+    let values = [b"# ".as_slice(), data].concat();
+    let mut tar = tar::Builder::new(Vec::new());
+    for (file, content) in [
+        ("Chart.yaml", chart_yaml.as_bytes()),
+        ("values.yaml", &values[..]),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{name}/{file}"), content)
+            .unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}

@@ -28,6 +28,7 @@ pub const TARGETS: &[&str] = &[
     "composer",
     "raw",
     "rubygems",
+    "helm",
 ];
 
 const INSTRUMENTATION: &[&str] = &[

