@@ -97,7 +97,9 @@ impl<R: Read + Seek> Ar<R> {
             member.read_to_end(&mut bytes)?;
         }
         if bytes.len() as u64 != size {
-            return Err(ArchiveError::malformed(format!("member {name:?} is cut short")));
+            return Err(ArchiveError::malformed(format!(
+                "member {name:?} is cut short"
+            )));
         }
         Ok(Some(bytes))
     }

@@ -62,10 +62,16 @@ fn xz_and_zstd_bombs_are_refused_by_their_ratio() {
     let packed = xz(&tar);
     assert!(packed.len() < 64 << 10, "xz packs zeros densely");
     let refused = walk(Tar::xz(&packed[..], packed.len() as u64, limits));
-    assert_eq!(refused.unwrap_err(), ArchiveError::too_large(Limit::Ratio, 100));
+    assert_eq!(
+        refused.unwrap_err(),
+        ArchiveError::too_large(Limit::Ratio, 100)
+    );
     let packed = zst(&tar);
     let tar = Tar::zst(&packed[..], packed.len() as u64, limits).unwrap();
-    assert_eq!(walk(tar).unwrap_err(), ArchiveError::too_large(Limit::Ratio, 100));
+    assert_eq!(
+        walk(tar).unwrap_err(),
+        ArchiveError::too_large(Limit::Ratio, 100)
+    );
 }
 
 #[test]
@@ -87,7 +93,9 @@ fn an_xz_stream_asking_for_a_huge_dictionary_is_refused() {
     let mut options = lzma_rust2::XzOptions::with_preset(6);
     options.lzma_options.dict_size = 256 << 20;
     let mut writer = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
-    writer.write_all(&tar_of(&[("./control", CONTROL)])).unwrap();
+    writer
+        .write_all(&tar_of(&[("./control", CONTROL)]))
+        .unwrap();
     let packed = writer.finish().unwrap();
     let tar = Tar::xz(&packed[..], packed.len() as u64, Limits::default());
     assert!(matches!(walk(tar), Err(ArchiveError::Malformed(_))));
