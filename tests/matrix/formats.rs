@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use wharf_tests::oci::{OCI_MANIFEST, digest};
 use wharf_tests::{Server, npm_publish_body, publish, send_with};
 
-pub const FORMATS: [&str; 9] = [
-    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw", "rubygems",
+pub const FORMATS: [&str; 10] = [
+    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw", "rubygems", "deb",
 ];
 
 /// The package each format's calls address, as its plugin names it.
@@ -15,7 +15,7 @@ pub fn package(format: &str) -> &'static str {
     match format {
         "npm" => "matrix-pkg",
         "oci" => "matrix/app",
-        "pypi" | "cargo" | "raw" | "rubygems" => "matrixpkg",
+        "pypi" | "cargo" | "raw" | "rubygems" | "deb" => "matrixpkg",
         "go" => "example.com/matrix/app",
         "composer" => "matrix/pkg",
         _ => "org.matrix:app",
@@ -225,6 +225,19 @@ pub fn publish(format: &str, version: &str) -> Upload {
                 bytes: gem,
             }
         }
+        "deb" => {
+            let deb = publish::deb_package(name, version, "amd64", &data);
+            Upload {
+                call: Call::with_body(
+                    "PUT",
+                    format!("/deb/upload/stable/main/{name}_{version}_amd64.deb"),
+                    "application/vnd.debian.binary-package",
+                    deb.clone(),
+                ),
+                artifact: format!("/deb/pool/main/m/{name}/{name}_{version}_amd64.deb"),
+                bytes: deb,
+            }
+        }
         _ => {
             let path = format!("/maven/org/matrix/app/{version}/app-{version}.jar");
             Upload {
@@ -253,13 +266,14 @@ pub fn read(format: &str) -> Call {
         "composer" => format!("/composer/p2/{name}.json"),
         "raw" => format!("/raw/{name}/1.0.0/file.bin"),
         "rubygems" => format!("/rubygems/gems/{name}-1.0.0.gem"),
+        "deb" => format!("/deb/pool/main/m/{name}/{name}_1.0.0_amd64.deb"),
         _ => "/maven/org/matrix/app/1.0.0/app-1.0.0.jar".into(),
     })
 }
 
 /// Deletes `version` the way the format's client does: npm's unpublish of a
 /// version, an OCI tag delete, PyPI's release delete, a cargo or gem yank,
-/// Go's version delete, a Composer version delete, a raw file delete. Maven
+/// Go's version delete, a Composer or Debian version delete, a raw file delete. Maven
 /// has no delete: `None`.
 pub fn delete(format: &str, version: &str) -> Option<Call> {
     let name = package(format);
@@ -281,6 +295,7 @@ pub fn delete(format: &str, version: &str) -> Option<Call> {
         "go" => format!("/go/{name}/@v/{}", go_version(version)),
         "composer" => format!("/composer/packages/{name}/{version}"),
         "raw" => format!("/raw/{name}/{version}/file.bin"),
+        "deb" => format!("/deb/packages/{name}/{version}"),
         _ => return None,
     }))
 }
@@ -349,6 +364,24 @@ pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
                     .to_string()
             })
             .collect(),
+        "deb" => {
+            // A distribution without packages is none: apt gets a 404.
+            let path = "/deb/dists/stable/main/binary-amd64/Packages";
+            let request = ureq::get(&format!("{}{path}", server.url))
+                .set("Authorization", &server.admin_basic());
+            let reply = send_with(request, None);
+            if reply.status == 404 {
+                return BTreeSet::new();
+            }
+            assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+            reply
+                .text()
+                .split("\n\n")
+                .filter(|stanza| stanza.starts_with(&format!("Package: {name}\n")))
+                .filter_map(|stanza| stanza.lines().find_map(|l| l.strip_prefix("Version: ")))
+                .map(str::to_string)
+                .collect()
+        }
         "rubygems" => get(format!("/rubygems/info/{name}"))
             .text()
             .lines()

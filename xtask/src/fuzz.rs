@@ -28,6 +28,7 @@ pub const TARGETS: &[&str] = &[
     "composer",
     "raw",
     "rubygems",
+    "deb",
 ];
 
 const INSTRUMENTATION: &[&str] = &[

@@ -177,6 +177,11 @@ fn install_clients() -> anyhow::Result<()> {
         ("composer".into(), "composer"),
         ("php".into(), "php-cli"),
         ("/usr/share/doc/php-zip".into(), "php-zip"),
+        // Debian (tests/deb.rs): dpkg-deb builds the packages, apt-get
+        // (always there) consumes them, gpgv checks their signatures.
+        ("dpkg-deb".into(), "dpkg-dev"),
+        ("apt-ftparchive".into(), "apt-utils"),
+        ("gpgv".into(), "gnupg"),
     ];
     let missing: Vec<&str> = markers
         .iter()
