@@ -21,8 +21,8 @@
 //!    handler serving the same bytes (and again with the same validators:
 //!    ETag, Repr-Digest, Digest).
 //! 10. Debian: the `Packages` index of 2,000 packages, its uncached render
-//!    (the first GET after a write) and the signed `InRelease` over it, then
-//!    the hot `Packages` against the axum handler serving the same bytes.
+//!     (the first GET after a write) and the signed `InRelease` over it, then
+//!     the hot `Packages` against the axum handler serving the same bytes.
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
