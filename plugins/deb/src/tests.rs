@@ -2,6 +2,7 @@
 
 use crate::Deb;
 use crate::index::{Compression, HashKind};
+use sha2::Digest;
 use std::io::Read;
 use wharf_sdk::mock::{self, TestRequest};
 use wharf_sdk::types::{Action, Method};
@@ -154,8 +155,6 @@ fn uploads_are_listed_per_architecture_and_served_from_the_pool() {
     assert_eq!(get("/pool/main/h/hello/hello_9_amd64.deb").status, 404);
 }
 
-use sha2::Digest;
-
 #[test]
 fn release_lists_every_index_by_hash_and_signatures_cover_it() {
     setup();
@@ -270,7 +269,17 @@ fn every_control_tar_compression_is_read() {
 #[test]
 fn bad_uploads_are_refused_and_change_nothing() {
     setup();
+    let huge = format!(
+        "{}X-Padding: {}\n",
+        control("hello", "1.0", "amd64"),
+        "a".repeat(2 << 20)
+    );
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "/upload/stable/main/hello_1.0_amd64.deb",
+            deb_with(&huge, Packing::Zstd),
+            413,
+        ),
         (
             "/upload/stable/main/hello_1.0_amd64.deb",
             deb("other", "1.0", "amd64"),
@@ -331,11 +340,12 @@ fn bad_uploads_are_refused_and_change_nothing() {
         ),
     ];
     for (path, body, status) in cases {
-        let before = mock::with(|h| h.catalog.assets.len());
+        let before = mock::with(|h| h.catalog.versions.len() + h.catalog.assets.len());
         let r = upload(path, body);
         assert_eq!(r.status, status, "{path}: {}", text(&r));
         if status != 201 {
-            assert_eq!(mock::with(|h| h.catalog.assets.len()), before, "{path}");
+            let after = mock::with(|h| h.catalog.versions.len() + h.catalog.assets.len());
+            assert_eq!(after, before, "{path}: nothing stored");
             assert_eq!(
                 r.header_value("content-type"),
                 Some("text/plain; charset=utf-8")
