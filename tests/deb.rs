@@ -177,6 +177,10 @@ fn apt_installs_from_a_signed_repository() {
         ("hello_2.0-1_arm64.deb", &arm),
         ("hello-doc_2.0-1_all.deb", &doc),
     ] {
+        if file.starts_with("hello-doc") {
+            // The newest upload, a second later (Release dates are in seconds).
+            std::thread::sleep(Duration::from_millis(1100));
+        }
         let reply = upload(&server, Some(&auth), "stable", file, deb);
         assert_eq!(reply.status, 201, "{file}: {}", reply.text());
     }
@@ -224,6 +228,19 @@ fn apt_installs_from_a_signed_repository() {
         policy.contains(" 2.0-1 500") && !policy.contains("1.0-1"),
         "{policy}"
     );
+
+    // Deleting the newest upload must not date the Release back: apt
+    // ignores an older Release and would keep listing it.
+    std::thread::sleep(Duration::from_millis(1100));
+    let deleted = send(
+        ureq::delete(&format!("{}/deb/packages/hello-doc/2.0-1", server.url))
+            .set("Authorization", &auth),
+    );
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
+    let (ok, out) = apt.update();
+    assert!(ok, "apt-get update after deleting the newest:\n{out}");
+    let (_, policy) = apt.run("apt-cache", &["policy", "hello-doc"]);
+    assert!(!policy.contains("2.0-1"), "hello-doc is gone:\n{policy}");
 
     tampered_in_release_is_refused(&server);
     rotated_key_signs_and_old_key_fails(&server, &apt);

@@ -28,13 +28,28 @@ pub struct Entry {
     pub added_at: u64,
 }
 
-/// Every `.deb` uploaded to `dist`, by package, then version (oldest first).
-pub fn entries(dist: &str) -> Result<Vec<Entry>, HttpError> {
+/// A distribution as the catalog has it now.
+pub struct Dist {
+    /// Every `.deb` of it, by package, then version (oldest first).
+    pub entries: Vec<Entry>,
+    /// The last upload to it or deletion in the repository (Unix
+    /// milliseconds): the Release's `Date`, which apt wants to move forward
+    /// only (it ignores an older Release and keeps its lists).
+    pub changed_at: u64,
+}
+
+/// Every `.deb` uploaded to `dist`, and when it last changed.
+pub fn dist(dist: &str) -> Result<Dist, HttpError> {
     let mut out = Vec::new();
+    let mut deleted_at = 0u64;
     let mut after: Option<String> = None;
     loop {
         let page = catalog::list_packages(None, after.as_deref(), catalog::PAGE)?;
         for package in &page {
+            if let Some(at) = catalog::kv_get(Some(package), crate::upload::DELETED_AT)? {
+                let at = std::str::from_utf8(&at).ok().and_then(|a| a.parse().ok());
+                deleted_at = deleted_at.max(at.unwrap_or(0));
+            }
             for row in catalog::all_versions(package)? {
                 for asset in catalog::all_assets(package, Some(&row.version))? {
                     let stored: Stored = serde_json::from_str(&asset.metadata_json)
@@ -62,7 +77,11 @@ pub fn entries(dist: &str) -> Result<Vec<Entry>, HttpError> {
             .then_with(|| version::compare(&a.version, &b.version))
             .then_with(|| a.filename.cmp(&b.filename))
     });
-    Ok(out)
+    let uploaded_at = out.iter().map(|e| e.added_at).max().unwrap_or(0);
+    Ok(Dist {
+        changed_at: uploaded_at.max(deleted_at),
+        entries: out,
+    })
 }
 
 /// The components that have packages, sorted.
@@ -209,21 +228,21 @@ pub struct Labels {
 }
 
 /// The `Release` of a distribution with at least one package.
-pub fn release(dist: &str, entries: &[Entry], labels: &Labels) -> String {
+pub fn release(name: &str, dist: &Dist, labels: &Labels) -> String {
+    let entries = &dist.entries;
     let components = components(entries);
-    let date = entries.iter().map(|e| e.added_at).max().unwrap_or(0);
     let files: Vec<IndexFile> = components
         .iter()
         .flat_map(|c| ARCHITECTURES.iter().map(move |a| (c, a)))
         .flat_map(|(c, a)| index_files(entries, c, a))
         .collect();
     let mut out = format!(
-        "Origin: {}\nLabel: {}\nSuite: {dist}\nCodename: {dist}\nDate: {}\n\
+        "Origin: {}\nLabel: {}\nSuite: {name}\nCodename: {name}\nDate: {}\n\
          Architectures: {}\nComponents: {}\nNo-Support-for-Architecture-all: Packages\n\
          Acquire-By-Hash: yes\n",
         labels.origin,
         labels.label,
-        rfc2822(date),
+        rfc2822(dist.changed_at),
         ARCHITECTURES.join(" "),
         components.join(" "),
     );

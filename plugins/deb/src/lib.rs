@@ -72,7 +72,7 @@ impl Format for Deb {
             .delete(
                 "packages/{package}/{version}",
                 "delete",
-                Need::Package(Action::Delete, "package"),
+                DELETE,
                 upload::delete,
             )
     }
@@ -98,6 +98,16 @@ const POOL_READ: Need = Need::Custom(|p| {
 });
 /// An upload writes the package its file name names.
 const UPLOAD: Need = Need::Custom(|p| access(Action::Write, names::package_of_file(p.get("file"))));
+
+/// A delete also records when it happened (the package's kv: a write).
+const DELETE: Need = Need::Custom(|p| {
+    let package = p.get("package");
+    [
+        access(Action::Delete, package),
+        access(Action::Write, package),
+    ]
+    .concat()
+});
 
 fn access(action: Action, package: &str) -> Vec<Access> {
     vec![Access {

@@ -4,7 +4,7 @@
 
 use wharf_sdk::{HttpError, Request, Response, catalog, signing};
 
-use crate::index::{self, Compression, Entry, HashKind, Labels};
+use crate::index::{self, Compression, Dist, Entry, HashKind, Labels};
 use crate::{KEY_ID, names, upload};
 
 /// `GET key.asc`: the armored public keys `signed-by` points at (not
@@ -25,8 +25,7 @@ pub fn release(req: &mut Request) -> Result<Response, HttpError> {
     if !matches!(file, "Release" | "InRelease" | "Release.gpg") {
         return Err(HttpError::not_found(format!("no {file} in dists/{dist}/")));
     }
-    let entries = dist_entries(dist)?;
-    let release = index::release(dist, &entries, &labels(req));
+    let release = index::release(dist, &existing(dist)?, &labels(req));
     let response = match file {
         "Release" => Response::bytes(200, "text/plain; charset=utf-8", release.into_bytes()),
         "InRelease" => {
@@ -95,23 +94,23 @@ fn index_scope(req: &Request) -> Result<(Vec<Entry>, String, String), HttpError>
         .filter(|a| names::ARCHITECTURES.contains(a))
         .ok_or_else(|| HttpError::not_found("no such architecture"))?
         .to_string();
-    let entries = dist_entries(req.param("dist"))?;
+    let entries = existing(req.param("dist"))?.entries;
     if !index::components(&entries).contains(&component.as_str()) {
         return Err(HttpError::not_found(format!("no component {component}")));
     }
     Ok((entries, component, arch))
 }
 
-/// A distribution exists once a package was uploaded to it.
-fn dist_entries(dist: &str) -> Result<Vec<Entry>, HttpError> {
-    if !names::is_dist_name(dist) {
-        return Err(HttpError::not_found(format!("no distribution {dist}")));
+/// A distribution exists while it has packages.
+fn existing(name: &str) -> Result<Dist, HttpError> {
+    if !names::is_dist_name(name) {
+        return Err(HttpError::not_found(format!("no distribution {name}")));
     }
-    let entries = index::entries(dist)?;
-    if entries.is_empty() {
-        return Err(HttpError::not_found(format!("no distribution {dist}")));
+    let dist = index::dist(name)?;
+    if dist.entries.is_empty() {
+        return Err(HttpError::not_found(format!("no distribution {name}")));
     }
-    Ok(entries)
+    Ok(dist)
 }
 
 /// `origin` and `label` from the repository's settings; "Wharf" otherwise.

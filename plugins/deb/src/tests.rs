@@ -385,12 +385,15 @@ fn a_file_is_uploaded_once_and_a_version_deleted_whole() {
         201
     );
 
+    let dated = crate::index::dist("stable").unwrap().changed_at;
     let (route, r) = TestRequest::new(Method::Delete, "/packages/hello/1.0")
         .send::<Deb>()
         .unwrap();
     assert_eq!(route.access[0].action, Action::Delete);
     assert_eq!(route.access[0].package.as_deref(), Some("hello"));
     assert_eq!(r.status, 200, "{}", text(&r));
+    let after = crate::index::dist("stable").unwrap().changed_at;
+    assert!(after > dated, "a delete moves the Release date forward");
     let amd64 = text(&get("/dists/stable/main/binary-amd64/Packages"));
     assert!(amd64.contains("Version: 2.0") && !amd64.contains("Version: 1.0"));
     assert!(!text(&get("/dists/stable/main/binary-arm64/Packages")).contains("hello"));

@@ -7,7 +7,7 @@
 //! adds the file (with the version, for its first architecture).
 
 use serde::{Deserialize, Serialize};
-use wharf_sdk::types::{Asset, DigestSet, Owner, Publication, StoreError, VersionRow};
+use wharf_sdk::types::{Asset, DigestSet, Owner, Publication, StoreError, VersionRow, Write};
 use wharf_sdk::{HttpError, Request, Response, blobs, catalog};
 
 use crate::control;
@@ -134,7 +134,12 @@ fn add(package: &str, version: &str, asset: Asset) -> Result<(), StoreError> {
     }
 }
 
-/// `DELETE packages/{package}/{version}`: the version, every architecture.
+/// The package's kv key holding when a version of it was last deleted
+/// (Unix milliseconds, decimal): a Release's `Date` never goes back.
+pub const DELETED_AT: &str = "deleted-at";
+
+/// `DELETE packages/{package}/{version}`: the version, every architecture,
+/// and the time of the deletion, in one catalog write.
 pub fn delete(req: &mut Request) -> Result<Response, HttpError> {
     let (package, version) = (req.param("package"), req.param("version"));
     if catalog::get_version(package, version)?.is_none() {
@@ -142,7 +147,17 @@ pub fn delete(req: &mut Request) -> Result<Response, HttpError> {
             "no version {version} of {package}"
         )));
     }
-    catalog::delete_version(package, version)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    catalog::apply(&[
+        Write::KvPut((
+            Some(package.into()),
+            DELETED_AT.into(),
+            now.to_string().into_bytes(),
+        )),
+        Write::DeleteVersion((package.into(), version.into())),
+    ])?;
     Ok(Response::json(
         200,
         &serde_json::json!({ "deleted": { "package": package, "version": version } }),
