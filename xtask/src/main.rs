@@ -178,7 +178,8 @@ fn install_clients() -> anyhow::Result<()> {
         ("php".into(), "php-cli"),
         ("/usr/share/doc/php-zip".into(), "php-zip"),
         // Debian (tests/deb.rs): dpkg-deb builds the packages, apt-get
-        // (always there) consumes them, gpgv checks their signatures.
+        // (always there, apt-utils beside it) consumes them, gpgv checks
+        // their signatures.
         ("dpkg-deb".into(), "dpkg-dev"),
         ("apt-ftparchive".into(), "apt-utils"),
         ("gpgv".into(), "gnupg"),
