@@ -100,6 +100,10 @@ pub fn prepare(formats: &[&str]) -> anyhow::Result<tempfile::TempDir> {
         registry.push_str(&format!(
             "[[plugin]]\nformat = \"{format}\"\npath = \"plugins/{format}.wasm\"\n"
         ));
+        if *format == "deb" {
+            // InRelease is signed by the host key the plugin is granted.
+            registry.push_str("signing_keys = [\"deb\"]\n");
+        }
     }
     std::fs::write(dir.path().join("plugin-registry.toml"), registry)?;
     Ok(dir)

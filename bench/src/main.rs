@@ -23,7 +23,10 @@
 //! 10. Helm's `index.yaml` of a 500-version repository (50 charts × 10
 //!     versions): its uncached render (the first GET after a write, which
 //!     invalidates it), and the hot GET against the axum handler serving the
-//!     same bytes.
+//!     same bytes;
+//! 11. Debian: the `Packages` index of 2,000 packages, its uncached render
+//!     (the first GET after a write) and the signed `InRelease` over it, then
+//!     the hot `Packages` against the axum handler serving the same bytes.
 //!
 //! Everything runs on 127.0.0.1, bounded in time, and stops by itself.
 
@@ -249,6 +252,75 @@ fn composer_zip(version: &str) -> anyhow::Result<Vec<u8>> {
     Ok(zip.finish()?.into_inner())
 }
 
+/// A `.deb` of `name` `version` (amd64): an ar archive of `debian-binary`,
+/// `control.tar.gz` and `data.tar.gz`, as `dpkg-deb -Zgzip` builds it.
+fn deb(name: &str, version: &str) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    let control = format!(
+        "Package: {name}\nVersion: {version}\nArchitecture: amd64\n\
+         Maintainer: Bench <bench@example.org>\nInstalled-Size: 12\n\
+         Depends: libc6 (>= 2.36), libssl3 (>= 3.0.0)\nSection: misc\nPriority: optional\n\
+         Description: a package of the benchmark\n Its long description, one line.\n"
+    );
+    let tgz = |path: &str, bytes: &[u8]| -> anyhow::Result<Vec<u8>> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, path, bytes)?;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar.into_inner()?)?;
+        Ok(gz.finish()?)
+    };
+    let members = [
+        ("debian-binary", b"2.0\n".to_vec()),
+        ("control.tar.gz", tgz("./control", control.as_bytes())?),
+        (
+            "data.tar.gz",
+            tgz("./usr/share/doc/bench/README", name.as_bytes())?,
+        ),
+    ];
+    let mut out = b"!<arch>\n".to_vec();
+    for (member, bytes) in members {
+        let len = bytes.len();
+        out.extend_from_slice(
+            format!(
+                "{member:<16}{:<12}{:<6}{:<6}{:<8}{len:<10}`\n",
+                0, 0, 0, 100644
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&bytes);
+        if len % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+/// Uploads `bench-{i}` 1.0 to the `stable` distribution.
+fn upload_deb(url: &str, auth: &str, i: usize) -> anyhow::Result<()> {
+    let name = format!("bench-{i}");
+    ureq::put(&format!(
+        "{url}/deb/upload/stable/main/{name}_1.0_amd64.deb"
+    ))
+    .set("authorization", auth)
+    .send_bytes(&deb(&name, "1.0")?)
+    .with_context(|| format!("uploading {name}"))?;
+    Ok(())
+}
+
+/// Milliseconds of the first GET of `url` (the render), and its body.
+fn timed_get(url: &str) -> anyhow::Result<(f64, Vec<u8>)> {
+    let started = Instant::now();
+    let mut body = Vec::new();
+    ureq::get(url)
+        .call()?
+        .into_reader()
+        .read_to_end(&mut body)?;
+    Ok((started.elapsed().as_secs_f64() * 1000.0, body))
+}
+
 /// Waits until something accepts connections on 127.0.0.1:`port`.
 fn wait_listening(port: u16) -> anyhow::Result<()> {
     let until = Instant::now() + Duration::from_secs(10);
@@ -263,7 +335,7 @@ fn wait_listening(port: u16) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     ensure("wrk", "wrk")?;
-    let dir = prepare(&["npm", "oci", "go", "composer", "rubygems", "helm"])?;
+    let dir = prepare(&["npm", "oci", "go", "composer", "rubygems", "helm", "deb"])?;
 
     let (first, cold_compile) = start(dir.path())?;
     drop(first);
@@ -436,6 +508,30 @@ fn main() -> anyhow::Result<()> {
     let index_headers = ["content-type:application/yaml; charset=utf-8".to_string()];
     let (index_rps, index_baseline) =
         beside_baseline(dir.path(), &index_url, (&index, &index_headers), &[])?;
+    // Debian: Packages of 2,000 packages; three uncached renders (each the
+    // first GET after an upload), InRelease likewise, then the hot index.
+    let upload_started = Instant::now();
+    for i in 0..2_000 {
+        upload_deb(&wharf.url, &auth, i)?;
+    }
+    let deb_upload_ms = upload_started.elapsed().as_secs_f64() * 1000.0 / 2_000.0;
+    let packages_url = format!("{}/deb/dists/stable/main/binary-amd64/Packages", wharf.url);
+    let in_release_url = format!("{}/deb/dists/stable/InRelease", wharf.url);
+    let (mut packages_ms, mut in_release_ms, mut packages) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..3 {
+        upload_deb(&wharf.url, &auth, 2_000 + i)?;
+        let (ms, body) = timed_get(&packages_url)?;
+        packages_ms.push(ms);
+        packages = body;
+        in_release_ms.push(timed_get(&in_release_url)?.0);
+    }
+    let packages_headers = ["content-type:text/plain; charset=utf-8".to_string()];
+    let (packages_rps, packages_baseline) = beside_baseline(
+        dir.path(),
+        &packages_url,
+        (&packages, &packages_headers),
+        &[],
+    )?;
 
     // 50 MiB tarball: RSS growth while it streams to a client.
     let big: Vec<u8> = (0..50u32 << 20)
@@ -552,6 +648,24 @@ fn main() -> anyhow::Result<()> {
     println!("| hot index.yaml GET, wharf | {index_rps:.0} req/s |");
     println!("| same bytes, minimal axum handler | {index_baseline:.0} req/s |");
     println!("| wharf / baseline | {:.2} |", index_rps / index_baseline);
+    println!(
+        "| Debian .deb upload (PUT, control.tar.gz read in the sandbox), mean of 2,000 | {deb_upload_ms:.1} ms |"
+    );
+    println!(
+        "| Debian Packages of 2,003 packages ({} bytes), uncached render (first GET after a write), median of 3 | {:.0} ms |",
+        packages.len(),
+        median(packages_ms)
+    );
+    println!(
+        "| Debian InRelease over them (Packages, .gz, .xz of 2 architectures, signed), uncached, median of 3 | {:.0} ms |",
+        median(in_release_ms)
+    );
+    println!("| hot Debian Packages GET, wharf | {packages_rps:.0} req/s |");
+    println!("| same bytes, minimal axum handler | {packages_baseline:.0} req/s |");
+    println!(
+        "| wharf / baseline | {:.2} |",
+        packages_rps / packages_baseline
+    );
     println!(
         "| plugin overhead per request, classify (warm instance), median | {:.1} µs |",
         median(classify)

@@ -1,10 +1,11 @@
 //! The SDK's bounded archive readers: whatever the bytes, reading stays
 //! within the limits, and no entry name climbs out of its directory.
-//! The first byte picks the reader: 0 tar.gz, 1 tar, 2 zip.
+//! The first byte picks the reader: 0 tar.gz, 1 tar, 2 zip, 3 ar, 4 tar.xz,
+//! 5 tar.zst.
 #![no_main]
 
 use std::io::Cursor;
-use wharf_sdk::archive::{Limits, Tar, Zip};
+use wharf_sdk::archive::{Ar, Limits, Tar, Zip};
 
 const LIMITS: Limits = Limits {
     max_unpacked_bytes: 1 << 20,
@@ -23,7 +24,21 @@ libfuzzer_sys::fuzz_target!(
     let Some((&kind, bytes)) = data.split_first() else {
         return;
     };
-    match kind % 3 {
+    match kind % 6 {
+        3 => {
+            let Ok(mut ar) = Ar::open(Cursor::new(bytes), LIMITS) else {
+                return;
+            };
+            let members = ar.members().to_vec();
+            assert!(members.len() as u64 <= LIMITS.max_entries);
+            for member in members {
+                assert!(safe(&member.name), "{:?}", member.name);
+                assert!(member.offset + member.size <= bytes.len() as u64);
+                if let Ok(Some(content)) = ar.read(&member.name, LIMITS.max_entry_bytes) {
+                    assert_eq!(content.len() as u64, member.size);
+                }
+            }
+        }
         2 => {
             let Ok(zip) = Zip::open(Cursor::new(bytes), LIMITS) else {
                 return;
@@ -38,8 +53,14 @@ libfuzzer_sys::fuzz_target!(
             }
         }
         gz => {
+            let packed = bytes.len() as u64;
             let mut tar = match gz {
-                0 => Tar::gz(bytes, bytes.len() as u64, LIMITS),
+                0 => Tar::gz(bytes, packed, LIMITS),
+                4 => Tar::xz(bytes, packed, LIMITS),
+                5 => match Tar::zst(bytes, packed, LIMITS) {
+                    Ok(tar) => tar,
+                    Err(_) => return,
+                },
                 _ => Tar::plain(bytes, LIMITS),
             };
             let Ok(entries) = tar.entries() else {

@@ -95,7 +95,13 @@ fn one(piece: &[u8]) -> Option<TestRequest> {
 /// whatever a client sends: no panic (libFuzzer reports one as a crash), a
 /// valid status, and a refused request changes nothing in the catalog.
 pub fn drive<F: Format>(data: &[u8]) {
+    drive_with::<F>(data, || {});
+}
+
+/// [`drive`], with `prepare` run on the fresh mock host first (grants).
+pub fn drive_with<F: Format>(data: &[u8], prepare: impl Fn()) {
     mock::reset();
+    prepare();
     mock::login_as(Some("alice"));
     for request in parse(data) {
         let before = mock::with(|h| format!("{:?}", h.catalog));

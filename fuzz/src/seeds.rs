@@ -47,6 +47,7 @@ pub fn of(target: &str) -> Option<Vec<Vec<u8>>> {
         "raw" => raw(),
         "rubygems" => rubygems(),
         "helm" => helm(),
+        "deb" => deb(),
         _ => return None,
     })
 }
@@ -80,7 +81,8 @@ fn zip(files: &[(&str, &[u8])]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-/// The archive target's first byte picks the reader: 0 tar.gz, 1 tar, 2 zip.
+/// The archive target's first byte picks the reader: 0 tar.gz, 1 tar,
+/// 2 zip, 3 ar, 4 tar.xz, 5 tar.zst.
 fn archive() -> Vec<Vec<u8>> {
     let files: &[(&str, &[u8])] = &[
         ("pkg/Cargo.toml", b"[package]\nname = \"demo\"\n"),
@@ -91,6 +93,109 @@ fn archive() -> Vec<Vec<u8>> {
         with_kind(0, gzip(&tar(files))),
         with_kind(1, tar(files)),
         with_kind(2, zip(files)),
+        with_kind(
+            3,
+            ar(&[("debian-binary", b"2.0\n"), ("data.tar", &tar(files))]),
+        ),
+        with_kind(4, xz(&tar(files))),
+        with_kind(5, zstd(&tar(files))),
+    ]
+}
+
+fn xz(data: &[u8]) -> Vec<u8> {
+    let options = lzma_rust2::XzOptions::with_preset(6);
+    let mut xz = lzma_rust2::XzWriter::new(Vec::new(), options).unwrap();
+    xz.write_all(data).unwrap();
+    xz.finish().unwrap()
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+/// An `ar` archive, as `dpkg-deb` writes a `.deb`.
+fn ar(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    for (name, data) in members {
+        let header = format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            100644,
+            data.len()
+        );
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+/// A `.deb` of `hello` (control.tar compressed `xz` or gzip).
+fn deb_package(version: &str, arch: &str, compress_xz: bool) -> Vec<u8> {
+    let control = format!(
+        "Package: hello\nVersion: {version}\nArchitecture: {arch}\nSource: hello-src\n\
+         Maintainer: Fuzz <fuzz@example.org>\nDescription: demo\n more\n"
+    );
+    let control_tar = tar(&[("./control", control.as_bytes())]);
+    let (name, packed) = match compress_xz {
+        true => ("control.tar.xz", xz(&control_tar)),
+        false => ("control.tar.gz", gzip(&control_tar)),
+    };
+    let data = gzip(&tar(&[("./usr/share/doc/hello/README", b"hi\n")]));
+    ar(&[
+        ("debian-binary", b"2.0\n"),
+        (name, &packed),
+        ("data.tar.gz", &data),
+    ])
+}
+
+fn deb() -> Vec<Vec<u8>> {
+    let amd64 = deb_package("1:2.0-1", "amd64", true);
+    let all = deb_package("1.0", "all", false);
+    vec![
+        render(&[
+            (
+                "PUT",
+                "upload/stable/main/hello_2.0-1_amd64.deb",
+                &[],
+                &amd64,
+            ),
+            (
+                "GET",
+                "dists/stable/main/binary-amd64/Packages.gz",
+                &[],
+                b"",
+            ),
+            ("GET", "dists/stable/InRelease", &[], b""),
+            (
+                "GET",
+                "pool/main/h/hello-src/hello_2.0-1_amd64.deb",
+                &[],
+                b"",
+            ),
+            ("DELETE", "packages/hello/1:2.0-1", &[], b""),
+        ]),
+        render(&[
+            ("PUT", "upload/stable/contrib/hello_1.0_all.deb", &[], &all),
+            (
+                "GET",
+                "dists/stable/contrib/binary-arm64/Packages",
+                &[],
+                b"",
+            ),
+            ("GET", "dists/stable/Release.gpg", &[], b""),
+            (
+                "GET",
+                "dists/stable/contrib/binary-arm64/by-hash/SHA256/00",
+                &[],
+                b"",
+            ),
+            ("GET", "key.asc", &[], b""),
+        ]),
     ]
 }
 

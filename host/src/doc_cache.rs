@@ -154,6 +154,9 @@ pub struct DocumentCache {
     clock: AtomicU64,
     /// repo → tag → generation of its last write; read on every hit.
     changed: RwLock<HashMap<String, HashMap<String, u64>>>,
+    /// Generation of the last [`DocumentCache::drop_all`]: nothing rendered
+    /// before it is served again.
+    dropped: AtomicU64,
 }
 
 impl DocumentCache {
@@ -174,6 +177,7 @@ impl DocumentCache {
             entries,
             clock: AtomicU64::new(1),
             changed: RwLock::new(HashMap::new()),
+            dropped: AtomicU64::new(0),
         }
     }
 
@@ -191,8 +195,20 @@ impl DocumentCache {
         tags.insert("*".to_string(), generation);
     }
 
+    /// Forgets every document, and any render under way: what no catalog
+    /// write changes but still dates an answer (a signing key rotated, so
+    /// signatures made before must not be served again).
+    pub fn drop_all(&self) {
+        let generation = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        self.dropped.store(generation, Ordering::SeqCst);
+        self.entries.clear();
+    }
+
     /// Whether no write touched `tags` since `generation`.
     pub fn unchanged_since(&self, repo: &str, tags: &[String], generation: u64) -> bool {
+        if generation < self.dropped.load(Ordering::SeqCst) {
+            return false;
+        }
         let changed = self.changed.read().unwrap();
         let Some(written) = changed.get(repo) else {
             return true;
@@ -330,6 +346,20 @@ mod tests {
                 .get(&key().borrowed(), |_, v| v == Some("type/19"))
                 .is_some()
         );
+    }
+
+    #[test]
+    fn drop_all_forgets_documents_and_renders_under_way() {
+        let cache = DocumentCache::new(1 << 20);
+        let cached = doc(&cache, None, "signed by the old key");
+        let in_flight = doc(&cache, None, "signing under way");
+        cache.insert(key(), cached.into());
+        cache.drop_all();
+        assert!(cache.get(&key().borrowed(), |_, _| true).is_none());
+        cache.insert(key(), in_flight.into());
+        assert!(cache.get(&key().borrowed(), |_, _| true).is_none());
+        cache.insert(key(), doc(&cache, None, "signed by the new key").into());
+        assert!(cache.get(&key().borrowed(), |_, _| true).is_some());
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     runtime::reload::watch(app.runtime.clone())?;
     app.services.auth.watch();
     watch_repositories(app.clone());
+    spawn_key_watch(app.services.clone());
     spawn_upload_reaper(app.services.clone());
     fsck::spawn_scrubber(app.services.clone(), settings.scrub_bytes_per_sec);
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
@@ -94,6 +95,34 @@ fn watch_repositories(app: Arc<http::App>) {
                 Ok(Some(specs)) => app.mounts.reload(&specs),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "reading the repositories failed"),
+            }
+        }
+    });
+}
+
+/// Cached documents may hold signatures (Debian's InRelease): when a key's
+/// signing fingerprint changes (`wharf key rotate`, here or on another
+/// node), checked every second, every cached document is dropped, so no
+/// signature by the previous key is served again.
+fn spawn_key_watch(services: Arc<services::Services>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut seen = None;
+        loop {
+            tick.tick().await;
+            let keys = services.keys.clone();
+            let read = tokio::task::spawn_blocking(move || keys.current_fingerprints()).await;
+            match read {
+                Ok(Ok(now)) => {
+                    if seen.as_ref().is_some_and(|seen| *seen != now) {
+                        tracing::info!("a signing key rotated: cached documents dropped");
+                        services.doc_cache.drop_all();
+                    }
+                    seen = Some(now);
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "reading the signing keys failed"),
+                Err(e) => tracing::warn!(error = %e, "reading the signing keys failed"),
             }
         }
     });

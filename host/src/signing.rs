@@ -176,6 +176,26 @@ impl Keyring {
         }
     }
 
+    /// The fingerprint that signs for each key id: what a running server
+    /// watches to notice a rotation made by the command line.
+    pub fn current_fingerprints(&self) -> anyhow::Result<HashMap<String, String>> {
+        let mut out = HashMap::new();
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e.into()),
+        };
+        for entry in entries {
+            let id = entry?.file_name().to_string_lossy().into_owned();
+            if is_valid_id(&id)
+                && let Some(fingerprint) = self.current_fingerprint(&id)?
+            {
+                out.insert(id, fingerprint);
+            }
+        }
+        Ok(out)
+    }
+
     /// The key that signs for `id`, generated (Ed25519) on first use.
     fn signing_key(&self, id: &str) -> anyhow::Result<Arc<SignedSecretKey>> {
         ensure!(is_valid_id(id), "key ids are 1-64 of [A-Za-z0-9._-]");

@@ -7,7 +7,7 @@
 //! two can never disagree.
 //!
 //! Host capabilities are plain functions ([`blobs`], [`catalog`], [`auth`],
-//! [`owners`], [`tokens`], [`log`]). Compiled for `wasm32-wasip2` they call the real host; compiled
+//! [`owners`], [`tokens`], [`signing`], [`log`]). Compiled for `wasm32-wasip2` they call the real host; compiled
 //! natively they call the in-memory [`mock`] host, so a plugin's logic is tested
 //! with plain `cargo test`.
 
@@ -37,7 +37,7 @@ pub mod mock;
 
 pub use blob_read::BlobRead;
 pub use body::{Body, FormFile, FormPart};
-pub use host::{auth, blobs, catalog, log, owners, tokens};
+pub use host::{auth, blobs, catalog, log, owners, signing, tokens};
 pub use http::{HttpError, Request, Response, default_message, query_pairs};
 pub use meta::Meta;
 pub use router::{Handler, Need, Params, Router, need};

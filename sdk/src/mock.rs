@@ -7,7 +7,8 @@
 //! own (the first write of a package claims it, `owners.rs`); the caller's
 //! other permissions are the tests' to assert on the [`Route`] that classify
 //! returned. It keeps users, teams and API tokens for the `owners` and
-//! `tokens` interfaces (`tokens.rs`).
+//! `tokens` interfaces (`tokens.rs`), and signing keys that sign only when
+//! granted (`signing.rs`).
 
 use crate::body::{FormFile, FormPart};
 use crate::types::*;
@@ -18,8 +19,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 mod owners;
+mod signing;
 mod tokens;
 
+pub use signing::{grant_signing_key, rotate_signing_key};
 pub use tokens::{MockToken, login_with_token};
 
 #[derive(Default)]
@@ -48,6 +51,8 @@ pub struct MockHost {
     /// The test repository's format settings (JSON); empty: `{}`.
     pub settings_json: String,
     pub logs: Vec<String>,
+    /// Signing key ids granted to the plugin → how often each was rotated.
+    pub signing_keys: BTreeMap<String, u32>,
     clock: u64,
 }
 
@@ -569,6 +574,7 @@ pub(crate) mod imp {
     use super::*;
 
     pub use super::owners::{change_owners, owner_exists, owners};
+    pub use super::signing::{clearsign, public_key, sign_detached};
     pub use super::tokens::{create_token, revoke_current_token, revoke_token, tokens};
 
     pub fn stat(blake3: &str) -> Result<Option<BlobInfo>, StoreError> {

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use wharf_tests::oci::{OCI_MANIFEST, digest};
 use wharf_tests::{Server, npm_publish_body, publish, send_with};
 
-pub const FORMATS: [&str; 10] = [
-    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw", "rubygems", "helm",
+pub const FORMATS: [&str; 11] = [
+    "npm", "oci", "pypi", "cargo", "maven", "go", "composer", "raw", "rubygems", "helm", "deb",
 ];
 
 /// The package each format's calls address, as its plugin names it.
@@ -15,7 +15,7 @@ pub fn package(format: &str) -> &'static str {
     match format {
         "npm" => "matrix-pkg",
         "oci" => "matrix/app",
-        "pypi" | "cargo" | "raw" | "rubygems" | "helm" => "matrixpkg",
+        "pypi" | "cargo" | "raw" | "rubygems" | "helm" | "deb" => "matrixpkg",
         "go" => "example.com/matrix/app",
         "composer" => "matrix/pkg",
         _ => "org.matrix:app",
@@ -238,6 +238,19 @@ pub fn publish(format: &str, version: &str) -> Upload {
                 bytes: chart,
             }
         }
+        "deb" => {
+            let deb = publish::deb_package(name, version, "amd64", &data);
+            Upload {
+                call: Call::with_body(
+                    "PUT",
+                    format!("/deb/upload/stable/main/{name}_{version}_amd64.deb"),
+                    "application/vnd.debian.binary-package",
+                    deb.clone(),
+                ),
+                artifact: format!("/deb/pool/main/m/{name}/{name}_{version}_amd64.deb"),
+                bytes: deb,
+            }
+        }
         _ => {
             let path = format!("/maven/org/matrix/app/{version}/app-{version}.jar");
             Upload {
@@ -267,14 +280,15 @@ pub fn read(format: &str) -> Call {
         "raw" => format!("/raw/{name}/1.0.0/file.bin"),
         "rubygems" => format!("/rubygems/gems/{name}-1.0.0.gem"),
         "helm" => format!("/helm/api/charts/{name}/1.0.0"),
+        "deb" => format!("/deb/pool/main/m/{name}/{name}_1.0.0_amd64.deb"),
         _ => "/maven/org/matrix/app/1.0.0/app-1.0.0.jar".into(),
     })
 }
 
 /// Deletes `version` the way the format's client does: npm's unpublish of a
 /// version, an OCI tag delete, PyPI's release delete, a cargo or gem yank,
-/// Go's version delete, a Composer version delete, a raw file delete, a
-/// ChartMuseum chart delete. Maven has no delete: `None`.
+/// Go's version delete, a Composer or Debian version delete, a raw file
+/// delete, a ChartMuseum chart delete. Maven has no delete: `None`.
 pub fn delete(format: &str, version: &str) -> Option<Call> {
     let name = package(format);
     if format == "rubygems" {
@@ -296,6 +310,7 @@ pub fn delete(format: &str, version: &str) -> Option<Call> {
         "composer" => format!("/composer/packages/{name}/{version}"),
         "raw" => format!("/raw/{name}/{version}/file.bin"),
         "helm" => format!("/helm/api/charts/{name}/{version}"),
+        "deb" => format!("/deb/packages/{name}/{version}"),
         _ => return None,
     }))
 }
@@ -364,6 +379,24 @@ pub fn live_versions(server: &Server, format: &str) -> BTreeSet<String> {
                     .to_string()
             })
             .collect(),
+        "deb" => {
+            // A distribution without packages is none: apt gets a 404.
+            let path = "/deb/dists/stable/main/binary-amd64/Packages";
+            let request = ureq::get(&format!("{}{path}", server.url))
+                .set("Authorization", &server.admin_basic());
+            let reply = send_with(request, None);
+            if reply.status == 404 {
+                return BTreeSet::new();
+            }
+            assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+            reply
+                .text()
+                .split("\n\n")
+                .filter(|stanza| stanza.starts_with(&format!("Package: {name}\n")))
+                .filter_map(|stanza| stanza.lines().find_map(|l| l.strip_prefix("Version: ")))
+                .map(str::to_string)
+                .collect()
+        }
         "rubygems" => get(format!("/rubygems/info/{name}"))
             .text()
             .lines()

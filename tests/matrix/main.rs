@@ -32,7 +32,7 @@ fn expected(format: &str, act: Act, caller: Caller) -> u16 {
     }
     let allowed = match (format, act) {
         (_, Act::Read) => 200,
-        ("oci" | "maven" | "go" | "composer" | "raw" | "helm", Act::Write) => 201,
+        ("oci" | "maven" | "go" | "composer" | "raw" | "helm" | "deb", Act::Write) => 201,
         ("oci", Act::Delete) => 202,
         ("raw", Act::Delete) => 204,
         (_, Act::Admin) => 204,

@@ -141,3 +141,47 @@ pub fn helm_chart(name: &str, version: &str, data: &[u8]) -> Vec<u8> {
     gz.write_all(&tar.into_inner().unwrap()).unwrap();
     gz.finish().unwrap()
 }
+
+/// A `.deb` of `name` holding `data`, laid out as `dpkg-deb --build` does:
+/// an ar archive of `debian-binary`, `control.tar.gz` and `data.tar.gz`.
+pub fn deb_package(name: &str, version: &str, arch: &str, data: &[u8]) -> Vec<u8> {
+    let control = format!(
+        "Package: {name}\nVersion: {version}\nArchitecture: {arch}\n\
+         Maintainer: Tests <tests@example.org>\nDescription: {name}\n"
+    );
+    let tgz = |path: &str, bytes: &[u8]| {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, path, bytes).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&tar.into_inner().unwrap()).unwrap();
+        gz.finish().unwrap()
+    };
+    let members = [
+        ("debian-binary", b"2.0\n".to_vec()),
+        ("control.tar.gz", tgz("control", control.as_bytes())),
+        (
+            "data.tar.gz",
+            tgz(&format!("usr/share/doc/{name}/data"), data),
+        ),
+    ];
+    let mut deb = b"!<arch>\n".to_vec();
+    for (member, bytes) in members {
+        let header = format!(
+            "{member:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            100644,
+            bytes.len()
+        );
+        deb.extend_from_slice(header.as_bytes());
+        deb.extend_from_slice(&bytes);
+        if bytes.len() % 2 == 1 {
+            deb.push(b'\n');
+        }
+    }
+    deb
+}

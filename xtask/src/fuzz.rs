@@ -29,6 +29,7 @@ pub const TARGETS: &[&str] = &[
     "raw",
     "rubygems",
     "helm",
+    "deb",
 ];
 
 const INSTRUMENTATION: &[&str] = &[

@@ -177,8 +177,13 @@ fn install_clients() -> anyhow::Result<()> {
         ("composer".into(), "composer"),
         ("php".into(), "php-cli"),
         ("/usr/share/doc/php-zip".into(), "php-zip"),
-        // Helm: gpg makes the throwaway signing key of tests/helm.rs.
+        // Helm (tests/helm.rs): gpg makes the throwaway signing key.
         ("gpg".into(), "gnupg"),
+        // Debian (tests/deb.rs): dpkg-deb builds the packages, apt-get
+        // (always there, apt-utils beside it) consumes them, gpgv (with
+        // apt) checks their signatures.
+        ("dpkg-deb".into(), "dpkg-dev"),
+        ("apt-ftparchive".into(), "apt-utils"),
     ];
     let missing: Vec<&str> = markers
         .iter()

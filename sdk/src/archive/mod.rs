@@ -1,5 +1,7 @@
 //! Reading archives a client uploaded, with limits: a `.crate` or `.tgz`
-//! ([`Tar::gz`]), a plain tar ([`Tar::plain`]), a wheel or any zip ([`Zip`]).
+//! ([`Tar::gz`]), tar over xz or zstd ([`Tar::xz`], [`Tar::zst`]), a plain
+//! tar ([`Tar::plain`]), a wheel or any zip ([`Zip`]), an `ar` archive such
+//! as a `.deb` ([`Ar`]).
 //!
 //! An upload is hostile until read: a few MiB of gzip can inflate to GiBs
 //! (CPU here, disk on every consumer), a zip can list a million entries or
@@ -13,7 +15,9 @@
 //!   its declared size, from exactly its declared compressed size, with its
 //!   CRC; entries are counted while the directory is iterated, before any
 //!   memory is spent on them;
-//! - both: entry names must be UTF-8 relative paths without `..`.
+//! - ar: members are stored, not compressed: their count and sizes are
+//!   checked against the archive's real size when it is opened;
+//! - all: entry names must be UTF-8 relative paths without `..`.
 //!
 //! A refusal is an [`ArchiveError`]: a limit (413) or a malformed archive
 //! (400); `HttpError::from` renders it in the plugin's error shape.
@@ -30,11 +34,13 @@
 //! }
 //! ```
 
+mod ar;
 mod error;
 mod tar;
 mod zip;
 
-pub use self::tar::{Tar, TarEntries, TarEntry};
+pub use self::ar::{Ar, ArMember};
+pub use self::tar::{Tar, TarEntries, TarEntry, XZ_MAX_DICTIONARY_KIB, ZSTD_MAX_WINDOW};
 pub use self::zip::Zip;
 pub use error::{ArchiveError, Limit};
 
@@ -132,3 +138,5 @@ fn check_name(name: &str) -> Result<(), ArchiveError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_deb;

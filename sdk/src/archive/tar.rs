@@ -1,9 +1,19 @@
-//! Tar archives, plain or gzip-compressed, read as one stream: every byte
-//! the decoder produces is charged to the budget as it is read.
+//! Tar archives, plain or compressed (gzip, xz, zstd), read as one stream:
+//! every byte the decoder produces is charged to the budget as it is read.
 
 use super::{ArchiveError, Budget, Limit, Limits, check_name};
 use flate2::read::GzDecoder;
+use lzma_rust2::XzReader;
+use ruzstd::decoding::StreamingDecoder;
 use std::io::{self, Read};
+
+/// Dictionary an xz stream may make the decoder allocate: 64 MiB, what
+/// `xz -9` (and `dpkg-deb -z9`) uses; Debian's default is 8 MiB.
+pub const XZ_MAX_DICTIONARY_KIB: u32 = 64 << 10;
+
+/// Window a zstd frame may make the decoder allocate: 64 MiB, above
+/// `zstd -19`'s 8 MiB and below a plugin's memory.
+pub const ZSTD_MAX_WINDOW: u64 = 64 << 20;
 
 /// Charges what the stream yields; past a limit reading fails with it.
 struct Counted<R> {
@@ -34,6 +44,25 @@ impl<'a> Tar<'a> {
     /// `packed_size` bytes (the ratio limit is taken against it).
     pub fn gz(reader: impl Read + 'a, packed_size: u64, limits: Limits) -> Self {
         Self::new(GzDecoder::new(reader), Some(packed_size), limits)
+    }
+
+    /// An xz-compressed tar (a `.deb`'s `control.tar.xz`); a stream that
+    /// asks for a dictionary above [`XZ_MAX_DICTIONARY_KIB`] is refused.
+    pub fn xz(reader: impl Read + 'a, packed_size: u64, limits: Limits) -> Self {
+        let decoder = XzReader::new_mem_limit(reader, false, XZ_MAX_DICTIONARY_KIB);
+        Self::new(decoder, Some(packed_size), limits)
+    }
+
+    /// A zstd-compressed tar; its frame header is read here, and a window
+    /// above [`ZSTD_MAX_WINDOW`] is refused.
+    pub fn zst(
+        reader: impl Read + 'a,
+        packed_size: u64,
+        limits: Limits,
+    ) -> Result<Self, ArchiveError> {
+        let decoder = StreamingDecoder::new_with_max_window_size(reader, ZSTD_MAX_WINDOW)
+            .map_err(|e| ArchiveError::malformed(format!("not a zstd stream: {e}")))?;
+        Ok(Self::new(decoder, Some(packed_size), limits))
     }
 
     /// An uncompressed tar (a `.gem`'s outer archive): no ratio to check.

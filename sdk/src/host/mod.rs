@@ -4,7 +4,8 @@
 //! native build they have the same signatures and call the thread-local
 //! [`crate::mock`] host. [`catalog`] adds the conveniences every format wants
 //! (single writes, paging through a whole list) on top of either;
-//! [`owners`] and [`tokens`] give principals and token specs their types.
+//! [`owners`] and [`tokens`] give principals and token specs their types;
+//! [`signing`] asks the host for signatures.
 
 #[cfg(target_arch = "wasm32")]
 #[path = "wasm.rs"]
@@ -16,6 +17,7 @@ mod imp;
 
 pub mod catalog;
 pub mod owners;
+pub mod signing;
 pub mod tokens;
 
 pub use imp::{auth, blobs, log};

@@ -39,6 +39,10 @@ pub mod raw_owners {
     pub use crate::mock::imp::{change_owners as change, owner_exists as exists, owners as list};
 }
 
+pub mod raw_signing {
+    pub use crate::mock::imp::{clearsign, public_key, sign_detached};
+}
+
 pub mod raw_tokens {
     pub use crate::mock::imp::{
         create_token as create, revoke_current_token as revoke_current, revoke_token as revoke,

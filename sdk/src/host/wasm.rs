@@ -35,6 +35,10 @@ pub mod raw_owners {
     pub use super::wit::owners::{change, exists, list};
 }
 
+pub mod raw_signing {
+    pub use super::wit::signing::{clearsign, public_key, sign_detached};
+}
+
 pub mod raw_tokens {
     pub use super::wit::tokens::{create, list, revoke, revoke_current};
 }
