@@ -31,6 +31,7 @@ mod http;
 mod meta;
 mod router;
 pub mod time;
+pub mod yaml;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod mock;

@@ -8,7 +8,7 @@ use std::io::Read;
 use wharf_sdk::archive::{ArchiveError, Limits, Tar};
 use wharf_sdk::{HttpError, blobs};
 
-use crate::yaml::{self, Node};
+use wharf_sdk::yaml::{self, Node};
 
 /// What a chart may unpack to: Helm's own limits when it loads one (100 MiB
 /// in all, 5 MiB per file), so nothing stored here is a chart helm refuses.

@@ -11,7 +11,6 @@ pub mod emit;
 pub mod index;
 pub mod prov;
 pub mod upload;
-pub mod yaml;
 
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use wharf_sdk::types::BlobInfo;
 
 use crate::chart;
 use crate::upload::prov_text;
-use crate::yaml::{self, Node};
+use wharf_sdk::yaml::{self, Node};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Provenance {

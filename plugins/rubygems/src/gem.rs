@@ -3,10 +3,10 @@
 //! sandbox, through the SDK's bounded tar reader; its gzip stream is inflated
 //! at most `yaml::MAX_BYTES`, and the YAML is bounded by `yaml::parse`.
 
-use crate::yaml::{self, Node};
 use serde_json::{Value, json};
 use std::io::Read;
 use wharf_sdk::archive::{ArchiveError, Limits, Tar};
+use wharf_sdk::yaml::{self, Node};
 use wharf_sdk::{HttpError, blobs};
 
 /// Largest `metadata.gz` read (compressed).

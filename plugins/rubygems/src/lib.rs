@@ -7,7 +7,6 @@ mod gem;
 mod index;
 mod marshal;
 mod push;
-mod yaml;
 
 #[cfg(test)]
 mod tests;

@@ -1,23 +1,27 @@
-//! A bounded YAML reader for gemspecs. Ruby's tags (`!ruby/object:Gem::Version`
-//! and friends) are dropped: a tagged mapping reads as a mapping, which is
-//! all a gemspec needs. The tree is built here from the parser's events so
-//! that the input size, the nesting depth and the nodes materialized
-//! (aliases included: a billion-laughs document is refused after `MAX_NODES`,
-//! not expanded) are bounded.
+//! A bounded YAML reader for the documents clients upload (a gem's gemspec,
+//! a chart's `Chart.yaml`). Scalars keep their text (`appVersion: 1.10`
+//! stays `1.10`); tags (Ruby's `!ruby/object:Gem::Version`) are dropped: a
+//! tagged mapping reads as a mapping. The tree is built here from the parser's events so that the
+//! input size, the nesting depth and the nodes materialized (aliases
+//! included: a billion-laughs document is refused after `MAX_NODES`, not
+//! expanded) are bounded.
 
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::TScalarStyle;
 
-/// Largest YAML document read (rubygems.org's largest gemspecs are ~100 KiB).
+/// Largest YAML document read (Chart.yaml files are a few KiB, the largest
+/// gemspecs on rubygems.org ~100 KiB).
 pub const MAX_BYTES: usize = 1 << 20;
-/// Deepest nesting (a gemspec nests 6 levels).
+/// Deepest nesting (a Chart.yaml nests 4 levels, a gemspec 6).
 pub const MAX_DEPTH: usize = 32;
 /// Nodes built, alias copies included.
 pub const MAX_NODES: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
-    Scalar(String),
+    /// A scalar's text, and whether it was quoted (a quoted `null` is text).
+    Scalar(String, bool),
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -37,7 +41,10 @@ impl Node {
     /// A scalar's text; `None` for YAML's null (`~`, `null` or empty) and non-scalars.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Node::Scalar(s) if !matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL") => {
+            Node::Scalar(s, true) => Some(s),
+            Node::Scalar(s, false)
+                if !matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL") =>
+            {
                 Some(s)
             }
             _ => None,
@@ -53,7 +60,7 @@ impl Node {
 
     fn size(&self) -> usize {
         match self {
-            Node::Scalar(_) => 1,
+            Node::Scalar(..) => 1,
             Node::Seq(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
             Node::Map(pairs) => {
                 1 + pairs
@@ -73,7 +80,7 @@ enum Open {
 /// Parses the first document of `text`.
 pub fn parse(text: &str) -> Result<Node, String> {
     if text.len() > MAX_BYTES {
-        return Err(format!("the gemspec is larger than {MAX_BYTES} bytes"));
+        return Err(format!("the document is larger than {MAX_BYTES} bytes"));
     }
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Open> = Vec::new();
@@ -82,9 +89,12 @@ pub fn parse(text: &str) -> Result<Node, String> {
     loop {
         let (event, mark) = parser.next_token().map_err(|e| e.to_string())?;
         let done: Option<(Node, usize)> = match event {
-            Event::StreamEnd => return Err("the gemspec has no YAML document".into()),
+            Event::StreamEnd => return Err("the document has no YAML document".into()),
             Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => None,
-            Event::Scalar(value, _, anchor, _) => Some((Node::Scalar(value), anchor)),
+            Event::Scalar(value, style, anchor, _) => {
+                let quoted = style != TScalarStyle::Plain;
+                Some((Node::Scalar(value, quoted), anchor))
+            }
             Event::Alias(id) => {
                 let node = anchors
                     .get(&id)
@@ -108,12 +118,12 @@ pub fn parse(text: &str) -> Result<Node, String> {
             },
         };
         if stack.len() > MAX_DEPTH {
-            return Err(format!("the gemspec nests deeper than {MAX_DEPTH} levels"));
+            return Err(format!("the document nests deeper than {MAX_DEPTH} levels"));
         }
         let Some((node, anchor)) = done else { continue };
         nodes += 1;
         if nodes > MAX_NODES {
-            return Err(format!("the gemspec has more than {MAX_NODES} nodes"));
+            return Err(format!("the document has more than {MAX_NODES} nodes"));
         }
         if anchor != 0 {
             anchors.insert(anchor, node.clone());
