@@ -78,6 +78,8 @@ pub struct RequestScope {
 
 /// Writes of one batch recorded one by one in the audit log; the rest as a count.
 const AUDITED_WRITES: usize = 20;
+/// Claims of one unowned package tried while others' claims come and go.
+const CLAIM_ATTEMPTS: usize = 3;
 
 /// The action a catalog write needs.
 pub fn write_action(w: &Write) -> Action {
@@ -316,20 +318,28 @@ impl RequestScope {
             // Deleting what does not exist claims nothing.
             Standing::Unclaimed if action != Action::Write => Ok(()),
             Standing::Unclaimed => {
-                if owners
-                    .claim(&self.repo, package, user)
-                    .await
-                    .map_err(unavailable)?
-                {
-                    claimed.push(package.to_string());
-                    return Ok(());
+                // Someone may claim it between our look and our claim: then
+                // it is theirs, unless ours through a team; and a claim
+                // given back meanwhile (its publish failed) is free again.
+                for _ in 0..CLAIM_ATTEMPTS {
+                    if owners
+                        .claim(&self.repo, package, user)
+                        .await
+                        .map_err(unavailable)?
+                    {
+                        claimed.push(package.to_string());
+                        return Ok(());
+                    }
+                    let again = owners.standing(catalog, &self.caller, &self.repo, package);
+                    match again.await.map_err(unavailable)? {
+                        Standing::Owner => return Ok(()),
+                        Standing::Outsider => return Err(refused()),
+                        Standing::Unclaimed => continue,
+                    }
                 }
-                // Someone claimed it first: theirs, unless a team of ours.
-                let again = owners.standing(catalog, &self.caller, &self.repo, package);
-                match again.await.map_err(unavailable)? {
-                    Standing::Owner => Ok(()),
-                    _ => Err(refused()),
-                }
+                Err(StoreError::Unavailable(format!(
+                    "{package} is being claimed by other requests; try again"
+                )))
             }
         }
     }
@@ -357,9 +367,16 @@ impl RequestScope {
         crate::audit::Actor::of(&self.caller, self.client)
     }
 
+    /// Gives back the claims of a failed publish, on packages that nothing
+    /// holds: a concurrent request of the same caller may have published
+    /// under the claim meanwhile, and its package must not be left ownerless.
     async fn give_back(&self, claimed: &[String]) {
         let user = self.caller.user.as_deref().unwrap_or_default();
+        let catalog = self.services.catalog.as_ref();
         for package in claimed {
+            if !matches!(catalog.has_package(&self.repo, package).await, Ok(false)) {
+                continue;
+            }
             if let Err(e) = self
                 .services
                 .auth

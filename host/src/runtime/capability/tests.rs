@@ -329,3 +329,57 @@ async fn a_plugin_signs_only_with_the_key_ids_granted_to_it() {
     let ungranted = scope(&services, user("alice"), Vec::new());
     assert!(ungranted.signing_key("deb").is_err());
 }
+
+#[tokio::test]
+async fn a_claim_given_back_leaves_no_published_package_without_owner() {
+    use crate::store::catalog::{Asset, Owner, Write};
+    let (_dir, services) = services().await;
+    let alice = scope(
+        &services,
+        user("alice"),
+        vec![grant(Action::Write, Some("pkg"))],
+    );
+    // One request claims the new name for its publish...
+    let mut claimed = Vec::new();
+    alice.own("pkg", Action::Write, &mut claimed).await.unwrap();
+    assert_eq!(claimed, ["pkg"]);
+    // ...another request of alice's publishes under that claim...
+    let blob = services
+        .blobs
+        .put_bytes(bytes::Bytes::from_static(b"x"), Default::default())
+        .await
+        .unwrap();
+    let asset = Write::PutAsset {
+        owner: Owner {
+            package: "pkg".into(),
+            version: None,
+        },
+        asset: Asset {
+            path: "pkg/x".into(),
+            blake3: blob.blake3,
+            content_type: "application/octet-stream".into(),
+            metadata: String::new(),
+            added_at: 0,
+        },
+        replace: false,
+    };
+    services.catalog.apply(REPO, &[asset]).await.unwrap();
+    // ...and the first fails and gives its claim back: alice keeps the package.
+    alice.give_back(&claimed).await;
+    assert_eq!(alice.owners("pkg").await.unwrap(), ["user:alice"]);
+    // A claim given back on a name nothing holds frees it, and claiming it
+    // again succeeds rather than refusing its own caller.
+    let mut other = Vec::new();
+    alice.own("fresh", Action::Write, &mut other).await.unwrap();
+    alice.give_back(&other).await;
+    let owners = &services.auth.owners;
+    assert!(owners.list(REPO, "fresh").await.unwrap().is_empty());
+    let bob = scope(
+        &services,
+        user("bob"),
+        vec![grant(Action::Write, Some("fresh"))],
+    );
+    let mut bobs = Vec::new();
+    bob.own("fresh", Action::Write, &mut bobs).await.unwrap();
+    assert_eq!(bobs, ["fresh"]);
+}
