@@ -137,6 +137,11 @@ pub struct Settings {
     /// The longest lockout, in seconds; a key quiet that long after its
     /// lockout ended starts afresh. 0 turns the backoff off.
     pub login_lockout_max_secs: u64,
+    /// PEM certificates proxy repositories trust beside the system's roots
+    /// (a company's TLS-inspecting proxy).
+    pub upstream_ca_bundle: Option<PathBuf>,
+    /// Largest artifact a proxy repository fetches from its upstream.
+    pub upstream_max_artifact_bytes: u64,
     /// Repositories beyond the zero-config one per enabled format.
     #[serde(rename = "repository")]
     pub repositories: Vec<crate::repositories::RepositorySpec>,
@@ -167,6 +172,8 @@ impl Default for Settings {
             login_free_failures: 5,
             login_free_failures_per_address: 20,
             login_lockout_max_secs: 15 * 60,
+            upstream_ca_bundle: None,
+            upstream_max_artifact_bytes: 4 << 30,
             repositories: Vec::new(),
         }
     }

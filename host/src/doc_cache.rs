@@ -58,6 +58,9 @@ pub struct Document {
     pub compressible: bool,
     /// Compressed copies of the body, made on first demand.
     pub encoded: Vec<(Encoding, Bytes)>,
+    /// When the upstream metadata it was made from stops being fresh (a
+    /// proxy repository's documents): no hit after it.
+    pub expires: Option<std::time::Instant>,
 }
 
 /// Variants kept per request target (one per combination of the headers the
@@ -218,7 +221,8 @@ impl DocumentCache {
     }
 
     fn fresh(&self, repo: &str, doc: &Document) -> bool {
-        self.unchanged_since(repo, &doc.tags, doc.rendered_at)
+        doc.expires.is_none_or(|at| std::time::Instant::now() < at)
+            && self.unchanged_since(repo, &doc.tags, doc.rendered_at)
     }
 
     /// A valid cached variant for a request with these headers.

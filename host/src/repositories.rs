@@ -160,6 +160,47 @@ impl RepositorySpec {
     }
 }
 
+impl RepositorySpec {
+    /// A proxy's upstream, as its requests fetch from it: the URL with a
+    /// trailing slash (relative URLs resolve below it), the credentials
+    /// (a password from its environment variable, read now), the TTLs.
+    /// `None` for another kind, or a definition `check` would refuse.
+    pub fn upstream_target(&self) -> Option<crate::upstream::Target> {
+        use crate::upstream::{Credentials, Target, Ttl};
+        if self.kind != Kind::Proxy {
+            return None;
+        }
+        let mut base = self.upstream.clone()?;
+        if !base.ends_with('/') {
+            base.push('/');
+        }
+        let secret = self
+            .upstream_password_env
+            .as_deref()
+            .and_then(|var| std::env::var(var).ok());
+        let credentials = match (&self.upstream_username, secret) {
+            (Some(username), Some(password)) => Some(Credentials::Basic {
+                username: username.clone(),
+                password,
+            }),
+            (None, Some(token)) => Some(Credentials::Bearer(token)),
+            (_, None) => None,
+        };
+        let fresh = self.ttl().ok()?;
+        Some(Target {
+            base: base.parse().ok()?,
+            credentials,
+            ttl: Ttl {
+                fresh,
+                negative: fresh.min(NEGATIVE_TTL),
+            },
+        })
+    }
+}
+
+/// How long a proxy remembers an upstream's 404 or failure at most.
+const NEGATIVE_TTL: Duration = Duration::from_secs(30);
+
 /// `90`, `90s`, `5m`, `2h`, `1d`.
 fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();

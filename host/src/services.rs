@@ -20,6 +20,8 @@ pub struct Services {
     pub keys: Arc<crate::signing::Keyring>,
     /// Repositories of `wharf.toml` and of the admin API.
     pub repositories: crate::repositories::Repositories,
+    /// What proxy repositories fetch with.
+    pub upstream: crate::upstream::Upstream,
 }
 
 impl Services {
@@ -35,9 +37,11 @@ impl Services {
                 "cargo's own crate owners are now the host's"
             );
         }
+        let blobs = BlobStore::local(&settings.data_path("objects"), db.clone())?;
         Ok(Services {
             catalog: Arc::new(SqliteCatalog::new(db.clone())),
-            blobs: BlobStore::local(&settings.data_path("objects"), db.clone())?,
+            upstream: crate::upstream::Upstream::new(&settings, db.clone(), blobs.clone())?,
+            blobs,
             uploads: Uploads::new(settings.data_path("uploads"), db.clone())?,
             audit: Audit::new(db.clone()),
             repositories: crate::repositories::Repositories::new(

@@ -43,6 +43,12 @@ impl Request {
         &self.repo.base_url
     }
 
+    /// Whether the repository is a proxy: its content comes from the
+    /// upstream (`crate::upstream`), not from publishes.
+    pub fn is_proxy(&self) -> bool {
+        matches!(self.repo.kind, crate::types::RepoKind::Proxy)
+    }
+
     /// The user the host authenticated, if any.
     pub fn user(&self) -> Option<&str> {
         self.caller.user.as_deref()
@@ -131,6 +137,17 @@ impl Response {
         Response::empty(200)
             .header("content-type", content_type)
             .with_body(ResponseBody::Blob(blake3.to_string()))
+    }
+
+    /// Answer with an upstream response: a pulled artifact streams to the
+    /// client as it arrives; fetched metadata is sent as the upstream gave it.
+    pub fn upstream(answer: crate::upstream::Upstream, content_type: &str) -> Self {
+        let response = Response::empty(answer.status()).header("content-type", content_type);
+        #[cfg(target_arch = "wasm32")]
+        let body = ResponseBody::Upstream(answer.0);
+        #[cfg(not(target_arch = "wasm32"))]
+        let body = ResponseBody::Bytes(answer.0.into_bytes());
+        response.with_body(body)
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -251,6 +268,13 @@ impl From<crate::types::StoreError> for HttpError {
             Invalid(m) => HttpError::bad_request(m),
             Unavailable(m) => HttpError::new(503, m),
         }
+    }
+}
+
+/// An upstream that failed or may not be reached is a bad gateway.
+impl From<crate::upstream::UpstreamError> for HttpError {
+    fn from(e: crate::upstream::UpstreamError) -> Self {
+        HttpError::new(502, crate::upstream::describe(&e))
     }
 }
 

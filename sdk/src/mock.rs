@@ -21,8 +21,10 @@ use std::io::Read;
 mod owners;
 mod signing;
 mod tokens;
+pub mod upstream;
 
 pub use signing::{grant_signing_key, rotate_signing_key};
+pub use upstream::{MockUpstream, UPSTREAM_BASE, serve_upstream, take_upstream_down};
 pub use tokens::{MockToken, login_with_token};
 
 #[derive(Default)]
@@ -53,6 +55,8 @@ pub struct MockHost {
     pub logs: Vec<String>,
     /// Signing key ids granted to the plugin → how often each was rotated.
     pub signing_keys: BTreeMap<String, u32>,
+    /// Set: the test repository is a proxy of this upstream.
+    pub upstream: Option<MockUpstream>,
     clock: u64,
 }
 
@@ -260,7 +264,7 @@ pub fn with<R>(f: impl FnOnce(&mut MockHost) -> R) -> R {
     HOST.with(|h| f(&mut h.borrow_mut()))
 }
 
-/// Starts a test from an empty host.
+/// Starts a test from an empty host (a hosted repository).
 pub fn reset() {
     with(|h| *h = MockHost::default());
 }
@@ -294,7 +298,10 @@ pub fn add_team(name: &str, members: &[&str]) {
 pub fn repo() -> RepoInfo {
     RepoInfo {
         name: "test".into(),
-        kind: RepoKind::Hosted,
+        kind: with(|h| match h.upstream {
+            Some(_) => RepoKind::Proxy,
+            None => RepoKind::Hosted,
+        }),
         base_url: "http://registry.test/test/".into(),
         settings_json: with(|h| match h.settings_json.is_empty() {
             true => "{}".into(),

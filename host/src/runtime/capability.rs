@@ -74,6 +74,10 @@ pub struct RequestScope {
     pub client: Option<std::net::IpAddr>,
     /// Set when such a login was refused by the backoff: the answer is 429.
     pub locked_out: Option<crate::auth::backoff::Locked>,
+    /// A proxy repository's upstream; `None`: nothing is fetched.
+    pub upstream: Option<crate::upstream::Target>,
+    /// What the upstream metadata read so far allows the answer.
+    pub freshness: super::imports::Freshness,
 }
 
 /// Writes of one batch recorded one by one in the audit log; the rest as a count.
@@ -238,6 +242,32 @@ impl RequestScope {
     pub fn stored(&mut self, info: BlobInfo) -> BlobInfo {
         self.ingested.insert(info.blake3.clone());
         info
+    }
+
+    /// Why the writes a pull would record are not ones the host applies for
+    /// a reader: only a version published, an asset added or a tag set, of
+    /// packages the route reads, with blobs this repository serves (or the
+    /// pulled one, an empty address).
+    pub async fn may_record(&self, writes: &[Write]) -> Result<(), String> {
+        for w in writes {
+            if !matches!(
+                w,
+                Write::Publish(_) | Write::PutAsset { .. } | Write::SetTag { .. }
+            ) {
+                return Err("a pull records only publish, put-asset and set-tag writes".into());
+            }
+            let package = w.package();
+            if !self.route_allows(Action::Read, package) {
+                let what = package.unwrap_or("the whole repository");
+                return Err(format!("the route does not read {what}"));
+            }
+            for blake3 in w.blobs().into_iter().filter(|b| !b.is_empty()) {
+                if !self.visible(blake3).await.map_err(|e| e.to_string())? {
+                    return Err(format!("blob {blake3} is not this repository's"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks every write, applies them in one transaction, then invalidates

@@ -23,6 +23,7 @@ pub use bindings::{
     Method, RepoInfo, RepoKind, RequestContext, RequestHead, Route,
 };
 pub use body::IncomingBody;
+pub use imports::Freshness;
 
 /// The parsers of untrusted request bodies, for the fuzz targets (`fuzz/`).
 #[doc(hidden)]
@@ -99,12 +100,21 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     pub body: ReplyBody,
     pub cache: Option<CacheHint>,
+    /// What the upstream metadata the answer was made from allows.
+    pub freshness: imports::Freshness,
 }
 
 pub enum ReplyBody {
     Empty,
     Bytes(Vec<u8>),
     Blob(String),
+    /// Upstream metadata as the host cached it, by its address.
+    UpstreamDocument(String),
+    /// An upstream artifact as it arrives.
+    Pulled {
+        length: Option<u64>,
+        body: crate::store::blobs::ByteStream,
+    },
 }
 
 struct Warm {
@@ -315,12 +325,13 @@ impl LoadedPlugin {
         message: &str,
     ) -> Result<Reply, PluginFailure> {
         self.on_warm(async |plugin, store| {
-            plugin
+            let response = plugin
                 .render_error(store, repo, head, denial, message)
-                .await
+                .await?;
+            Ok(reply(response, store.data_mut()))
         })
         .await
-        .and_then(reply)
+        .and_then(|reply| reply)
     }
 
     /// Phase two in a fresh store, after the host authorized the route,
@@ -333,6 +344,7 @@ impl LoadedPlugin {
         client: Option<std::net::IpAddr>,
         route: &[Access],
         body: Option<IncomingBody>,
+        upstream: Option<crate::upstream::Target>,
     ) -> Result<Reply, PluginFailure> {
         let slot = self
             .slots
@@ -354,6 +366,8 @@ impl LoadedPlugin {
             read_left: self.policy.read_limit,
             client,
             locked_out: None,
+            upstream,
+            freshness: Default::default(),
         };
         let mut store = self.store(slot.deadline(), Some(scope));
         store.data_mut().slot = Some(slot);
@@ -374,7 +388,7 @@ impl LoadedPlugin {
             Some(Err(e)) => Err(failure(e, &store)),
             Some(Ok(response)) => {
                 let locked = store.data().scope.as_ref().and_then(|s| s.locked_out);
-                reply(response).map(|r| r.locked_out(locked))
+                reply(response, store.data_mut()).map(|r| r.locked_out(locked))
             }
         }
     }
@@ -425,23 +439,23 @@ impl Reply {
     }
 }
 
-fn reply(r: PluginResponse) -> Result<Reply, PluginFailure> {
+fn reply(r: PluginResponse, data: &mut StoreData) -> Result<Reply, PluginFailure> {
     let body = match r.body {
         ResponseBody::Empty => ReplyBody::Empty,
         ResponseBody::Bytes(b) => ReplyBody::Bytes(b),
         ResponseBody::Blob(b) => ReplyBody::Blob(b),
-        ResponseBody::Upstream(_) => {
-            return Err(PluginFailure::Unsupported(
-                "upstream responses need a proxy repository".into(),
-            ));
-        }
+        ResponseBody::Upstream(upstream) => data
+            .upstream_body(upstream)
+            .map_err(|e| PluginFailure::Trap(e.to_string()))?,
     };
+    let freshness = data.scope.as_ref().map(|s| s.freshness).unwrap_or_default();
     Ok(Reply {
         status: r.status,
         reason: r.reason,
         headers: r.headers,
         body,
         cache: r.cache,
+        freshness,
     })
 }
 

@@ -114,6 +114,20 @@ impl Write {
         }
     }
 
+    /// The write with `blake3` in every asset that names no blob (what a
+    /// pull records before the blob exists).
+    pub fn with_blob(mut self, blake3: &str) -> Write {
+        let assets: Vec<&mut Asset> = match &mut self {
+            Write::Publish(p) => p.assets.iter_mut().collect(),
+            Write::PutAsset { asset, .. } => vec![asset],
+            _ => Vec::new(),
+        };
+        for asset in assets.into_iter().filter(|a| a.blake3.is_empty()) {
+            asset.blake3 = blake3.to_string();
+        }
+        self
+    }
+
     /// The blobs the write makes servable.
     pub fn blobs(&self) -> Vec<&str> {
         match self {

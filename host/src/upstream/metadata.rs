@@ -32,6 +32,9 @@ pub struct Cached {
     pub blake3: Option<String>,
     /// The upstream failed; this is the last good answer.
     pub stale: bool,
+    /// When the upstream gave (or confirmed) it, Unix milliseconds: it is
+    /// fresh for the TTL from then.
+    pub fetched_at: i64,
 }
 
 /// How long answers stay fresh.
@@ -160,6 +163,7 @@ impl MetadataCache {
                         content_type: None,
                         blake3: None,
                         stale: false,
+                        fetched_at: now,
                     })
                 }
             }
@@ -172,7 +176,10 @@ impl MetadataCache {
             304 if good.is_some() => {
                 let good = good.expect("checked");
                 self.touch(repo, key, now).await?;
-                Ok(answer(good, false))
+                Ok(Cached {
+                    fetched_at: now,
+                    ..answer(good, false)
+                })
             }
             200 => {
                 let headers = response.headers().clone();
@@ -207,6 +214,7 @@ impl MetadataCache {
                     content_type,
                     blake3,
                     stale: false,
+                    fetched_at: now,
                 })
             }
             status @ (404 | 410) => {
@@ -217,6 +225,7 @@ impl MetadataCache {
                     content_type: None,
                     blake3: None,
                     stale: false,
+                    fetched_at: now,
                 })
             }
             status => {
@@ -325,6 +334,7 @@ fn answer(row: &Row, stale: bool) -> Cached {
         content_type: row.content_type.clone(),
         blake3: row.blake3.clone(),
         stale,
+        fetched_at: row.fetched_at,
     }
 }
 

@@ -52,11 +52,24 @@ pub enum Refusal {
 /// What a fetch task needs: the upstream's answer, when asked.
 pub type Ask = BoxFuture<'static, Result<reqwest::Response, super::FetchError>>;
 
-/// An artifact on its way: its length when the upstream said it, and the
-/// bytes as they arrive.
+/// A digest the format's metadata promises for an artifact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    Sha256,
+    Sha512,
+    Sha1,
+}
+
+/// Digests the artifact must have, lower-case hex.
+pub type Promised = Vec<(Algorithm, String)>;
+
+/// An artifact on its way: its length when the upstream said it, the
+/// bytes as they arrive, and the blob once it is stored and verified
+/// (`None` if the fetch failed).
 pub struct Pulled {
     pub length: Option<u64>,
     pub body: ByteStream,
+    pub stored: BoxFuture<'static, Option<BlobInfo>>,
 }
 
 pub struct PullThrough {
@@ -83,14 +96,13 @@ impl PullThrough {
 
     /// The artifact `key` names (a repository and an upstream URL), from
     /// the fetch already under way for it or from a new one that `ask`
-    /// starts. `want` are the digests to record beside BLAKE3;
-    /// `expect_sha256`, when the metadata states it, is checked before the
-    /// artifact is kept.
+    /// starts. `want` are the digests to record beside BLAKE3; `promised`,
+    /// what the metadata states, are checked before the artifact is kept.
     pub async fn pull(
         &self,
         key: &str,
         want: Want,
-        expect_sha256: Option<String>,
+        promised: Promised,
         ask: impl FnOnce() -> Ask,
     ) -> Result<Pulled, Refusal> {
         let fetch = {
@@ -112,7 +124,7 @@ impl PullThrough {
                         progress: Arc::new(tx),
                         length: fetch.length.clone(),
                     };
-                    tokio::spawn(task.run(ask(), want, expect_sha256));
+                    tokio::spawn(task.run(ask(), want, promised));
                     fetch
                 }
             }
@@ -128,7 +140,17 @@ impl PullThrough {
             Progress::Failed(m) => Err(Refusal::Error(super::FetchError::Protocol(m))),
             _ => Ok(Pulled {
                 length: fetch.length.get().copied().flatten(),
-                body: follow(self.blobs.clone(), progress),
+                body: follow(self.blobs.clone(), progress.clone()),
+                stored: Box::pin(async move {
+                    let end = progress
+                        .wait_for(|p| matches!(p, Progress::Done(_) | Progress::Failed(_)))
+                        .await
+                        .ok()?;
+                    match &*end {
+                        Progress::Done(info) => Some(info.clone()),
+                        _ => None,
+                    }
+                }),
             }),
         }
     }
@@ -144,8 +166,8 @@ struct Task {
 }
 
 impl Task {
-    async fn run(self, ask: Ask, want: Want, expect_sha256: Option<String>) {
-        let outcome = self.fetch(ask, want, expect_sha256).await;
+    async fn run(self, ask: Ask, want: Want, promised: Promised) {
+        let outcome = self.fetch(ask, want, promised).await;
         // Out of the table first: a request arriving after the end starts
         // afresh (a failure is retried; a success is in the store).
         self.inflight.lock().unwrap().remove(&self.key);
@@ -163,7 +185,7 @@ impl Task {
         &self,
         ask: Ask,
         want: Want,
-        expect_sha256: Option<String>,
+        promised: Promised,
     ) -> Result<BlobInfo, Option<Refusal>> {
         let response = ask.await.map_err(|e| Some(Refusal::Error(e)))?;
         if response.status() != reqwest::StatusCode::OK {
@@ -198,8 +220,11 @@ impl Task {
                 written,
             });
         };
+        let promises = |a| promised.iter().any(|(b, _)| *b == a);
         let want = Want {
-            sha256: want.sha256 || expect_sha256.is_some(),
+            sha256: want.sha256 || promises(Algorithm::Sha256),
+            sha512: want.sha512 || promises(Algorithm::Sha512),
+            sha1: want.sha1 || promises(Algorithm::Sha1),
             ..want
         };
         let body = response
@@ -218,9 +243,9 @@ impl Task {
                 length.unwrap_or_default()
             )));
         }
-        if let Err(e) = crate::store::blobs::check_sha256(&info, expect_sha256.as_deref()) {
+        if let Some(broken) = broken_promise(&info, &promised) {
             return Err(fail(format!(
-                "the upstream's artifact is not the promised one: {e}"
+                "the upstream's artifact is not the promised one: {broken}"
             )));
         }
         if let Err(e) = self.blobs.publish_staged(staged, &info).await {
@@ -228,6 +253,20 @@ impl Task {
         }
         Ok(info)
     }
+}
+
+/// The first promised digest the bytes do not have, described.
+fn broken_promise(info: &BlobInfo, promised: &Promised) -> Option<String> {
+    promised.iter().find_map(|(algorithm, expected)| {
+        let actual = match algorithm {
+            Algorithm::Sha256 => &info.sha256,
+            Algorithm::Sha512 => &info.sha512,
+            Algorithm::Sha1 => &info.sha1,
+        };
+        let actual = actual.as_deref().unwrap_or("?");
+        (!actual.eq_ignore_ascii_case(expected))
+            .then(|| format!("expected {algorithm:?} {expected}, the bytes have {actual}"))
+    })
 }
 
 /// Bytes read from the staged file per step.

@@ -181,7 +181,7 @@ async fn concurrent_misses_fetch_once_and_all_get_the_bytes() {
         );
         clients.push(tokio::spawn(async move {
             let pulled = pull
-                .pull("repo big", Want::default(), Some(sha), || ask(&client, url))
+                .pull("repo big", Want::default(), vec![(Algorithm::Sha256, sha)], || ask(&client, url))
                 .await
                 .unwrap();
             assert_eq!(pulled.length, Some(BIG as u64));
@@ -207,7 +207,7 @@ async fn a_wrong_digest_fails_the_clients_and_keeps_nothing() {
     let (dir, blobs) = store().await;
     let pull = PullThrough::new(blobs.clone(), 1 << 30);
     let client = Arc::new(Client::new(&Options::default()).unwrap());
-    let wrong = Some(sha256(b"something else"));
+    let wrong = vec![(Algorithm::Sha256, sha256(b"something else"))];
     for attempt in 1..=2 {
         let pulled = pull
             .pull("k", Want::default(), wrong.clone(), || {
@@ -236,7 +236,7 @@ async fn an_upstream_refusal_is_its_status_and_is_not_kept() {
     let client = Arc::new(Client::new(&Options::default()).unwrap());
     for _ in 0..2 {
         let refused = pull
-            .pull("missing", Want::default(), None, || {
+            .pull("missing", Want::default(), Vec::new(), || {
                 ask(&client, format!("{base}/missing"))
             })
             .await
@@ -246,7 +246,7 @@ async fn an_upstream_refusal_is_its_status_and_is_not_kept() {
     // Too large by its Content-Length: refused before a byte is stored.
     let small = PullThrough::new(store().await.1, 1024);
     let refused = small
-        .pull("big", Want::default(), None, || {
+        .pull("big", Want::default(), Vec::new(), || {
             ask(&client, format!("{base}/big"))
         })
         .await

@@ -1,6 +1,7 @@
 //! The npm format: the registry API the npm CLI speaks (packuments, publish,
 //! dist-tags, unpublish, deprecate, search, login, owners, tokens, logout),
-//! served from the host's catalog, blob store, owners and API tokens. See
+//! served from the host's catalog, blob store, owners and API tokens; in a
+//! proxy repository, from the upstream registry (`proxy.rs`). See
 //! docs/formats/npm.md.
 
 mod deprecate;
@@ -8,6 +9,7 @@ mod names;
 mod owners;
 mod package_doc;
 mod packument;
+mod proxy;
 mod publish;
 mod revision;
 mod search;
@@ -18,6 +20,8 @@ mod user;
 
 #[cfg(test)]
 mod owner_tests;
+#[cfg(test)]
+mod proxy_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -179,6 +183,9 @@ fn advisories(_: &mut Request) -> Result<Response, HttpError> {
 
 /// `GET {pkg}/-/{file}`: the host streams the stored tarball.
 fn tarball(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::tarball(req);
+    }
     let name = req.param("pkg");
     names::validate(name)?;
     let asset = catalog::find_asset(&names::tarball_path(name, req.param("file")))?

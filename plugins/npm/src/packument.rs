@@ -200,6 +200,9 @@ pub fn version_object(name: &str, row: &VersionRow, base_url: &str) -> Result<Va
 
 /// `GET {pkg}`: full unless the client asks for the install document.
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::packument(req);
+    }
     let name = req.param("pkg").to_string();
     let package = Package::load_or_404(&name)?;
     let corgi = req.header("accept").is_some_and(|a| a.contains(CORGI));
@@ -215,6 +218,9 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
 /// `GET {pkg}/{version}`: one version object, by version or dist-tag
 /// (what yarn and pnpm sometimes ask for). Two lookups, not the package.
 pub fn get_version(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::version(req);
+    }
     let name = req.param("pkg").to_string();
     names::validate(&name)?;
     let wanted = req.param("version").to_string();

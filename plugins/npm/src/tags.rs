@@ -9,6 +9,9 @@ use crate::{SMALL_LIMIT, names};
 
 /// `GET -/package/{pkg}/dist-tags` → `{"latest": "1.0.0", …}`.
 pub fn list(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::dist_tags(req);
+    }
     let name = req.param("pkg").to_string();
     existing(&name)?;
     let tags = tag_map(&catalog::all_tags(&name)?);

@@ -5,7 +5,8 @@
 //! [`crate::mock`] host. [`catalog`] adds the conveniences every format wants
 //! (single writes, paging through a whole list) on top of either;
 //! [`owners`] and [`tokens`] give principals and token specs their types;
-//! [`signing`] asks the host for signatures.
+//! [`signing`] asks the host for signatures; [`upstream`] fetches what a
+//! proxy repository serves.
 
 #[cfg(target_arch = "wasm32")]
 #[path = "wasm.rs"]
@@ -19,5 +20,6 @@ pub mod catalog;
 pub mod owners;
 pub mod signing;
 pub mod tokens;
+pub mod upstream;
 
 pub use imp::{auth, blobs, log};

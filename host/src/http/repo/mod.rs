@@ -362,7 +362,15 @@ impl RepoRequest<'_> {
         };
         let services = self.app.services.clone();
         self.plugin
-            .handle(services, ctx, caller, self.client, &route.access, body)
+            .handle(
+                services,
+                ctx,
+                caller,
+                self.client,
+                &route.access,
+                body,
+                self.mount.upstream.clone(),
+            )
             .await
     }
 

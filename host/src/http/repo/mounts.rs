@@ -18,6 +18,8 @@ pub struct Mount {
     pub seconds: Histogram,
     pub cache_hits: Counter,
     pub cache_misses: Counter,
+    /// A proxy's upstream.
+    pub upstream: Option<crate::upstream::Target>,
     /// Its definition; none for a zero-config repository (joined on first
     /// use, named after its format).
     spec: Option<RepositorySpec>,
@@ -34,6 +36,7 @@ impl Mount {
             cache_hits: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name.clone(), "result" => "hit"),
             cache_misses: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name, "result" => "miss"),
             statuses: (100..600).map(|_| OnceLock::new()).collect(),
+            upstream: spec.as_ref().and_then(RepositorySpec::upstream_target),
             spec,
             repo,
             format,

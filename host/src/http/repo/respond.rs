@@ -7,7 +7,7 @@ use super::{MAX_CACHED_VALUE, RepoRequest, vary_value};
 use crate::doc_cache::{DocBody, DocKey, DocKeyRef, Document};
 use crate::http::blob;
 use crate::http::encoding::{self, Encoding};
-use crate::runtime::{CacheHint, Method, Reply, ReplyBody};
+use crate::runtime::{CacheHint, Freshness, Method, Reply, ReplyBody};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -31,6 +31,7 @@ impl RepoRequest<'_> {
     }
 
     async fn respond_with(&self, reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
+        let freshness = reply.freshness;
         match reply.body {
             ReplyBody::Blob(blake3) => {
                 let size = match blob::lookup(&self.app.services, &self.repo.name, &blake3).await {
@@ -54,7 +55,8 @@ impl RepoRequest<'_> {
                     inline,
                 };
                 let times = (rendered_at(&cache_as), None);
-                let doc = self.cached(&reply.cache, reply.status, reply.headers, body, times);
+                let mut doc = self.cached(&reply.cache, reply.status, reply.headers, body, times);
+                let cache_as = upstream_bound(&mut doc, freshness, cache_as);
                 self.remember(doc, cache_as.filter(|_| reply.cache.is_some()))
                     .await
             }
@@ -68,9 +70,37 @@ impl RepoRequest<'_> {
                 };
                 let body = DocBody::Bytes(bytes.into());
                 let times = (rendered_at(&cache_as), changed_ms);
-                let doc = self.cached(&reply.cache, reply.status, reply.headers, body, times);
+                let mut doc = self.cached(&reply.cache, reply.status, reply.headers, body, times);
+                let cache_as = upstream_bound(&mut doc, freshness, cache_as);
                 self.remember(doc, cache_as.filter(|_| reply.cache.is_some()))
                     .await
+            }
+            ReplyBody::UpstreamDocument(blake3) => {
+                // The upstream's own bytes, as the metadata cache holds them.
+                let size = match self.app.services.blobs.info(&blake3).await {
+                    Ok(Some(info)) => info.size,
+                    Ok(None) => return super::host_error(502, "the upstream answer is gone"),
+                    Err(_) => return super::host_error(503, "blob store unavailable"),
+                };
+                let body = DocBody::Blob {
+                    blake3,
+                    size,
+                    inline: None,
+                };
+                let mut doc = self.cached(&None, reply.status, reply.headers, body, (0, None));
+                upstream_bound(&mut doc, freshness, None);
+                self.remember(doc, None).await
+            }
+            ReplyBody::Pulled { length, body } => {
+                let mut headers = blob::plugin_headers(&reply.headers);
+                if let Some(length) = length {
+                    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+                }
+                let body = match self.target.method == Method::Head {
+                    true => Body::empty(),
+                    false => Body::from_stream(body),
+                };
+                response(reply.status, headers, body)
             }
         }
     }
@@ -151,6 +181,7 @@ impl RepoRequest<'_> {
             changed_ms,
             compressible,
             encoded: Vec::new(),
+            expires: None,
         }
     }
 
@@ -309,6 +340,32 @@ impl RepoRequest<'_> {
         Some(compressed)
     }
 }
+
+/// A document made from upstream metadata is kept only while that metadata
+/// is fresh, and one made from stale metadata says so and is not kept.
+/// Returns where `doc` may be cached.
+fn upstream_bound(
+    doc: &mut Document,
+    freshness: Freshness,
+    cache_as: Option<(DocKey, u64)>,
+) -> Option<(DocKey, u64)> {
+    if freshness.stale {
+        doc.headers.insert(
+            header::WARNING,
+            HeaderValue::from_static(STALE_WARNING),
+        );
+    }
+    if freshness.fresh_until.is_none() {
+        return cache_as;
+    }
+    let keep_for = freshness.keep_for()?;
+    doc.expires = Some(std::time::Instant::now() + keep_for);
+    cache_as
+}
+
+/// RFC 9111's obsolete but understood mark of stale content, the header
+/// clients and people look for (`Warning: 110`).
+pub const STALE_WARNING: &str = "110 - \"Response is Stale\"";
 
 /// The generation a render started at (0: not a cacheable request).
 fn rendered_at(cache_as: &Option<(DocKey, u64)>) -> u64 {

@@ -18,7 +18,7 @@ mod v0_1;
 mod v0_2;
 
 pub use blobs::BlobReader;
-pub use upstream::UpstreamResponse;
+pub use upstream::{Freshness, UpstreamResponse};
 
 use super::body::IncomingBody;
 use super::capability::RequestScope;

@@ -1,41 +1,136 @@
-//! `upstream`: outbound HTTP. It arrives with proxy repositories; until then
-//! no host is reachable, whatever the grants say.
+//! `upstream`: what a proxy repository's plugin fetches, through the host.
+//! Only for a proxy repository, only to hosts granted to the plugin, with
+//! credentials the plugin never sees. Metadata goes through the metadata
+//! cache (`upstream/metadata.rs`); artifacts through the pull-through
+//! (`upstream/pull.rs`), recorded in the catalog once stored.
 
 use super::StoreData;
 use crate::runtime::bindings::v0_3::wharf::plugin::types::{BlobInfo, DigestSet, StoreError};
 use crate::runtime::bindings::v0_3::wharf::plugin::upstream as wit;
+use crate::runtime::capability::RequestScope;
+use crate::store::catalog::Write;
+use crate::store::now_millis;
+use crate::upstream::{Algorithm, Cached, FetchError, Pulled, Refusal, Target};
+use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::sync::Arc;
 use wasmtime::component::Resource;
 
-/// A response from an upstream server (never created yet).
-pub struct UpstreamResponse;
+/// An upstream answer, as the plugin holds it.
+pub enum UpstreamResponse {
+    /// Metadata, from the cache or just fetched; `read` moves `offset`.
+    Metadata { cached: Cached, offset: u64 },
+    /// An artifact on its way, with the writes that record it: taken when
+    /// the plugin returns it as its body.
+    Artifact(Option<Artifact>),
+    /// The upstream's answer to a pull, other than the artifact.
+    Refused(u16),
+}
 
-impl wit::HostUpstreamResponse for StoreData {
-    async fn status(&mut self, _: Resource<UpstreamResponse>) -> wasmtime::Result<u16> {
-        Ok(502)
+pub struct Artifact {
+    pub pulled: Pulled,
+    pub record: Vec<Write>,
+}
+
+/// Request headers a plugin may send upstream (and the cache keys on):
+/// what selects a representation, nothing that authenticates.
+const FORWARDED_HEADERS: &[&str] = &["accept"];
+
+/// What the upstream metadata behind an answer allows: how long the
+/// document cache may keep it, and whether the client must be told it is
+/// stale.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Freshness {
+    /// Unix milliseconds; `None` when no upstream metadata was read.
+    pub fresh_until: Option<i64>,
+    pub stale: bool,
+}
+
+impl Freshness {
+    fn saw(&mut self, cached: &Cached, target: &Target) {
+        let until = cached.fetched_at + target.ttl.fresh.as_millis() as i64;
+        let until = match cached.status {
+            200 => until,
+            _ => cached.fetched_at + target.ttl.negative.as_millis() as i64,
+        };
+        self.fresh_until = Some(self.fresh_until.map_or(until, |t| t.min(until)));
+        self.stale |= cached.stale;
     }
-    async fn headers(
-        &mut self,
-        _: Resource<UpstreamResponse>,
-    ) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(Vec::new())
+
+    /// How long from now an answer made from this metadata may be kept;
+    /// `None`: not at all.
+    pub fn keep_for(&self) -> Option<std::time::Duration> {
+        if self.stale {
+            return None;
+        }
+        let left = self.fresh_until? - now_millis();
+        (left > 0).then(|| std::time::Duration::from_millis(left as u64))
     }
-    async fn read(
-        &mut self,
-        _: Resource<UpstreamResponse>,
-        _: u32,
-    ) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
-        Ok(Err(StoreError::Unavailable("no upstream".into())))
+}
+
+/// The upstream URL a plugin named, if this repository is a proxy and the
+/// plugin may reach its host.
+fn resolve(scope: &RequestScope, url: &str) -> Result<(Target, Url), wit::UpstreamError> {
+    let Some(target) = scope.upstream.clone() else {
+        return Err(wit::UpstreamError::NotGranted(format!(
+            "{} is not a proxy repository",
+            scope.repo
+        )));
+    };
+    let resolved = target
+        .base
+        .join(url)
+        .map_err(|e| wit::UpstreamError::NotGranted(format!("{url:?} is not a URL: {e}")))?;
+    if !matches!(resolved.scheme(), "http" | "https") {
+        return Err(wit::UpstreamError::NotGranted(format!(
+            "{} URLs are not fetched",
+            resolved.scheme()
+        )));
     }
-    async fn ingest(
-        &mut self,
-        _: Resource<UpstreamResponse>,
-        _: DigestSet,
-        _: Option<String>,
-    ) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
-        Ok(Err(StoreError::Unavailable("no upstream".into())))
+    if !granted(&scope.policy.upstream, &resolved) {
+        return Err(wit::UpstreamError::NotGranted(format!(
+            "{} is not granted to the {} plugin",
+            crate::upstream::host_of(&resolved),
+            scope.plugin
+        )));
     }
-    async fn drop(&mut self, r: Resource<UpstreamResponse>) -> wasmtime::Result<()> {
-        self.drop_resource(r)
+    Ok((target, resolved))
+}
+
+fn granted(grants: &[String], url: &Url) -> bool {
+    let host = crate::upstream::host_of(url);
+    let default_port = url.port_or_known_default().map(|p| format!("{}:{p}", url.host_str().unwrap_or("")));
+    grants
+        .iter()
+        .any(|g| *g == host || Some(g) == default_port.as_ref())
+}
+
+fn fetch_error(e: FetchError) -> wit::UpstreamError {
+    match e {
+        FetchError::NotGranted(host) => wit::UpstreamError::NotGranted(host),
+        FetchError::Timeout => wit::UpstreamError::Timeout,
+        FetchError::Connect(m) | FetchError::Protocol(m) => wit::UpstreamError::Connect(m),
+    }
+}
+
+/// The host's request for `url`: the repository's credentials, redirects
+/// only to granted hosts.
+fn asker(
+    scope: &RequestScope,
+    target: &Target,
+    url: &Url,
+) -> impl Fn(HeaderMap) -> crate::upstream::Ask + Send + Sync + 'static {
+    let client = scope.services.upstream.client.clone();
+    let grants: Arc<[String]> = scope.policy.upstream.clone().into();
+    let credentials = target.credentials.clone();
+    let url = url.to_string();
+    move |headers| {
+        let (client, grants, credentials, url) =
+            (client.clone(), grants.clone(), credentials.clone(), url.clone());
+        Box::pin(async move {
+            let granted = |u: &Url| granted(&grants, u);
+            client.get(&url, &headers, credentials.as_ref(), &granted).await
+        })
     }
 }
 
@@ -44,10 +139,244 @@ impl wit::Host for StoreData {
         &mut self,
         req: wit::UpstreamRequest,
     ) -> wasmtime::Result<Result<Resource<UpstreamResponse>, wit::UpstreamError>> {
-        self.scope()?;
-        Ok(Err(wit::UpstreamError::NotGranted(format!(
-            "{} is not a granted upstream",
-            req.url
-        ))))
+        let (scope, table) = self.scope_and_table()?;
+        if !req.method.eq_ignore_ascii_case("GET") {
+            return Ok(Err(wit::UpstreamError::NotGranted(
+                "only GET requests go upstream".into(),
+            )));
+        }
+        let (target, url) = match resolve(scope, &req.url) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut headers = HeaderMap::new();
+        let mut key = url.to_string();
+        for (name, value) in &req.headers {
+            let name = name.to_ascii_lowercase();
+            if !FORWARDED_HEADERS.contains(&name.as_str()) {
+                continue;
+            }
+            if let (Ok(n), Ok(v)) = (HeaderName::try_from(&name), HeaderValue::try_from(value)) {
+                key.push_str(&format!("\n{name}: {value}"));
+                headers.append(n, v);
+            }
+        }
+        let ask = asker(scope, &target, &url);
+        let ask: crate::upstream::AskConditionally = Box::new(move |conditional| {
+            let mut all = headers.clone();
+            all.extend(conditional);
+            ask(all)
+        });
+        let services = scope.services.clone();
+        let cached = services
+            .upstream
+            .metadata
+            .get(&scope.repo, &key, target.ttl, ask)
+            .await;
+        match cached {
+            Ok(cached) => {
+                scope.freshness.saw(&cached, &target);
+                let response = UpstreamResponse::Metadata { cached, offset: 0 };
+                Ok(Ok(table.push(response)?))
+            }
+            Err(e) => Ok(Err(fetch_error(e))),
+        }
+    }
+
+    async fn pull(
+        &mut self,
+        req: wit::PullRequest,
+    ) -> wasmtime::Result<Result<Resource<UpstreamResponse>, wit::UpstreamError>> {
+        let (scope, table) = self.scope_and_table()?;
+        let (target, url) = match resolve(scope, &req.url) {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
+        };
+        let record: Vec<Write> = req.record.into_iter().map(Write::from).collect();
+        if let Err(why) = scope.may_record(&record).await {
+            return Ok(Err(wit::UpstreamError::NotGranted(why)));
+        }
+        let promised = req
+            .expect
+            .into_iter()
+            .map(|(kind, hex)| {
+                let algorithm = match kind {
+                    wit::DigestKind::Sha256 => Algorithm::Sha256,
+                    wit::DigestKind::Sha512 => Algorithm::Sha512,
+                    wit::DigestKind::Sha1 => Algorithm::Sha1,
+                };
+                (algorithm, hex.to_ascii_lowercase())
+            })
+            .collect();
+        let ask = asker(scope, &target, &url);
+        let key = format!("{}\n{url}", scope.repo);
+        let services = scope.services.clone();
+        let pulled = services
+            .upstream
+            .pulls
+            .pull(&key, req.want.into(), promised, || ask(HeaderMap::new()))
+            .await;
+        let response = match pulled {
+            Ok(pulled) => UpstreamResponse::Artifact(Some(Artifact { pulled, record })),
+            Err(Refusal::Status(status)) => UpstreamResponse::Refused(status),
+            Err(Refusal::Error(e)) => return Ok(Err(fetch_error(e))),
+        };
+        Ok(Ok(table.push(response)?))
+    }
+}
+
+impl wit::HostUpstreamResponse for StoreData {
+    async fn status(&mut self, r: Resource<UpstreamResponse>) -> wasmtime::Result<u16> {
+        Ok(match self.table.get(&r)? {
+            UpstreamResponse::Metadata { cached, .. } => cached.status,
+            UpstreamResponse::Artifact(_) => 200,
+            UpstreamResponse::Refused(status) => *status,
+        })
+    }
+
+    async fn headers(
+        &mut self,
+        r: Resource<UpstreamResponse>,
+    ) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(match self.table.get(&r)? {
+            UpstreamResponse::Metadata { cached, .. } => cached
+                .content_type
+                .iter()
+                .map(|t| ("content-type".to_string(), t.clone()))
+                .collect(),
+            UpstreamResponse::Artifact(Some(a)) => a
+                .pulled
+                .length
+                .iter()
+                .map(|n| ("content-length".to_string(), n.to_string()))
+                .collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    async fn read(
+        &mut self,
+        r: Resource<UpstreamResponse>,
+        max: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
+        let (scope, table) = self.scope_and_table()?;
+        let UpstreamResponse::Metadata { cached, offset } = table.get_mut(&r)? else {
+            return Ok(Err(StoreError::Invalid(
+                "a pulled artifact is not read: return it as the response body".into(),
+            )));
+        };
+        let Some(blake3) = cached.blake3.clone() else {
+            return Ok(Ok(Vec::new()));
+        };
+        let blobs = &scope.services.blobs;
+        let size = match blobs.info(&blake3).await {
+            Ok(Some(info)) => info.size,
+            Ok(None) => return Ok(Err(StoreError::Unavailable("the cached body is gone".into()))),
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let want = u64::from(max.min(super::MAX_READ_WINDOW)).min(size - (*offset).min(size));
+        if let Err(e) = scope.charge(want as usize) {
+            return Ok(Err(e.into()));
+        }
+        match blobs.read_range(&blake3, *offset..*offset + want).await {
+            Ok(bytes) => {
+                *offset += bytes.len() as u64;
+                Ok(Ok(bytes.to_vec()))
+            }
+            Err(e) => Ok(Err(e.into())),
+        }
+    }
+
+    async fn ingest(
+        &mut self,
+        _: Resource<UpstreamResponse>,
+        _: DigestSet,
+        _: Option<String>,
+    ) -> wasmtime::Result<Result<BlobInfo, StoreError>> {
+        Ok(Err(StoreError::Invalid(
+            "artifacts are pulled (upstream.pull), not ingested".into(),
+        )))
+    }
+
+    async fn stale(&mut self, r: Resource<UpstreamResponse>) -> wasmtime::Result<bool> {
+        Ok(matches!(
+            self.table.get(&r)?,
+            UpstreamResponse::Metadata { cached, .. } if cached.stale
+        ))
+    }
+
+    async fn drop(&mut self, r: Resource<UpstreamResponse>) -> wasmtime::Result<()> {
+        self.drop_resource(r)
+    }
+}
+
+impl StoreData {
+    /// The body of a plugin answer that returned an upstream response.
+    pub fn upstream_body(
+        &mut self,
+        r: Resource<UpstreamResponse>,
+    ) -> wasmtime::Result<crate::runtime::ReplyBody> {
+        use crate::runtime::ReplyBody;
+        let response = self.table.delete(r)?;
+        let scope = self.scope()?;
+        Ok(match response {
+            UpstreamResponse::Metadata { cached, .. } => match cached.blake3 {
+                Some(blake3) => ReplyBody::UpstreamDocument(blake3),
+                None => ReplyBody::Empty,
+            },
+            UpstreamResponse::Artifact(Some(artifact)) => {
+                let (length, body) = artifact.serve(scope.services.clone(), scope.repo.clone());
+                ReplyBody::Pulled { length, body }
+            }
+            UpstreamResponse::Artifact(None) | UpstreamResponse::Refused(_) => ReplyBody::Empty,
+        })
+    }
+}
+
+impl Artifact {
+    /// The bytes for the client. The writes that record the artifact are
+    /// applied once it is stored, whether or not the client stays; a second
+    /// request that recorded it first makes them `already-exists`, which is
+    /// the same outcome.
+    fn serve(
+        self,
+        services: Arc<crate::services::Services>,
+        repo: String,
+    ) -> (Option<u64>, crate::store::blobs::ByteStream) {
+        let Artifact { pulled, record } = self;
+        let Pulled {
+            length,
+            body,
+            stored,
+        } = pulled;
+        if !record.is_empty() {
+            tokio::spawn(async move {
+                let Some(info) = stored.await else {
+                    return;
+                };
+                let writes: Vec<Write> = record
+                    .into_iter()
+                    .map(|w| w.with_blob(&info.blake3))
+                    .collect();
+                match services.catalog.apply(&repo, &writes).await {
+                    Ok(()) => {
+                        let mut packages: Vec<&str> =
+                            writes.iter().filter_map(Write::package).collect();
+                        packages.dedup();
+                        for package in &packages {
+                            services.doc_cache.invalidate(&repo, package);
+                        }
+                        if let Err(e) = services.catalog.record_change(&repo, &packages).await {
+                            tracing::warn!(%repo, error = %e, "recording a change failed");
+                        }
+                    }
+                    Err(crate::store::StoreError::AlreadyExists) => {}
+                    Err(e) => {
+                        tracing::warn!(%repo, error = %e, "recording a pulled artifact failed")
+                    }
+                }
+            });
+        }
+        (length, body)
     }
 }

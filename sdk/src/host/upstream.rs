@@ -1,0 +1,104 @@
+//! Upstream content, for proxy repositories. The host fetches, caches,
+//! authenticates and verifies; the plugin names what to fetch, rewrites
+//! what it reads and answers with what it pulled. Outside a proxy
+//! repository, or to a host the operator did not grant, every call is
+//! `not-granted`.
+
+#[cfg(target_arch = "wasm32")]
+use crate::bindings::wharf::plugin::upstream as raw;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::mock::upstream as raw;
+
+pub use crate::bindings::wharf::plugin::upstream::{DigestKind, UpstreamError};
+use crate::bindings::wharf::plugin::upstream::{PullRequest, UpstreamRequest};
+use crate::types::{DigestSet, StoreError, Write};
+
+/// Bytes asked of the host per read.
+const WINDOW: u32 = 256 * 1024;
+
+/// An upstream answer: metadata to read, or an artifact to answer with
+/// ([`crate::Response::upstream`]).
+pub struct Upstream(pub(crate) raw::UpstreamResponse);
+
+impl Upstream {
+    pub fn status(&self) -> u16 {
+        self.0.status()
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.0
+            .headers()
+            .into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// The upstream failed: this is the last good answer the host kept.
+    /// The host marks the client's answer stale by itself.
+    pub fn stale(&self) -> bool {
+        self.0.stale()
+    }
+
+    /// The whole body, refused past `max` bytes.
+    pub fn read_all(&self, max: usize) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::new();
+        loop {
+            let chunk = self.0.read(WINDOW)?;
+            if chunk.is_empty() {
+                return Ok(out);
+            }
+            if out.len() + chunk.len() > max {
+                return Err(StoreError::TooLarge(max as u64));
+            }
+            out.extend_from_slice(&chunk);
+        }
+    }
+}
+
+/// Mutable metadata at `url` (relative to the repository's upstream, or
+/// absolute on a granted host), through the host's cache. `accept` is the
+/// only request header that goes upstream.
+pub fn fetch(url: &str, accept: Option<&str>) -> Result<Upstream, UpstreamError> {
+    let request = UpstreamRequest {
+        method: "GET".into(),
+        url: url.into(),
+        headers: accept
+            .map(|a| vec![("accept".to_string(), a.to_string())])
+            .unwrap_or_default(),
+    };
+    raw::fetch(&request).map(Upstream)
+}
+
+/// An immutable artifact to serve and keep.
+pub struct Pull {
+    pub url: String,
+    /// Digests to compute beside BLAKE3.
+    pub want: DigestSet,
+    /// What the metadata promises, hex; bytes that differ are not kept.
+    pub expect: Vec<(DigestKind, String)>,
+    /// How the artifact enters the catalog once stored: assets with an
+    /// empty `blake3` stand for it.
+    pub record: Vec<Write>,
+}
+
+/// Starts (or joins) the one fetch of an artifact. A 200 is answered with
+/// [`crate::Response::upstream`]; another status is the upstream's refusal.
+pub fn pull(p: Pull) -> Result<Upstream, UpstreamError> {
+    let request = PullRequest {
+        url: p.url,
+        want: p.want,
+        expect: p.expect,
+        record: p.record,
+    };
+    raw::pull(&request).map(Upstream)
+}
+
+/// The error as one line, for the client.
+pub fn describe(e: &UpstreamError) -> String {
+    match e {
+        UpstreamError::NotGranted(m) => format!("upstream not allowed: {m}"),
+        UpstreamError::Timeout => "the upstream did not answer in time".into(),
+        UpstreamError::Connect(m) => format!("the upstream failed: {m}"),
+        UpstreamError::TooLarge(n) => format!("the upstream answer is larger than {n} bytes"),
+    }
+}
