@@ -23,6 +23,10 @@ const CONTRACT02: PluginEntry = PluginEntry {
     format: "contract02",
     extra: "",
 };
+const CONTRACT030: PluginEntry = PluginEntry {
+    format: "contract03",
+    extra: "",
+};
 const GUIDE: PluginEntry = PluginEntry {
     format: "guide",
     extra: "",
@@ -208,39 +212,55 @@ fn a_plugin_built_against_contract_0_1_still_serves() {
 
 #[test]
 fn a_plugin_built_against_contract_0_2_still_serves() {
-    let server = Server::start(&[CONTRACT02, NPM]);
-    assert_eq!(plugin_status(&server, "contract02")["contract"], "0.2");
+    a_frozen_plugin_still_serves(CONTRACT02, "0.2", "0.2");
+}
+
+/// 0.3.1 only added to 0.3.0: a 0.3.0 component links against it unchanged.
+#[test]
+fn a_plugin_built_against_contract_0_3_0_still_serves() {
+    a_frozen_plugin_still_serves(CONTRACT030, "0.3", "0.3.0");
+}
+
+/// `plugin` (built from the WIT of its contract alone) loads beside the
+/// SDK's plugins, serves, renders the host's decisions and is held to the
+/// same rules. `contract`: its version as the host reports it; `release`:
+/// as its own answers name it.
+fn a_frozen_plugin_still_serves(plugin: PluginEntry, contract: &str, release: &str) {
+    let name = plugin.format;
+    let server = Server::start(&[plugin, NPM]);
+    assert_eq!(plugin_status(&server, name)["contract"], contract);
     assert_eq!(plugin_status(&server, "npm")["contract"], "0.3");
-    assert_eq!(server.get("/contract02/ok").text(), "ok from contract 0.2");
+    assert_eq!(server.get(&format!("/{name}/ok")).text(),
+        format!("ok from contract {release}"));
 
     let token = server.create_user("petra", "petra-password");
     let put = |path: &str, auth: &str, body: &[u8]| {
         let put =
-            ureq::put(&format!("{}/contract02/{path}", server.url)).set("authorization", auth);
+            ureq::put(&format!("{}/{name}/{path}", server.url)).set("authorization", auth);
         wharf_tests::send_with(put, Some(body))
     };
-    let stored = put("files/hello", &format!("Bearer {token}"), b"hello, 0.2");
+    let stored = put("files/hello", &format!("Bearer {token}"), b"hello, frozen");
     assert_eq!(stored.status, 201, "{}", stored.text());
-    assert_eq!(stored.reason, "Stored by 0.2");
+    assert_eq!(stored.reason, format!("Stored by {contract}"));
     assert_eq!(
         stored.text(),
-        hex::encode(sha2::Sha256::digest(b"hello, 0.2"))
+        hex::encode(sha2::Sha256::digest(b"hello, frozen"))
     );
-    assert_eq!(server.get("/contract02/files/hello").body, b"hello, 0.2");
-    assert_eq!(server.get("/contract02/versions/hello").text(), "1.0");
+    assert_eq!(server.get(&format!("/{name}/files/hello")).body, b"hello, frozen");
+    assert_eq!(server.get(&format!("/{name}/versions/hello")).text(), "1.0");
 
-    // Host decisions are rendered by the 0.2 plugin, in its shape.
-    let anonymous = ureq::put(&format!("{}/contract02/files/other", server.url));
+    // Host decisions are rendered by the plugin, in its shape.
+    let anonymous = ureq::put(&format!("{}/{name}/files/other", server.url));
     let refused = wharf_tests::send_with(anonymous, Some(b"x"));
     assert_eq!(refused.status, 401);
     assert!(
-        refused.text().starts_with("contract02: "),
+        refused.text().starts_with(&format!("{name}: ")),
         "{}",
         refused.text()
     );
-    let missing = server.get("/contract02/nothing/here");
+    let missing = server.get(&format!("/{name}/nothing/here"));
     assert_eq!(missing.status, 404);
-    assert_eq!(missing.text(), "contract02: not found");
+    assert_eq!(missing.text(), format!("{name}: not found"));
 
     // The same policy holds: the package is its first publisher's, and a
     // read route cannot write, even for an admin.
@@ -248,8 +268,8 @@ fn a_plugin_built_against_contract_0_2_still_serves() {
     let taken = put("files/hello", &format!("Bearer {other}"), b"mine now");
     assert_eq!(taken.status, 403, "{}", taken.text());
     assert!(taken.text().contains("not an owner"), "{}", taken.text());
-    assert_eq!(server.get("/contract02/files/hello").body, b"hello, 0.2");
-    let sneaky = ureq::get(&format!("{}/contract02/sneaky", server.url))
+    assert_eq!(server.get(&format!("/{name}/files/hello")).body, b"hello, frozen");
+    let sneaky = ureq::get(&format!("{}/{name}/sneaky", server.url))
         .set("authorization", &server.admin_basic());
     let sneaky = wharf_tests::send(sneaky);
     assert_eq!(sneaky.status, 403, "{}", sneaky.text());

@@ -297,6 +297,7 @@ mod tests {
             tags: vec!["left-pad".into()],
             vary: vec![("accept".into(), accept.map(str::to_string))],
             rendered_at: cache.now(),
+            expires: None,
             changed_ms: None,
             compressible: false,
             encoded: vec![],

@@ -62,6 +62,8 @@ fn scope(services: &Arc<Services>, caller: Caller, route: Vec<Grant>) -> Request
         read_left: 1 << 20,
         client: None,
         locked_out: None,
+        upstream: None,
+        freshness: Default::default(),
     }
 }
 

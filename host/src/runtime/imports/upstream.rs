@@ -268,7 +268,7 @@ impl wit::HostUpstreamResponse for StoreData {
         let Some(blake3) = cached.blake3.clone() else {
             return Ok(Ok(Vec::new()));
         };
-        let blobs = &scope.services.blobs;
+        let blobs = scope.services.blobs.clone();
         let size = match blobs.info(&blake3).await {
             Ok(Some(info)) => info.size,
             Ok(None) => return Ok(Err(StoreError::Unavailable("the cached body is gone".into()))),

@@ -1,0 +1,191 @@
+//! Proxy repositories with the real npm client and no internet: the
+//! upstream is a second Wharf on another loopback port, which wants
+//! credentials. Installs go through the proxy; a version published
+//! upstream shows within the TTL; with the upstream stopped the same
+//! install still succeeds from the cache, its metadata marked stale; bytes
+//! that break the packument's promise reach no client and are not kept;
+//! the upstream's password appears in no log and no answer.
+
+use std::path::Path;
+use std::time::Duration;
+use wharf_tests::npm::{NpmUser, package};
+use wharf_tests::{PluginEntry, Server, basic, send};
+
+const UPSTREAM_PASSWORD: &str = "up-secret-4f1c";
+
+/// The upstream: npm only, nothing readable without credentials.
+fn upstream() -> Server {
+    let server = Server::start_with_env(
+        &[PluginEntry {
+            format: "npm",
+            extra: "",
+        }],
+        &[("WHARF_ANONYMOUS_READ", "false")],
+    );
+    server.create_user("mirror", UPSTREAM_PASSWORD);
+    server.create_user("alice", "alice-password");
+    server
+}
+
+/// A Wharf whose `npm-proxy` repository proxies `upstream`'s npm, with a
+/// one-second metadata TTL.
+fn proxy_of(upstream: &Server, config: &Path) -> Server {
+    let settings = config.join("wharf.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "[[repository]]\nname = \"npm-proxy\"\nformat = \"npm\"\nkind = \"proxy\"\n\
+             upstream = \"{}/npm/\"\nupstream_username = \"mirror\"\n\
+             upstream_password_env = \"UPSTREAM_PASSWORD\"\nmetadata_ttl = \"1s\"\n",
+            upstream.url
+        ),
+    )
+    .unwrap();
+    let host = upstream.url.trim_start_matches("http://");
+    let grant: &'static str = Box::leak(format!("upstream = [\"{host}\"]").into_boxed_str());
+    Server::start_with_env(
+        &[PluginEntry {
+            format: "npm",
+            extra: grant,
+        }],
+        &[
+            ("WHARF_CONFIG", settings.to_str().unwrap()),
+            ("UPSTREAM_PASSWORD", UPSTREAM_PASSWORD),
+        ],
+    )
+}
+
+fn app(dir: &Path) -> std::path::PathBuf {
+    let app = dir.join(format!("app-{}", rand_suffix()));
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("package.json"), r#"{"name": "app", "private": true}"#).unwrap();
+    app
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+#[test]
+fn npm_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
+    let upstream = upstream();
+    let alice = NpmUser::new(&upstream);
+    alice.login("login", "alice", "alice-password");
+    let work = tempfile::tempdir().unwrap();
+    let v1 = package(work.path(), "proxied-pkg", "1.0.0", serde_json::json!({}));
+    alice.ok(&v1, &["publish"]);
+
+    let config = tempfile::tempdir().unwrap();
+    let proxy = proxy_of(&upstream, config.path());
+    let client = NpmUser::of_repository(&proxy, "npm-proxy");
+    let project = app(work.path());
+    client.ok(&project, &["install", "proxied-pkg@1.0.0"]);
+    let installed = std::fs::read(project.join("node_modules/proxied-pkg/lib/data.bin")).unwrap();
+    assert!(installed == std::fs::read(v1.join("lib/data.bin")).unwrap());
+
+    // The packument sends clients back to the proxy, and the tarball is
+    // the upstream's, byte for byte.
+    let doc = proxy.get("/npm-proxy/proxied-pkg").json();
+    let tarball = doc["versions"]["1.0.0"]["dist"]["tarball"].as_str().unwrap();
+    assert_eq!(
+        tarball,
+        format!("{}/npm-proxy/proxied-pkg/-/proxied-pkg-1.0.0.tgz", proxy.url)
+    );
+    let from_upstream = send(
+        ureq::get(&format!("{}/npm/proxied-pkg/-/proxied-pkg-1.0.0.tgz", upstream.url))
+            .set("Authorization", &basic("alice", "alice-password")),
+    );
+    assert_eq!(from_upstream.status, 200);
+    assert!(send(ureq::get(tarball)).body == from_upstream.body);
+
+    // A version published upstream shows once the TTL has passed.
+    let v2 = package(work.path(), "proxied-pkg", "1.1.0", serde_json::json!({}));
+    alice.ok(&v2, &["publish"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    let latest = client.ok(work.path(), &["view", "proxied-pkg", "version"]);
+    assert_eq!(latest.trim(), "1.1.0");
+
+    // The upstream goes away: a client with an empty cache still installs
+    // what the proxy has seen, and the metadata says it is stale.
+    drop(upstream);
+    std::thread::sleep(Duration::from_millis(1200));
+    let offline = NpmUser::of_repository(&proxy, "npm-proxy");
+    let project = app(work.path());
+    offline.ok(&project, &["install", "proxied-pkg@1.0.0"]);
+    let installed = std::fs::read(project.join("node_modules/proxied-pkg/lib/data.bin")).unwrap();
+    assert!(installed == std::fs::read(v1.join("lib/data.bin")).unwrap());
+    let stale = proxy.get("/npm-proxy/proxied-pkg");
+    assert_eq!(stale.status, 200);
+    assert!(
+        stale.header("warning").is_some_and(|w| w.starts_with("110")),
+        "{:?}",
+        stale.headers
+    );
+    // What it never fetched is a clean error, not a hang.
+    let never = proxy.get("/npm-proxy/never-seen");
+    assert!(never.status == 502 || never.status == 404, "{}", never.status);
+    assert!(never.json()["error"].is_string());
+
+    // The upstream password is nowhere: not in the log, not in the admin
+    // API, not in a document.
+    let repositories = proxy.admin("GET", "/api/v1/repositories", None);
+    assert!(repositories.text().contains("UPSTREAM_PASSWORD"));
+    for text in [proxy.log(), repositories.text(), stale.text()] {
+        assert!(!text.contains(UPSTREAM_PASSWORD));
+    }
+}
+
+#[test]
+fn bytes_that_break_the_packuments_promise_are_refused_and_not_kept() {
+    let upstream = upstream();
+    let alice = NpmUser::new(&upstream);
+    alice.login("login", "alice", "alice-password");
+    let work = tempfile::tempdir().unwrap();
+    let source = package(work.path(), "tampered-pkg", "1.0.0", serde_json::json!({}));
+    alice.ok(&source, &["publish"]);
+
+    // The upstream's stored tarball changes under it, same size.
+    let blake3 = upstream.sql(
+        "SELECT blake3 FROM assets WHERE path = 'tampered-pkg/-/tampered-pkg-1.0.0.tgz'",
+    );
+    let blake3 = blake3.trim();
+    let file = upstream
+        .dir
+        .path()
+        .join(format!("data/objects/blobs/{}/{}/{blake3}", &blake3[..2], &blake3[2..4]));
+    let original = std::fs::read(&file).unwrap();
+    let mut tampered = original.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0xff;
+    std::fs::write(&file, &tampered).unwrap();
+
+    let config = tempfile::tempdir().unwrap();
+    let proxy = proxy_of(&upstream, config.path());
+    let url = format!("{}/npm-proxy/tampered-pkg/-/tampered-pkg-1.0.0.tgz", proxy.url);
+    for _ in 0..2 {
+        // The bytes stream as they arrive, so the refusal is a cut
+        // connection or an error status: never a whole body.
+        assert_eq!(download(&url), None);
+    }
+    let client = NpmUser::of_repository(&proxy, "npm-proxy");
+    let project = app(work.path());
+    client.fails(&project, &["install", "tampered-pkg@1.0.0"]);
+    let kept = proxy.sql("SELECT count(*) FROM assets WHERE path LIKE 'tampered-pkg/%'");
+    assert_eq!(kept.trim(), "0");
+
+    // Repaired upstream: the next request fetches again, and succeeds.
+    std::fs::write(&file, &original).unwrap();
+    assert!(download(&url) == Some(original));
+}
+
+/// The whole body of a 200; `None` for an error status or a cut transfer.
+fn download(url: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let response = ureq::get(url).call().ok()?;
+    let mut body = Vec::new();
+    response.into_reader().read_to_end(&mut body).ok()?;
+    Some(body)
+}
