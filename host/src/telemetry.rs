@@ -18,6 +18,15 @@ pub const PLUGIN_FAILURES: &str = "wharf_plugin_failures_total";
 pub const CORRUPT_BLOBS: &str = "wharf_blobs_corrupt";
 /// Plugin (re)loads, by `format` and `outcome` (`loaded`, `failed`).
 pub const PLUGIN_LOADS: &str = "wharf_plugin_loads_total";
+/// A proxy's upstream metadata lookups, by `repo` and `result` (`hit`:
+/// answered from the cache; `fetched`: asked the upstream; `stale`: the
+/// upstream failed, the last answer served; `error`).
+pub const UPSTREAM_METADATA: &str = "wharf_upstream_metadata_total";
+/// A proxy's artifact pulls, by `repo` and `result` (`fetched`, `refused`:
+/// the upstream answered another status, `error`).
+pub const UPSTREAM_PULLS: &str = "wharf_upstream_pulls_total";
+/// Bytes of upstream artifacts stored, by `repo`.
+pub const UPSTREAM_BYTES: &str = "wharf_upstream_bytes_total";
 
 /// At most `max` bytes of an untrusted string for the log (cut at a
 /// character boundary, marked): a 60 KB path must not become a 60 KB line.

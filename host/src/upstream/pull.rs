@@ -70,6 +70,8 @@ pub struct Pulled {
     pub length: Option<u64>,
     pub body: ByteStream,
     pub stored: BoxFuture<'static, Option<BlobInfo>>,
+    /// This call started the fetch (the others joined it).
+    pub started: bool,
 }
 
 pub struct PullThrough {
@@ -105,10 +107,10 @@ impl PullThrough {
         promised: Promised,
         ask: impl FnOnce() -> Ask,
     ) -> Result<Pulled, Refusal> {
-        let fetch = {
+        let (fetch, first) = {
             let mut inflight = self.inflight.lock().unwrap();
             match inflight.get(key) {
-                Some(fetch) => fetch.clone(),
+                Some(fetch) => (fetch.clone(), false),
                 None => {
                     let (tx, rx) = watch::channel(Progress::Asking);
                     let fetch = Fetch {
@@ -125,7 +127,7 @@ impl PullThrough {
                         length: fetch.length.clone(),
                     };
                     tokio::spawn(task.run(ask(), want, promised));
-                    fetch
+                    (fetch, true)
                 }
             }
         };
@@ -151,6 +153,7 @@ impl PullThrough {
                         _ => None,
                     }
                 }),
+                started: first,
             }),
         }
     }

@@ -10,6 +10,7 @@ use crate::runtime::bindings::v0_3::wharf::plugin::upstream as wit;
 use crate::runtime::capability::RequestScope;
 use crate::store::catalog::Write;
 use crate::store::now_millis;
+use crate::telemetry;
 use crate::upstream::{Algorithm, Cached, FetchError, Pulled, Refusal, Target};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -168,11 +169,21 @@ impl wit::Host for StoreData {
             ask(all)
         });
         let services = scope.services.clone();
+        let asked_at = now_millis();
         let cached = services
             .upstream
             .metadata
             .get(&scope.repo, &key, target.ttl, ask)
             .await;
+        let result = match &cached {
+            Ok(c) if c.stale => "stale",
+            Ok(c) if c.fetched_at >= asked_at => "fetched",
+            Ok(_) => "hit",
+            Err(_) => "error",
+        };
+        let repo = scope.repo.clone();
+        metrics::counter!(telemetry::UPSTREAM_METADATA, "repo" => repo, "result" => result)
+            .increment(1);
         match cached {
             Ok(cached) => {
                 scope.freshness.saw(&cached, &target);
@@ -216,6 +227,14 @@ impl wit::Host for StoreData {
             .pulls
             .pull(&key, req.want.into(), promised, || ask(HeaderMap::new()))
             .await;
+        let result = match &pulled {
+            Ok(_) => "fetched",
+            Err(Refusal::Status(_)) => "refused",
+            Err(Refusal::Error(_)) => "error",
+        };
+        let repo = scope.repo.clone();
+        metrics::counter!(telemetry::UPSTREAM_PULLS, "repo" => repo, "result" => result)
+            .increment(1);
         let response = match pulled {
             Ok(pulled) => UpstreamResponse::Artifact(Some(Artifact { pulled, record })),
             Err(Refusal::Status(status)) => UpstreamResponse::Refused(status),
@@ -348,12 +367,17 @@ impl Artifact {
             length,
             body,
             stored,
+            started,
         } = pulled;
-        if !record.is_empty() {
-            tokio::spawn(async move {
-                let Some(info) = stored.await else {
-                    return;
-                };
+        tokio::spawn(async move {
+            let Some(info) = stored.await else {
+                return;
+            };
+            if started {
+                metrics::counter!(telemetry::UPSTREAM_BYTES, "repo" => repo.clone())
+                    .increment(info.size);
+            }
+            if !record.is_empty() {
                 let writes: Vec<Write> = record
                     .into_iter()
                     .map(|w| w.with_blob(&info.blake3))
@@ -375,8 +399,8 @@ impl Artifact {
                         tracing::warn!(%repo, error = %e, "recording a pulled artifact failed")
                     }
                 }
-            });
-        }
+            }
+        });
         (length, body)
     }
 }
