@@ -58,7 +58,11 @@ fn proxy_of(upstream: &Server, config: &Path) -> Server {
 fn app(dir: &Path) -> std::path::PathBuf {
     let app = dir.join(format!("app-{}", rand_suffix()));
     std::fs::create_dir_all(&app).unwrap();
-    std::fs::write(app.join("package.json"), r#"{"name": "app", "private": true}"#).unwrap();
+    std::fs::write(
+        app.join("package.json"),
+        r#"{"name": "app", "private": true}"#,
+    )
+    .unwrap();
     app
 }
 
@@ -89,14 +93,22 @@ fn npm_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     // The packument sends clients back to the proxy, and the tarball is
     // the upstream's, byte for byte.
     let doc = proxy.get("/npm-proxy/proxied-pkg").json();
-    let tarball = doc["versions"]["1.0.0"]["dist"]["tarball"].as_str().unwrap();
+    let tarball = doc["versions"]["1.0.0"]["dist"]["tarball"]
+        .as_str()
+        .unwrap();
     assert_eq!(
         tarball,
-        format!("{}/npm-proxy/proxied-pkg/-/proxied-pkg-1.0.0.tgz", proxy.url)
+        format!(
+            "{}/npm-proxy/proxied-pkg/-/proxied-pkg-1.0.0.tgz",
+            proxy.url
+        )
     );
     let from_upstream = send(
-        ureq::get(&format!("{}/npm/proxied-pkg/-/proxied-pkg-1.0.0.tgz", upstream.url))
-            .set("Authorization", &basic("alice", "alice-password")),
+        ureq::get(&format!(
+            "{}/npm/proxied-pkg/-/proxied-pkg-1.0.0.tgz",
+            upstream.url
+        ))
+        .set("Authorization", &basic("alice", "alice-password")),
     );
     assert_eq!(from_upstream.status, 200);
     assert!(send(ureq::get(tarball)).body == from_upstream.body);
@@ -122,13 +134,19 @@ fn npm_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     let stale = proxy.get("/npm-proxy/proxied-pkg");
     assert_eq!(stale.status, 200);
     assert!(
-        stale.header("warning").is_some_and(|w| w.starts_with("110")),
+        stale
+            .header("warning")
+            .is_some_and(|w| w.starts_with("110")),
         "{:?}",
         stale.headers
     );
     // What it never fetched is a clean error, not a hang.
     let never = proxy.get("/npm-proxy/never-seen");
-    assert!(never.status == 502 || never.status == 404, "{}", never.status);
+    assert!(
+        never.status == 502 || never.status == 404,
+        "{}",
+        never.status
+    );
     assert!(never.json()["error"].is_string());
 
     // The upstream password is nowhere: not in the log, not in the admin
@@ -150,14 +168,14 @@ fn bytes_that_break_the_packuments_promise_are_refused_and_not_kept() {
     alice.ok(&source, &["publish"]);
 
     // The upstream's stored tarball changes under it, same size.
-    let blake3 = upstream.sql(
-        "SELECT blake3 FROM assets WHERE path = 'tampered-pkg/-/tampered-pkg-1.0.0.tgz'",
-    );
+    let blake3 = upstream
+        .sql("SELECT blake3 FROM assets WHERE path = 'tampered-pkg/-/tampered-pkg-1.0.0.tgz'");
     let blake3 = blake3.trim();
-    let file = upstream
-        .dir
-        .path()
-        .join(format!("data/objects/blobs/{}/{}/{blake3}", &blake3[..2], &blake3[2..4]));
+    let file = upstream.dir.path().join(format!(
+        "data/objects/blobs/{}/{}/{blake3}",
+        &blake3[..2],
+        &blake3[2..4]
+    ));
     let original = std::fs::read(&file).unwrap();
     let mut tampered = original.clone();
     let last = tampered.len() - 1;
@@ -166,7 +184,10 @@ fn bytes_that_break_the_packuments_promise_are_refused_and_not_kept() {
 
     let config = tempfile::tempdir().unwrap();
     let proxy = proxy_of(&upstream, config.path());
-    let url = format!("{}/npm-proxy/tampered-pkg/-/tampered-pkg-1.0.0.tgz", proxy.url);
+    let url = format!(
+        "{}/npm-proxy/tampered-pkg/-/tampered-pkg-1.0.0.tgz",
+        proxy.url
+    );
     for _ in 0..2 {
         // The bytes stream as they arrive, so the refusal is a cut
         // connection or an error status: never a whole body.

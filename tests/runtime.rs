@@ -230,13 +230,14 @@ fn a_frozen_plugin_still_serves(plugin: PluginEntry, contract: &str, release: &s
     let server = Server::start(&[plugin, NPM]);
     assert_eq!(plugin_status(&server, name)["contract"], contract);
     assert_eq!(plugin_status(&server, "npm")["contract"], "0.3");
-    assert_eq!(server.get(&format!("/{name}/ok")).text(),
-        format!("ok from contract {release}"));
+    assert_eq!(
+        server.get(&format!("/{name}/ok")).text(),
+        format!("ok from contract {release}")
+    );
 
     let token = server.create_user("petra", "petra-password");
     let put = |path: &str, auth: &str, body: &[u8]| {
-        let put =
-            ureq::put(&format!("{}/{name}/{path}", server.url)).set("authorization", auth);
+        let put = ureq::put(&format!("{}/{name}/{path}", server.url)).set("authorization", auth);
         wharf_tests::send_with(put, Some(body))
     };
     let stored = put("files/hello", &format!("Bearer {token}"), b"hello, frozen");
@@ -246,7 +247,10 @@ fn a_frozen_plugin_still_serves(plugin: PluginEntry, contract: &str, release: &s
         stored.text(),
         hex::encode(sha2::Sha256::digest(b"hello, frozen"))
     );
-    assert_eq!(server.get(&format!("/{name}/files/hello")).body, b"hello, frozen");
+    assert_eq!(
+        server.get(&format!("/{name}/files/hello")).body,
+        b"hello, frozen"
+    );
     assert_eq!(server.get(&format!("/{name}/versions/hello")).text(), "1.0");
 
     // Host decisions are rendered by the plugin, in its shape.
@@ -268,7 +272,10 @@ fn a_frozen_plugin_still_serves(plugin: PluginEntry, contract: &str, release: &s
     let taken = put("files/hello", &format!("Bearer {other}"), b"mine now");
     assert_eq!(taken.status, 403, "{}", taken.text());
     assert!(taken.text().contains("not an owner"), "{}", taken.text());
-    assert_eq!(server.get(&format!("/{name}/files/hello")).body, b"hello, frozen");
+    assert_eq!(
+        server.get(&format!("/{name}/files/hello")).body,
+        b"hello, frozen"
+    );
     let sneaky = ureq::get(&format!("{}/{name}/sneaky", server.url))
         .set("authorization", &server.admin_basic());
     let sneaky = wharf_tests::send(sneaky);

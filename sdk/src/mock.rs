@@ -24,8 +24,8 @@ mod tokens;
 pub mod upstream;
 
 pub use signing::{grant_signing_key, rotate_signing_key};
-pub use upstream::{MockUpstream, UPSTREAM_BASE, serve_upstream, take_upstream_down};
 pub use tokens::{MockToken, login_with_token};
+pub use upstream::{MockUpstream, UPSTREAM_BASE, serve_upstream, take_upstream_down};
 
 #[derive(Default)]
 pub struct MockHost {

@@ -181,7 +181,12 @@ async fn concurrent_misses_fetch_once_and_all_get_the_bytes() {
         );
         clients.push(tokio::spawn(async move {
             let pulled = pull
-                .pull("repo big", Want::default(), vec![(Algorithm::Sha256, sha)], || ask(&client, url))
+                .pull(
+                    "repo big",
+                    Want::default(),
+                    vec![(Algorithm::Sha256, sha)],
+                    || ask(&client, url),
+                )
                 .await
                 .unwrap();
             assert_eq!(pulled.length, Some(BIG as u64));

@@ -57,7 +57,9 @@ pub fn tarball(req: &mut Request) -> Result<Response, HttpError> {
     let file = req.param("file").to_string();
     let path = names::tarball_path(&name, &file);
     if let Some(asset) = catalog::find_asset(&path)? {
-        return Ok(Response::blob(&asset.blake3, "application/octet-stream").cacheable(&[&name], &[]));
+        return Ok(
+            Response::blob(&asset.blake3, "application/octet-stream").cacheable(&[&name], &[])
+        );
     }
     // The install document names every tarball, and is the one `npm
     // install` just read: most likely cached.
@@ -79,7 +81,10 @@ pub fn tarball(req: &mut Request) -> Result<Response, HttpError> {
     match pulled.status() {
         200 => Ok(Response::upstream(pulled, "application/octet-stream")),
         404 | 410 => Err(HttpError::not_found(format!("{file} is gone upstream"))),
-        status => Err(HttpError::new(502, format!("the upstream answered {status} for {file}"))),
+        status => Err(HttpError::new(
+            502,
+            format!("the upstream answered {status} for {file}"),
+        )),
     }
 }
 
@@ -110,7 +115,10 @@ fn upstream_packument(name: &str, corgi: bool) -> Result<Value, HttpError> {
         .map_err(|e| HttpError::new(502, format!("the upstream's {name} is not JSON: {e}")))?;
     match doc.get("versions") {
         Some(Value::Object(_)) => Ok(doc),
-        _ => Err(HttpError::new(502, format!("the upstream's {name} has no versions"))),
+        _ => Err(HttpError::new(
+            502,
+            format!("the upstream's {name} has no versions"),
+        )),
     }
 }
 
@@ -156,7 +164,10 @@ fn promises(version: &Value) -> Result<Vec<(DigestKind, String)>, HttpError> {
         expect.push((DigestKind::Sha1, shasum.to_ascii_lowercase()));
     }
     match expect.is_empty() {
-        true => Err(HttpError::new(502, "the upstream promises no digest for this tarball")),
+        true => Err(HttpError::new(
+            502,
+            "the upstream promises no digest for this tarball",
+        )),
         false => Ok(expect),
     }
 }

@@ -51,7 +51,10 @@ fn the_packument_is_the_upstreams_with_tarballs_served_here() {
         format!("{BASE}left-pad/-/left-pad-1.0.0.tgz")
     );
     assert_eq!(get("left-pad/1.0.0").body_json()["version"], "1.0.0");
-    assert_eq!(get("-/package/left-pad/dist-tags").body_json(), json!({"latest": "1.0.0"}));
+    assert_eq!(
+        get("-/package/left-pad/dist-tags").body_json(),
+        json!({"latest": "1.0.0"})
+    );
 }
 
 #[test]
@@ -78,8 +81,16 @@ fn a_tarball_that_breaks_the_packuments_promise_is_not_kept() {
     upstream_with(b"other bytes");
     let refused = get("left-pad/-/left-pad-1.0.0.tgz");
     assert_eq!(refused.status, 502);
-    assert!(refused.body_json()["error"].as_str().unwrap().contains("not the promised one"));
-    assert!(mock::with(|h| h.catalog.version("left-pad", "1.0.0").is_none()));
+    assert!(
+        refused.body_json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("not the promised one")
+    );
+    assert!(mock::with(|h| h
+        .catalog
+        .version("left-pad", "1.0.0")
+        .is_none()));
 }
 
 #[test]

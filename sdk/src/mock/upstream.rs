@@ -5,7 +5,9 @@
 //! writes are applied (at once here, once stored in the host).
 
 use super::with;
-use crate::bindings::wharf::plugin::upstream::{DigestKind, PullRequest, UpstreamError, UpstreamRequest};
+use crate::bindings::wharf::plugin::upstream::{
+    DigestKind, PullRequest, UpstreamError, UpstreamRequest,
+};
 use crate::types::{StoreError, Write};
 use std::cell::Cell;
 

@@ -350,10 +350,8 @@ fn upstream_bound(
     cache_as: Option<(DocKey, u64)>,
 ) -> Option<(DocKey, u64)> {
     if freshness.stale {
-        doc.headers.insert(
-            header::WARNING,
-            HeaderValue::from_static(STALE_WARNING),
-        );
+        doc.headers
+            .insert(header::WARNING, HeaderValue::from_static(STALE_WARNING));
     }
     if freshness.fresh_until.is_none() {
         return cache_as;

@@ -100,7 +100,9 @@ fn resolve(scope: &RequestScope, url: &str) -> Result<(Target, Url), wit::Upstre
 
 fn granted(grants: &[String], url: &Url) -> bool {
     let host = crate::upstream::host_of(url);
-    let default_port = url.port_or_known_default().map(|p| format!("{}:{p}", url.host_str().unwrap_or("")));
+    let default_port = url
+        .port_or_known_default()
+        .map(|p| format!("{}:{p}", url.host_str().unwrap_or("")));
     grants
         .iter()
         .any(|g| *g == host || Some(g) == default_port.as_ref())
@@ -126,11 +128,17 @@ fn asker(
     let credentials = target.credentials.clone();
     let url = url.to_string();
     move |headers| {
-        let (client, grants, credentials, url) =
-            (client.clone(), grants.clone(), credentials.clone(), url.clone());
+        let (client, grants, credentials, url) = (
+            client.clone(),
+            grants.clone(),
+            credentials.clone(),
+            url.clone(),
+        );
         Box::pin(async move {
             let granted = |u: &Url| granted(&grants, u);
-            client.get(&url, &headers, credentials.as_ref(), &granted).await
+            client
+                .get(&url, &headers, credentials.as_ref(), &granted)
+                .await
         })
     }
 }
@@ -290,7 +298,11 @@ impl wit::HostUpstreamResponse for StoreData {
         let blobs = scope.services.blobs.clone();
         let size = match blobs.info(&blake3).await {
             Ok(Some(info)) => info.size,
-            Ok(None) => return Ok(Err(StoreError::Unavailable("the cached body is gone".into()))),
+            Ok(None) => {
+                return Ok(Err(StoreError::Unavailable(
+                    "the cached body is gone".into(),
+                )));
+            }
             Err(e) => return Ok(Err(e.into())),
         };
         let want = u64::from(max.min(super::MAX_READ_WINDOW)).min(size - (*offset).min(size));
