@@ -125,7 +125,12 @@ fn asker(
 ) -> impl Fn(HeaderMap) -> crate::upstream::Ask + Send + Sync + 'static {
     let client = scope.services.upstream.client.clone();
     let grants: Arc<[String]> = scope.policy.upstream.clone().into();
-    let credentials = target.credentials.clone();
+    // The repository's credentials are for its upstream: not for another
+    // granted host a packument points at.
+    let credentials = target
+        .credentials
+        .clone()
+        .filter(|_| url.origin() == target.base.origin());
     let url = url.to_string();
     move |headers| {
         let (client, grants, credentials, url) = (
