@@ -421,3 +421,52 @@ impl Artifact {
         (length, body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::Ttl;
+    use std::time::Duration;
+
+    #[test]
+    fn a_grant_names_the_host_and_port_or_the_schemes_default() {
+        let grants = ["registry.npmjs.org:443".to_string(), "127.0.0.1:4873".into()];
+        let url = |u: &str| Url::parse(u).unwrap();
+        assert!(granted(&grants, &url("https://registry.npmjs.org/left-pad")));
+        assert!(granted(&grants, &url("http://127.0.0.1:4873/x")));
+        assert!(!granted(&grants, &url("http://registry.npmjs.org/left-pad")));
+        assert!(!granted(&grants, &url("http://127.0.0.1:4874/x")));
+        assert!(!granted(&grants, &url("https://registry.npmjs.org.evil/x")));
+    }
+
+    #[test]
+    fn an_answer_is_kept_while_its_metadata_is_fresh_and_never_when_stale() {
+        let target = Target {
+            base: Url::parse("http://up.test/").unwrap(),
+            credentials: None,
+            ttl: Ttl {
+                fresh: Duration::from_secs(300),
+                negative: Duration::from_secs(30),
+            },
+        };
+        let cached = |status, stale, age_ms| Cached {
+            status,
+            content_type: None,
+            blake3: None,
+            stale,
+            fetched_at: now_millis() - age_ms,
+        };
+        let mut fresh = Freshness::default();
+        assert_eq!(fresh.keep_for(), None, "no upstream metadata: not bounded here");
+        fresh.saw(&cached(200, false, 100_000), &target);
+        let left = fresh.keep_for().unwrap();
+        assert!(left <= Duration::from_secs(200) && left > Duration::from_secs(190));
+        // A 404 bounds it by the negative TTL.
+        fresh.saw(&cached(404, false, 0), &target);
+        assert!(fresh.keep_for().unwrap() <= Duration::from_secs(30));
+        let mut stale = Freshness::default();
+        stale.saw(&cached(200, true, 0), &target);
+        assert_eq!(stale.keep_for(), None);
+        assert!(stale.stale);
+    }
+}
