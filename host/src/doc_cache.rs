@@ -160,6 +160,8 @@ pub struct DocumentCache {
     /// Generation of the last [`DocumentCache::drop_all`]: nothing rendered
     /// before it is served again.
     dropped: AtomicU64,
+    /// When it happened (Unix ms): every document is as new as that.
+    dropped_at_ms: AtomicU64,
 }
 
 impl DocumentCache {
@@ -181,6 +183,7 @@ impl DocumentCache {
             clock: AtomicU64::new(1),
             changed: RwLock::new(HashMap::new()),
             dropped: AtomicU64::new(0),
+            dropped_at_ms: AtomicU64::new(0),
         }
     }
 
@@ -204,7 +207,16 @@ impl DocumentCache {
     pub fn drop_all(&self) {
         let generation = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
         self.dropped.store(generation, Ordering::SeqCst);
+        let now = crate::store::now_millis().max(0) as u64;
+        self.dropped_at_ms.store(now, Ordering::SeqCst);
         self.entries.clear();
+    }
+
+    /// When documents last changed with nothing written (`drop_all`), Unix
+    /// ms: no document's Last-Modified may be older, or a client holding
+    /// the old one (apt's If-Modified-Since) would be told it is current.
+    pub fn dropped_at_ms(&self) -> u64 {
+        self.dropped_at_ms.load(Ordering::SeqCst)
     }
 
     /// Whether no write touched `tags` since `generation`.
@@ -359,8 +371,11 @@ mod tests {
         let cached = doc(&cache, None, "signed by the old key");
         let in_flight = doc(&cache, None, "signing under way");
         cache.insert(key(), cached.into());
+        assert_eq!(cache.dropped_at_ms(), 0);
         cache.drop_all();
         assert!(cache.get(&key().borrowed(), |_, _| true).is_none());
+        // Documents rendered from now on date from the drop at least.
+        assert!(cache.dropped_at_ms() > 1_700_000_000_000);
         cache.insert(key(), in_flight.into());
         assert!(cache.get(&key().borrowed(), |_, _| true).is_none());
         cache.insert(key(), doc(&cache, None, "signed by the new key").into());

@@ -202,7 +202,7 @@ impl RepoRequest<'_> {
     }
 
     /// When the packages a document was rendered from last changed (Unix
-    /// ms). A write since `rendered_at` may or may not be in the bytes, so
+    /// ms), or the documents were all dropped (a signing key rotated). A write since `rendered_at` may or may not be in the bytes, so
     /// such a document gets no time rather than one newer than its content.
     async fn changed_ms(&self, tags: &[String], rendered_at: u64) -> Option<u64> {
         let services = &self.app.services;
@@ -211,10 +211,10 @@ impl RepoRequest<'_> {
             .last_change(&self.repo.name, tags)
             .await
             .ok()??;
-        services
-            .doc_cache
+        let cache = &services.doc_cache;
+        cache
             .unchanged_since(&self.repo.name, tags, rendered_at)
-            .then_some(changed.max(0) as u64)
+            .then_some((changed.max(0) as u64).max(cache.dropped_at_ms()))
     }
 
     /// A cached or fresh answer: its validators, 304s, and its body (a
