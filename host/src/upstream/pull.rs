@@ -276,8 +276,9 @@ fn broken_promise(info: &BlobInfo, promised: &Promised) -> Option<String> {
 const STEP: u64 = 256 * 1024;
 
 /// The artifact's bytes as the fetch writes them: from the staged file
-/// while it grows, from the store once it is a blob (a reader that arrives
-/// after the staged file moved), an error if the fetch fails.
+/// while it grows (all but the last byte), from the store once it is a
+/// blob (the rest, or all of it for a reader that arrives after the staged
+/// file moved), an error if the fetch fails.
 fn follow(blobs: BlobStore, progress: watch::Receiver<Progress>) -> ByteStream {
     struct Reader {
         blobs: BlobStore,
@@ -300,7 +301,9 @@ fn follow(blobs: BlobStore, progress: watch::Receiver<Progress>) -> ByteStream {
             }
             let now = r.progress.borrow_and_update().clone();
             let (path, available) = match &now {
-                Progress::Writing { file, written } => (Some(file), *written),
+                // The last byte waits for the verdict on the digests: a
+                // client never holds all of an artifact that is refused.
+                Progress::Writing { file, written } => (Some(file), written.saturating_sub(1)),
                 Progress::Done(info) => (None, info.size),
                 Progress::Failed(m) => return Some((Err(std::io::Error::other(m.clone())), r)),
                 Progress::Asking | Progress::Refused(_) => {
