@@ -13,14 +13,18 @@ use wharf_tests::{PluginEntry, Server, basic, send};
 
 const UPSTREAM_PASSWORD: &str = "up-secret-4f1c";
 
-/// The upstream: npm only, nothing readable without credentials.
+/// The upstream: npm only, nothing readable without credentials, and no
+/// background scrub (a test changes its stored bytes on purpose).
 fn upstream() -> Server {
     let server = Server::start_with_env(
         &[PluginEntry {
             format: "npm",
             extra: "",
         }],
-        &[("WHARF_ANONYMOUS_READ", "false")],
+        &[
+            ("WHARF_ANONYMOUS_READ", "false"),
+            ("WHARF_SCRUB_BYTES_PER_SEC", "0"),
+        ],
     );
     server.create_user("mirror", UPSTREAM_PASSWORD);
     server.create_user("alice", "alice-password");
@@ -160,7 +164,7 @@ fn npm_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
 
 #[test]
 fn bytes_that_break_the_packuments_promise_are_refused_and_not_kept() {
-    let upstream = upstream();
+    let mut upstream = upstream();
     let alice = NpmUser::new(&upstream);
     alice.login("login", "alice", "alice-password");
     let work = tempfile::tempdir().unwrap();
@@ -199,8 +203,10 @@ fn bytes_that_break_the_packuments_promise_are_refused_and_not_kept() {
     let kept = proxy.sql("SELECT count(*) FROM assets WHERE path LIKE 'tampered-pkg/%'");
     assert_eq!(kept.trim(), "0");
 
-    // Repaired upstream: the next request fetches again, and succeeds.
+    // Repaired upstream (restarted, so that it forgets the bytes it keeps
+    // in memory): the next request fetches again, and succeeds.
     std::fs::write(&file, &original).unwrap();
+    upstream.restart();
     assert!(download(&url) == Some(original));
 }
 
