@@ -7,6 +7,7 @@ mod json_api;
 mod manage;
 mod metadata;
 mod names;
+mod proxy;
 mod record;
 mod simple;
 mod upload;
@@ -87,6 +88,9 @@ fn project_access(action: Action, params: &Params) -> Vec<Access> {
 
 /// `GET files/{project}/{file}`: a distribution or its `.metadata`, streamed by the host.
 fn file(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::file(req);
+    }
     let project = names::normalize(req.param("project"));
     let asset = catalog::find_asset(&record::file_path(&project, req.param("file")))?
         .ok_or_else(|| HttpError::not_found("file not found"))?;

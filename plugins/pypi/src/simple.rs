@@ -22,7 +22,7 @@ pub enum Format {
 }
 
 impl Format {
-    fn content_type(self) -> &'static str {
+    pub fn content_type(self) -> &'static str {
         match self {
             Format::Json => JSON,
             Format::Html => HTML,
@@ -112,6 +112,9 @@ pub fn project(req: &mut Request) -> Result<Response, HttpError> {
         return Ok(Response::empty(301).header("location", &location));
     }
     let format = format_of(req)?;
+    if req.is_proxy() {
+        return crate::proxy::project(req, format);
+    }
     let releases = record::releases(&project)?;
     if releases.is_empty() {
         return Err(HttpError::not_found(format!("no project {project}")));

@@ -61,8 +61,12 @@ impl UpstreamResponse {
     pub fn status(&self) -> u16 {
         self.status
     }
+    /// A body that starts like JSON is `application/json`, any other
+    /// `text/html`: what the formats' upstreams send.
     pub fn headers(&self) -> Vec<(String, String)> {
-        Vec::new()
+        let json = self.body.first() == Some(&b'{');
+        let content_type = if json { "application/json" } else { "text/html" };
+        vec![("content-type".into(), content_type.into())]
     }
     pub fn read(&self, max: u32) -> Result<Vec<u8>, StoreError> {
         let start = self.offset.get().min(self.body.len());
