@@ -1,6 +1,7 @@
 //! PyPI, end to end: packages built with `python -m build`, uploaded with
 //! `twine`, installed with `pip` from Wharf's index only, in a fresh venv;
-//! requires-python, yanks, and the refusals a repository owes its users.
+//! requires-python, yanks, and the refusals a repository owes its users;
+//! and pip through a proxy repository of another Wharf.
 
 use sha2::Digest;
 use std::path::{Path, PathBuf};
@@ -342,4 +343,89 @@ fn refusals_reupload_wrong_digest_and_anonymous() {
             .set("Accept", "application/vnd.pypi.simple.v1+json"),
     );
     assert_eq!(index.json()["projects"], serde_json::json!([]));
+}
+
+/// A `pypi-proxy` repository of `upstream`'s PyPI, TTL one second, on a
+/// second Wharf.
+fn proxy_of(upstream: &Server, config: &Path) -> Server {
+    let settings = config.join("wharf.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "[[repository]]\nname = \"pypi-proxy\"\nformat = \"pypi\"\nkind = \"proxy\"\n\
+             upstream = \"{}/pypi/\"\nmetadata_ttl = \"1s\"\n",
+            upstream.url
+        ),
+    )
+    .unwrap();
+    let host = upstream.url.trim_start_matches("http://");
+    let grant: &'static str = Box::leak(format!("upstream = [\"{host}\"]").into_boxed_str());
+    Server::start_with_env(
+        &[PluginEntry {
+            format: "pypi",
+            extra: grant,
+        }],
+        &[("WHARF_CONFIG", settings.to_str().unwrap())],
+    )
+}
+
+#[test]
+fn pip_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
+    let (upstream, token) = start();
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let v1 = build(work, "1.0", ">=3.8");
+    let (success, out) = twine(&upstream, work, &token, &v1);
+    assert!(success, "twine upload failed:\n{out}");
+
+    let config = tempfile::tempdir().unwrap();
+    let proxy = proxy_of(&upstream, config.path());
+    let index = format!("{}/pypi-proxy/simple/", proxy.url);
+    let python = venv(work);
+    let pip = |extra: &[&str]| {
+        let mut args = vec!["-m", "pip", "install", "--index-url", &index];
+        args.extend(extra);
+        ok(&mut command(python.to_str().unwrap(), &args, work))
+    };
+    pip(&["Wharf_Demo==1.0"]);
+    assert_eq!(installed_version(&python, work), "1.0");
+
+    // Links lead back to the proxy; the files are the upstream's, byte for byte.
+    let page = send(
+        ureq::get(&format!("{index}wharf-demo/"))
+            .set("Accept", "application/vnd.pypi.simple.v1+json"),
+    );
+    assert_eq!(page.status, 200, "{}", page.text());
+    for path in &v1 {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let listed = page.json()["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["filename"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not listed"));
+        let url = listed["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("{}/pypi-proxy/files/", proxy.url)),
+            "{url}"
+        );
+        assert!(send(ureq::get(url)).body == std::fs::read(path).unwrap());
+    }
+
+    // The upstream goes away: the same install still works, the page
+    // marked stale.
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    pip(&["--force-reinstall", "--no-deps", "Wharf_Demo==1.0"]);
+    assert_eq!(installed_version(&python, work), "1.0");
+    let stale = send(ureq::get(&format!("{index}wharf-demo/")));
+    assert_eq!(stale.status, 200);
+    assert!(
+        stale
+            .header("warning")
+            .is_some_and(|w| w.starts_with("110")),
+        "{:?}",
+        stale.headers
+    );
 }
