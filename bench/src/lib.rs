@@ -131,3 +131,32 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
 }
+
+/// Publishes `name@version` with `tarball` as npm publish sends it.
+pub fn publish_npm(
+    url: &str,
+    auth: &str,
+    name: &str,
+    version: &str,
+    tarball: &[u8],
+) -> anyhow::Result<()> {
+    use base64::Engine;
+    use sha2::Digest;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let file = format!("{name}-{version}.tgz");
+    let body = serde_json::json!({
+        "_id": name, "name": name, "description": "benchmark package", "dist-tags": { "latest": version },
+        "versions": { version: { "name": name, "version": version, "description": "benchmark package",
+            "dependencies": { "left-pad": "^1.3.0", "lodash": "^4.17.21" },
+            "dist": { "integrity": format!("sha512-{}", b64.encode(sha2::Sha512::digest(tarball))),
+                      "shasum": hex::encode(sha1::Sha1::digest(tarball)),
+                      "tarball": format!("{url}/npm/{name}/-/{file}") } } },
+        "_attachments": { file: { "content_type": "application/octet-stream", "data": b64.encode(tarball), "length": tarball.len() } }
+    });
+    ureq::put(&format!("{url}/npm/{name}"))
+        .set("authorization", auth)
+        .set("content-type", "application/json")
+        .send_bytes(&serde_json::to_vec(&body)?)
+        .with_context(|| format!("publishing {name}@{version}"))?;
+    Ok(())
+}

@@ -140,27 +140,6 @@ fn uncached_index(url: &str, auth: &str, rounds: usize) -> anyhow::Result<(f64, 
     }
     Ok((median(wall), median(plugin)))
 }
-
-fn publish(url: &str, auth: &str, name: &str, version: &str, tarball: &[u8]) -> anyhow::Result<()> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let file = format!("{name}-{version}.tgz");
-    let body = serde_json::json!({
-        "_id": name, "name": name, "description": "benchmark package", "dist-tags": { "latest": version },
-        "versions": { version: { "name": name, "version": version, "description": "benchmark package",
-            "dependencies": { "left-pad": "^1.3.0", "lodash": "^4.17.21" },
-            "dist": { "integrity": format!("sha512-{}", b64.encode(sha2::Sha512::digest(tarball))),
-                      "shasum": hex::encode(sha1::Sha1::digest(tarball)),
-                      "tarball": format!("{url}/npm/{name}/-/{file}") } } },
-        "_attachments": { file: { "content_type": "application/octet-stream", "data": b64.encode(tarball), "length": tarball.len() } }
-    });
-    ureq::put(&format!("{url}/npm/{name}"))
-        .set("authorization", auth)
-        .set("content-type", "application/json")
-        .send_bytes(&serde_json::to_vec(&body)?)
-        .with_context(|| format!("publishing {name}@{version}"))?;
-    Ok(())
-}
-
 /// Uploads a module zip of `module` at `version` (go.mod and one file).
 fn publish_go(url: &str, auth: &str, module: &str, version: &str) -> anyhow::Result<()> {
     use std::io::Write;
@@ -349,7 +328,7 @@ fn main() -> anyhow::Result<()> {
         base64::engine::general_purpose::STANDARD.encode(format!("admin:{ADMIN}"))
     );
     for i in 0..100 {
-        publish(
+        publish_npm(
             &wharf.url,
             &auth,
             "bench-pkg",
@@ -401,7 +380,7 @@ fn main() -> anyhow::Result<()> {
 
     // Warm downloads: a 286-byte tarball, and a manifest pulled by tag.
     let tiny: Vec<u8> = (0..286u32).map(|i| (i * 7) as u8).collect();
-    publish(&wharf.url, &auth, "tiny-pkg", "1.0.0", &tiny)?;
+    publish_npm(&wharf.url, &auth, "tiny-pkg", "1.0.0", &tiny)?;
     let tarball_url = format!("{}/npm/tiny-pkg/-/tiny-pkg-1.0.0.tgz", wharf.url);
     let (tarball_rps, tarball_baseline) =
         beside_baseline(dir.path(), &tarball_url, (&tiny, &[]), &[])?;
@@ -537,7 +516,7 @@ fn main() -> anyhow::Result<()> {
     let big: Vec<u8> = (0..50u32 << 20)
         .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
         .collect();
-    publish(&wharf.url, &auth, "big-pkg", "1.0.0", &big)?;
+    publish_npm(&wharf.url, &auth, "big-pkg", "1.0.0", &big)?;
     drop(big);
     std::thread::sleep(Duration::from_secs(2));
     let before = rss_kib(pid);
