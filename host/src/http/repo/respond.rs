@@ -201,9 +201,10 @@ impl RepoRequest<'_> {
             .await
     }
 
-    /// When the packages a document was rendered from last changed (Unix
-    /// ms), or the documents were all dropped (a signing key rotated). A write since `rendered_at` may or may not be in the bytes, so
-    /// such a document gets no time rather than one newer than its content.
+    /// When the packages a document was rendered from last changed, or the
+    /// documents were all dropped (a signing key rotated), Unix ms. A write
+    /// since `rendered_at` may or may not be in the bytes, so such a
+    /// document gets no time rather than one newer than its content.
     async fn changed_ms(&self, tags: &[String], rendered_at: u64) -> Option<u64> {
         let services = &self.app.services;
         let changed = services
@@ -363,7 +364,7 @@ fn upstream_bound(
 
 /// RFC 9111's obsolete but understood mark of stale content, the header
 /// clients and people look for (`Warning: 110`).
-pub const STALE_WARNING: &str = "110 - \"Response is Stale\"";
+const STALE_WARNING: &str = "110 - \"Response is Stale\"";
 
 /// The generation a render started at (0: not a cacheable request).
 fn rendered_at(cache_as: &Option<(DocKey, u64)>) -> u64 {
