@@ -31,31 +31,14 @@ fn upstream() -> Server {
     server
 }
 
-/// A Wharf whose `npm-proxy` repository proxies `upstream`'s npm, with a
-/// one-second metadata TTL.
-fn proxy_of(upstream: &Server, config: &Path) -> Server {
-    let settings = config.join("wharf.toml");
-    std::fs::write(
-        &settings,
-        format!(
-            "[[repository]]\nname = \"npm-proxy\"\nformat = \"npm\"\nkind = \"proxy\"\n\
-             upstream = \"{}/npm/\"\nupstream_username = \"mirror\"\n\
-             upstream_password_env = \"UPSTREAM_PASSWORD\"\nmetadata_ttl = \"1s\"\n",
-            upstream.url
-        ),
-    )
-    .unwrap();
-    let host = upstream.url.trim_start_matches("http://");
-    let grant: &'static str = Box::leak(format!("upstream = [\"{host}\"]").into_boxed_str());
-    Server::start_with_env(
-        &[PluginEntry {
-            format: "npm",
-            extra: grant,
-        }],
-        &[
-            ("WHARF_CONFIG", settings.to_str().unwrap()),
-            ("UPSTREAM_PASSWORD", UPSTREAM_PASSWORD),
-        ],
+/// A Wharf whose `npm-proxy` repository proxies `upstream`'s npm, as the
+/// user `mirror`.
+fn proxy_of(upstream: &Server) -> Server {
+    Server::start_proxy(
+        "npm",
+        &format!("{}/npm/", upstream.url),
+        "upstream_username = \"mirror\"\nupstream_password_env = \"UPSTREAM_PASSWORD\"\n",
+        &[("UPSTREAM_PASSWORD", UPSTREAM_PASSWORD)],
     )
 }
 
@@ -86,8 +69,7 @@ fn npm_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     let v1 = package(work.path(), "proxied-pkg", "1.0.0", serde_json::json!({}));
     alice.ok(&v1, &["publish"]);
 
-    let config = tempfile::tempdir().unwrap();
-    let proxy = proxy_of(&upstream, config.path());
+    let proxy = proxy_of(&upstream);
     let client = NpmUser::of_repository(&proxy, "npm-proxy");
     let project = app(work.path());
     client.ok(&project, &["install", "proxied-pkg@1.0.0"]);
@@ -186,8 +168,7 @@ fn bytes_that_break_the_packuments_promise_are_refused_and_not_kept() {
     tampered[last] ^= 0xff;
     std::fs::write(&file, &tampered).unwrap();
 
-    let config = tempfile::tempdir().unwrap();
-    let proxy = proxy_of(&upstream, config.path());
+    let proxy = proxy_of(&upstream);
     let url = format!(
         "{}/npm-proxy/tampered-pkg/-/tampered-pkg-1.0.0.tgz",
         proxy.url

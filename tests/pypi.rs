@@ -345,30 +345,6 @@ fn refusals_reupload_wrong_digest_and_anonymous() {
     assert_eq!(index.json()["projects"], serde_json::json!([]));
 }
 
-/// A `pypi-proxy` repository of `upstream`'s PyPI, TTL one second, on a
-/// second Wharf.
-fn proxy_of(upstream: &Server, config: &Path) -> Server {
-    let settings = config.join("wharf.toml");
-    std::fs::write(
-        &settings,
-        format!(
-            "[[repository]]\nname = \"pypi-proxy\"\nformat = \"pypi\"\nkind = \"proxy\"\n\
-             upstream = \"{}/pypi/\"\nmetadata_ttl = \"1s\"\n",
-            upstream.url
-        ),
-    )
-    .unwrap();
-    let host = upstream.url.trim_start_matches("http://");
-    let grant: &'static str = Box::leak(format!("upstream = [\"{host}\"]").into_boxed_str());
-    Server::start_with_env(
-        &[PluginEntry {
-            format: "pypi",
-            extra: grant,
-        }],
-        &[("WHARF_CONFIG", settings.to_str().unwrap())],
-    )
-}
-
 #[test]
 fn pip_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     let (upstream, token) = start();
@@ -378,8 +354,7 @@ fn pip_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     let (success, out) = twine(&upstream, work, &token, &v1);
     assert!(success, "twine upload failed:\n{out}");
 
-    let config = tempfile::tempdir().unwrap();
-    let proxy = proxy_of(&upstream, config.path());
+    let proxy = Server::start_proxy("pypi", &format!("{}/pypi/", upstream.url), "", &[]);
     let index = format!("{}/pypi-proxy/simple/", proxy.url);
     let python = venv(work);
     let pip = |extra: &[&str]| {

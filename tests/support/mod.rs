@@ -78,7 +78,19 @@ impl Server {
 
     /// Starts wharf with extra `WHARF_*` settings in its environment.
     pub fn start_with_env(plugins: &[PluginEntry], env: &[(&str, &str)]) -> Server {
+        Self::start_with_settings(plugins, env, "")
+    }
+
+    /// Starts wharf with a `wharf.toml` of `settings` (none when empty).
+    pub fn start_with_settings(
+        plugins: &[PluginEntry],
+        env: &[(&str, &str)],
+        settings: &str,
+    ) -> Server {
         let dir = tempfile::tempdir().unwrap();
+        if !settings.is_empty() {
+            std::fs::write(dir.path().join("wharf.toml"), settings).unwrap();
+        }
         std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
         for p in plugins {
             let installed = dir
@@ -108,6 +120,33 @@ impl Server {
         };
         server.wait_ready(server.formats);
         server
+    }
+
+    /// Starts wharf with the repository `<format>-proxy`, a proxy of
+    /// `upstream` (a repository URL) whose metadata stays fresh for one
+    /// second, the upstream's host granted to the plugin; `more` adds keys
+    /// to the repository, `env` to the environment.
+    pub fn start_proxy(
+        format: &'static str,
+        upstream: &str,
+        more: &str,
+        env: &[(&str, &str)],
+    ) -> Server {
+        let host = upstream
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap();
+        let grant = format!("upstream = [\"{host}\"]");
+        let settings = format!(
+            "[[repository]]\nname = \"{format}-proxy\"\nformat = \"{format}\"\nkind = \"proxy\"\n\
+             upstream = \"{upstream}\"\nmetadata_ttl = \"1s\"\n{more}"
+        );
+        let plugin = PluginEntry {
+            format,
+            extra: Box::leak(grant.into_boxed_str()),
+        };
+        Self::start_with_settings(&[plugin], env, &settings)
     }
 
     /// Stops the process and starts it again on the same data and port.
