@@ -365,6 +365,10 @@ impl Reply {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
+    /// Marked stale by a proxy whose upstream failed (`Warning: 110`).
+    pub fn is_stale(&self) -> bool {
+        self.header("warning").is_some_and(|w| w.starts_with("110"))
+    }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
