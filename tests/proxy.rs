@@ -43,7 +43,7 @@ fn proxy_of(upstream: &Server) -> Server {
 }
 
 fn app(dir: &Path) -> std::path::PathBuf {
-    let app = dir.join(format!("app-{}", rand_suffix()));
+    let app = dir.join(format!("app-{}", unique_suffix()));
     std::fs::create_dir_all(&app).unwrap();
     std::fs::write(
         app.join("package.json"),
@@ -53,7 +53,7 @@ fn app(dir: &Path) -> std::path::PathBuf {
     app
 }
 
-fn rand_suffix() -> u128 {
+fn unique_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

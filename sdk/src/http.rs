@@ -271,15 +271,34 @@ impl From<crate::types::StoreError> for HttpError {
     }
 }
 
-/// An upstream that failed or may not be reached is a bad gateway.
+/// An upstream that failed or may not be reached is a bad gateway; one
+/// that did not answer in time, a gateway timeout.
 impl From<crate::upstream::UpstreamError> for HttpError {
     fn from(e: crate::upstream::UpstreamError) -> Self {
-        HttpError::new(502, crate::upstream::describe(&e))
+        let status = match e {
+            crate::upstream::UpstreamError::Timeout => 504,
+            _ => 502,
+        };
+        HttpError::new(status, crate::upstream::describe(&e))
     }
 }
 
 impl From<serde_json::Error> for HttpError {
     fn from(e: serde_json::Error) -> Self {
         HttpError::bad_request(format!("invalid JSON: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::UpstreamError;
+
+    #[test]
+    fn an_upstream_that_fails_is_a_bad_gateway_and_a_slow_one_a_timeout() {
+        assert_eq!(HttpError::from(UpstreamError::Timeout).status, 504);
+        let refused = HttpError::from(UpstreamError::Connect("refused".into()));
+        assert_eq!(refused.status, 502);
+        assert!(refused.message.contains("refused"));
     }
 }

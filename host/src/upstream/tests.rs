@@ -465,7 +465,10 @@ async fn after_the_ttl_the_upstreams_validators_decide() {
         .unwrap();
     assert_eq!(upstream.revalidated.load(Ordering::SeqCst), 1);
     assert_eq!(again.blake3, first.blake3);
-    assert!(again.fetched_at >= first.fetched_at, "fresh again from the 304");
+    assert!(
+        again.fetched_at >= first.fetched_at,
+        "fresh again from the 304"
+    );
     // A new version upstream shows at the next revalidation.
     upstream.version.store(2, Ordering::SeqCst);
     let changed = cache

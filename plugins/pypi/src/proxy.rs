@@ -450,12 +450,18 @@ mod proxy_tests {
         );
         let html = get("simple/demo/", "text/html");
         let html = String::from_utf8_lossy(html.body_bytes()).into_owned();
-        assert!(html.contains("files/demo/demo-1.0.tar.gz#sha256="), "{html}");
+        assert!(
+            html.contains("files/demo/demo-1.0.tar.gz#sha256="),
+            "{html}"
+        );
 
         let first = get("files/demo/demo-1.0.tar.gz", "*/*");
         assert_eq!(first.body_bytes(), SDIST);
         let second = get("files/demo/demo-1.0.tar.gz", "*/*");
-        assert!(matches!(second.body, ResponseBody::Blob(_)), "from the store");
+        assert!(
+            matches!(second.body, ResponseBody::Blob(_)),
+            "from the store"
+        );
         assert_eq!(get("files/demo/demo-9.tar.gz", "*/*").status, 404);
         assert_eq!(get("simple/other/", "text/html").status, 404);
     }

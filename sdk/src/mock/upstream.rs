@@ -65,7 +65,11 @@ impl UpstreamResponse {
     /// `text/html`: what the formats' upstreams send.
     pub fn headers(&self) -> Vec<(String, String)> {
         let json = self.body.first() == Some(&b'{');
-        let content_type = if json { "application/json" } else { "text/html" };
+        let content_type = if json {
+            "application/json"
+        } else {
+            "text/html"
+        };
         vec![("content-type".into(), content_type.into())]
     }
     pub fn read(&self, max: u32) -> Result<Vec<u8>, StoreError> {

@@ -430,11 +430,20 @@ mod tests {
 
     #[test]
     fn a_grant_names_the_host_and_port_or_the_schemes_default() {
-        let grants = ["registry.npmjs.org:443".to_string(), "127.0.0.1:4873".into()];
+        let grants = [
+            "registry.npmjs.org:443".to_string(),
+            "127.0.0.1:4873".into(),
+        ];
         let url = |u: &str| Url::parse(u).unwrap();
-        assert!(granted(&grants, &url("https://registry.npmjs.org/left-pad")));
+        assert!(granted(
+            &grants,
+            &url("https://registry.npmjs.org/left-pad")
+        ));
         assert!(granted(&grants, &url("http://127.0.0.1:4873/x")));
-        assert!(!granted(&grants, &url("http://registry.npmjs.org/left-pad")));
+        assert!(!granted(
+            &grants,
+            &url("http://registry.npmjs.org/left-pad")
+        ));
         assert!(!granted(&grants, &url("http://127.0.0.1:4874/x")));
         assert!(!granted(&grants, &url("https://registry.npmjs.org.evil/x")));
     }
@@ -457,7 +466,11 @@ mod tests {
             fetched_at: now_millis() - age_ms,
         };
         let mut fresh = Freshness::default();
-        assert_eq!(fresh.keep_for(), None, "no upstream metadata: not bounded here");
+        assert_eq!(
+            fresh.keep_for(),
+            None,
+            "no upstream metadata: not bounded here"
+        );
         fresh.saw(&cached(200, false, 100_000), &target);
         let left = fresh.keep_for().unwrap();
         assert!(left <= Duration::from_secs(200) && left > Duration::from_secs(190));
