@@ -19,8 +19,13 @@ use wasmtime::component::Resource;
 
 /// An upstream answer, as the plugin holds it.
 pub enum UpstreamResponse {
-    /// Metadata, from the cache or just fetched; `read` moves `offset`.
-    Metadata { cached: Cached, offset: u64 },
+    /// Metadata, from the cache or just fetched; `read` moves `offset`
+    /// and learns the body's `size` on its first call.
+    Metadata {
+        cached: Cached,
+        offset: u64,
+        size: Option<u64>,
+    },
     /// An artifact on its way, with the writes that record it: taken when
     /// the plugin returns it as its body.
     Artifact(Option<Artifact>),
@@ -200,7 +205,11 @@ impl wit::Host for StoreData {
         match cached {
             Ok(cached) => {
                 scope.freshness.saw(&cached, &target);
-                let response = UpstreamResponse::Metadata { cached, offset: 0 };
+                let response = UpstreamResponse::Metadata {
+                    cached,
+                    offset: 0,
+                    size: None,
+                };
                 Ok(Ok(table.push(response)?))
             }
             Err(e) => Ok(Err(fetch_error(e))),
@@ -292,7 +301,12 @@ impl wit::HostUpstreamResponse for StoreData {
         max: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, StoreError>> {
         let (scope, table) = self.scope_and_table()?;
-        let UpstreamResponse::Metadata { cached, offset } = table.get_mut(&r)? else {
+        let UpstreamResponse::Metadata {
+            cached,
+            offset,
+            size,
+        } = table.get_mut(&r)?
+        else {
             return Ok(Err(StoreError::Invalid(
                 "a pulled artifact is not read: return it as the response body".into(),
             )));
@@ -301,14 +315,17 @@ impl wit::HostUpstreamResponse for StoreData {
             return Ok(Ok(Vec::new()));
         };
         let blobs = scope.services.blobs.clone();
-        let size = match blobs.info(&blake3).await {
-            Ok(Some(info)) => info.size,
-            Ok(None) => {
-                return Ok(Err(StoreError::Unavailable(
-                    "the cached body is gone".into(),
-                )));
-            }
-            Err(e) => return Ok(Err(e.into())),
+        let size = match *size {
+            Some(known) => known,
+            None => match blobs.info(&blake3).await {
+                Ok(Some(info)) => *size.insert(info.size),
+                Ok(None) => {
+                    return Ok(Err(StoreError::Unavailable(
+                        "the cached body is gone".into(),
+                    )));
+                }
+                Err(e) => return Ok(Err(e.into())),
+            },
         };
         let want = u64::from(max.min(super::MAX_READ_WINDOW)).min(size - (*offset).min(size));
         if let Err(e) = scope.charge(want as usize) {
