@@ -81,6 +81,11 @@ pub fn tarball_file(package: &str, version: &str) -> String {
     format!("{}-{}.tgz", split(package).1, version)
 }
 
+/// The file name at the end of a tarball URL (or of a bare file name).
+pub fn basename(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
 /// The repository path a tarball is stored and served at.
 pub fn tarball_path(package: &str, file: &str) -> String {
     format!("{package}/-/{file}")

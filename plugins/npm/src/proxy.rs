@@ -69,7 +69,7 @@ pub fn tarball(req: &mut Request) -> Result<Response, HttpError> {
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .find(|(_, v)| tarball_url(v).is_some_and(|url| basename(url) == file))
+        .find(|(_, v)| tarball_url(v).is_some_and(|url| names::basename(url) == file))
         .ok_or_else(|| HttpError::not_found(format!("{file} is not a tarball of {name}")))?;
     let url = tarball_url(object).expect("found by it").to_string();
     let pulled = upstream::pull(Pull {
@@ -131,7 +131,11 @@ fn rewrite_tarballs(name: &str, doc: &mut Value, base_url: &str) {
         let Some(Value::Object(dist)) = object.get_mut("dist") else {
             continue;
         };
-        let Some(file) = dist.get("tarball").and_then(Value::as_str).map(basename) else {
+        let Some(file) = dist
+            .get("tarball")
+            .and_then(Value::as_str)
+            .map(names::basename)
+        else {
             continue;
         };
         let url = format!("{base_url}{}", names::tarball_path(name, file));
@@ -141,10 +145,6 @@ fn rewrite_tarballs(name: &str, doc: &mut Value, base_url: &str) {
 
 fn tarball_url(version: &Value) -> Option<&str> {
     version.pointer("/dist/tarball").and_then(Value::as_str)
-}
-
-fn basename(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or(url)
 }
 
 /// What the packument promises about the bytes: `integrity` (sha512, the
@@ -177,7 +177,10 @@ fn promises(version: &Value) -> Result<Vec<(DigestKind, String)>, HttpError> {
 fn record(name: &str, version: &str, object: &Value, path: &str) -> Publication {
     let mut meta: Map<String, Value> = object.as_object().cloned().unwrap_or_default();
     if let Some(Value::Object(dist)) = meta.get_mut("dist")
-        && let Some(file) = dist.get("tarball").and_then(Value::as_str).map(basename)
+        && let Some(file) = dist
+            .get("tarball")
+            .and_then(Value::as_str)
+            .map(names::basename)
     {
         let file = file.to_string();
         dist.insert("tarball".into(), json!(file));

@@ -108,7 +108,10 @@ fn publish(
             .get("dist")
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        let declared_file = dist.get("tarball").and_then(Value::as_str).map(basename);
+        let declared_file = dist
+            .get("tarball")
+            .and_then(Value::as_str)
+            .map(names::basename);
         let blob = attachment(
             attachments,
             &[Some(file.as_str()), declared_file],
@@ -209,10 +212,6 @@ fn republish(version: &str) -> HttpError {
     ))
 }
 
-fn basename(url: &str) -> &str {
-    url.rsplit('/').next().unwrap_or(url)
-}
-
 /// The stored blob of the attachment named like one of `files` (npm names a
 /// scoped tarball `@scope/name-1.0.0.tgz`, so keys are compared by basename).
 /// A publish of one version with one attachment needs no naming agreement.
@@ -224,7 +223,7 @@ fn attachment<'a>(
 ) -> Result<&'a BlobInfo, HttpError> {
     let named = attachments
         .iter()
-        .find(|(key, _)| files.contains(&Some(basename(key))));
+        .find(|(key, _)| files.contains(&Some(names::basename(key))));
     let (key, value) = named
         .or_else(|| {
             attachments
