@@ -185,6 +185,80 @@ fn bytes_that_break_the_packuments_promise_are_refused_and_not_kept() {
     assert!(download(&url) == Some(original));
 }
 
+#[test]
+fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_publishes() {
+    let upstream = upstream();
+    let alice = NpmUser::new(&upstream);
+    alice.login("login", "alice", "alice-password");
+    let work = tempfile::tempdir().unwrap();
+    let public = package(work.path(), "public-pkg", "1.0.0", serde_json::json!({}));
+    alice.ok(&public, &["publish"]);
+
+    let group = "\n[[repository]]\nname = \"npm-private\"\nformat = \"npm\"\n\
+                 \n[[repository]]\nname = \"npm-all\"\nformat = \"npm\"\nkind = \"group\"\n\
+                 members = [\"npm-private\", \"npm-proxy\"]\n";
+    let proxy = Server::start_proxy(
+        "npm",
+        &format!("{}/npm/", upstream.url),
+        &format!(
+            "upstream_username = \"mirror\"\nupstream_password_env = \"UPSTREAM_PASSWORD\"\n{group}"
+        ),
+        &[("UPSTREAM_PASSWORD", UPSTREAM_PASSWORD)],
+    );
+    proxy.create_user("bob", "bob-password");
+
+    // One client configuration, the group's: a publish lands in the hosted
+    // member, and is visible through the group at once.
+    let bob = NpmUser::of_repository(&proxy, "npm-all");
+    bob.login("login", "bob", "bob-password");
+    let dependency = serde_json::json!({"dependencies": {"public-pkg": "^1.0.0"}});
+    let private = package(work.path(), "private-pkg", "1.0.0", dependency.clone());
+    bob.ok(&private, &["publish"]);
+    assert_eq!(proxy.get("/npm-private/private-pkg").status, 200);
+    assert_eq!(proxy.get("/npm-proxy/private-pkg").status, 404);
+    let view = ["view", "private-pkg", "version", "--prefer-online"];
+    assert_eq!(bob.ok(work.path(), &view).trim(), "1.0.0");
+    let next = package(work.path(), "private-pkg", "1.1.0", dependency);
+    bob.ok(&next, &["publish"]);
+    assert_eq!(bob.ok(work.path(), &view).trim(), "1.1.0");
+
+    // The private package and its public dependency install together, and
+    // every tarball link leads back to the group.
+    let client = NpmUser::of_repository(&proxy, "npm-all");
+    let project = app(work.path());
+    client.ok(&project, &["install", "private-pkg@1.1.0"]);
+    for (name, source) in [("private-pkg", &next), ("public-pkg", &public)] {
+        let installed =
+            std::fs::read(project.join(format!("node_modules/{name}/lib/data.bin"))).unwrap();
+        assert!(installed == std::fs::read(source.join("lib/data.bin")).unwrap());
+        let doc = proxy.get(&format!("/npm-all/{name}")).json();
+        let tarball = doc["versions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v["dist"]["tarball"].as_str().unwrap())
+            .collect::<Vec<_>>();
+        for url in tarball {
+            assert!(
+                url.starts_with(&format!("{}/npm-all/{name}/-/", proxy.url)),
+                "{url}"
+            );
+        }
+    }
+    // The public tarball was recorded by the proxy member, not the hosted.
+    let recorded = |repo: &str| {
+        proxy.sql(&format!(
+            "SELECT count(*) FROM assets WHERE path LIKE 'public-pkg/%' AND repo = '{repo}'"
+        ))
+    };
+    assert_eq!(recorded("npm-proxy").trim(), "1");
+    assert_eq!(recorded("npm-private").trim(), "0");
+    // What no member has is the format's own "not found".
+    let missing = proxy.get("/npm-all/no-such-package");
+    assert_eq!(missing.status, 404);
+    assert!(missing.json()["error"].is_string());
+}
+
 /// The whole body of a 200; `None` for an error status or a cut transfer.
 fn download(url: &str) -> Option<Vec<u8>> {
     use std::io::Read;

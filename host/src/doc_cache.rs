@@ -232,15 +232,28 @@ impl DocumentCache {
             .all(|t| written.get(t).is_none_or(|&g| g <= generation))
     }
 
-    fn fresh(&self, repo: &str, doc: &Document) -> bool {
+    fn fresh(&self, sources: &[&str], doc: &Document) -> bool {
         doc.expires.is_none_or(|at| std::time::Instant::now() < at)
-            && self.unchanged_since(repo, &doc.tags, doc.rendered_at)
+            && sources
+                .iter()
+                .all(|repo| self.unchanged_since(repo, &doc.tags, doc.rendered_at))
     }
 
     /// A valid cached variant for a request with these headers.
     pub fn get(
         &self,
         key: &DocKeyRef,
+        has_value: impl Fn(&str, Option<&str>) -> bool,
+    ) -> Option<Arc<Document>> {
+        self.get_from(key, &[key.repo], has_value)
+    }
+
+    /// The same, for an answer made from the catalogs of `sources` (a
+    /// group's members): valid while none of them changed its packages.
+    pub fn get_from(
+        &self,
+        key: &DocKeyRef,
+        sources: &[&str],
         has_value: impl Fn(&str, Option<&str>) -> bool,
     ) -> Option<Arc<Document>> {
         let variants = self.entries.get(key)?;
@@ -251,7 +264,7 @@ impl DocumentCache {
                     .iter()
                     .all(|(name, value)| has_value(name, value.as_deref()))
             })
-            .filter(|d| self.fresh(key.repo, d))
+            .filter(|d| self.fresh(sources, d))
             .cloned()
     }
 
@@ -261,7 +274,7 @@ impl DocumentCache {
             .get(&key)
             .map(|v| {
                 v.iter()
-                    .filter(|d| d.vary != doc.vary && self.fresh(&key.repo, d))
+                    .filter(|d| d.vary != doc.vary && self.fresh(&[&key.repo], d))
                     .cloned()
                     .collect()
             })

@@ -62,6 +62,9 @@ pub struct RequestScope {
     pub services: Arc<Services>,
     pub plugin: String,
     pub repo: String,
+    /// The group a read comes through, whose permissions it needs (reads
+    /// through a group need read on the group, not on its members).
+    pub through_group: Option<String>,
     pub caller: Caller,
     pub policy: Arc<Policy>,
     /// The accesses of the granted route.
@@ -96,6 +99,11 @@ pub fn write_action(w: &Write) -> Action {
 }
 
 impl RequestScope {
+    /// The repository whose permissions the caller's calls are checked on.
+    fn authorized_on(&self) -> &str {
+        self.through_group.as_deref().unwrap_or(&self.repo)
+    }
+
     /// Whether the route grants `action` on `package` of this repository
     /// (`package: None`: repository-wide state, only a repository-wide route).
     pub fn route_allows(&self, action: Action, package: Option<&str>) -> bool {
@@ -158,7 +166,7 @@ impl RequestScope {
             }),
             None => self.route_allows(action, package),
         };
-        let repository = repository.unwrap_or(&self.repo);
+        let repository = repository.unwrap_or(self.authorized_on());
         in_route
             && self
                 .services
@@ -177,7 +185,7 @@ impl RequestScope {
         if !self
             .services
             .auth
-            .permits_on(&self.caller, action, &self.repo, package)
+            .permits_on(&self.caller, action, self.authorized_on(), package)
         {
             return Err(StoreError::Forbidden(format!(
                 "{verb} on {what} is not allowed for this caller"

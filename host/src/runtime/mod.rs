@@ -25,6 +25,14 @@ pub use bindings::{
 pub use body::IncomingBody;
 pub use imports::Freshness;
 
+/// How a request reaches a repository's catalog: a proxy's upstream, and
+/// the group a read came through (whose permissions it is checked on).
+#[derive(Default, Clone)]
+pub struct Via {
+    pub upstream: Option<crate::upstream::Target>,
+    pub group: Option<String>,
+}
+
 /// The parsers of untrusted request bodies, for the fuzz targets (`fuzz/`).
 #[doc(hidden)]
 pub mod fuzzing {
@@ -344,7 +352,7 @@ impl LoadedPlugin {
         client: Option<std::net::IpAddr>,
         route: &[Access],
         body: Option<IncomingBody>,
-        upstream: Option<crate::upstream::Target>,
+        via: Via,
     ) -> Result<Reply, PluginFailure> {
         let slot = self
             .slots
@@ -359,6 +367,7 @@ impl LoadedPlugin {
             services,
             plugin: self.format.clone(),
             repo: ctx.repo.name.clone(),
+            through_group: via.group,
             caller,
             policy: self.policy.clone(),
             route: route.iter().map(grant).collect(),
@@ -366,7 +375,7 @@ impl LoadedPlugin {
             read_left: self.policy.read_limit,
             client,
             locked_out: None,
-            upstream,
+            upstream: via.upstream,
             freshness: Default::default(),
         };
         let mut store = self.store(slot.deadline(), Some(scope));

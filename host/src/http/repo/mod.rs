@@ -3,6 +3,7 @@
 //! → cached document, or handle (plugin) → respond (`respond.rs`: documents
 //! with their validators, or the host streams a blob).
 
+mod group;
 mod mounts;
 mod respond;
 
@@ -15,7 +16,7 @@ use crate::doc_cache::DocKeyRef;
 use crate::registry_token;
 use crate::runtime::{
     self, BodyMode, ClassifyError, Denial, IncomingBody, LoadedPlugin, Method, PluginFailure,
-    Reply, RepoInfo, RepoKind, RequestHead,
+    Reply, RepoInfo, RepoKind, RequestHead, Via,
 };
 use crate::telemetry;
 use axum::body::Body;
@@ -125,11 +126,22 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
         raw_query: parts.uri.query().map(str::to_string),
         headers: Vec::new(),
     };
+    let members = match mount.repo.kind {
+        RepoKind::Group => app.mounts.leaves(&mount, &is_format),
+        _ => Vec::new(),
+    };
+    let one = [mount.repo.name.as_str()];
+    let names: Vec<&str> = members.iter().map(|m| m.repo.name.as_str()).collect();
     let request = RepoRequest {
         app: &app,
         plugin: &plugin,
         mount: &mount,
         repo: &mount.repo,
+        members: &members,
+        sources: match mount.repo.kind {
+            RepoKind::Group => &names,
+            _ => &one,
+        },
         target: &target,
         full_head: OnceLock::new(),
         headers: &parts.headers,
@@ -147,6 +159,11 @@ struct RepoRequest<'a> {
     plugin: &'a Arc<LoadedPlugin>,
     mount: &'a mounts::Mount,
     repo: &'a RepoInfo,
+    /// A group's members, in the order its reads walk them.
+    members: &'a [Arc<mounts::Mount>],
+    /// The repositories whose catalogs its answers come from: itself, or a
+    /// group's members.
+    sources: &'a [&'a str],
     /// Method and target, without headers: all a warm read looks at.
     target: &'a RequestHead,
     /// The request as a plugin sees it, made when wasm is entered.
@@ -215,6 +232,9 @@ impl RepoRequest<'_> {
         if matches!(self.repo.kind, RepoKind::Proxy) && route.access.iter().any(writes) {
             let message = format!("{} is a proxy repository: it is read-only", self.repo.name);
             return self.deny(Denial::MethodNotAllowed, &message, None).await;
+        }
+        if matches!(self.repo.kind, RepoKind::Group) && route.access.iter().any(writes) {
+            return Box::pin(self.in_hosted_member(body)).await;
         }
         let caller = match self
             .app
@@ -297,9 +317,13 @@ impl RepoRequest<'_> {
             query: self.target.raw_query.as_deref(),
         };
         if cacheable {
-            let cached = self.app.services.doc_cache.get(&key, |name, value| {
-                has_vary_value(self.headers, name, value)
-            });
+            let cached = self
+                .app
+                .services
+                .doc_cache
+                .get_from(&key, self.sources, |name, value| {
+                    has_vary_value(self.headers, name, value)
+                });
             match cached.is_some() {
                 true => self.mount.cache_hits.increment(1),
                 false => self.mount.cache_misses.increment(1),
@@ -315,17 +339,28 @@ impl RepoRequest<'_> {
             )),
             BodyMode::None => None,
         };
+        if matches!(self.repo.kind, RepoKind::Group) && self.members.is_empty() {
+            // Its members' formats were disabled since it was configured.
+            let message = format!("the group {} has no member to read from", self.repo.name);
+            return self.deny(Denial::NotFound, &message, None).await;
+        }
         let rendered_at = self.app.services.doc_cache.now();
+        let cache_as = cacheable.then(|| (key.to_owned(), rendered_at));
         let handle_started = std::time::Instant::now();
         // The plugin call and the answer are boxed: their futures are large,
         // and a warm hit, which needs neither, should not carry them.
-        let reply = match Box::pin(self.handle(route, caller, body)).await {
-            Ok(reply) => reply,
+        let answer = match self.repo.kind {
+            RepoKind::Group => Box::pin(self.walk_members(route, &caller, body)).await,
+            _ => Box::pin(self.handle(route, &caller, body, self.repo, self.mount))
+                .await
+                .map(|reply| (reply, self.repo.name.as_str())),
+        };
+        let (reply, answered_by) = match answer {
+            Ok(answer) => answer,
             Err(failure) => return self.failed(failure),
         };
         let handle_time = handle_started.elapsed();
-        let mut response =
-            Box::pin(self.respond(reply, cacheable.then(|| (key.to_owned(), rendered_at)))).await;
+        let mut response = Box::pin(self.respond(reply, answered_by, cache_as)).await;
         self.complete_challenge(&mut response, None);
         // Where the time went, and which plugin build answered, for clients,
         // benchmarks and the reload tests (W3C Server-Timing).
@@ -341,14 +376,18 @@ impl RepoRequest<'_> {
         response
     }
 
+    /// The plugin's answer from the catalog of `repo`, served at `mount`
+    /// (the request's own, or a member of its group).
     async fn handle(
         &self,
         route: &runtime::Route,
-        caller: Caller,
+        caller: &Caller,
         body: Option<IncomingBody>,
+        repo: &RepoInfo,
+        mount: &mounts::Mount,
     ) -> Result<Reply, PluginFailure> {
         let ctx = runtime::RequestContext {
-            repo: self.repo.clone(),
+            repo: repo.clone(),
             head: self.head().clone(),
             route_id: route.id.clone(),
             caller: runtime::WitCaller {
@@ -365,11 +404,14 @@ impl RepoRequest<'_> {
             .handle(
                 services,
                 ctx,
-                caller,
+                caller.clone(),
                 self.client,
                 &route.access,
                 body,
-                self.mount.upstream.clone(),
+                Via {
+                    upstream: mount.upstream.clone(),
+                    group: (repo.name != self.repo.name).then(|| self.repo.name.clone()),
+                },
             )
             .await
     }

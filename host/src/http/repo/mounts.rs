@@ -29,6 +29,11 @@ pub struct Mount {
 }
 
 impl Mount {
+    /// A group's members, as configured.
+    pub fn members(&self) -> &[String] {
+        self.spec.as_ref().map_or(&[], |s| &s.members)
+    }
+
     fn new(repo: RepoInfo, format: String, spec: Option<RepositorySpec>) -> Self {
         let name = repo.name.clone();
         Mount {
@@ -142,7 +147,38 @@ impl Mounts {
         });
         Ok((self.table.load()[name].clone(), rest))
     }
+
+    /// The repositories a group's reads walk, in order: its members, a
+    /// nested group's in its place (configuration refuses cycles; the depth
+    /// bound only keeps a broken table from looping), each once.
+    pub fn leaves(&self, group: &Mount, is_format: &dyn Fn(&str) -> bool) -> Vec<Arc<Mount>> {
+        let mut leaves: Vec<Arc<Mount>> = Vec::new();
+        let mut todo: Vec<(String, usize)> = group
+            .members()
+            .iter()
+            .rev()
+            .map(|m| (m.clone(), 1))
+            .collect();
+        while let Some((name, depth)) = todo.pop() {
+            let Ok((mount, _)) = self.resolve(&name, is_format) else {
+                continue;
+            };
+            match mount.repo.kind {
+                RepoKind::Group if depth < MAX_DEPTH => {
+                    let nested = mount.members().iter().rev();
+                    todo.extend(nested.map(|m| (m.clone(), depth + 1)));
+                }
+                RepoKind::Group => {}
+                _ if leaves.iter().any(|l| l.repo.name == mount.repo.name) => {}
+                _ => leaves.push(mount),
+            }
+        }
+        leaves
+    }
 }
+
+/// Groups nested deeper than this are not walked.
+const MAX_DEPTH: usize = 8;
 
 fn repo_info(settings: &Settings, name: &str, kind: RepoKind, settings_json: String) -> RepoInfo {
     RepoInfo {

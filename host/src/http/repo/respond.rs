@@ -19,22 +19,30 @@ use std::sync::Arc;
 const INLINE_BLOB_BYTES: u64 = 64 << 10;
 
 impl RepoRequest<'_> {
-    /// `cache_as`: the key and generation of a GET/HEAD render, which a
-    /// cacheable 200 document is stored under.
+    /// `answered_by`: the repository whose catalog the reply came from (a
+    /// group's member); `cache_as`: the key and generation of a GET/HEAD
+    /// render, which a cacheable 200 document is stored under.
     pub(super) async fn respond(
         &self,
         mut reply: Reply,
+        answered_by: &str,
         cache_as: Option<(DocKey, u64)>,
     ) -> Response {
         let reason = reason_phrase(reply.reason.take());
-        with_reason(self.respond_with(reply, cache_as).await, reason)
+        let response = self.respond_with(reply, answered_by, cache_as).await;
+        with_reason(response, reason)
     }
 
-    async fn respond_with(&self, reply: Reply, cache_as: Option<(DocKey, u64)>) -> Response {
+    async fn respond_with(
+        &self,
+        reply: Reply,
+        answered_by: &str,
+        cache_as: Option<(DocKey, u64)>,
+    ) -> Response {
         let freshness = reply.freshness;
         match reply.body {
             ReplyBody::Blob(blake3) => {
-                let size = match blob::lookup(&self.app.services, &self.repo.name, &blake3).await {
+                let size = match blob::lookup(&self.app.services, answered_by, &blake3).await {
                     Ok(size) => size,
                     Err(response) => return response,
                 };
@@ -64,7 +72,7 @@ impl RepoRequest<'_> {
             ReplyBody::Bytes(bytes) => {
                 let changed_ms = match (&reply.cache, &cache_as) {
                     (Some(hint), Some((_, rendered_at))) if reply.status == 200 => {
-                        self.changed_ms(&hint.tags, *rendered_at).await
+                        self.changed_ms(answered_by, &hint.tags, *rendered_at).await
                     }
                     _ => None,
                 };
@@ -205,16 +213,14 @@ impl RepoRequest<'_> {
     /// documents were all dropped (a signing key rotated), Unix ms. A write
     /// since `rendered_at` may or may not be in the bytes, so such a
     /// document gets no time rather than one newer than its content.
-    async fn changed_ms(&self, tags: &[String], rendered_at: u64) -> Option<u64> {
+    async fn changed_ms(&self, repo: &str, tags: &[String], rendered_at: u64) -> Option<u64> {
         let services = &self.app.services;
-        let changed = services
-            .catalog
-            .last_change(&self.repo.name, tags)
-            .await
-            .ok()??;
+        let changed = services.catalog.last_change(repo, tags).await.ok()??;
         let cache = &services.doc_cache;
-        cache
-            .unchanged_since(&self.repo.name, tags, rendered_at)
+        let unchanged = |source: &&str| cache.unchanged_since(source, tags, rendered_at);
+        self.sources
+            .iter()
+            .all(unchanged)
             .then_some((changed.max(0) as u64).max(cache.dropped_at_ms()))
     }
 

@@ -46,6 +46,7 @@ fn user(name: &str) -> Caller {
 
 fn scope(services: &Arc<Services>, caller: Caller, route: Vec<Grant>) -> RequestScope {
     RequestScope {
+        through_group: None,
         services: services.clone(),
         plugin: "npm".into(),
         repo: REPO.into(),
