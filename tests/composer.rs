@@ -49,11 +49,16 @@ fn upload(server: &Server, auth: Option<&str>, version: &str, zip: &[u8]) -> Rep
 
 /// A fresh project that knows only Wharf, with the credentials in auth.json.
 fn project(dir: &Path, server: &Server, token: &str) {
+    project_of(dir, server, "composer", token)
+}
+
+/// The same, with the repository `repo` of `server`.
+fn project_of(dir: &Path, server: &Server, repo: &str, token: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let composer_json = serde_json::json!({
         "name": "test/app",
         "repositories": [
-            {"type": "composer", "url": format!("{}/composer/", server.url)},
+            {"type": "composer", "url": format!("{}/{repo}/", server.url)},
             {"packagist.org": false},
         ],
         "config": {"secure-http": false},
@@ -173,4 +178,62 @@ fn composer_requires_what_was_uploaded() {
     project(&four, &server, &token);
     composer(&four, &home, &["require", PACKAGE]);
     assert_eq!(greet(&four), "hello from 1.1.0");
+}
+
+#[test]
+fn composer_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
+    let upstream = Server::start(&[PluginEntry {
+        format: "composer",
+        extra: "",
+    }]);
+    let token = upstream.create_user("alice", "alice-password");
+    let alice = basic("alice", &token);
+    for version in ["1.0.0", "1.1.0"] {
+        let reply = upload(&upstream, Some(&alice), version, &package_zip(version));
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+
+    let proxy = Server::start_proxy("composer", &format!("{}/composer/", upstream.url), "", &[]);
+    let reader = proxy.create_user("alice", "alice-password");
+    let work = tempfile::tempdir().unwrap();
+    let one = work.path().join("one");
+    project_of(&one, &proxy, "composer-proxy", &reader);
+    composer(
+        &one,
+        &work.path().join("home-one"),
+        &["require", &format!("{PACKAGE}:^1.0")],
+    );
+    assert_eq!(greet(&one), "hello from 1.1.0");
+
+    // Dist URLs lead back to the proxy; the zip is the upstream's, byte for byte.
+    let p2 = proxy
+        .get(&format!("/composer-proxy/p2/{PACKAGE}.json"))
+        .json();
+    let newest = &p2["packages"][PACKAGE][0];
+    assert_eq!(
+        newest["dist"]["url"],
+        format!("{}/composer-proxy/dists/{PACKAGE}/1.1.0.0.zip", proxy.url)
+    );
+    let zip = send_with(ureq::get(newest["dist"]["url"].as_str().unwrap()), None);
+    assert!(zip.body == package_zip("1.1.0"));
+
+    // The upstream goes away: a fresh project with an empty cache installs
+    // what the proxy has seen, and the metadata says it is stale.
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let two = work.path().join("two");
+    project_of(&two, &proxy, "composer-proxy", &reader);
+    composer(
+        &two,
+        &work.path().join("home-two"),
+        &["require", &format!("{PACKAGE}:^1.0")],
+    );
+    assert_eq!(greet(&two), "hello from 1.1.0");
+    let stale = proxy.get(&format!("/composer-proxy/p2/{PACKAGE}.json"));
+    assert_eq!(stale.status, 200);
+    assert!(stale.is_stale(), "{:?}", stale.headers);
+    // What it never saw is Composer's "not found", not a hang.
+    let never = proxy.get("/composer-proxy/p2/acme/never-seen.json");
+    assert!(matches!(never.status, 404 | 502 | 504), "{}", never.status);
+    assert_eq!(never.json()["status"], "error");
 }

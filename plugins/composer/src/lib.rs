@@ -10,8 +10,11 @@
 
 pub mod metadata;
 pub mod names;
+mod proxy;
 pub mod upload;
 
+#[cfg(test)]
+mod proxy_tests;
 #[cfg(test)]
 mod tests;
 
@@ -93,6 +96,9 @@ fn access(action: Action, vendor: &str, package: &str) -> Vec<Access> {
 
 /// `GET dists/{vendor}/{package}/{normalized}.zip`: the host streams the zip.
 fn dist(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::dist(req);
+    }
     let name = names::package(req.param("vendor"), req.param("package"))?;
     let file = req.param("file");
     if file.contains('/') {

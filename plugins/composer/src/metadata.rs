@@ -67,6 +67,9 @@ pub fn p2_file(file: &str) -> (&str, bool) {
 
 /// `GET packages.json`.
 pub fn root(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::root(req);
+    }
     let base = req.base_url();
     let mut doc = json!({
         "packages": [],
@@ -81,6 +84,9 @@ pub fn root(req: &mut Request) -> Result<Response, HttpError> {
 
 /// `GET p2/{vendor}/{package}.json` or `~dev.json`.
 pub fn p2(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::p2(req);
+    }
     let file = req.param("file");
     if !file.ends_with(".json") {
         return Err(HttpError::not_found("p2 documents end in .json"));

@@ -40,7 +40,7 @@ fn upload(version: &str, zip: Vec<u8>) -> (wharf_sdk::types::Route, wharf_sdk::R
     .unwrap()
 }
 
-fn get(path: &str) -> wharf_sdk::Response {
+pub(crate) fn get(path: &str) -> wharf_sdk::Response {
     TestRequest::new(Method::Get, path)
         .send::<Composer>()
         .unwrap()
