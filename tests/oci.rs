@@ -960,3 +960,123 @@ fn podman_pushes_and_pulls() {
         "{err}"
     );
 }
+
+/// A proxy repository at `/v2/oci-proxy/…` of a registry that wants
+/// registry tokens (another Wharf, anonymous reads off): skopeo pulls an
+/// image and a multi-arch index through it byte for byte, the host doing
+/// the upstream's token flow with the repository's credentials; with the
+/// upstream stopped the same pulls still succeed from the cache.
+#[test]
+fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
+    let upstream = Server::start_with_env(
+        &[PluginEntry {
+            format: "oci",
+            extra: "",
+        }],
+        &[("WHARF_ANONYMOUS_READ", "false")],
+    );
+    let token = upstream.create_user("ci", "ci-password");
+    upstream.create_user("mirror", "mirror-password");
+    let up_host = upstream.url.trim_start_matches("http://").to_string();
+    let skopeo = Skopeo {
+        home: tempfile::tempdir().unwrap(),
+    };
+    let work = tempfile::tempdir().unwrap();
+    let image = work.path().join("image");
+    write_layout(&image, layout_image(&image, "amd64", 3));
+    let multi = work.path().join("multi");
+    let manifests = vec![
+        layout_image(&multi, "amd64", 1),
+        layout_image(&multi, "arm64", 1),
+    ];
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
+    let top = layout_blob(&multi, OCI_INDEX, &serde_json::to_vec(&index).unwrap());
+    write_layout(&multi, top.clone());
+    for (layout, name) in [(&image, "org/app"), (&multi, "org/multi")] {
+        let src = format!("oci:{}:v1", layout.display());
+        let dest = format!("docker://{up_host}/{name}:v1");
+        let creds = format!("ci:{token}");
+        skopeo.ok(&[
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &creds,
+            &src,
+            &dest,
+        ]);
+    }
+
+    let proxy = Server::start_proxy(
+        "oci",
+        &format!("{}/", upstream.url),
+        "upstream_username = \"mirror\"\nupstream_password_env = \"MIRROR_PASSWORD\"\n",
+        &[("MIRROR_PASSWORD", "mirror-password")],
+    );
+    let host = proxy.url.trim_start_matches("http://").to_string();
+    let pull = |name: &str, into: &str| {
+        let dest = work.path().join(into);
+        let src = format!("docker://{host}/oci-proxy/{name}:v1");
+        let dest_ref = format!("oci:{}:v1", dest.display());
+        skopeo.ok(&[
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--src-no-creds",
+            &src,
+            &dest_ref,
+        ]);
+        dest
+    };
+    assert_eq!(assert_same_blobs(&image, &pull("org/app", "one")), 5);
+    assert_eq!(
+        assert_same_blobs(&multi, &pull("org/multi", "multi-one")),
+        7
+    );
+    let manifest = |name: &str| {
+        let url = format!("{}/v2/oci-proxy/{name}/manifests/v1", proxy.url);
+        send(ureq::get(&url).set("Accept", &format!("{OCI_MANIFEST}, {OCI_INDEX}")))
+    };
+    let served = manifest("org/multi");
+    assert_eq!(served.header("content-type"), Some(OCI_INDEX));
+    assert_eq!(
+        served.header("docker-content-digest"),
+        top["digest"].as_str()
+    );
+    let tags = proxy.get("/v2/oci-proxy/org/app/tags/list").json();
+    assert_eq!(tags["tags"], json!(["v1"]));
+    // The registry's own repository does not see the proxy's images.
+    assert_eq!(proxy.get("/v2/org/app/manifests/v1").status, 404);
+
+    // A proxy is read-only, in the registry's error shape.
+    let refused = call(
+        &proxy,
+        "POST",
+        "/v2/oci-proxy/org/app/blobs/uploads/",
+        &basic("admin", wharf_tests::ADMIN_PASSWORD),
+        None,
+    );
+    assert_eq!(refused.status, 405, "{}", refused.text());
+    assert!(refused.json()["errors"][0]["code"].is_string());
+
+    // The upstream goes away: the same pulls work from the cache, the
+    // manifests marked stale.
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(assert_same_blobs(&image, &pull("org/app", "two")), 5);
+    assert_eq!(
+        assert_same_blobs(&multi, &pull("org/multi", "multi-two")),
+        7
+    );
+    assert!(manifest("org/app").is_stale());
+}
+
+/// An OCI request to `server` with `Authorization: <auth>`.
+fn call(server: &Server, method: &str, path: &str, auth: &str, body: Option<&[u8]>) -> Reply {
+    let request = ureq::request(method, &format!("{}{path}", server.url))
+        .set("Authorization", auth)
+        .set("Content-Type", "application/octet-stream");
+    send_with(request, body)
+}

@@ -65,6 +65,26 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// The caller at `repository`, an OCI repository served below the
+    /// registry (`/v2/<repository>/…`): a registry token's grants of
+    /// `<repository>/<name>` are grants of `<name>` there.
+    pub fn at_oci_repository(mut self, repository: &str) -> Caller {
+        if let Some(token) = &mut self.token {
+            let prefix = format!("{repository}/");
+            token.repository = repository.to_string();
+            token.grants = std::mem::take(&mut token.grants)
+                .into_iter()
+                .filter_map(|g| {
+                    let package = g.package.strip_prefix(&prefix)?.to_string();
+                    Some(Grant { package, ..g })
+                })
+                .collect();
+        }
+        self
+    }
+}
+
 /// What a registry token is good for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenScope {
@@ -600,6 +620,25 @@ mod tests {
             name: name.into(),
             actions: actions.iter().map(|a| a.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_registry_token_below_the_registry_keeps_that_repositorys_grants() {
+        let grant = |package: &str| Grant {
+            package: package.into(),
+            actions: vec![Action::Read],
+        };
+        let caller = Caller {
+            token: Some(TokenScope {
+                repository: "oci".into(),
+                grants: vec![grant("org/app"), grant("mirror/library/alpine")],
+            }),
+            ..Caller::default()
+        };
+        let at = caller.at_oci_repository("mirror");
+        let token = at.token.unwrap();
+        assert_eq!(token.repository, "mirror");
+        assert_eq!(token.grants, vec![grant("library/alpine")]);
     }
 
     #[tokio::test]

@@ -4,9 +4,10 @@
 //! never with a registry token: a short-lived token cannot be exchanged for
 //! another, wider or later one. For each requested
 //! `scope=repository:<name>:<actions>` the token grants the subset of
-//! actions the caller's permissions allow on `<name>` of the OCI registry,
-//! the one Wharf repository tokens are issued for. The client then retries
-//! its request with `Authorization: Bearer <token>`.
+//! actions the caller's permissions allow on `<name>` of the OCI registry
+//! (or on `<name>` of the OCI repository `<repo>` for `<repo>/<name>`, which
+//! is served at `/v2/<repo>/`). The client then retries its request with
+//! `Authorization: Bearer <token>`.
 
 use super::{App, ClientIp, host_error, locked_out};
 use crate::registry_token::{self, LIFETIME_SECS, REPOSITORY, ResourceAccess};
@@ -47,9 +48,15 @@ pub async fn issue(
         let Some((name, actions)) = registry_token::parse_scope(&scope) else {
             continue;
         };
+        // `<repo>/<name>`: a name of another OCI repository under `/v2/`.
+        let mount = app.mounts.oci_repository(&name);
+        let (repository, package) = match &mount {
+            Some((mount, package)) => (mount.repo.name.as_str(), *package),
+            None => (REPOSITORY, name.as_str()),
+        };
         // One permission check per action, with all a finer model needs.
         let granted = registry_token::grant(&actions, |action| {
-            auth.permits_on(&caller, action, REPOSITORY, Some(&name))
+            auth.permits_on(&caller, action, repository, Some(package))
         });
         access.push(ResourceAccess {
             kind: "repository".into(),

@@ -22,6 +22,9 @@ fn unknown(name: &str, digest: &str) -> HttpError {
 }
 
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::blob(req);
+    }
     let (name, digest) = params(req)?;
     // A manifest is content too: some clients fetch it through the blob route.
     let asset = match repo::find_blob(&name, &digest)? {

@@ -56,6 +56,9 @@ fn link(path: &str, last: &str, n: usize) -> String {
 
 /// `GET /v2/<name>/tags/list`: tags in lexical order.
 pub fn tags(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::tags(req);
+    }
     let name = req.param("name").to_string();
     names::name(&name)?;
     let n = page_size(req)?;
@@ -96,6 +99,9 @@ pub fn repositories(req: &mut Request) -> Result<Response, HttpError> {
 /// whose `subject` is `digest`, optionally only those of one artifactType.
 /// The spec has no paging here: the index lists every referrer entry.
 pub fn referrers(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::referrers(req);
+    }
     let name = req.param("name").to_string();
     names::name(&name)?;
     let subject = req.param("digest").to_string();

@@ -9,6 +9,7 @@ mod discovery;
 mod error;
 mod manifest;
 mod names;
+mod proxy;
 mod store;
 mod upload;
 

@@ -343,6 +343,9 @@ pub fn accepts(accept: Option<&str>, media_type: &str) -> bool {
 
 /// `GET`/`HEAD /v2/<name>/manifests/<reference>`.
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::manifest(req);
+    }
     let name = req.param("name").to_string();
     names::name(&name)?;
     let raw = req.param("reference").to_string();

@@ -148,7 +148,10 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
         client: ClientIp::of(&parts.extensions).0,
     };
     let started = std::time::Instant::now();
-    let response = request.run(body).await;
+    let mut response = request.run(body).await;
+    if let Some(prefix) = mounts::oci_prefix(&mount) {
+        mounts::prefix_registry_paths(response.headers_mut(), &prefix);
+    }
     mount.seconds.record(started.elapsed().as_secs_f64());
     mount.answered(response.status().as_u16());
     response
@@ -236,6 +239,13 @@ impl RepoRequest<'_> {
         if matches!(self.repo.kind, RepoKind::Group) && route.access.iter().any(writes) {
             return Box::pin(self.in_hosted_member(body)).await;
         }
+        // Registry tokens are the registry's: one below it (`/v2/<repo>/`)
+        // takes the token's grants of `<repo>/…`.
+        let below_registry = mounts::oci_prefix(self.mount).is_some();
+        let authenticate_on = match below_registry {
+            true => registry_token::REPOSITORY,
+            false => &self.repo.name,
+        };
         let caller = match self
             .app
             .services
@@ -243,10 +253,11 @@ impl RepoRequest<'_> {
             .authenticate_on(
                 header_str(self.headers, "authorization"),
                 self.client,
-                &self.repo.name,
+                authenticate_on,
             )
             .await
         {
+            Ok(c) if below_registry => c.at_oci_repository(&self.repo.name),
             Ok(c) => c,
             Err(AuthError::InvalidCredentials) => {
                 return self
@@ -526,11 +537,16 @@ impl RepoRequest<'_> {
             .get(header::WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
+        // Below the registry (`/v2/<repo>/…`), a scope names `<repo>/<name>`.
+        let scoped = scope.map(|(package, _)| match mounts::oci_prefix(self.mount) {
+            Some(_) => format!("{}/{package}", self.repo.name),
+            None => package.to_string(),
+        });
         let challenge = match asked {
             None => "Basic realm=\"wharf\"".to_string(),
             Some(b) if b.eq_ignore_ascii_case("bearer") => registry_token::challenge(
                 &self.app.services.settings.base_url(),
-                scope.map(|(package, _)| package),
+                scoped.as_deref(),
                 scope.map_or(&[], |(_, needs)| needs),
             ),
             Some(_) => return,

@@ -8,7 +8,9 @@ use crate::repositories::{Kind, RepositorySpec};
 use crate::runtime::{RepoInfo, RepoKind};
 use crate::telemetry;
 use arc_swap::ArcSwap;
+use axum::http::{HeaderMap, HeaderValue, header};
 use metrics::{Counter, Histogram};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -117,18 +119,29 @@ impl Mounts {
     /// The repository a path addresses and the path below its mount, still
     /// percent-encoded: `/v2/…` is the OCI registry, `/<repo>/…` a configured
     /// repository or the zero-config one of the format `is_format` knows.
+    ///
+    /// Another OCI repository (a proxy, a group, a second hosted one) is
+    /// `/v2/<repo>/…`, as container clients need a registry root: its
+    /// plugin sees `v2/…` as at the registry (see [`oci_prefix`]).
     pub fn resolve<'p>(
         &self,
         path: &'p str,
         is_format: impl Fn(&str) -> bool,
-    ) -> Result<(Arc<Mount>, &'p str), String> {
+    ) -> Result<(Arc<Mount>, Cow<'p, str>), String> {
         let path = path.trim_start_matches('/');
+        if let Some((mount, rest)) = path
+            .strip_prefix("v2/")
+            .and_then(|p| self.oci_repository(p))
+        {
+            return Ok((mount, Cow::Owned(format!("v2/{rest}"))));
+        }
         // The registry at `/v2/` is the repository registry tokens serve.
         let (name, rest) = if path == "v2" || path.starts_with("v2/") {
             (crate::registry_token::REPOSITORY, path)
         } else {
             path.split_once('/').unwrap_or((path, ""))
         };
+        let rest = Cow::Borrowed(rest);
         if let Some(mount) = self.table.load().get(name) {
             return Ok((mount.clone(), rest));
         }
@@ -146,6 +159,15 @@ impl Mounts {
             table
         });
         Ok((self.table.load()[name].clone(), rest))
+    }
+
+    /// `<repo>/<rest>` (a path below `/v2/`, or a registry token scope's
+    /// name) of a configured OCI repository other than the registry's own.
+    pub fn oci_repository<'p>(&self, path: &'p str) -> Option<(Arc<Mount>, &'p str)> {
+        let (name, rest) = path.split_once('/')?;
+        let mount = self.table.load().get(name)?.clone();
+        let other = mount.format == OCI && name != crate::registry_token::REPOSITORY;
+        other.then_some((mount, rest))
     }
 
     /// The repositories a group's reads walk, in order: its members, a
@@ -177,6 +199,35 @@ impl Mounts {
     }
 }
 
+/// The format whose repositories are addressed under `/v2/`.
+const OCI: &str = "oci";
+
+/// The path prefix that addresses `mount` below `/v2/` (`/v2/<repo>`), when
+/// it is an OCI repository other than the registry's own: the paths its
+/// plugin writes into `Location` and `Link` (`/v2/…`) need it.
+pub fn oci_prefix(mount: &Mount) -> Option<String> {
+    let other = mount.format == OCI && mount.repo.name != crate::registry_token::REPOSITORY;
+    other.then(|| format!("/v2/{}", mount.repo.name))
+}
+
+/// Puts `prefix` before the registry paths (`/v2/…`) of `Location` and
+/// `Link` headers.
+pub fn prefix_registry_paths(headers: &mut HeaderMap, prefix: &str) {
+    for name in [header::LOCATION, header::LINK] {
+        let Some(value) = headers.get(&name).and_then(|v| v.to_str().ok()) else {
+            continue;
+        };
+        let prefixed = value.replacen("</v2/", &format!("<{prefix}/"), 1);
+        let prefixed = match prefixed.strip_prefix("/v2/") {
+            Some(rest) => format!("{prefix}/{rest}"),
+            None => prefixed,
+        };
+        if let Ok(value) = HeaderValue::from_str(&prefixed) {
+            headers.insert(name, value);
+        }
+    }
+}
+
 /// Groups nested deeper than this are not walked.
 const MAX_DEPTH: usize = 8;
 
@@ -186,5 +237,40 @@ fn repo_info(settings: &Settings, name: &str, kind: RepoKind, settings_json: Str
         kind,
         base_url: format!("{}/{}/", settings.base_url(), name),
         settings_json,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_paths_get_the_repositorys_prefix() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::LOCATION,
+            HeaderValue::from_static("/v2/org/app/blobs/uploads/1"),
+        );
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_static("</v2/org/app/tags/list?last=b&n=2>; rel=\"next\""),
+        );
+        prefix_registry_paths(&mut headers, "/v2/mirror");
+        assert_eq!(
+            headers[header::LOCATION],
+            "/v2/mirror/org/app/blobs/uploads/1"
+        );
+        assert_eq!(
+            headers[header::LINK],
+            "</v2/mirror/org/app/tags/list?last=b&n=2>; rel=\"next\""
+        );
+        // An absolute URL elsewhere is left alone.
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::LOCATION,
+            HeaderValue::from_static("https://cdn.test/v2/x"),
+        );
+        prefix_registry_paths(&mut headers, "/v2/mirror");
+        assert_eq!(headers[header::LOCATION], "https://cdn.test/v2/x");
     }
 }
