@@ -10,7 +10,7 @@ use wharf_sdk::{Response, hex};
 
 use crate::Maven;
 use crate::layout::Algo;
-use crate::store;
+use crate::{sidecar, store};
 
 const JAR: &str = "com/example/demo/1.0/demo-1.0.jar";
 const BYTES: &[u8] = b"PK\x03\x04 pretend jar of demo 1.0";
@@ -162,4 +162,25 @@ fn a_snapshot_file_redeployed_in_place_is_passed_through_not_kept() {
     assert!(store::get(path).unwrap().is_none());
     mock::serve_upstream(path, 200, "build 2");
     assert_eq!(get(path).body_bytes(), b"build 2");
+}
+
+#[test]
+fn upstream_sidecars_are_read_in_the_shapes_repositories_write() {
+    let sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+    for body in [
+        sha1.to_string(),
+        format!("{sha1}\n"),
+        format!("{}  demo-1.0.jar", sha1.to_ascii_uppercase()),
+        format!("SHA1(demo-1.0.jar)= {sha1}"),
+    ] {
+        assert_eq!(
+            sidecar::parse(body.as_bytes(), Algo::Sha1).as_deref(),
+            Some(sha1),
+            "{body}"
+        );
+    }
+    for body in ["", "not a digest", &sha1[1..], "<html>404</html>"] {
+        assert_eq!(sidecar::parse(body.as_bytes(), Algo::Sha1), None, "{body}");
+    }
+    assert_eq!(sidecar::parse(sha1.as_bytes(), Algo::Sha256), None);
 }

@@ -9,7 +9,7 @@ use crate::layout::Algo;
 /// A sidecar is one digest, perhaps followed by a file name.
 const SIDECAR_LIMIT: usize = 4 * 1024;
 
-/// The upstream's `algo` digest of the file at `url`, lower-case hex;
+/// The upstream's `algo` digest of the file at `file_url`, lower-case hex;
 /// `None` when it publishes none (404, 410) or one that is no digest.
 pub fn fetch(file_url: &str, algo: Algo) -> Result<Option<String>, HttpError> {
     let url = format!("{file_url}.{}", algo.name());

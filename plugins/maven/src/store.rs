@@ -5,7 +5,10 @@
 //! signatures, each timestamped SNAPSHOT build) is an asset of that version
 //! at its layout path, whose `metadata_json` holds the file's facts
 //! ([`Stored`]). Maven deploys a version file by file in separate `PUT`s, so
-//! the first file publishes the version and later ones are added to it.
+//! the first file publishes the version and later ones are added to it. A
+//! proxy records a pulled file the same way, before its bytes are stored:
+//! its facts hold the digests the upstream promised, and size and the rest
+//! are read from the blob when needed ([`Stored::completed`]).
 
 use serde::{Deserialize, Serialize};
 use wharf_sdk::catalog::{self, Asset, Owner, Publication, VersionRow};
