@@ -134,6 +134,17 @@ fn an_unreachable_upstream_with_nothing_kept_is_a_bad_gateway() {
 }
 
 #[test]
+fn group_level_metadata_passes_through_like_an_artifacts() {
+    upstream_with(BYTES);
+    let prefixes = "<metadata><plugins><plugin><prefix>demo</prefix></plugin></plugins></metadata>";
+    mock::serve_upstream("com/example/plugins/maven-metadata.xml", 200, prefixes);
+    assert_eq!(
+        text(&get("com/example/plugins/maven-metadata.xml")),
+        prefixes
+    );
+}
+
+#[test]
 fn stale_metadata_still_answers_with_the_upstream_down() {
     upstream_with(BYTES);
     assert_eq!(get(METADATA).status, 200);
