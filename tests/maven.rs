@@ -1,7 +1,9 @@
 //! Maven, end to end: Debian's `mvn` 3.8 deploys a release (jar, pom,
 //! sources) and two builds of a SNAPSHOT to a running wharf, then resolves
 //! them with only Wharf into fresh local repositories; plus the refusals
-//! (release redeploy, anonymous deploy).
+//! (release redeploy, anonymous deploy). A project then builds against a
+//! proxy repository of a second Wharf, and again from the proxy's store once
+//! that upstream is gone.
 //!
 //! Maven plugins used: maven-deploy-plugin 3.0.0 (`deploy:deploy-file`) and
 //! maven-dependency-plugin 3.5.0 (`dependency:get`), from the Debian packages
@@ -28,6 +30,17 @@ struct Maven {
 
 impl Maven {
     fn new(server: &Server, token: &str) -> Maven {
+        let url = format!("{}/maven/", server.url);
+        Maven::with_settings(url.clone(), settings(&url, token))
+    }
+
+    /// A client whose only repository is `url` (a proxy), plugins from Debian.
+    fn of_proxy(url: String) -> Maven {
+        let settings = proxy_settings(&url);
+        Maven::with_settings(url, settings)
+    }
+
+    fn with_settings(url: String, settings: String) -> Maven {
         let have_mvn = Command::new("sh")
             .args(["-c", "command -v mvn"])
             .output()
@@ -41,9 +54,8 @@ impl Maven {
              or see install_clients in xtask/src/main.rs for the Debian packages"
         );
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("{}/maven/", server.url);
         std::fs::write(dir.path().join("empty-settings.xml"), "<settings/>\n").unwrap();
-        std::fs::write(dir.path().join("settings.xml"), settings(&url, token)).unwrap();
+        std::fs::write(dir.path().join("settings.xml"), settings).unwrap();
         Maven { dir, url }
     }
 
@@ -139,6 +151,38 @@ fn settings(url: &str, token: &str) -> String {
     </profile>
   </profiles>
   <activeProfiles><activeProfile>wharf</activeProfile></activeProfiles>
+</settings>
+"#
+    )
+}
+
+/// A proxy as the only repository, overriding `central` (and with strict
+/// checksums); plugins still come from Debian's packaged repository.
+fn proxy_settings(url: &str) -> String {
+    format!(
+        r#"<settings>
+  <profiles>
+    <profile>
+      <id>proxy</id>
+      <repositories>
+        <repository>
+          <id>central</id>
+          <url>{url}</url>
+          <releases><checksumPolicy>fail</checksumPolicy></releases>
+          <snapshots><enabled>false</enabled></snapshots>
+        </repository>
+      </repositories>
+      <pluginRepositories>
+        <pluginRepository>
+          <id>central</id>
+          <url>file://{DEBIAN_REPO}</url>
+          <releases><checksumPolicy>ignore</checksumPolicy></releases>
+          <snapshots><enabled>false</enabled></snapshots>
+        </pluginRepository>
+      </pluginRepositories>
+    </profile>
+  </profiles>
+  <activeProfiles><activeProfile>proxy</activeProfile></activeProfiles>
 </settings>
 "#
     )
@@ -265,4 +309,139 @@ fn mvn_deploys_and_resolves_releases_and_snapshots() {
             .status,
         404
     );
+}
+
+/// A jar with one compiled class, `org.wharf.e2e.Greeter`, whose `hello()`
+/// returns `greeting`.
+fn greeter_jar(mvn: &Maven, greeting: &str) -> PathBuf {
+    let src = mvn.path("greeter/org/wharf/e2e");
+    std::fs::create_dir_all(&src).unwrap();
+    let java = format!(
+        "package org.wharf.e2e;\npublic class Greeter {{\n    \
+         public static String hello() {{ return \"{greeting}\"; }}\n}}\n"
+    );
+    std::fs::write(src.join("Greeter.java"), java).unwrap();
+    let classes = mvn.path("greeter-classes");
+    let jar = mvn.path("demo-1.0.jar");
+    let (ok, out, err) = run(Command::new("javac")
+        .arg("-d")
+        .arg(&classes)
+        .arg(src.join("Greeter.java")));
+    assert!(ok, "javac failed:\n{out}\n{err}");
+    let (ok, out, err) = run(Command::new("jar")
+        .arg("cf")
+        .arg(&jar)
+        .arg("-C")
+        .arg(&classes)
+        .arg("."));
+    assert!(ok, "jar failed:\n{out}\n{err}");
+    jar
+}
+
+/// A project that depends on `org.wharf.e2e:demo` in `[1.0,2.0)` (a range:
+/// Maven reads `maven-metadata.xml` to pick the version) and calls it.
+fn app_project(mvn: &Maven) {
+    let pom = r#"<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>org.wharf.e2e</groupId>
+  <artifactId>app</artifactId>
+  <version>1.0</version>
+  <dependencies>
+    <dependency>
+      <groupId>org.wharf.e2e</groupId>
+      <artifactId>demo</artifactId>
+      <version>[1.0,2.0)</version>
+    </dependency>
+  </dependencies>
+</project>
+"#;
+    std::fs::write(mvn.path("pom.xml"), pom).unwrap();
+    let app = "public class App {\n    public static void main(String[] a) {\n        \
+               System.out.println(org.wharf.e2e.Greeter.hello());\n    }\n}\n";
+    std::fs::write(mvn.path("App.java"), app).unwrap();
+}
+
+/// Resolves the project's classpath into the local repository `local`,
+/// compiles `App.java` against it and runs it: what it prints.
+fn build_and_run(mvn: &Maven, local: &str) -> String {
+    let cp_file = mvn.path(&format!("{local}.classpath"));
+    mvn.ok(
+        local,
+        &[
+            "dependency:build-classpath",
+            &format!("-Dmdep.outputFile={}", cp_file.display()),
+        ],
+    );
+    let classpath = std::fs::read_to_string(&cp_file).unwrap();
+    assert!(classpath.contains("demo-1.0.jar"), "{classpath}");
+    let out_dir = mvn.path(&format!("{local}-classes"));
+    let (ok, out, err) = run(Command::new("javac")
+        .args(["-cp", classpath.trim(), "-d"])
+        .arg(&out_dir)
+        .arg(mvn.path("App.java")));
+    assert!(ok, "javac App.java failed:\n{out}\n{err}");
+    let runtime = format!("{}:{}", out_dir.display(), classpath.trim());
+    let (ok, out, err) = run(Command::new("java").args(["-cp", &runtime, "App"]));
+    assert!(ok, "java App failed:\n{out}\n{err}");
+    out.trim().to_string()
+}
+
+#[test]
+fn mvn_builds_through_a_proxy_and_from_its_store_when_the_upstream_is_gone() {
+    let upstream = Server::start(&[PluginEntry {
+        format: "maven",
+        extra: "",
+    }]);
+    let token = upstream.create_user("deployer", "deployer-password");
+    let publisher = Maven::new(&upstream, &token);
+    let jar_file = greeter_jar(&publisher, "hello through the proxy");
+    let pom = b"<project><modelVersion>4.0.0</modelVersion><groupId>org.wharf.e2e</groupId>\
+<artifactId>demo</artifactId><version>1.0</version></project>\n";
+    let pom_file = publisher.write("demo-1.0.pom", pom);
+    let (ok, out) = publisher.deploy(
+        "wharf",
+        "1.0",
+        &jar_file,
+        &[&format!("-DpomFile={}", pom_file.display())],
+    );
+    assert!(ok, "deploy to the upstream failed:\n{out}");
+
+    let proxy = Server::start_proxy("maven", &format!("{}/maven/", upstream.url), "", &[]);
+    let client = Maven::of_proxy(format!("{}/maven-proxy/", proxy.url));
+    app_project(&client);
+    assert_eq!(build_and_run(&client, "local-1"), "hello through the proxy");
+
+    // The jar is the upstream's, byte for byte, and so is the metadata.
+    let jar = read(jar_file);
+    let resolved = client.path("local-1/org/wharf/e2e/demo/1.0/demo-1.0.jar");
+    assert!(
+        read(resolved) == jar,
+        "the resolved jar differs from the deployed one"
+    );
+    let path = "org/wharf/e2e/demo/1.0/demo-1.0.jar";
+    let served = proxy.get(&format!("/maven-proxy/{path}"));
+    assert!(served.status == 200 && served.body == jar);
+    let metadata = "org/wharf/e2e/demo/maven-metadata.xml";
+    assert_eq!(
+        proxy.get(&format!("/maven-proxy/{metadata}")).body,
+        upstream.get(&format!("/maven/{metadata}")).body
+    );
+    assert_eq!(
+        proxy
+            .get("/maven-proxy/org/wharf/e2e/nothing/1.0/nothing-1.0.jar")
+            .status,
+        404
+    );
+
+    // The upstream goes away: a fresh local repository still resolves,
+    // from the proxy's store (and its last copy of the metadata).
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(build_and_run(&client, "local-2"), "hello through the proxy");
+    let resolved = client.path("local-2/org/wharf/e2e/demo/1.0/demo-1.0.jar");
+    assert!(read(resolved) == jar, "the jar from the store differs");
+    let sha1 = proxy.get(&format!("/maven-proxy/{path}.sha1")).text();
+    assert_eq!(sha1.len(), 40, "{sha1}");
+    let missing = proxy.get("/maven-proxy/org/wharf/e2e/other/1.0/other-1.0.jar");
+    assert!(matches!(missing.status, 502 | 504), "{}", missing.status);
 }

@@ -1,6 +1,8 @@
 //! Raw, end to end with plain HTTP calls (what curl and CI scripts send):
 //! uploads, Range and HEAD downloads, listings, overwrite rules, refusals,
-//! and a hot reload of the plugin while a download loop runs.
+//! and a hot reload of the plugin while a download loop runs; curl through a
+//! proxy repository of a second Wharf, and from its store once that upstream
+//! is gone.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -228,4 +230,60 @@ fn the_plugin_guide_shows_the_raw_plugin() {
         source.lines().count() < 300,
         "raw is the SDK's proof: under 300 lines"
     );
+}
+
+/// `curl -fsS -o out url`: whether it succeeded, and what it said.
+fn curl(url: &str, out: &std::path::Path) -> (bool, String) {
+    let (ok, stdout, stderr) = wharf_tests::run(
+        std::process::Command::new("curl")
+            .args(["-fsS", "--max-time", "60", "-o"])
+            .arg(out)
+            .arg(url),
+    );
+    (ok, format!("{stdout}{stderr}"))
+}
+
+#[test]
+fn curl_downloads_through_a_proxy_and_from_its_store_when_the_upstream_is_gone() {
+    let (upstream, alice, _config) = start();
+    let data: Vec<u8> = (0..50_000u32).flat_map(|i| (i * 7).to_le_bytes()).collect();
+    let created = put(
+        &upstream,
+        Some(&alice),
+        "/raw/tools/2.1/tool%20kit.bin",
+        &data,
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+
+    let proxy = Server::start_proxy("raw", &format!("{}/raw/", upstream.url), "", &[]);
+    let url = format!("{}/raw-proxy/tools/2.1/tool%20kit.bin", proxy.url);
+    let work = tempfile::tempdir().unwrap();
+    let first = work.path().join("first.bin");
+    let (ok, said) = curl(&url, &first);
+    assert!(ok, "curl through the proxy failed: {said}");
+    assert!(std::fs::read(&first).unwrap() == data, "bytes differ");
+
+    // The proxy lists what it keeps; the upstream's 404 is raw's.
+    let listing = proxy.get("/raw-proxy/tools/2.1/").json();
+    assert_eq!(
+        listing["entries"],
+        serde_json::json!([{"name": "tool kit.bin", "size": data.len()}])
+    );
+    let missing = proxy.get("/raw-proxy/tools/2.1/missing.bin");
+    assert_eq!(missing.status, 404);
+    assert!(missing.json()["error"].is_string(), "{}", missing.text());
+
+    // The upstream goes away: the kept file is still served, whole.
+    drop(upstream);
+    let second = work.path().join("second.bin");
+    let (ok, said) = curl(&url, &second);
+    assert!(ok, "curl from the proxy's store failed: {said}");
+    assert!(std::fs::read(&second).unwrap() == data, "bytes differ");
+    let unreachable = proxy.get("/raw-proxy/tools/2.1/never-pulled.bin");
+    assert!(
+        matches!(unreachable.status, 502 | 504),
+        "{}",
+        unreachable.status
+    );
+    assert!(unreachable.json()["error"].is_string());
 }

@@ -19,6 +19,8 @@ pub enum Algo {
 }
 
 impl Algo {
+    pub const EVERY: [Algo; 4] = [Algo::Md5, Algo::Sha1, Algo::Sha256, Algo::Sha512];
+
     const ALL: [(Algo, &str); 4] = [
         (Algo::Md5, ".md5"),
         (Algo::Sha1, ".sha1"),
@@ -32,6 +34,16 @@ impl Algo {
             Algo::Sha1 => "sha1",
             Algo::Sha256 => "sha256",
             Algo::Sha512 => "sha512",
+        }
+    }
+
+    /// Length of the digest in hex.
+    pub fn hex_len(self) -> usize {
+        match self {
+            Algo::Md5 => 32,
+            Algo::Sha1 => 40,
+            Algo::Sha256 => 64,
+            Algo::Sha512 => 128,
         }
     }
 

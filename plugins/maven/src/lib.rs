@@ -2,15 +2,20 @@
 //! and dependency resolution. Each directory version is a catalog version
 //! and each deployed file an asset of it (see `store`), checksum sidecars
 //! are answered from the digests the host computed while storing, and
-//! `maven-metadata.xml` is generated from the catalog. See
+//! `maven-metadata.xml` is generated from the catalog. A proxy repository
+//! reads through to its upstream instead (`proxy`). See
 //! docs/formats/maven.md.
 
 mod deploy;
 mod layout;
 mod metadata;
+mod proxy;
 mod serve;
+mod sidecar;
 mod store;
 
+#[cfg(test)]
+mod proxy_tests;
 #[cfg(test)]
 mod tests;
 

@@ -7,9 +7,12 @@ use sha2::{Digest, Sha256, Sha512};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::layout::{self, Algo, Target};
-use crate::{metadata, store};
+use crate::{metadata, proxy, store};
 
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::get(req);
+    }
     let path = layout::parse(req.param("path")).map_err(|e| HttpError::not_found(e.message))?;
     let package = path.package();
     let target = path.target_path();
@@ -43,7 +46,7 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     Ok(response.cacheable(&[&package], &[]))
 }
 
-fn text(digest: String) -> Response {
+pub fn text(digest: String) -> Response {
     Response::bytes(200, "text/plain", digest.into_bytes())
 }
 

@@ -5,12 +5,15 @@
 //! signatures, each timestamped SNAPSHOT build) is an asset of that version
 //! at its layout path, whose `metadata_json` holds the file's facts
 //! ([`Stored`]). Maven deploys a version file by file in separate `PUT`s, so
-//! the first file publishes the version and later ones are added to it.
+//! the first file publishes the version and later ones are added to it. A
+//! proxy records a pulled file the same way, before its bytes are stored:
+//! its facts hold the digests the upstream promised, and size and the rest
+//! are read from the blob when needed ([`Stored::completed`]).
 
 use serde::{Deserialize, Serialize};
 use wharf_sdk::catalog::{self, Asset, Owner, Publication, VersionRow};
-use wharf_sdk::types::{BlobInfo, StoreError};
-use wharf_sdk::{HttpError, Meta};
+use wharf_sdk::types::{BlobInfo, StoreError, Write};
+use wharf_sdk::{HttpError, Meta, blobs};
 
 use crate::layout::{Algo, Build, File};
 
@@ -43,18 +46,76 @@ impl Stored {
         let d = &blob.digests;
         let hex = |v: &Option<String>| v.clone().unwrap_or_default();
         Stored {
-            file: file.name.clone(),
-            classifier: file.classifier.clone(),
-            extension: file.extension.clone(),
-            timestamp: file.build.as_ref().map(|b| b.timestamp.clone()),
-            build_number: file.build.as_ref().map(|b| b.number),
             size: blob.size,
             md5: hex(&d.md5),
             sha1: hex(&d.sha1),
             sha256: hex(&d.sha256),
             sha512: hex(&d.sha512),
             blake3: d.blake3.clone(),
+            ..Stored::facts(file)
+        }
+    }
+
+    /// What the path says about a file; no bytes yet.
+    fn facts(file: &File) -> Stored {
+        Stored {
+            file: file.name.clone(),
+            classifier: file.classifier.clone(),
+            extension: file.extension.clone(),
+            timestamp: file.build.as_ref().map(|b| b.timestamp.clone()),
+            build_number: file.build.as_ref().map(|b| b.number),
+            size: 0,
+            md5: String::new(),
+            sha1: String::new(),
+            sha256: String::new(),
+            sha512: String::new(),
+            blake3: String::new(),
             added_at: 0,
+        }
+    }
+
+    /// A file a proxy is about to pull: the digests the upstream promised
+    /// (the host checks them before recording), the rest unknown until the
+    /// blob is stored ([`Stored::completed`]).
+    pub fn promised(file: &File, promises: &[(Algo, String)]) -> Stored {
+        let mut stored = Stored::facts(file);
+        for (algo, hex) in promises {
+            *stored.digest_mut(*algo) = hex.clone();
+        }
+        stored
+    }
+
+    /// With what a proxy's record left out (size, md5, and any SHA the
+    /// upstream did not publish) taken from the stored blob's digests.
+    pub fn completed(mut self) -> Result<Stored, HttpError> {
+        let missing = self.size == 0 || Algo::EVERY.iter().any(|a| self.digest(*a).is_empty());
+        if !missing {
+            return Ok(self);
+        }
+        let Some(blob) = blobs::stat(&self.blake3)? else {
+            return Ok(self);
+        };
+        self.size = blob.size;
+        let d = blob.digests;
+        for (algo, known) in [
+            (Algo::Md5, d.md5),
+            (Algo::Sha1, d.sha1),
+            (Algo::Sha256, d.sha256),
+            (Algo::Sha512, d.sha512),
+        ] {
+            if let Some(hex) = known.filter(|_| self.digest(algo).is_empty()) {
+                *self.digest_mut(algo) = hex;
+            }
+        }
+        Ok(self)
+    }
+
+    fn digest_mut(&mut self, algo: Algo) -> &mut String {
+        match algo {
+            Algo::Md5 => &mut self.md5,
+            Algo::Sha1 => &mut self.sha1,
+            Algo::Sha256 => &mut self.sha256,
+            Algo::Sha512 => &mut self.sha512,
         }
     }
 
@@ -109,39 +170,64 @@ pub fn save(
     stored: &Stored,
     replace: bool,
 ) -> Result<(), StoreError> {
-    let asset = Asset {
-        path: path.to_string(),
-        blake3: stored.blake3.clone(),
-        content_type: content_type(&file.extension).into(),
-        metadata_json: serde_json::to_string(stored).expect("serializable metadata"),
-        added_at: 0,
-    };
+    let asset = asset(file, path, stored);
     if catalog::get_version(package, &file.version)?.is_none() {
-        let publication = Publication {
-            version: VersionRow {
-                package: package.to_string(),
-                version: file.version.clone(),
-                // Nothing is release-wide: Maven's facts are per file.
-                metadata_json: "{}".into(),
-                yanked: false,
-                deprecated: None,
-                published_at: 0,
-            },
-            assets: vec![asset.clone()],
-            tags: Vec::new(),
-        };
-        match catalog::publish(publication) {
+        match catalog::publish(publication(package, file, asset.clone())) {
             // Another deploy published the version (or this very path)
             // meanwhile: add to it like any later file.
             Err(StoreError::AlreadyExists) => {}
             done => return done,
         }
     }
-    let owner = Owner {
+    catalog::put_asset(owner(package, file), asset, replace)
+}
+
+/// The write that records a file the way [`save`] stores it, for a proxy's
+/// pull (applied by the host later, so it cannot retry as `save` does).
+pub fn record(
+    package: &str,
+    file: &File,
+    path: &str,
+    stored: &Stored,
+) -> Result<Write, StoreError> {
+    let asset = asset(file, path, stored);
+    Ok(match catalog::get_version(package, &file.version)? {
+        None => Write::Publish(publication(package, file, asset)),
+        Some(_) => Write::PutAsset((owner(package, file), asset, false)),
+    })
+}
+
+fn asset(file: &File, path: &str, stored: &Stored) -> Asset {
+    Asset {
+        path: path.to_string(),
+        blake3: stored.blake3.clone(),
+        content_type: content_type(&file.extension).into(),
+        metadata_json: serde_json::to_string(stored).expect("serializable metadata"),
+        added_at: 0,
+    }
+}
+
+fn publication(package: &str, file: &File, asset: Asset) -> Publication {
+    Publication {
+        version: VersionRow {
+            package: package.to_string(),
+            version: file.version.clone(),
+            // Nothing is release-wide: Maven's facts are per file.
+            metadata_json: "{}".into(),
+            yanked: false,
+            deprecated: None,
+            published_at: 0,
+        },
+        assets: vec![asset],
+        tags: Vec::new(),
+    }
+}
+
+fn owner(package: &str, file: &File) -> Owner {
+    Owner {
         package: package.to_string(),
         version: Some(file.version.clone()),
-    };
-    catalog::put_asset(owner, asset, replace)
+    }
 }
 
 /// What a file is served as.

@@ -4,6 +4,7 @@
 //! which owners and permissions apply to, is its first segment: `PUT
 //! releases/1.0/app.tgz` writes the package `releases`. See docs/formats/raw.md.
 
+mod proxy;
 use serde_json::json;
 use wharf_sdk::catalog::{self, Asset, Owner};
 use wharf_sdk::types::{DigestSet, PluginInfo, StoreError};
@@ -71,8 +72,9 @@ fn get(req: &mut Request) -> Result<Response, HttpError> {
     if req.head.raw_path.ends_with('/') {
         return list(req);
     }
-    let asset = catalog::find_asset(&path)?
-        .ok_or_else(|| HttpError::not_found(format!("no file {path}")))?;
+    let Some(asset) = catalog::find_asset(&path)? else {
+        return proxy::missing(req, package, path);
+    };
     Ok(Response::blob(&asset.blake3, &asset.content_type).cacheable(&[&package], &[]))
 }
 
@@ -155,9 +157,8 @@ fn list(req: &mut Request) -> Result<Response, HttpError> {
                 Some((sub, _)) => format!("{sub}/"),
                 None => asset.path[dir.len()..].to_string(),
             };
-            let size = serde_json::from_str::<serde_json::Value>(&asset.metadata_json).ok();
             if entries.last().is_none_or(|(last, _)| *last != name) {
-                entries.push((name, size.and_then(|m| m["size"].as_u64())));
+                entries.push((name, proxy::listed_size(asset)?));
             }
         }
         page.last()
