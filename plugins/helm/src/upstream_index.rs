@@ -134,3 +134,49 @@ impl Events<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn charts(text: &str) -> Result<(Vec<(String, usize)>, Header), String> {
+        let mut seen = Vec::new();
+        let header = for_each_chart(text, |name, entries| {
+            seen.push((name.to_string(), entries.len()));
+            Flow::Continue
+        })?;
+        Ok((seen, header))
+    }
+
+    #[test]
+    fn charts_are_visited_in_order_with_their_entries() {
+        let text = "apiVersion: v1\nentries:\n  b:\n  - {name: b, version: 1.0.0}\n  - {name: b, version: 2.0.0}\n  a: []\ngenerated: \"2026-12-06T10:00:00Z\"\nserverInfo:\n  contextPath: /x\n";
+        let (seen, header) = charts(text).unwrap();
+        assert_eq!(seen, [("b".to_string(), 2), ("a".to_string(), 0)]);
+        assert_eq!(header.generated.as_deref(), Some("2026-12-06T10:00:00Z"));
+        assert_eq!(charts("apiVersion: v1\nentries:\n").unwrap().0, []);
+        assert_eq!(charts("entries: {}\n").unwrap().0, []);
+    }
+
+    #[test]
+    fn stop_ends_the_walk() {
+        let text = "entries:\n  a: [{name: a}]\n  b: [{name: b}]\n";
+        let mut seen = Vec::new();
+        for_each_chart(text, |name, _| {
+            seen.push(name.to_string());
+            Flow::Stop
+        })
+        .unwrap();
+        assert_eq!(seen, ["a"]);
+    }
+
+    #[test]
+    fn aliases_depth_and_junk_are_refused() {
+        let alias = "entries:\n  a: &x [{name: a}]\n  b: *x\n";
+        assert!(charts(alias).unwrap_err().contains("alias"));
+        let deep = format!("entries:\n  a: {}{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(charts(&deep).unwrap_err().contains("deeper"));
+        assert!(charts("- a list\n").is_err());
+        assert!(charts("entries: [unclosed\n").is_err());
+    }
+}
