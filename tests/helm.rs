@@ -417,6 +417,35 @@ fn helm_pulls_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
         index.text()
     );
 
+    // A signed chart: its provenance file comes through, and --verify passes.
+    let (public, secret) = helm.gpg_key();
+    let sign = [
+        "--sign",
+        "--key",
+        "Wharf Test",
+        "--keyring",
+        secret.to_str().unwrap(),
+    ];
+    let signed = helm.package("hello", "0.2.0", &sign);
+    let prov = std::fs::read(signed.with_extension("tgz.prov")).unwrap();
+    let stored = upload_signed(&upstream, &auth, &signed, &prov);
+    assert_eq!(stored.status, 201, "{}", stored.text());
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    helm.helm_ok(&["repo", "update"]);
+    let verified = helm.dir("verified");
+    let out = helm.helm_ok(&[
+        "pull",
+        "proxy/hello",
+        "--version",
+        "0.2.0",
+        "--verify",
+        "--keyring",
+        public.to_str().unwrap(),
+        "-d",
+        verified.to_str().unwrap(),
+    ]);
+    assert!(out.contains("Chart Hash Verified"), "{out}");
+
     // The upstream goes away: a fresh helm (empty cache and config) adds the
     // proxy and pulls what it has seen; the index is served stale.
     drop(upstream);
