@@ -367,3 +367,101 @@ fn helm_push_and_pull_over_oci() {
         "byte-equal pull over OCI"
     );
 }
+
+#[test]
+fn helm_pulls_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
+    let (upstream, user, token) = start(&["helm"], &[]);
+    let auth = basic(&user, &token);
+    let helm = HelmUser::new();
+    helm.create("hello");
+    let bytes = std::fs::read(helm.package("hello", "0.1.0", &[])).unwrap();
+    let saved = upload(&upstream, Some(&auth), &bytes);
+    assert_eq!(saved.status, 201, "{}", saved.text());
+
+    let proxy = Server::start_proxy("helm", &format!("{}/helm/", upstream.url), "", &[]);
+    let url = format!("{}/helm-proxy/", proxy.url);
+    helm.helm_ok(&["repo", "add", "proxy", &url]);
+    let found = helm.helm_ok(&["search", "repo", "proxy/hello", "--versions"]);
+    assert!(
+        found.contains("proxy/hello") && found.contains("0.1.0"),
+        "{found}"
+    );
+    assert!(
+        found.contains("Wharf's \"hello\": charts — ünïcödé"),
+        "{found}"
+    );
+    let pull = |user: &HelmUser, into: &str| {
+        let dir = user.dir(into);
+        user.helm_ok(&[
+            "pull",
+            "proxy/hello",
+            "--version",
+            "0.1.0",
+            "-d",
+            dir.to_str().unwrap(),
+        ]);
+        std::fs::read(dir.join("hello-0.1.0.tgz")).unwrap()
+    };
+    assert_eq!(
+        pull(&helm, "pulled"),
+        bytes,
+        "byte-equal pull through the proxy"
+    );
+
+    // The index's URLs lead back to the proxy, relative as a hosted one's.
+    let index = send(ureq::get(&format!("{url}index.yaml")));
+    assert_eq!(index.status, 200);
+    assert!(
+        index.text().contains("- \"charts/hello-0.1.0.tgz\""),
+        "{}",
+        index.text()
+    );
+
+    // A signed chart: its provenance file comes through, and --verify passes.
+    let (public, secret) = helm.gpg_key();
+    let sign = [
+        "--sign",
+        "--key",
+        "Wharf Test",
+        "--keyring",
+        secret.to_str().unwrap(),
+    ];
+    let signed = helm.package("hello", "0.2.0", &sign);
+    let prov = std::fs::read(signed.with_extension("tgz.prov")).unwrap();
+    let stored = upload_signed(&upstream, &auth, &signed, &prov);
+    assert_eq!(stored.status, 201, "{}", stored.text());
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    helm.helm_ok(&["repo", "update"]);
+    let verified = helm.dir("verified");
+    let out = helm.helm_ok(&[
+        "pull",
+        "proxy/hello",
+        "--version",
+        "0.2.0",
+        "--verify",
+        "--keyring",
+        public.to_str().unwrap(),
+        "-d",
+        verified.to_str().unwrap(),
+    ]);
+    assert!(out.contains("Chart Hash Verified"), "{out}");
+
+    // The upstream goes away: a fresh helm (empty cache and config) adds the
+    // proxy and pulls what it has seen; the index is served stale.
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let fresh = HelmUser::new();
+    fresh.helm_ok(&["repo", "add", "proxy", &url]);
+    assert_eq!(
+        pull(&fresh, "again"),
+        bytes,
+        "pulled from the proxy's store"
+    );
+    let stale = send(ureq::get(&format!("{url}index.yaml")));
+    assert_eq!(stale.status, 200);
+    assert!(stale.is_stale(), "{:?}", stale.headers);
+    // A chart it never pulled is helm's error, not a hang.
+    let never = send(ureq::get(&format!("{url}charts/never-1.0.0.tgz")));
+    assert_eq!(never.status, 404, "{}", never.text());
+    assert!(never.json()["error"].is_string());
+}

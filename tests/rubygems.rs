@@ -329,3 +329,92 @@ fn rubygems_end_to_end() {
     let out = bob.gem_ok(dir, &["owner", "wharf-e2e-hello", "--host", &bob.host()]);
     assert!(out.contains("- bob") && !out.contains("- alice"), "{out}");
 }
+
+#[test]
+fn bundle_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
+    let upstream = Server::start(&[PluginEntry {
+        format: "rubygems",
+        extra: "",
+    }]);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let alice = RubyUser::new(&upstream, &upstream.create_user("alice", "alice-password"));
+    for file in [
+        base(&alice, dir),
+        hello(&alice, dir, "1.0.0"),
+        hello(&alice, dir, "1.1.0"),
+    ] {
+        let (ok, out, err) = alice.push(dir, &file);
+        assert!(ok, "{out}{err}");
+    }
+
+    let proxy = Server::start_proxy("rubygems", &format!("{}/rubygems/", upstream.url), "", &[]);
+    let key = proxy.create_user("bob", "bob-password");
+    let source = format!("{}/rubygems-proxy/", proxy.url);
+    let gemfile = |name: &str| {
+        let path = dir.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(
+            path.join("Gemfile"),
+            format!("source \"{source}\"\n\ngem \"wharf-e2e-hello\"\n"),
+        )
+        .unwrap();
+        path
+    };
+    let greet = |user: &RubyUser, app: &Path| {
+        let script = "require 'wharf_e2e_hello'; puts WharfE2eHello.greet";
+        user.bundle_ok(app, &["exec", "ruby", "-e", script])
+    };
+
+    // bundle install with the proxy as the only source.
+    let bob = RubyUser::new(&proxy, &key);
+    let app = gemfile("app");
+    bob.bundle_ok(&app, &["install"]);
+    assert_eq!(locked(&app, "wharf-e2e-hello").as_deref(), Some("1.1.0"));
+    assert_eq!(locked(&app, "wharf-e2e-base").as_deref(), Some("1.0.0"));
+    assert_eq!(
+        greet(&bob, &app).trim(),
+        "hello from wharf-e2e-base via hello 1.1.0"
+    );
+    // The .gem is the upstream's, byte for byte.
+    let pulled = proxy.get("/rubygems-proxy/gems/wharf-e2e-hello-1.1.0.gem");
+    assert_eq!(pulled.status, 200);
+    assert_eq!(
+        pulled.body,
+        std::fs::read(dir.join("wharf-e2e-hello-1.1.0.gem")).unwrap()
+    );
+    // gem install --source: the proxy's Marshal indexes and quick specs.
+    let carol = RubyUser::new(&proxy, &key);
+    let out = carol.gem_ok(
+        dir,
+        &[
+            "install",
+            "wharf-e2e-hello",
+            "--clear-sources",
+            "--source",
+            &source,
+            "--no-document",
+        ],
+    );
+    assert!(out.contains("wharf-e2e-hello-1.1.0"), "{out}");
+    assert!(carol.gem_home().join("gems/wharf-e2e-base-1.0.0").is_dir());
+
+    // The upstream goes away: a fresh machine installs what the proxy has
+    // seen, and the compact index says it is stale.
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let fresh = RubyUser::new(&proxy, &key);
+    let again = gemfile("again");
+    fresh.bundle_ok(&again, &["install"]);
+    assert_eq!(locked(&again, "wharf-e2e-hello").as_deref(), Some("1.1.0"));
+    assert_eq!(
+        greet(&fresh, &again).trim(),
+        "hello from wharf-e2e-base via hello 1.1.0"
+    );
+    let stale = proxy.get("/rubygems-proxy/info/wharf-e2e-hello");
+    assert_eq!(stale.status, 200);
+    assert!(stale.is_stale(), "{:?}", stale.headers);
+    // A gem it never saw is gem's "not found", not a hang.
+    let never = proxy.get("/rubygems-proxy/gems/never-seen-1.0.0.gem");
+    assert!(matches!(never.status, 404 | 502 | 504), "{}", never.status);
+}

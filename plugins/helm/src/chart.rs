@@ -186,7 +186,7 @@ const STRING_LISTS: &[&str] = &["keywords", "sources"];
 
 /// Helm's `Metadata` fields of `root`, typed; unknown fields are left out
 /// (Helm drops them too).
-fn metadata(root: &Node) -> Result<Map<String, Value>, String> {
+pub fn metadata(root: &Node) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(v) = value {

@@ -18,6 +18,15 @@ pub fn document(root: &serde_json::Map<String, Value>) -> String {
     out
 }
 
+/// One `key: value` at `level`, for a document written piece by piece (a
+/// proxy's index, one chart at a time).
+pub fn pair(out: &mut String, key: &str, value: &Value, level: usize) {
+    indent(out, level);
+    key_of(out, key);
+    out.push(':');
+    node(out, value, level);
+}
+
 fn indent(out: &mut String, level: usize) {
     for _ in 0..level {
         out.push_str("  ");

@@ -88,7 +88,10 @@ fn everything() -> Result<(Charts, u64), HttpError> {
 /// `GET index.yaml`. `generated` is the latest publish time, not the
 /// clock: the document stays a function of the catalog, so it caches (the
 /// response's `Last-Modified` also moves on deletes).
-pub fn index_yaml(_: &mut Request) -> Result<Response, HttpError> {
+pub fn index_yaml(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::index_yaml(req);
+    }
     let (charts, latest) = everything()?;
     let mut entries = Map::new();
     for (name, rows) in &charts {
@@ -141,6 +144,9 @@ pub fn api_version(req: &mut Request) -> Result<Response, HttpError> {
 
 /// `GET charts/{name}-{version}.tgz` and `….tgz.prov`: streamed by the host.
 pub fn file(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::file(req);
+    }
     let file = req.param("file");
     let missing = || HttpError::not_found(format!("no file charts/{file}"));
     let (name, _, prov) = chart::split_file(file).ok_or_else(missing)?;

@@ -10,8 +10,12 @@ pub mod chart;
 pub mod emit;
 pub mod index;
 pub mod prov;
+pub mod proxy;
 pub mod upload;
+pub mod upstream_index;
 
+#[cfg(test)]
+mod proxy_tests;
 #[cfg(test)]
 mod tests;
 

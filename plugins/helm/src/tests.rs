@@ -14,11 +14,11 @@ fn send(req: TestRequest) -> (Route, Response) {
     req.send::<Helm>().expect("the request classifies")
 }
 
-fn get(path: &str) -> Response {
+pub(crate) fn get(path: &str) -> Response {
     send(TestRequest::new(Method::Get, path)).1
 }
 
-fn text(r: &Response) -> String {
+pub(crate) fn text(r: &Response) -> String {
     String::from_utf8_lossy(r.body_bytes()).into_owned()
 }
 
@@ -56,7 +56,7 @@ pub fn chart(name: &str, version: &str) -> Vec<u8> {
     )
 }
 
-fn sha256_of(bytes: &[u8]) -> String {
+pub(crate) fn sha256_of(bytes: &[u8]) -> String {
     use sha2::Digest;
     wharf_sdk::hex(sha2::Sha256::digest(bytes))
 }

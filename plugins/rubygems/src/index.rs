@@ -117,7 +117,7 @@ pub fn info_body(releases: &[Release]) -> String {
 }
 
 /// A compact index document with the validators Bundler checks.
-fn compact(body: String, tags: &[&str]) -> Response {
+pub fn compact(body: String, tags: &[&str]) -> Response {
     let md5 = hex::encode(Md5::digest(body.as_bytes()));
     let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body.as_bytes()));
     Response::bytes(200, "text/plain; charset=utf-8", body.into_bytes())
@@ -129,6 +129,9 @@ fn compact(body: String, tags: &[&str]) -> Response {
 
 /// `GET info/{gem}`.
 pub fn info(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::info(req);
+    }
     let name = req.param("gem");
     let missing = || HttpError::not_found(format!("This gem could not be found: {name}"));
     if !gem::valid_name(name) {
@@ -142,7 +145,10 @@ pub fn info(req: &mut Request) -> Result<Response, HttpError> {
 }
 
 /// `GET names`: every gem with a live version.
-pub fn names(_: &mut Request) -> Result<Response, HttpError> {
+pub fn names(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::listing("names");
+    }
     let mut body = String::from("---\n");
     for name in gems()? {
         if releases(&name)?.iter().any(|r| !r.yanked) {
@@ -157,7 +163,10 @@ pub fn names(_: &mut Request) -> Result<Response, HttpError> {
 /// versions and the MD5 of its `info` body. Regenerated, not appended: a
 /// client appending by `Range` finds the MD5 ETag of its result wrong and
 /// fetches the whole file (Bundler's rule).
-pub fn versions(_: &mut Request) -> Result<Response, HttpError> {
+pub fn versions(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::listing("versions");
+    }
     let mut lines = String::new();
     let mut first: Option<u64> = None;
     for name in gems()? {
@@ -187,6 +196,9 @@ pub fn versions(_: &mut Request) -> Result<Response, HttpError> {
 
 /// `GET gems/{file}`: the .gem, streamed by the host.
 pub fn gem_file(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::gem_file(req);
+    }
     let file = req.param("file");
     let missing = || HttpError::not_found("This gem could not be found");
     let name = gem_of_file(file)
@@ -199,6 +211,9 @@ pub fn gem_file(req: &mut Request) -> Result<Response, HttpError> {
 /// `GET quick/Marshal.4.8/{name}-{version}.gemspec.rz`: the
 /// Gem::Specification, Marshal-dumped and deflated (zlib).
 pub fn quick_spec(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::quick_spec(req);
+    }
     let file = req.param("file");
     let missing = || HttpError::not_found("This gem could not be found");
     let name = gem_of_file(file)
@@ -376,14 +391,23 @@ pub fn compare(a: &str, b: &str) -> std::cmp::Ordering {
     std::cmp::Ordering::Equal
 }
 
-pub fn specs(_: &mut Request) -> Result<Response, HttpError> {
+pub fn specs(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::marshal_index("specs.4.8.gz");
+    }
     spec_list(Which::Released)
 }
 
-pub fn latest_specs(_: &mut Request) -> Result<Response, HttpError> {
+pub fn latest_specs(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::marshal_index("latest_specs.4.8.gz");
+    }
     spec_list(Which::Latest)
 }
 
-pub fn prerelease_specs(_: &mut Request) -> Result<Response, HttpError> {
+pub fn prerelease_specs(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return crate::proxy::marshal_index("prerelease_specs.4.8.gz");
+    }
     spec_list(Which::Prerelease)
 }

@@ -6,8 +6,11 @@
 mod gem;
 mod index;
 mod marshal;
+mod proxy;
 mod push;
 
+#[cfg(test)]
+mod proxy_tests;
 #[cfg(test)]
 mod tests;
 

@@ -11,11 +11,11 @@ fn send(req: TestRequest) -> (Route, Response) {
     req.send::<RubyGems>().expect("the request classifies")
 }
 
-fn get(path: &str) -> Response {
+pub(crate) fn get(path: &str) -> Response {
     send(TestRequest::new(Method::Get, path)).1
 }
 
-fn body(r: &Response) -> String {
+pub(crate) fn body(r: &Response) -> String {
     String::from_utf8_lossy(r.body_bytes()).into_owned()
 }
 
