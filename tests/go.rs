@@ -221,6 +221,11 @@ fn go_builds_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     let zip = format!("{ESCAPED}/@v/v1.1.0.zip");
     let from_upstream = send(ureq::get(&format!("{}/go/{zip}", upstream.url)));
     assert!(send(ureq::get(&format!("{through}{zip}"))).body == from_upstream.body);
+    // The version the build used is kept: its go.mod and its zip.
+    let kept = proxy.sql(&format!(
+        "SELECT count(*) FROM assets WHERE path LIKE '{MODULE}/@v/v1.1.0.%'"
+    ));
+    assert_eq!(kept.trim(), "2");
     // What neither has is the plain-text 404 the go command falls through.
     let missing = send(ureq::get(&format!("{through}example.com/nothing/@v/list")));
     assert_eq!(missing.status, 404);
@@ -235,7 +240,11 @@ fn go_builds_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     std::thread::sleep(std::time::Duration::from_millis(1200));
     let offline = tempfile::tempdir().unwrap();
     let out = go_ok(offline.path(), &app, &["run", "."]);
-    assert_eq!(out.trim(), "hello from v1.1.0");
+    assert!(
+        out.contains(&format!("go: downloading {MODULE} v1.1.0")),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l == "hello from v1.1.0"), "{out}");
     let list = send(ureq::get(&format!("{through}{ESCAPED}/@v/list")));
     assert_eq!(list.status, 200);
     assert!(list.is_stale(), "{:?}", list.headers);
