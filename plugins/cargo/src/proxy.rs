@@ -30,11 +30,22 @@ pub fn index(name: &str) -> Result<Response, HttpError> {
         Ok(None) => Err(missing()),
         // Nothing of the upstream's left: what was pulled, if anything.
         Err(e) => match index::from_catalog(name)? {
-            Some(response) => Ok(response),
+            Some(response) => Ok(from_the_catalog(response)),
             None => Err(e),
         },
     }
 }
+
+/// An answer of what was pulled, made because the upstream failed: marked
+/// stale as the host marks its stale answers, and not kept in the host's
+/// document cache (which would keep it past the upstream's return).
+fn from_the_catalog(mut response: Response) -> Response {
+    response.cache = None;
+    response.header("warning", STALE_WARNING)
+}
+
+/// What the host says of a stale answer.
+const STALE_WARNING: &str = "110 - \"Response is Stale\"";
 
 /// `GET api/v1/crates/{name}/{version}/download`: from the store once
 /// pulled, from the upstream (streamed while it is stored) the first time.

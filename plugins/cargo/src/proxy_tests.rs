@@ -77,6 +77,13 @@ fn a_crate_is_pulled_once_checked_and_recorded_like_a_publish() {
     mock::take_upstream_down();
     let index = get("de/mo/demo");
     assert_eq!(index.status, 200);
+    assert!(index.cache.is_none(), "not kept past the upstream's return");
+    assert!(
+        index
+            .headers
+            .iter()
+            .any(|(n, v)| n == "warning" && v.starts_with("110"))
+    );
     let line: Value = serde_json::from_slice(index.body_bytes()).unwrap();
     assert_eq!(
         (line["vers"].as_str(), line["yanked"].as_bool()),

@@ -31,7 +31,7 @@ pub fn list(req: &mut Request) -> Result<Response, HttpError> {
             Ok(Response::bytes(200, "text/plain; charset=utf-8", body).cacheable(&[&module], &[]))
         }
         Fetched::Missing => Err(missing(&module)),
-        Fetched::Failed(e) => serve::list(req).map_err(|_| e),
+        Fetched::Failed(e) => serve::list(req).map(from_the_catalog).map_err(|_| e),
     }
 }
 
@@ -42,7 +42,7 @@ pub fn latest(req: &mut Request) -> Result<Response, HttpError> {
     match document(&url, INFO_LIMIT, &module)? {
         Fetched::Body(body) => Ok(json(body).cacheable(&[&module], &[])),
         Fetched::Missing => Err(missing(&module)),
-        Fetched::Failed(e) => serve::latest(req).map_err(|_| e),
+        Fetched::Failed(e) => serve::latest(req).map(from_the_catalog).map_err(|_| e),
     }
 }
 
@@ -64,7 +64,7 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
         return match document(&url, INFO_LIMIT, &what)? {
             Fetched::Body(body) => Ok(json(body).cacheable(&[&module], &[])),
             Fetched::Missing => Err(missing(&what)),
-            Fetched::Failed(e) => serve::file(req).map_err(|_| e),
+            Fetched::Failed(e) => serve::file(req).map(from_the_catalog).map_err(|_| e),
         };
     }
     let path = asset_path(&module, &name, ext);
@@ -90,6 +90,17 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
         )),
     }
 }
+
+/// An answer of what was pulled, made because the upstream failed: marked
+/// stale as the host marks its stale answers, and not kept in the host's
+/// document cache (which would keep it past the upstream's return).
+fn from_the_catalog(mut response: Response) -> Response {
+    response.cache = None;
+    response.header("warning", STALE_WARNING)
+}
+
+/// What the host says of a stale answer.
+const STALE_WARNING: &str = "110 - \"Response is Stale\"";
 
 /// The go command's cue to try the next proxy, or report this text.
 fn missing(what: &str) -> HttpError {

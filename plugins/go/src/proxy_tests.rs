@@ -74,7 +74,14 @@ fn files_are_pulled_once_recorded_and_served_with_the_upstream_gone() {
     // Gone, with nothing of it cached: the catalog answers.
     mock::with(|h| h.upstream.as_mut().unwrap().answers.clear());
     mock::take_upstream_down();
-    assert_eq!(get(&format!("{ESCAPED}/@v/list")).body_bytes(), b"v1.0.0\n");
+    let list = get(&format!("{ESCAPED}/@v/list"));
+    assert_eq!(list.body_bytes(), b"v1.0.0\n");
+    assert!(list.cache.is_none(), "not kept past the upstream's return");
+    assert!(
+        list.headers
+            .iter()
+            .any(|(n, v)| n == "warning" && v.starts_with("110"))
+    );
     assert_eq!(
         get(&format!("{ESCAPED}/@latest")).body_json()["Version"],
         "v1.0.0"
