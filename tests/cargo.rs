@@ -489,7 +489,7 @@ fn private_registry() {
 }
 
 /// A proxy of another Wharf's hosted repository: a fresh CARGO_HOME builds
-/// through it; a `.crate` whose bytes break its index line's `cksum`
+/// through it; a version published upstream shows after the TTL; a `.crate` whose bytes break its index line's `cksum`
 /// reaches no client and is not kept; with the upstream stopped, another
 /// fresh CARGO_HOME still resolves and builds from what the proxy has seen.
 #[test]
@@ -536,6 +536,15 @@ fn cargo_builds_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     let from_upstream = upstream.get(&format!("/cargo/{download}"));
     assert_eq!(from_upstream.status, 200);
     assert!(proxy.get(&format!("/cargo-proxy/{download}")).body == from_upstream.body);
+
+    // A version published upstream shows once the metadata TTL has passed.
+    alice.ok(
+        &library(work.path(), "0.3.0"),
+        &["publish", "--registry", "wharf", "--no-verify"],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let index = proxy.get("/cargo-proxy/wh/ar/wharf-e2e-lib").text();
+    assert!(index.contains("\"vers\":\"0.3.0\""), "{index}");
 
     // 0.2.0's stored bytes change upstream, same size: its cksum no longer
     // holds, so the proxy passes on no whole body and keeps nothing.
