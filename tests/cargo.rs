@@ -1,6 +1,8 @@
 //! Cargo, end to end: the real `cargo` against a running wharf through the
 //! sparse index, in a fresh CARGO_HOME: publish, build from the registry,
-//! yank, search, owners, and the refusals a registry owes its users.
+//! yank, search, owners, and the refusals a registry owes its users; and a
+//! proxy repository of a second Wharf, with that upstream running, then
+//! stopped.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,11 +17,16 @@ struct CargoUser {
 
 impl CargoUser {
     fn new(server: &Server, target: &Path, token: Option<&str>) -> CargoUser {
+        CargoUser::of_repository(server, "cargo", target, token)
+    }
+
+    /// A user whose registry `wharf` is the repository `repo` of `server`.
+    fn of_repository(server: &Server, repo: &str, target: &Path, token: Option<&str>) -> CargoUser {
         let home = tempfile::tempdir().unwrap();
         std::fs::write(
             home.path().join("config.toml"),
             format!(
-                "[registries.wharf]\nindex = \"sparse+{}/cargo/\"\n\n\
+                "[registries.wharf]\nindex = \"sparse+{}/{repo}/\"\n\n\
                  [registry]\nglobal-credential-providers = [\"cargo:token\"]\n",
                 server.url
             ),
@@ -479,4 +486,119 @@ fn private_registry() {
     std::fs::remove_file(app.join("Cargo.lock")).unwrap();
     let err = nobody.fails(&app, &["generate-lockfile"]);
     assert!(err.contains("401") || err.contains("token"), "{err}");
+}
+
+/// A proxy of another Wharf's hosted repository: a fresh CARGO_HOME builds
+/// through it; a version published upstream shows after the TTL; a `.crate` whose bytes break its index line's `cksum`
+/// reaches no client and is not kept; with the upstream stopped, another
+/// fresh CARGO_HOME still resolves and builds from what the proxy has seen.
+#[test]
+fn cargo_builds_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
+    // No background scrub: the test changes the upstream's stored bytes.
+    let upstream = cargo_server_with(&[("WHARF_SCRUB_BYTES_PER_SEC", "0")]);
+    let work = tempfile::tempdir().unwrap();
+    let token = upstream.create_user("alice", "alice-password");
+    let alice = CargoUser::new(&upstream, &work.path().join("target"), Some(&token));
+    for version in ["0.1.0", "0.2.0"] {
+        alice.ok(
+            &library(work.path(), version),
+            &["publish", "--registry", "wharf"],
+        );
+    }
+
+    let proxy = Server::start_proxy("cargo", &format!("{}/cargo/", upstream.url), "", &[]);
+    let config = proxy.get("/cargo-proxy/config.json").json();
+    assert_eq!(
+        config["dl"],
+        format!("{}/cargo-proxy/api/v1/crates", proxy.url)
+    );
+    let app = krate(
+        work.path(),
+        "wharf-e2e-proxied-app",
+        "0.0.0",
+        "wharf-e2e-lib = { version = \"=0.1.0\", registry = \"wharf\" }",
+        "main.rs",
+        "fn main() { println!(\"{}\", wharf_e2e_lib::hello()); }\n",
+    );
+    let bob = CargoUser::of_repository(&proxy, "cargo-proxy", &work.path().join("bob"), None);
+    assert_eq!(
+        bob.ok(&app, &["run", "--quiet"]),
+        "hello from wharf-e2e-lib 0.1.0\n"
+    );
+    // The index is the upstream's as it serves it; the .crate its bytes.
+    let index = proxy.get("/cargo-proxy/wh/ar/wharf-e2e-lib");
+    assert_eq!(index.status, 200);
+    assert_eq!(
+        index.text(),
+        upstream.get("/cargo/wh/ar/wharf-e2e-lib").text()
+    );
+    let download = "api/v1/crates/wharf-e2e-lib/0.1.0/download";
+    let from_upstream = upstream.get(&format!("/cargo/{download}"));
+    assert_eq!(from_upstream.status, 200);
+    assert!(proxy.get(&format!("/cargo-proxy/{download}")).body == from_upstream.body);
+
+    // A version published upstream shows once the metadata TTL has passed.
+    alice.ok(
+        &library(work.path(), "0.3.0"),
+        &["publish", "--registry", "wharf", "--no-verify"],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let index = proxy.get("/cargo-proxy/wh/ar/wharf-e2e-lib").text();
+    assert!(index.contains("\"vers\":\"0.3.0\""), "{index}");
+
+    // 0.2.0's stored bytes change upstream, same size: its cksum no longer
+    // holds, so the proxy passes on no whole body and keeps nothing.
+    let blake3 = upstream.sql(
+        "SELECT blake3 FROM assets WHERE path = 'crates/wharf-e2e-lib/wharf-e2e-lib-0.2.0.crate'",
+    );
+    let blake3 = blake3.trim();
+    let file = upstream.dir.path().join(format!(
+        "data/objects/blobs/{}/{}/{blake3}",
+        &blake3[..2],
+        &blake3[2..4]
+    ));
+    let mut tampered = std::fs::read(&file).unwrap();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0xff;
+    std::fs::write(&file, &tampered).unwrap();
+    let url = format!(
+        "{}/cargo-proxy/api/v1/crates/wharf-e2e-lib/0.2.0/download",
+        proxy.url
+    );
+    for _ in 0..2 {
+        assert_eq!(whole_body(&url), None);
+    }
+    let kept = proxy.sql("SELECT count(*) FROM assets WHERE path LIKE '%0.2.0.crate'");
+    assert_eq!(kept.trim(), "0");
+
+    // The upstream goes away: a fresh CARGO_HOME, lock file and target
+    // still resolve and build, the index served stale.
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    std::fs::remove_file(app.join("Cargo.lock")).unwrap();
+    let carol = CargoUser::of_repository(&proxy, "cargo-proxy", &work.path().join("carol"), None);
+    assert_eq!(
+        carol.ok(&app, &["run", "--quiet"]),
+        "hello from wharf-e2e-lib 0.1.0\n"
+    );
+    let stale = proxy.get("/cargo-proxy/wh/ar/wharf-e2e-lib");
+    assert_eq!(stale.status, 200);
+    assert!(stale.is_stale(), "{:?}", stale.headers);
+    // What it never saw is an error in cargo's shape, not a hang.
+    let never = proxy.get("/cargo-proxy/wh/ar/wharf-e2e-never");
+    assert!(
+        never.status == 502 || never.status == 404,
+        "{}",
+        never.status
+    );
+    assert!(never.json()["errors"][0]["detail"].is_string());
+}
+
+/// The whole body of a 200; `None` for an error status or a cut transfer.
+fn whole_body(url: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let response = ureq::get(url).call().ok()?;
+    let mut body = Vec::new();
+    response.into_reader().read_to_end(&mut body).ok()?;
+    Some(body)
 }

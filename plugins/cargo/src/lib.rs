@@ -1,14 +1,19 @@
 //! The Cargo format: the sparse registry index and the registry web API
 //! (publish, download, yank, owners, search), served from the host's catalog
-//! and blob store. See docs/formats/cargo.md.
+//! and blob store; in a proxy repository, from the upstream registry
+//! (`proxy.rs`). See docs/formats/cargo.md.
 
 mod archive;
+mod dl;
 mod index;
 mod names;
 mod owners;
+mod proxy;
 mod publish;
 mod search;
 
+#[cfg(test)]
+mod proxy_tests;
 #[cfg(test)]
 mod tests;
 
@@ -140,6 +145,9 @@ fn config(req: &mut Request) -> Result<Response, HttpError> {
 
 /// `GET api/v1/crates/{name}/{version}/download`: the host streams the `.crate`.
 fn download(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::download(req);
+    }
     let (name, version) = (req.param("name"), req.param("version"));
     let missing = || HttpError::not_found(format!("crate `{name}` has no version {version}"));
     names::validate(name).map_err(|_| missing())?;

@@ -12,7 +12,7 @@ fn send(req: TestRequest) -> (Route, Response) {
     req.send::<Cargo>().expect("the request classifies")
 }
 
-fn get(path: &str) -> Response {
+pub(crate) fn get(path: &str) -> Response {
     send(TestRequest::new(Method::Get, path)).1
 }
 

@@ -1,22 +1,26 @@
 //! The Go modules format: the GOPROXY protocol (`@v/list`, `.info`, `.mod`,
 //! `.zip`, `@latest`) over hosted modules, uploads of module zips checked
 //! against the rules of `golang.org/x/mod/zip`, delete, yank and unyank.
-//! See docs/formats/go.md.
+//! In a proxy repository, the same reads come from the upstream proxy
+//! (`proxy.rs`). See docs/formats/go.md.
 //!
 //! Catalog mapping: a module path (unescaped, as go.mod spells it) is the
 //! package, so owners and permissions follow it; a version is a version row;
 //! its zip and its go.mod are two assets.
 
 pub mod module;
+mod proxy;
 pub mod rules;
 mod serve;
 mod upload;
 
 #[cfg(test)]
+mod proxy_tests;
+#[cfg(test)]
 mod tests;
 
 use wharf_sdk::types::{Access, Action, PluginInfo};
-use wharf_sdk::{Format, Need, Params, Response, Router, register_format};
+use wharf_sdk::{Format, HttpError, Need, Params, Request, Response, Router, register_format};
 
 pub struct Go;
 
@@ -34,9 +38,9 @@ impl Format for Go {
     /// equal (`@` is not allowed in module paths).
     fn router() -> Router {
         Router::new()
-            .get("{module*}/@v/list", "list", READ, serve::list)
-            .get("{module*}/@latest", "latest", READ, serve::latest)
-            .get("{module*}/@v/{file}", "file", READ, serve::file)
+            .get("{module*}/@v/list", "list", READ, list)
+            .get("{module*}/@latest", "latest", READ, latest)
+            .get("{module*}/@v/{file}", "file", READ, file)
             .put("{module*}/@v/{file}", "upload", WRITE, upload::upload)
             .delete("{module*}/@v/{version}", "delete", DELETE, serve::delete)
             .post("{module*}/@v/{version}/yank", "yank", WRITE, serve::yank)
@@ -56,6 +60,28 @@ impl Format for Go {
 }
 
 register_format!(Go);
+
+// The reads, from the catalog or, in a proxy repository, the upstream.
+fn list(req: &mut Request) -> Result<Response, HttpError> {
+    match req.is_proxy() {
+        true => proxy::list(req),
+        false => serve::list(req),
+    }
+}
+
+fn latest(req: &mut Request) -> Result<Response, HttpError> {
+    match req.is_proxy() {
+        true => proxy::latest(req),
+        false => serve::latest(req),
+    }
+}
+
+fn file(req: &mut Request) -> Result<Response, HttpError> {
+    match req.is_proxy() {
+        true => proxy::file(req),
+        false => serve::file(req),
+    }
+}
 
 // Permissions apply to the module path as go.mod spells it, whatever the
 // URL's escaping; a path that does not decode keeps its raw form (the handler

@@ -14,7 +14,7 @@ use crate::module::{self, Version};
 
 /// The module of a read route, or 404 (what proxy.golang.org answers for a
 /// malformed path).
-fn read_module(req: &Request) -> Result<String, HttpError> {
+pub(crate) fn read_module(req: &Request) -> Result<String, HttpError> {
     module::unescape_path(req.param("module"))
         .map_err(|e| HttpError::not_found(format!("not found: {e}")))
 }
@@ -107,16 +107,8 @@ pub(crate) fn rfc3339(unix_millis: u64) -> String {
 /// served: builds that already depend on them keep working.
 pub fn file(req: &mut Request) -> Result<Response, HttpError> {
     let module = read_module(req)?;
-    let file = req.param("file");
-    let Some((escaped, ext)) = file.rsplit_once('.') else {
-        return Err(HttpError::not_found(format!("not found: {file}")));
-    };
-    if !matches!(ext, "info" | "mod" | "zip") {
-        return Err(HttpError::not_found(format!("not found: {file}")));
-    }
-    let version = module::unescape_version(escaped)
-        .map_err(|e| HttpError::not_found(format!("not found: {e}")))?
-        .to_string();
+    let (version, ext) = file_name(req.param("file"))?;
+    let version = version.to_string();
     let missing = || HttpError::not_found(format!("not found: {module}@{version}"));
     let row = catalog::get_version(&module, &version)?.ok_or_else(missing)?;
     let response = match ext {
@@ -128,6 +120,20 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
         }
     };
     Ok(response.cacheable(&[&module], &[]))
+}
+
+/// The version and extension (`info`, `mod` or `zip`) of a file name.
+pub(crate) fn file_name(file: &str) -> Result<(Version, &str), HttpError> {
+    let not_found = || HttpError::not_found(format!("not found: {file}"));
+    let Some((escaped, ext)) = file.rsplit_once('.') else {
+        return Err(not_found());
+    };
+    if !matches!(ext, "info" | "mod" | "zip") {
+        return Err(not_found());
+    }
+    let version = module::unescape_version(escaped)
+        .map_err(|e| HttpError::not_found(format!("not found: {e}")))?;
+    Ok((version, ext))
 }
 
 /// The module and version of a management route; 404 when not stored.
