@@ -356,7 +356,8 @@ fn upstream_bound(
     freshness: Freshness,
     cache_as: Option<(DocKey, u64)>,
 ) -> Option<(DocKey, u64)> {
-    if freshness.stale {
+    // An error is not content, stale or not.
+    if freshness.stale && doc.status < 400 {
         doc.headers
             .insert(header::WARNING, HeaderValue::from_static(STALE_WARNING));
     }

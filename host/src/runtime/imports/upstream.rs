@@ -63,6 +63,12 @@ impl Freshness {
         self.stale |= cached.stale;
     }
 
+    /// The upstream could not be asked.
+    fn failed(&mut self) {
+        self.fresh_until = Some(now_millis());
+        self.stale = true;
+    }
+
     /// How long from now an answer made from this metadata may be kept;
     /// `None`: not at all.
     pub fn keep_for(&self) -> Option<std::time::Duration> {
@@ -212,7 +218,12 @@ impl wit::Host for StoreData {
                 };
                 Ok(Ok(table.push(response)?))
             }
-            Err(e) => Ok(Err(fetch_error(e))),
+            Err(e) => {
+                // Whatever the plugin answers instead is not the upstream's
+                // current word: served as stale, never cached.
+                scope.freshness.failed();
+                Ok(Err(fetch_error(e)))
+            }
         }
     }
 
@@ -416,7 +427,15 @@ impl Artifact {
                     .into_iter()
                     .map(|w| w.with_blob(&info.blake3))
                     .collect();
-                match services.catalog.apply(&repo, &writes).await {
+                // Another file of the version was recorded first (a jar and
+                // its pom, a go.mod and its zip): this one joins it.
+                let applied = match services.catalog.apply(&repo, &writes).await {
+                    Err(crate::store::StoreError::AlreadyExists) => {
+                        services.catalog.apply(&repo, &joining(&writes)).await
+                    }
+                    other => other,
+                };
+                match applied {
                     Ok(()) => {
                         let mut packages: Vec<&str> =
                             writes.iter().filter_map(Write::package).collect();
@@ -439,11 +458,68 @@ impl Artifact {
     }
 }
 
+/// `writes` with each publish as the assets (and tags) it adds to a version
+/// that exists already.
+fn joining(writes: &[Write]) -> Vec<Write> {
+    writes
+        .iter()
+        .flat_map(|w| match w {
+            Write::Publish(p) => {
+                let package = &p.version.package;
+                let version = &p.version.version;
+                let assets = p.assets.iter().map(|asset| Write::PutAsset {
+                    owner: crate::store::catalog::Owner {
+                        package: package.clone(),
+                        version: Some(version.clone()),
+                    },
+                    asset: asset.clone(),
+                    replace: false,
+                });
+                let tags = p.tags.iter().map(|tag| Write::SetTag {
+                    package: package.clone(),
+                    tag: tag.clone(),
+                    version: version.clone(),
+                });
+                assets.chain(tags).collect::<Vec<_>>()
+            }
+            other => vec![other.clone()],
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::upstream::Ttl;
     use std::time::Duration;
+
+    #[test]
+    fn a_publish_of_a_version_that_exists_joins_it() {
+        let asset = |path: &str| crate::store::catalog::Asset {
+            path: path.into(),
+            blake3: "b".into(),
+            content_type: "application/java-archive".into(),
+            metadata: String::new(),
+            added_at: 0,
+        };
+        let publish = Write::Publish(crate::store::catalog::Publication {
+            version: crate::store::catalog::VersionRow {
+                package: "g:a".into(),
+                version: "1.0".into(),
+                metadata: "{}".into(),
+                yanked: false,
+                deprecated: None,
+                published_at: 0,
+            },
+            assets: vec![asset("g/a/1.0/a-1.0.jar")],
+            tags: vec!["latest".into()],
+        });
+        let joined = joining(&[publish]);
+        assert!(matches!(&joined[..], [
+            Write::PutAsset { owner, asset, replace: false },
+            Write::SetTag { tag, .. },
+        ] if owner.version.as_deref() == Some("1.0") && asset.path.ends_with(".jar") && tag == "latest"));
+    }
 
     #[test]
     fn a_grant_names_the_host_and_port_or_the_schemes_default() {
