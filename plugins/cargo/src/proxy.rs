@@ -7,8 +7,8 @@
 //! what was pulled.
 
 use serde_json::{Value, json};
-use wharf_sdk::types::{Asset, DigestSet, Publication, VersionRow, Write};
-use wharf_sdk::upstream::{self, DigestKind, Pull, Upstream};
+use wharf_sdk::types::{DigestSet, Publication, VersionRow, Write};
+use wharf_sdk::upstream::{self, DigestKind, Pull};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::{dl, index, names};
@@ -89,42 +89,26 @@ pub fn download(req: &mut Request) -> Result<Response, HttpError> {
         expect: vec![(DigestKind::Sha256, cksum)],
         record: vec![Write::Publish(record(&key, version, line, &path))],
     })?;
-    match pulled.status() {
-        200 => Ok(Response::upstream(pulled, "application/gzip")),
-        404 | 410 => Err(HttpError::not_found(format!(
-            "`{name}` {version} is gone upstream"
-        ))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for `{name}` {version}"),
-        )),
-    }
+    upstream::serve_pulled(pulled, "application/gzip", &format!("`{name}` {version}"))
 }
 
 /// The upstream's index file of `name`, `None` when it has no such crate.
 fn upstream_index(name: &str) -> Result<Option<Vec<u8>>, HttpError> {
-    let answer = upstream::fetch(&names::index_path(name), None)?;
-    match answer.status() {
-        200 => read(&answer, INDEX_LIMIT, name).map(Some),
-        // cargo's own "not found" statuses for an index file.
-        404 | 410 | 451 => Ok(None),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for the index of `{name}`"),
-        )),
-    }
+    let what = format!("the index of `{name}`");
+    let found = upstream::document(&names::index_path(name), None, INDEX_LIMIT, &what)?;
+    Ok(found.map(|d| d.body))
 }
 
 /// The upstream's download template, from its (cached) `config.json`.
 fn upstream_dl() -> Result<String, HttpError> {
-    let answer = upstream::fetch("config.json", Some("application/json"))?;
-    if answer.status() != 200 {
-        return Err(HttpError::new(
-            502,
-            format!("the upstream answered {} for config.json", answer.status()),
-        ));
-    }
-    let body = read(&answer, CONFIG_LIMIT, "config.json")?;
+    let body = upstream::document(
+        "config.json",
+        Some("application/json"),
+        CONFIG_LIMIT,
+        "config.json",
+    )?
+    .ok_or_else(|| HttpError::new(502, "the upstream has no config.json"))?
+    .body;
     let config: Value = serde_json::from_slice(&body)
         .map_err(|e| HttpError::new(502, format!("the upstream's config.json is not JSON: {e}")))?;
     config["dl"]
@@ -132,12 +116,6 @@ fn upstream_dl() -> Result<String, HttpError> {
         .filter(|dl| !dl.is_empty())
         .map(str::to_string)
         .ok_or_else(|| HttpError::new(502, "the upstream's config.json has no `dl`"))
-}
-
-fn read(answer: &Upstream, limit: usize, what: &str) -> Result<Vec<u8>, HttpError> {
-    answer
-        .read_all(limit)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's {what}: {e:?}")))
 }
 
 /// The index line of `version`; lines that do not parse are skipped, as
@@ -164,14 +142,7 @@ fn record(key: &str, version: &str, mut line: Value, path: &str) -> Publication 
             deprecated: None,
             published_at: 0,
         },
-        assets: vec![Asset {
-            path: path.to_string(),
-            // The pulled blob, filled in by the host once stored.
-            blake3: String::new(),
-            content_type: "application/gzip".into(),
-            metadata_json: String::new(),
-            added_at: 0,
-        }],
+        assets: vec![upstream::pulled_asset(path, "application/gzip")],
         tags: Vec::new(),
     }
 }

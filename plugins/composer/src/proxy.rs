@@ -9,7 +9,7 @@
 //! is); its metadata is read at `p2/%package%.json`, as Packagist serves it.
 
 use serde_json::{Map, Value, json};
-use wharf_sdk::types::{Asset, DigestSet, Publication, VersionRow, Write};
+use wharf_sdk::types::{DigestSet, Publication, VersionRow, Write};
 use wharf_sdk::upstream::{self, DigestKind, Pull};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
@@ -111,14 +111,7 @@ pub fn dist(req: &mut Request) -> Result<Response, HttpError> {
         expect,
         record: vec![Write::Publish(record(&name, &stored, &path))],
     })?;
-    match pulled.status() {
-        200 => Ok(Response::upstream(pulled, "application/zip")),
-        404 | 410 => Err(HttpError::not_found(format!("{path} is gone upstream"))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for {path}"),
-        )),
-    }
+    upstream::serve_pulled(pulled, "application/zip", &path)
 }
 
 /// The upstream's versions of `name` (tagged or development), expanded,
@@ -130,20 +123,9 @@ fn upstream_versions(name: &str, dev: bool) -> Result<Vec<(String, Version)>, Ht
         true => format!("p2/{name}~dev.json"),
         false => format!("p2/{name}.json"),
     };
-    let answer = upstream::fetch(&file, Some("application/json"))?;
-    match answer.status() {
-        200 => {}
-        404 | 410 => return Err(HttpError::not_found(format!("no package {name}"))),
-        status => {
-            return Err(HttpError::new(
-                502,
-                format!("the upstream answered {status} for {name}"),
-            ));
-        }
-    }
-    let body = answer
-        .read_all(DOCUMENT_LIMIT)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's {name}: {e:?}")))?;
+    let body = upstream::document(&file, Some("application/json"), DOCUMENT_LIMIT, name)?
+        .ok_or_else(|| HttpError::not_found(format!("no package {name}")))?
+        .body;
     let doc: Value = serde_json::from_slice(&body)
         .map_err(|e| HttpError::new(502, format!("the upstream's {name} is not JSON: {e}")))?;
     let listed: Vec<Version> = doc
@@ -191,14 +173,7 @@ fn record(name: &str, stored: &Stored, path: &str) -> Publication {
             deprecated: None,
             published_at: 0,
         },
-        assets: vec![Asset {
-            path: path.to_string(),
-            // The pulled blob, filled in by the host once stored.
-            blake3: String::new(),
-            content_type: "application/zip".into(),
-            metadata_json: String::new(),
-            added_at: 0,
-        }],
+        assets: vec![upstream::pulled_asset(path, "application/zip")],
         tags: Vec::new(),
     }
 }

@@ -10,7 +10,7 @@
 //! sends it, and the go command checks it against go.sum (or GOSUMDB)
 //! itself, as it checks any proxy's.
 
-use wharf_sdk::types::{Asset, DigestSet, Owner, Publication, VersionRow, Write};
+use wharf_sdk::types::{DigestSet, Owner, Publication, VersionRow, Write};
 use wharf_sdk::upstream::{self, Pull};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
@@ -147,14 +147,7 @@ fn record(
     content_type: &str,
 ) -> Result<Write, HttpError> {
     let name = version.to_string();
-    let asset = Asset {
-        path,
-        // The pulled blob, filled in by the host once stored.
-        blake3: String::new(),
-        content_type: content_type.into(),
-        metadata_json: String::new(),
-        added_at: 0,
-    };
+    let asset = upstream::pulled_asset(&path, content_type);
     if catalog::get_version(module, &name)?.is_some() {
         let owner = Owner {
             package: module.to_string(),

@@ -8,8 +8,8 @@
 //! chart URLs in it, relative or absolute, are resolved against it.
 
 use serde_json::{Map, Value, json};
-use wharf_sdk::types::{Asset, DigestSet, Publication, VersionRow, Write};
-use wharf_sdk::upstream::{self, DigestKind, Pull, Upstream};
+use wharf_sdk::types::{DigestSet, Publication, VersionRow, Write};
+use wharf_sdk::upstream::{self, DigestKind, Pull};
 use wharf_sdk::yaml::Node;
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
@@ -159,32 +159,16 @@ fn pull(name: &str, listed: &Listed, url: &str, path: &str) -> Result<Response, 
         expect,
         record: vec![Write::Publish(record(name, listed, path))],
     })?;
-    answer(pulled, path, "application/gzip")
+    upstream::serve_pulled(pulled, "application/gzip", path)
 }
 
 /// A provenance file is passed through as metadata (through the host's
 /// cache): it is small, optional, and recorded nowhere, so it is served
 /// while the upstream, or the cache's stale copy, has it.
 fn provenance(url: &str, path: &str) -> Result<Response, HttpError> {
-    let fetched = upstream::fetch(url, None)?;
-    if fetched.status() != 200 {
-        return answer(fetched, path, "");
-    }
-    let body = fetched
-        .read_all(PROV_LIMIT)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's {path}: {e:?}")))?;
-    Ok(Response::bytes(200, "application/pgp-signature", body))
-}
-
-fn answer(got: Upstream, path: &str, content_type: &str) -> Result<Response, HttpError> {
-    match got.status() {
-        200 => Ok(Response::upstream(got, content_type)),
-        404 | 410 => Err(HttpError::not_found(format!("{path} is gone upstream"))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for {path}"),
-        )),
-    }
+    let prov = upstream::document(url, None, PROV_LIMIT, path)?
+        .ok_or_else(|| HttpError::not_found(format!("{path} is gone upstream")))?;
+    Ok(Response::bytes(200, "application/pgp-signature", prov.body))
 }
 
 /// The upstream's entry of `name` `version`.
@@ -207,20 +191,9 @@ fn find(name: &str, version: &str) -> Result<Option<Listed>, HttpError> {
 
 /// The upstream's `index.yaml`, bounded.
 fn upstream_index() -> Result<String, HttpError> {
-    let answer = upstream::fetch("index.yaml", None)?;
-    match answer.status() {
-        200 => {}
-        status => {
-            return Err(HttpError::new(
-                502,
-                format!("the upstream answered {status} for index.yaml"),
-            ));
-        }
-    }
-    let body = answer
-        .read_all(INDEX_LIMIT)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's index.yaml: {e:?}")))?;
-    String::from_utf8(body).map_err(|_| unreadable("it is not UTF-8".into()))
+    let index = upstream::document("index.yaml", None, INDEX_LIMIT, "index.yaml")?
+        .ok_or_else(|| HttpError::new(502, "the upstream has no index.yaml"))?;
+    String::from_utf8(index.body).map_err(|_| unreadable("it is not UTF-8".into()))
 }
 
 fn unreadable(why: String) -> HttpError {
@@ -241,14 +214,7 @@ fn record(name: &str, listed: &Listed, path: &str) -> Publication {
             deprecated: None,
             published_at: 0,
         },
-        assets: vec![Asset {
-            path: path.to_string(),
-            // The pulled blob, filled in by the host once stored.
-            blake3: String::new(),
-            content_type: "application/gzip".into(),
-            metadata_json: String::new(),
-            added_at: 0,
-        }],
+        assets: vec![upstream::pulled_asset(path, "application/gzip")],
         tags: Vec::new(),
     }
 }

@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
-use wharf_sdk::types::{Asset, DigestSet, Publication, VersionRow, Write};
+use wharf_sdk::types::{DigestSet, Publication, VersionRow, Write};
 use wharf_sdk::upstream::{self, DigestKind, Pull};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
@@ -78,14 +78,7 @@ pub fn tarball(req: &mut Request) -> Result<Response, HttpError> {
         expect: promises(object)?,
         record: vec![Write::Publish(record(&name, version, object, &path))],
     })?;
-    match pulled.status() {
-        200 => Ok(Response::upstream(pulled, "application/octet-stream")),
-        404 | 410 => Err(HttpError::not_found(format!("{file} is gone upstream"))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for {file}"),
-        )),
-    }
+    upstream::serve_pulled(pulled, "application/octet-stream", &file)
 }
 
 /// The upstream's packument of `name`: the install document or the full one.
@@ -97,20 +90,9 @@ fn upstream_packument(name: &str, corgi: bool) -> Result<Value, HttpError> {
         true => CORGI,
         false => "application/json",
     };
-    let answer = upstream::fetch(&path, Some(accept))?;
-    match answer.status() {
-        200 => {}
-        404 | 410 => return Err(HttpError::not_found("not found")),
-        status => {
-            return Err(HttpError::new(
-                502,
-                format!("the upstream answered {status} for {name}"),
-            ));
-        }
-    }
-    let body = answer
-        .read_all(DOCUMENT_LIMIT)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's {name}: {e:?}")))?;
+    let body = upstream::document(&path, Some(accept), DOCUMENT_LIMIT, name)?
+        .ok_or_else(|| HttpError::not_found("not found"))?
+        .body;
     let doc: Value = serde_json::from_slice(&body)
         .map_err(|e| HttpError::new(502, format!("the upstream's {name} is not JSON: {e}")))?;
     match doc.get("versions") {
@@ -194,14 +176,7 @@ fn record(name: &str, version: &str, object: &Value, path: &str) -> Publication 
             deprecated: None,
             published_at: 0,
         },
-        assets: vec![Asset {
-            path: path.to_string(),
-            // The pulled blob, filled in by the host once stored.
-            blake3: String::new(),
-            content_type: "application/octet-stream".into(),
-            metadata_json: String::new(),
-            added_at: 0,
-        }],
+        assets: vec![upstream::pulled_asset(path, "application/octet-stream")],
         tags: Vec::new(),
     }
 }

@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 use wharf_sdk::escape::markup as escape;
-use wharf_sdk::types::{Asset, DigestSet, Owner, Write};
+use wharf_sdk::types::{DigestSet, Owner, Write};
 use wharf_sdk::upstream::{self, DigestKind, Pull};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
@@ -121,14 +121,7 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
             package: project.clone(),
             version: None,
         },
-        Asset {
-            path,
-            // The pulled blob, filled in by the host once stored.
-            blake3: String::new(),
-            content_type: "application/octet-stream".into(),
-            metadata_json: String::new(),
-            added_at: 0,
-        },
+        upstream::pulled_asset(&path, "application/octet-stream"),
         false,
     ));
     let pulled = upstream::pull(Pull {
@@ -137,36 +130,18 @@ pub fn file(req: &mut Request) -> Result<Response, HttpError> {
         expect: vec![(DigestKind::Sha256, sha256)],
         record: vec![record],
     })?;
-    match pulled.status() {
-        200 => Ok(Response::upstream(pulled, "application/octet-stream")),
-        404 | 410 => Err(HttpError::not_found(format!("{filename} is gone upstream"))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for {filename}"),
-        )),
-    }
+    upstream::serve_pulled(pulled, "application/octet-stream", &filename)
 }
 
 /// The files the upstream lists for `project`.
 fn listed(project: &str) -> Result<Vec<Listed>, HttpError> {
     let page = format!("simple/{project}/");
-    let answer = upstream::fetch(&page, Some(ACCEPT))?;
-    match answer.status() {
-        200 => {}
-        404 | 410 => return Err(HttpError::not_found(format!("no project {project}"))),
-        status => {
-            return Err(HttpError::new(
-                502,
-                format!("the upstream answered {status} for {project}"),
-            ));
-        }
-    }
-    let json = answer
+    let page_doc = upstream::document(&page, Some(ACCEPT), PAGE_LIMIT, project)?
+        .ok_or_else(|| HttpError::not_found(format!("no project {project}")))?;
+    let json = page_doc
         .header("content-type")
         .is_some_and(|t| t.contains("json"));
-    let body = answer
-        .read_all(PAGE_LIMIT)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's {project}: {e:?}")))?;
+    let body = page_doc.body;
     let files = match json {
         true => from_json(&body)?,
         false => from_html(&String::from_utf8_lossy(&body)),

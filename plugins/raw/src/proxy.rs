@@ -37,14 +37,7 @@ pub fn missing(req: &Request, package: String, path: String) -> Result<Response,
         expect: Vec::new(),
         record: vec![Write::PutAsset((owner, asset, false))],
     })?;
-    match pulled.status() {
-        200 => Ok(Response::upstream(pulled, content_type)),
-        404 | 410 => Err(HttpError::not_found(format!("no file {path} upstream"))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for {path}"),
-        )),
-    }
+    upstream::serve_pulled(pulled, content_type, &path)
 }
 
 /// A listed file's size: an upload's is in its metadata, a pulled file's

@@ -10,7 +10,7 @@
 //! below it is the same as here.
 
 use serde_json::json;
-use wharf_sdk::types::{Asset, DigestSet, Publication, VersionRow, Write};
+use wharf_sdk::types::{DigestSet, Publication, VersionRow, Write};
 use wharf_sdk::upstream::{self, DigestKind, Pull};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
@@ -224,14 +224,7 @@ fn record(name: &str, line: &InfoLine, path: &str) -> Publication {
             deprecated: None,
             published_at: 0,
         },
-        assets: vec![Asset {
-            path: path.to_string(),
-            // The pulled blob, filled in by the host once stored.
-            blake3: String::new(),
-            content_type: "application/octet-stream".into(),
-            metadata_json: String::new(),
-            added_at: 0,
-        }],
+        assets: vec![upstream::pulled_asset(path, "application/octet-stream")],
         tags: Vec::new(),
     }
 }
@@ -265,19 +258,5 @@ fn fetch_text(path: &str, limit: usize) -> Result<Option<String>, HttpError> {
 /// The upstream's bytes at `path` (metadata, through the host's cache);
 /// `None` when it has none.
 fn fetch(path: &str, limit: usize) -> Result<Option<Vec<u8>>, HttpError> {
-    let answer = upstream::fetch(path, None)?;
-    match answer.status() {
-        200 => {}
-        404 | 410 => return Ok(None),
-        status => {
-            return Err(HttpError::new(
-                502,
-                format!("the upstream answered {status} for {path}"),
-            ));
-        }
-    }
-    answer
-        .read_all(limit)
-        .map(Some)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's {path}: {e:?}")))
+    Ok(upstream::document(path, None, limit, path)?.map(|d| d.body))
 }

@@ -11,7 +11,8 @@ use crate::mock::upstream as raw;
 
 pub use crate::bindings::wharf::plugin::upstream::{DigestKind, UpstreamError};
 use crate::bindings::wharf::plugin::upstream::{PullRequest, UpstreamRequest};
-use crate::types::{DigestSet, StoreError, Write};
+use crate::types::{Asset, DigestSet, StoreError, Write};
+use crate::{HttpError, Response};
 
 /// Bytes asked of the host per read.
 const WINDOW: u32 = 256 * 1024;
@@ -69,6 +70,45 @@ pub fn fetch(url: &str, accept: Option<&str>) -> Result<Upstream, UpstreamError>
     raw::fetch(&request).map(Upstream)
 }
 
+/// An upstream document read whole: its body, and its answer's headers.
+pub struct Document {
+    pub body: Vec<u8>,
+    answer: Upstream,
+}
+
+impl Document {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.answer.header(name)
+    }
+}
+
+/// The upstream's document at `url` (metadata, through the host's cache),
+/// read whole up to `limit` bytes when it answers 200; `None` when it has no
+/// such thing (404, 410, or 451: withheld, which cargo reads as absent too). Any other answer, or a body past `limit`, is a
+/// 502 naming `what`; an unreachable upstream a 502 (504 on a timeout).
+pub fn document(
+    url: &str,
+    accept: Option<&str>,
+    limit: usize,
+    what: &str,
+) -> Result<Option<Document>, HttpError> {
+    let answer = fetch(url, accept)?;
+    match answer.status() {
+        200 => {}
+        404 | 410 | 451 => return Ok(None),
+        status => {
+            return Err(HttpError::new(
+                502,
+                format!("the upstream answered {status} for {what}"),
+            ));
+        }
+    }
+    let body = answer
+        .read_all(limit)
+        .map_err(|e| HttpError::new(502, format!("reading the upstream's {what}: {e:?}")))?;
+    Ok(Some(Document { body, answer }))
+}
+
 /// An immutable artifact to serve and keep.
 pub struct Pull {
     pub url: String,
@@ -91,6 +131,36 @@ pub fn pull(p: Pull) -> Result<Upstream, UpstreamError> {
         record: p.record,
     };
     raw::pull(&request).map(Upstream)
+}
+
+/// The answer to a client for a pull of `what`: the artifact as it
+/// arrives (a 200), or the upstream's refusal as "not found" (404, 410) or
+/// a 502.
+pub fn serve_pulled(
+    pulled: Upstream,
+    content_type: &str,
+    what: &str,
+) -> Result<Response, HttpError> {
+    match pulled.status() {
+        200 => Ok(Response::upstream(pulled, content_type)),
+        404 | 410 => Err(HttpError::not_found(format!("{what} is gone upstream"))),
+        status => Err(HttpError::new(
+            502,
+            format!("the upstream answered {status} for {what}"),
+        )),
+    }
+}
+
+/// The asset at `path` that a pull records: its blob, left empty here, is
+/// the pulled one, filled in by the host once stored.
+pub fn pulled_asset(path: &str, content_type: &str) -> Asset {
+    Asset {
+        path: path.to_string(),
+        blake3: String::new(),
+        content_type: content_type.to_string(),
+        metadata_json: String::new(),
+        added_at: 0,
+    }
 }
 
 /// The error as one line, for the client.
