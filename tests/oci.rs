@@ -1080,3 +1080,93 @@ fn call(server: &Server, method: &str, path: &str, auth: &str, body: Option<&[u8
         .set("Content-Type", "application/octet-stream");
     send_with(request, body)
 }
+
+/// A proxy of distribution's registry (Debian's `docker-registry`, no
+/// authentication): skopeo pulls an image pushed there through the proxy
+/// byte for byte; with the registry stopped the pull still succeeds from
+/// the cache, the manifest marked stale.
+#[test]
+fn skopeo_pulls_through_a_proxy_of_the_distribution_registry() {
+    let binary = "/usr/bin/docker-registry";
+    assert!(
+        Path::new(binary).exists(),
+        "docker-registry is missing: `cargo xtask test` installs it (Debian package docker-registry)"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let storage = work.path().join("storage");
+    let config = work.path().join("config.yml");
+    let registry = wharf_tests::third_party::Daemon::start(
+        |port| {
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\n\
+                     log:\n  level: info\n\
+                     storage:\n  filesystem:\n    rootdirectory: {}\n\
+                     http:\n  addr: 127.0.0.1:{port}\n",
+                    storage.display()
+                ),
+            )
+            .unwrap();
+            let mut cmd = Command::new(binary);
+            cmd.arg("serve").arg(&config);
+            cmd
+        },
+        "/v2/",
+        &work.path().join("registry.log"),
+    );
+    let skopeo = Skopeo {
+        home: tempfile::tempdir().unwrap(),
+    };
+    let image = work.path().join("image");
+    let top = layout_image(&image, "amd64", 3);
+    write_layout(&image, top.clone());
+    let up_host = registry.url.trim_start_matches("http://").to_string();
+    let src = format!("oci:{}:v1", image.display());
+    let dest = format!("docker://{up_host}/org/app:v1");
+    skopeo.ok(&[
+        "copy",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &src,
+        &dest,
+    ]);
+
+    let proxy = Server::start_proxy("oci", &format!("{}/", registry.url), "", &[]);
+    let host = proxy.url.trim_start_matches("http://").to_string();
+    let pull = |into: &str| {
+        let dest = work.path().join(into);
+        let src = format!("docker://{host}/oci-proxy/org/app:v1");
+        let dest_ref = format!("oci:{}:v1", dest.display());
+        skopeo.ok(&[
+            "copy",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--src-no-creds",
+            &src,
+            &dest_ref,
+        ]);
+        dest
+    };
+    assert_eq!(assert_same_blobs(&image, &pull("one")), 5);
+    let manifest = || {
+        let url = format!("{}/v2/oci-proxy/org/app/manifests/v1", proxy.url);
+        send(ureq::get(&url).set("Accept", OCI_MANIFEST))
+    };
+    let fresh = manifest();
+    assert_eq!(fresh.status, 200, "{}", fresh.text());
+    assert_eq!(fresh.header("content-type"), Some(OCI_MANIFEST));
+    assert_eq!(
+        fresh.header("docker-content-digest"),
+        top["digest"].as_str()
+    );
+    assert!(!fresh.is_stale());
+
+    // The registry goes away: the pull works from the cache.
+    drop(registry);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert_eq!(assert_same_blobs(&image, &pull("two")), 5);
+    let stale = manifest();
+    assert_eq!(stale.status, 200, "{}", stale.text());
+    assert!(stale.is_stale());
+}

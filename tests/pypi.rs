@@ -49,19 +49,37 @@ fn ok(cmd: &mut Command) -> String {
 
 /// Builds the wheel and sdist of `version`; returns their paths (wheel first).
 fn build(work: &Path, version: &str, requires_python: &str) -> Vec<PathBuf> {
-    let dir = work.join(format!("src-{version}"));
-    std::fs::create_dir_all(dir.join("src/wharf_demo")).unwrap();
+    build_project(work, PROJECT, version, requires_python, &[])
+}
+
+/// Builds the wheel and sdist of `version` of the project `name` (its
+/// module the name in lower case), which depends on `dependencies`.
+fn build_project(
+    work: &Path,
+    name: &str,
+    version: &str,
+    requires_python: &str,
+    dependencies: &[&str],
+) -> Vec<PathBuf> {
+    let module = name.to_lowercase().replace(['-', '.'], "_");
+    let dir = match name {
+        PROJECT => work.join(format!("src-{version}")),
+        _ => work.join(format!("src-{module}-{version}")),
+    };
+    std::fs::create_dir_all(dir.join("src").join(&module)).unwrap();
+    let dependencies: Vec<String> = dependencies.iter().map(|d| format!("\"{d}\"")).collect();
     std::fs::write(
         dir.join("pyproject.toml"),
         format!(
             "[build-system]\nrequires = [\"setuptools>=61\", \"wheel\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
-             [project]\nname = \"{PROJECT}\"\nversion = \"{version}\"\nrequires-python = \"{requires_python}\"\n\
-             description = \"Wharf end-to-end test package\"\n"
+             [project]\nname = \"{name}\"\nversion = \"{version}\"\nrequires-python = \"{requires_python}\"\n\
+             description = \"Wharf end-to-end test package\"\ndependencies = [{}]\n",
+            dependencies.join(", ")
         ),
     )
     .unwrap();
     std::fs::write(
-        dir.join("src/wharf_demo/__init__.py"),
+        dir.join("src").join(&module).join("__init__.py"),
         format!("VERSION = \"{version}\"\n"),
     )
     .unwrap();
@@ -82,7 +100,11 @@ fn build(work: &Path, version: &str, requires_python: &str) -> Vec<PathBuf> {
 }
 
 fn twine(server: &Server, home: &Path, password: &str, files: &[PathBuf]) -> (bool, String) {
-    let url = format!("{}/pypi/", server.url);
+    twine_to(&format!("{}/pypi/", server.url), home, password, files)
+}
+
+/// `twine upload` to the repository at `url`.
+fn twine_to(url: &str, home: &Path, password: &str, files: &[PathBuf]) -> (bool, String) {
     let mut args = vec![
         "-m",
         "twine",
@@ -90,7 +112,7 @@ fn twine(server: &Server, home: &Path, password: &str, files: &[PathBuf]) -> (bo
         "--non-interactive",
         "--disable-progress-bar",
     ];
-    args.extend(["--repository-url", &url, "-u", "any", "-p", password]);
+    args.extend(["--repository-url", url, "-u", "any", "-p", password]);
     let files: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
     args.extend(files);
     let (success, out, err) = run(&mut command("python3", &args, home));
@@ -457,4 +479,88 @@ fn pip_installs_through_a_proxy_of_pypiserver() {
     pip(&["--force-reinstall", "--no-deps", "Wharf_Demo==1.0"]);
     assert_eq!(installed_version(&python, work), "1.0");
     assert!(send(ureq::get(&format!("{index}wharf-demo/"))).is_stale());
+}
+
+/// A group of a hosted repository and a proxy, with pip and twine: twine
+/// uploads through the group's URL into the hosted member; pip installs the
+/// private project and its public dependency (from the proxy) from the
+/// group's one index, every link leading back to the group.
+#[test]
+fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_uploads() {
+    let (upstream, token) = start();
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let public = build(work, "1.0", ">=3.8");
+    let (success, out) = twine(&upstream, work, &token, &public);
+    assert!(success, "twine upload failed:\n{out}");
+
+    let group = "\n[[repository]]\nname = \"pypi-private\"\nformat = \"pypi\"\n\
+                 \n[[repository]]\nname = \"pypi-all\"\nformat = \"pypi\"\nkind = \"group\"\n\
+                 members = [\"pypi-private\", \"pypi-proxy\"]\n";
+    let proxy = Server::start_proxy("pypi", &format!("{}/pypi/", upstream.url), group, &[]);
+    let bob = proxy.create_user("bob", "bob-password");
+
+    // One URL, the group's: the upload lands in the hosted member.
+    let private = build_project(work, "Wharf_Private", "1.0", ">=3.8", &["Wharf_Demo>=1.0"]);
+    let (success, out) = twine_to(&format!("{}/pypi-all/", proxy.url), work, &bob, &private);
+    assert!(success, "twine upload through the group failed:\n{out}");
+    let page = |repo: &str, project: &str| {
+        send(
+            ureq::get(&format!("{}/{repo}/simple/{project}/", proxy.url))
+                .set("Accept", "application/vnd.pypi.simple.v1+json"),
+        )
+    };
+    let hosted = page("pypi-private", "wharf-private");
+    assert_eq!(hosted.status, 200, "{}", hosted.text());
+    assert_eq!(hosted.json()["versions"], serde_json::json!(["1.0"]));
+    assert_eq!(page("pypi-proxy", "wharf-private").status, 404);
+
+    // Both projects from the group's index, in one install.
+    let python = venv(work);
+    let index = format!("{}/pypi-all/simple/", proxy.url);
+    ok(&mut command(
+        python.to_str().unwrap(),
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--index-url",
+            &index,
+            "Wharf_Private",
+        ],
+        work,
+    ));
+    assert_eq!(installed_version(&python, work), "1.0");
+    let private_version = ok(&mut command(
+        python.to_str().unwrap(),
+        &[
+            "-c",
+            "import wharf_private; print(wharf_private.VERSION, end='')",
+        ],
+        work,
+    ));
+    assert_eq!(private_version, "1.0");
+
+    // Every file link leads back to the group; the files are the uploads.
+    for (project, files) in [("wharf-private", &private), ("wharf-demo", &public)] {
+        let doc = page("pypi-all", project);
+        assert_eq!(doc.status, 200, "{}", doc.text());
+        let listed = doc.json()["files"].as_array().unwrap().clone();
+        assert_eq!(listed.len(), files.len(), "{listed:?}");
+        for path in files {
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let entry = listed
+                .iter()
+                .find(|f| f["filename"] == name)
+                .unwrap_or_else(|| panic!("{name} not listed"));
+            let url = entry["url"].as_str().unwrap();
+            assert!(
+                url.starts_with(&format!("{}/pypi-all/", proxy.url)),
+                "{url}"
+            );
+            assert!(send(ureq::get(url)).body == std::fs::read(path).unwrap());
+        }
+    }
+    // What no member has is a 404.
+    assert_eq!(page("pypi-all", "no-such-project").status, 404);
 }

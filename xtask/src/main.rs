@@ -185,6 +185,9 @@ fn install_clients() -> anyhow::Result<()> {
         // apt) checks their signatures.
         ("dpkg-deb".into(), "dpkg-dev"),
         ("apt-ftparchive".into(), "apt-utils"),
+        // OCI (tests/oci.rs): distribution's registry, an upstream of the
+        // OCI proxy.
+        ("/usr/bin/docker-registry".into(), "docker-registry"),
     ];
     let missing: Vec<&str> = markers
         .iter()
