@@ -2,13 +2,14 @@
 //! uploads, Range and HEAD downloads, listings, overwrite rules, refusals,
 //! and a hot reload of the plugin while a download loop runs; curl through a
 //! proxy repository of a second Wharf, and from its store once that upstream
-//! is gone.
+//! is gone; 50 clients missing one file at once cost the upstream one
+//! download.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use wharf_tests::{
-    PluginEntry, Reply, Server, basic, replace_file, send, send_with, with_custom_section,
+    PluginEntry, Reply, Server, basic, replace_file, rss_kib, send, send_with, with_custom_section,
 };
 
 fn start() -> (Server, String, tempfile::TempDir) {
@@ -286,4 +287,56 @@ fn curl_downloads_through_a_proxy_and_from_its_store_when_the_upstream_is_gone()
         unreachable.status
     );
     assert!(unreachable.json()["error"].is_string());
+}
+
+/// 50 clients at once miss the same 48 MiB file of a proxy: the upstream
+/// serves it once, every client gets it whole, and the proxy streams it
+/// to all of them from one download without holding it in memory.
+#[test]
+fn fifty_clients_missing_one_file_cause_one_upstream_download() {
+    let (upstream, alice, _config) = start();
+    let data: Vec<u8> = (0..12u32 << 20)
+        .flat_map(|i| (i ^ 0x5bd1_e995).to_le_bytes())
+        .collect();
+    let created = put(&upstream, Some(&alice), "/raw/big/file.bin", &data);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let served = || upstream_downloads(&upstream);
+    let before = served();
+
+    let proxy = Server::start_proxy("raw", &format!("{}/raw/", upstream.url), "", &[]);
+    let rss_before = rss_kib(proxy.pid());
+    let url = format!("{}/raw-proxy/big/file.bin", proxy.url);
+    let start = Arc::new(std::sync::Barrier::new(50));
+    let expected = Arc::new(blake3::hash(&data));
+    let clients: Vec<_> = (0..50)
+        .map(|_| {
+            let (url, start, expected) = (url.clone(), start.clone(), expected.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                let response = ureq::get(&url).call().expect("an answer");
+                let mut hasher = blake3::Hasher::new();
+                std::io::copy(&mut response.into_reader(), &mut hasher).expect("the whole body");
+                hasher.finalize() == *expected
+            })
+        })
+        .collect();
+    let whole = clients
+        .into_iter()
+        .map(|c| c.join().unwrap())
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(whole, 50, "every client gets the upstream's bytes");
+    assert_eq!(served() - before, 1, "the upstream served the file once");
+    let grown_mib = rss_kib(proxy.pid()).saturating_sub(rss_before) / 1024;
+    assert!(grown_mib < 64, "the proxy grew by {grown_mib} MiB");
+}
+
+/// Successful answers of the upstream's `raw` repository so far.
+fn upstream_downloads(upstream: &Server) -> u64 {
+    let metrics = upstream.get("/metrics").text();
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("wharf_http_requests_total{repo=\"raw\",status=\"200\"}"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
