@@ -40,6 +40,11 @@ pub struct RepositorySpec {
     /// token; the secret itself is never stored or shown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream_password_env: Option<String>,
+    /// Proxy: a PEM file of certificates this upstream is trusted by, beside
+    /// the system's roots and the server-wide `upstream_ca_bundle` (a
+    /// company CA in front of one registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_ca_bundle: Option<String>,
     /// Proxy: how long mutable metadata is served before it is revalidated,
     /// e.g. `30s`, `5m`, `1h` (default `5m`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +75,7 @@ impl RepositorySpec {
             upstream: None,
             upstream_username: None,
             upstream_password_env: None,
+            upstream_ca_bundle: None,
             metadata_ttl: None,
             members: Vec::new(),
             settings: Default::default(),
@@ -95,6 +101,7 @@ impl RepositorySpec {
         let proxy_fields = self.upstream.is_some()
             || self.upstream_username.is_some()
             || self.upstream_password_env.is_some()
+            || self.upstream_ca_bundle.is_some()
             || self.metadata_ttl.is_some();
         match self.kind {
             Kind::Hosted | Kind::Group if proxy_fields => {
@@ -143,6 +150,10 @@ impl RepositorySpec {
                 ));
             }
         }
+        if let Some(path) = &self.upstream_ca_bundle {
+            crate::upstream::certificates(std::path::Path::new(path))
+                .map_err(|e| format!("{name}: {e}"))?;
+        }
         self.ttl().map(|_| ())
     }
 
@@ -164,9 +175,14 @@ impl RepositorySpec {
     /// A proxy's upstream, as its requests fetch from it: the URL with a
     /// trailing slash (relative URLs resolve below it), the credentials
     /// (a password from its environment variable, read now), the TTLs.
+    /// With its own CA bundle it gets a client of its own, trusting that
+    /// beside `server_ca` (the server-wide `upstream_ca_bundle`).
     /// `None` for another kind, or a definition `check` would refuse.
-    pub fn upstream_target(&self) -> Option<crate::upstream::Target> {
-        use crate::upstream::{Credentials, Target, Ttl};
+    pub fn upstream_target(
+        &self,
+        server_ca: Option<&std::path::Path>,
+    ) -> Option<crate::upstream::Target> {
+        use crate::upstream::{Client, Credentials, Options, Target, Ttl};
         if self.kind != Kind::Proxy {
             return None;
         }
@@ -187,8 +203,29 @@ impl RepositorySpec {
             (_, None) => None,
         };
         let fresh = self.ttl().ok()?;
+        let client = match &self.upstream_ca_bundle {
+            None => None,
+            Some(own) => {
+                let options = Options {
+                    ca_bundles: server_ca
+                        .into_iter()
+                        .map(Into::into)
+                        .chain([own.into()])
+                        .collect(),
+                    ..Options::default()
+                };
+                match Client::new(&options) {
+                    Ok(client) => Some(std::sync::Arc::new(client)),
+                    Err(e) => {
+                        tracing::error!(repo = %self.name, error = %e, "the repository's CA bundle is unusable");
+                        return None;
+                    }
+                }
+            }
+        };
         Some(Target {
             base: base.parse().ok()?,
+            client,
             credentials,
             ttl: Ttl {
                 fresh,

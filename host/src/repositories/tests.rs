@@ -124,6 +124,65 @@ fn mistakes_are_refused_with_the_reason() {
     }
 }
 
+/// A self-signed certificate, as a company's CA would be.
+const COMPANY_CA: &str = "-----BEGIN CERTIFICATE-----\n\
+MIIBkDCCATegAwIBAgIUPiuqyt6LItG77w0gV0ehWJPA37cwCgYIKoZIzj0EAwIw\n\
+HTEbMBkGA1UEAwwSRXhhbXBsZSBDb21wYW55IENBMCAXDTI2MTIwNjE2NTI0M1oY\n\
+DzIxMjYxMTEyMTY1MjQzWjAdMRswGQYDVQQDDBJFeGFtcGxlIENvbXBhbnkgQ0Ew\n\
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASsc0H1YgfA2zVDrW8V/V/5hZeEpMIR\n\
+2QxrHJ9t92+l+ijcJq8jYhIYB86aSc1TurS/OnUyXVwxkIZ5xGaL+l2jo1MwUTAd\n\
+BgNVHQ4EFgQUHSLiKqpjwEKYPwwGJCnHRXLy/wkwHwYDVR0jBBgwFoAUHSLiKqpj\n\
+wEKYPwwGJCnHRXLy/wkwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBE\n\
+AiBAzf5dg68mwmrLQpqjt1Tuk3GKBJ6hCRqvJk0QYxw2YgIgKOUS09rbOpi2FYZD\n\
+BcHRB6g17Nakqj5LTR1Rr0rGfGQ=\n\
+-----END CERTIFICATE-----\n\
+";
+
+#[test]
+fn a_proxy_with_its_own_ca_bundle_gets_its_own_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "no certificate here").unwrap();
+    for (path, reason) in [
+        (dir.path().join("missing.pem"), "reading the CA bundle"),
+        (not_pem, "holds no certificate"),
+    ] {
+        let spec = RepositorySpec {
+            upstream_ca_bundle: Some(path.display().to_string()),
+            ..proxy("npm-proxy", "https://registry.test/")
+        };
+        let refused = checked(&[spec]).unwrap_err();
+        assert!(
+            refused.contains(reason),
+            "{refused:?} should say {reason:?}"
+        );
+    }
+    let pem = dir.path().join("company.pem");
+    std::fs::write(&pem, COMPANY_CA).unwrap();
+    let spec = RepositorySpec {
+        upstream_ca_bundle: Some(pem.display().to_string()),
+        ..proxy("npm-proxy", "https://registry.test/")
+    };
+    assert_eq!(checked(std::slice::from_ref(&spec)), Ok(()));
+    assert!(spec.upstream_target(None).unwrap().client.is_some());
+    assert!(
+        proxy("other", "https://registry.test/")
+            .upstream_target(None)
+            .unwrap()
+            .client
+            .is_none()
+    );
+    let hosted = RepositorySpec {
+        upstream_ca_bundle: Some(pem.display().to_string()),
+        ..RepositorySpec::hosted("npm-internal", "npm")
+    };
+    assert!(
+        checked(&[hosted])
+            .unwrap_err()
+            .contains("belong to a proxy")
+    );
+}
+
 #[test]
 fn durations_read_as_operators_write_them() {
     assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));

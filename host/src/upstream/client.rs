@@ -19,8 +19,9 @@ pub struct Options {
     /// Longest silence while reading an answer: a stalled upstream fails
     /// the fetch, however large the artifact.
     pub read_timeout: Duration,
-    /// PEM certificates trusted beside the system's roots (a company CA).
-    pub ca_bundle: Option<PathBuf>,
+    /// PEM files of certificates trusted beside the system's roots (a
+    /// company CA).
+    pub ca_bundles: Vec<PathBuf>,
 }
 
 impl Default for Options {
@@ -28,7 +29,7 @@ impl Default for Options {
         Options {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
-            ca_bundle: None,
+            ca_bundles: Vec::new(),
         }
     }
 }
@@ -81,10 +82,8 @@ impl Client {
             .read_timeout(options.read_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("wharf/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &options.ca_bundle {
-            let pem = std::fs::read(path)
-                .map_err(|e| anyhow::anyhow!("reading the CA bundle {}: {e}", path.display()))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)? {
+        for path in &options.ca_bundles {
+            for cert in certificates(path)? {
                 builder = builder.add_root_certificate(cert);
             }
         }
@@ -227,6 +226,18 @@ impl Client {
         }
         tokens.insert(key, (token.clone(), Instant::now() + lifetime));
         Ok(token)
+    }
+}
+
+/// The certificates of a PEM file; none is an error (a wrong file).
+pub fn certificates(path: &std::path::Path) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("reading the CA bundle {}: {e}", path.display()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| anyhow::anyhow!("the CA bundle {} is not PEM: {e}", path.display()))?;
+    match certificates.is_empty() {
+        true => anyhow::bail!("the CA bundle {} holds no certificate", path.display()),
+        false => Ok(certificates),
     }
 }
 

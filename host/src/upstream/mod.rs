@@ -9,7 +9,7 @@ mod client;
 mod metadata;
 mod pull;
 
-pub use client::{Client, Credentials, FetchError, Options, host_of};
+pub use client::{Client, Credentials, FetchError, Options, certificates, host_of};
 pub use metadata::{AskConditionally, Cached, MetadataCache, Ttl};
 pub use pull::{Algorithm, Ask, Promised, PullThrough, Pulled, Refusal};
 
@@ -33,7 +33,7 @@ pub struct Upstream {
 impl Upstream {
     pub fn new(settings: &Settings, db: Db, blobs: BlobStore) -> anyhow::Result<Upstream> {
         let options = Options {
-            ca_bundle: settings.upstream_ca_bundle.clone(),
+            ca_bundles: settings.upstream_ca_bundle.iter().cloned().collect(),
             ..Options::default()
         };
         Ok(Upstream {
@@ -45,10 +45,13 @@ impl Upstream {
 }
 
 /// One proxy repository's upstream, as its requests use it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Target {
     /// Relative URLs of a plugin resolve against it.
     pub base: Url,
+    /// Its own client, when it trusts a CA bundle of its own; else the
+    /// server's.
+    pub client: Option<Arc<Client>>,
     pub credentials: Option<Credentials>,
     pub ttl: Ttl,
 }

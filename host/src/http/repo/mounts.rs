@@ -36,14 +36,20 @@ impl Mount {
         self.spec.as_ref().map_or(&[], |s| &s.members)
     }
 
-    fn new(repo: RepoInfo, format: String, spec: Option<RepositorySpec>) -> Self {
+    /// `server_ca`: the server-wide CA bundle of upstreams.
+    fn new(
+        repo: RepoInfo,
+        format: String,
+        spec: Option<RepositorySpec>,
+        server_ca: Option<&std::path::Path>,
+    ) -> Self {
         let name = repo.name.clone();
         Mount {
             seconds: metrics::histogram!(telemetry::REQUEST_SECONDS, "repo" => name.clone()),
             cache_hits: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name.clone(), "result" => "hit"),
             cache_misses: metrics::counter!(telemetry::DOCUMENT_CACHE, "repo" => name, "result" => "miss"),
             statuses: (100..600).map(|_| OnceLock::new()).collect(),
-            upstream: spec.as_ref().and_then(RepositorySpec::upstream_target),
+            upstream: spec.as_ref().and_then(|s| s.upstream_target(server_ca)),
             spec,
             repo,
             format,
@@ -97,7 +103,13 @@ impl Mounts {
                     Some(m) if m.spec.as_ref() == Some(spec) => m.clone(),
                     _ => {
                         let repo = self.repo_info(spec);
-                        Arc::new(Mount::new(repo, spec.format.clone(), Some(spec.clone())))
+                        let ca = self.settings.upstream_ca_bundle.as_deref();
+                        Arc::new(Mount::new(
+                            repo,
+                            spec.format.clone(),
+                            Some(spec.clone()),
+                            ca,
+                        ))
                     }
                 };
                 next.insert(spec.name.clone(), mount);
@@ -150,7 +162,7 @@ impl Mounts {
             return Err(name.to_string());
         }
         let repo = repo_info(&self.settings, name, RepoKind::Hosted, "{}".into());
-        let mount = Arc::new(Mount::new(repo, name.to_string(), None));
+        let mount = Arc::new(Mount::new(repo, name.to_string(), None, None));
         self.table.rcu(|table| {
             let mut table = HashMap::clone(table);
             table

@@ -134,7 +134,7 @@ fn asker(
     target: &Target,
     url: &Url,
 ) -> impl Fn(HeaderMap) -> crate::upstream::Ask + Send + Sync + 'static {
-    let client = scope.services.upstream.client.clone();
+    let client = (target.client.clone()).unwrap_or_else(|| scope.services.upstream.client.clone());
     let grants: Arc<[String]> = scope.policy.upstream.clone().into();
     // The repository's credentials are for its upstream: not for another
     // granted host a packument points at.
@@ -545,6 +545,7 @@ mod tests {
     fn an_answer_is_kept_while_its_metadata_is_fresh_and_never_when_stale() {
         let target = Target {
             base: Url::parse("http://up.test/").unwrap(),
+            client: None,
             credentials: None,
             ttl: Ttl {
                 fresh: Duration::from_secs(300),
