@@ -399,6 +399,12 @@ fn apt_installs_through_a_proxy_and_with_the_upstream_gone() {
         assert!(ok, "apt-get download ({label}):\n{out}\n{}", proxy.log());
         let got = std::fs::read(state.path().join("work/hello_2.0-1_amd64.deb")).unwrap();
         assert!(got == hello, "the upstream's .deb, byte for byte ({label})");
+        // What `apt-get install` fetches (dpkg itself is not run on this
+        // machine).
+        let (ok, out) = apt.run("apt-get", &["install", "-y", "--download-only", "hello"]);
+        assert!(ok, "apt-get install ({label}):\n{out}");
+        let got = std::fs::read(state.path().join("cache/archives/hello_2.0-1_amd64.deb"));
+        assert!(got.unwrap() == hello, "apt-get install's .deb ({label})");
     };
     download("upstream up");
     // The proxy's key is not the one that signs what it serves.
