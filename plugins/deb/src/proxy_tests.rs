@@ -173,16 +173,18 @@ fn stale_dists_files_still_answer() {
 
 #[test]
 fn release_and_scan_read_what_apt_reads() {
-    let release = Release::parse(
+    let release = Release::parse(&format!(
         "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nComponents: main\n\
          Architectures: all amd64\nMD5Sum:\n 00 1 main/binary-amd64/Packages\n\
-         SHA256:\n AB 10 main/binary-amd64/Packages\n-----BEGIN PGP SIGNATURE-----\n",
-    );
+         SHA256:\n {} 10 main/binary-amd64/Packages\n ../../x 1 main/binary-amd64/Packages.xz\n\
+         -----BEGIN PGP SIGNATURE-----\n",
+        "AB".repeat(32)
+    ));
     assert_eq!(release.components, ["main"]);
     assert_eq!(release.architectures, ["all", "amd64"]);
     assert_eq!(
         release.sha256,
-        [("main/binary-amd64/Packages".to_string(), "ab".to_string())]
+        [("main/binary-amd64/Packages".to_string(), "ab".repeat(32))]
     );
     let text = format!("A: 1\nFilename: x\n\n{}", stanza("cd"));
     let found = scan(BufReader::new(text.as_bytes()), POOL).unwrap();
@@ -193,4 +195,38 @@ fn release_and_scan_read_what_apt_reads() {
     );
     let huge = format!("Filename: {POOL}\nX: {}\n", "x".repeat(2 << 20));
     assert!(scan(BufReader::new(huge.as_bytes()), POOL).is_err());
+}
+
+#[test]
+fn an_all_package_of_a_two_level_component_is_found_in_a_gzip_index() {
+    mock::reset();
+    let path = "pool/updates/main/h/hello-doc/hello-doc_1_all.deb";
+    let index = format!(
+        "Package: hello-doc\nVersion: 1\nArchitecture: all\nFilename: {path}\nSize: {}\n\
+         SHA256: {}\n",
+        DEB.len(),
+        hex(Sha256::digest(DEB))
+    );
+    let gz = Compression::Gzip.apply(&index);
+    let release = format!(
+        "Components: updates/main ../x\nArchitectures: amd64\nSHA256:\n {} {} updates/main/binary-amd64/Packages.gz\n",
+        hex(Sha256::digest(&gz)),
+        gz.len()
+    );
+    mock::serve_upstream("dists/stable/Release", 200, release);
+    mock::serve_upstream(
+        "dists/stable/updates/main/binary-amd64/Packages.gz",
+        200,
+        gz,
+    );
+    mock::serve_upstream(path, 200, DEB);
+    let got = get(&format!("/{path}"));
+    assert_eq!(got.status, 200, "{}", text(&got));
+    let asset = wharf_sdk::catalog::find_asset(path)
+        .unwrap()
+        .expect("asset");
+    let stored: Stored = serde_json::from_str(&asset.metadata_json).unwrap();
+    assert_eq!(stored.component, "updates/main");
+    let asked = mock::with(|h| h.upstream.as_ref().unwrap().asked.clone());
+    assert!(!asked.iter().any(|u| u.contains("..")), "{asked:?}");
 }

@@ -63,7 +63,11 @@ impl Release {
             if let Some(entry) = line.strip_prefix(' ') {
                 if in_sha256 {
                     let parts: Vec<&str> = entry.split_whitespace().collect();
-                    if let [digest, _size, path] = parts[..] {
+                    // The digest may go into a by-hash URL: hex only.
+                    let hex = |d: &str| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit());
+                    if let [digest, _size, path] = parts[..]
+                        && hex(digest)
+                    {
                         release
                             .sha256
                             .push((path.to_string(), digest.to_ascii_lowercase()));
@@ -113,16 +117,16 @@ impl Release {
 /// The stanza whose `Filename` is `path`, searched in `suites`; `None`
 /// when no index read lists it.
 pub fn find(suites: &[String], path: &str, arch: &str) -> Result<Option<Found>, HttpError> {
-    let pool_component = path.split('/').nth(1).unwrap_or("");
     let mut budget = MAX_INDICES;
     for dist in suites.iter().take(MAX_SUITES) {
         let Some(release) = release(dist)? else {
             continue;
         };
-        // The pool's first directory is the component in most archives.
+        // The pool's first directories are the component in most archives
+        // (`pool/main/…`, Debian security's `pool/updates/main/…`).
         let mut components: Vec<&String> = release.components.iter().collect();
-        components.sort_by_key(|c| c.as_str() != pool_component);
-        for component in components.into_iter().filter(|c| safe_name(c)) {
+        components.sort_by_key(|c| !path.starts_with(&format!("pool/{c}/")));
+        for component in components.into_iter().filter(|c| safe_component(c)) {
             for index_arch in index_architectures(&release, arch) {
                 if budget == 0 {
                     return Ok(None);
@@ -262,6 +266,11 @@ fn fetch(url: &str, limit: usize) -> Result<Option<Vec<u8>>, HttpError> {
 /// A name from a Release that goes into an upstream URL: one safe segment.
 fn safe_name(name: &str) -> bool {
     names::is_dist_name(name)
+}
+
+/// A component: one or two safe segments (`main`, `updates/main`).
+fn safe_component(name: &str) -> bool {
+    name.split('/').count() <= 2 && name.split('/').all(safe_name)
 }
 
 fn unreadable(url: &str, why: &str) -> HttpError {
