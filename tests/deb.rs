@@ -5,7 +5,9 @@
 //! machine's apt is untouched) that trusts only the key Wharf serves.
 //! A tampered `InRelease` fails with a signature error; after `wharf key
 //! rotate`, apt with the new key updates again, and the old key no longer
-//! verifies what is served.
+//! verifies what is served. Through a proxy repository of that Wharf, apt
+//! trusting the upstream's key downloads the same bytes, and again with
+//! the upstream stopped.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -66,6 +68,7 @@ struct Apt {
 }
 
 impl Apt {
+    /// `repo_url`: the repository's URL (`http://…/deb`).
     fn new(dir: &Path, repo_url: &str, key: &str) -> Apt {
         let empty = dir.join("empty");
         for sub in [
@@ -81,7 +84,7 @@ impl Apt {
         std::fs::write(
             dir.join("sources.list"),
             format!(
-                "deb [signed-by={}] {repo_url}/deb/ stable main\n",
+                "deb [signed-by={}] {repo_url}/ stable main\n",
                 dir.join("wharf.asc").display()
             ),
         )
@@ -194,7 +197,7 @@ fn apt_installs_from_a_signed_repository() {
     assert_eq!(again.status, 409, "{}", again.text());
 
     let state = tempfile::tempdir().unwrap();
-    let apt = Apt::new(state.path(), &server.url, &key(&server));
+    let apt = Apt::new(state.path(), &format!("{}/deb", server.url), &key(&server));
     let (ok, out) = apt.update_with(&["-o", "Debug::Acquire::http=true"]);
     assert!(ok, "apt-get update:\n{out}\n{}", server.log());
     // apt read the index by hash, as the Release told it to.
@@ -252,7 +255,7 @@ fn apt_installs_from_a_signed_repository() {
 fn tampered_in_release_is_refused(server: &Server) {
     let proxy = tampering_proxy(server.url.clone());
     let state = tempfile::tempdir().unwrap();
-    let apt = Apt::new(state.path(), &proxy, &key(server));
+    let apt = Apt::new(state.path(), &format!("{proxy}/deb"), &key(server));
     let (ok, out) = apt.update();
     assert!(!ok, "a tampered InRelease must fail:\n{out}");
     assert!(
@@ -363,4 +366,58 @@ fn rotated_key_signs_and_old_key_fails(server: &Server, apt: &Apt) {
     assert!(ok, "apt-get update with the new key:\n{out}");
     let (_, policy) = apt.run("apt-cache", &["policy", "hello"]);
     assert!(policy.contains("Candidate: 2.0-1"), "{policy}");
+}
+
+/// A proxy of a Wharf's hosted repository: apt trusting the upstream's key
+/// (the proxy passes its signed files through) updates and downloads the
+/// upstream's `.deb`; with the upstream stopped, a fresh apt state updates
+/// from the proxy's stale copies and downloads what was pulled.
+#[test]
+fn apt_installs_through_a_proxy_and_with_the_upstream_gone() {
+    let upstream = start();
+    let work = tempfile::tempdir().unwrap();
+    let hello = build_deb(work.path(), "hello", "2.0-1", "amd64", "xz");
+    let auth = upstream.admin_basic();
+    let reply = upload(
+        &upstream,
+        Some(&auth),
+        "stable",
+        "hello_2.0-1_amd64.deb",
+        &hello,
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let upstream_key = key(&upstream);
+    let proxy = Server::start_proxy("deb", &format!("{}/deb/", upstream.url), "", &[]);
+    let repo = format!("{}/deb-proxy", proxy.url);
+
+    let download = |label: &str| {
+        let state = tempfile::tempdir().unwrap();
+        let apt = Apt::new(state.path(), &repo, &upstream_key);
+        let (ok, out) = apt.update();
+        assert!(ok, "apt-get update ({label}):\n{out}\n{}", proxy.log());
+        let (ok, out) = apt.run("apt-get", &["download", "hello"]);
+        assert!(ok, "apt-get download ({label}):\n{out}\n{}", proxy.log());
+        let got = std::fs::read(state.path().join("work/hello_2.0-1_amd64.deb")).unwrap();
+        assert!(got == hello, "the upstream's .deb, byte for byte ({label})");
+        // What `apt-get install` fetches (dpkg itself is not run on this
+        // machine).
+        let (ok, out) = apt.run("apt-get", &["install", "-y", "--download-only", "hello"]);
+        assert!(ok, "apt-get install ({label}):\n{out}");
+        let got = std::fs::read(state.path().join("cache/archives/hello_2.0-1_amd64.deb"));
+        assert!(got.unwrap() == hello, "apt-get install's .deb ({label})");
+    };
+    download("upstream up");
+    // The proxy's key is not the one that signs what it serves.
+    assert_eq!(send(ureq::get(&format!("{repo}/key.asc"))).status, 404);
+
+    drop(upstream);
+    std::thread::sleep(Duration::from_millis(1200));
+    download("upstream gone");
+    let in_release = send(ureq::get(&format!("{repo}/dists/stable/InRelease")));
+    assert_eq!(in_release.status, 200);
+    assert!(in_release.is_stale(), "{:?}", in_release.headers);
+    let pool = send(ureq::get(&format!(
+        "{repo}/pool/main/h/hello/hello_2.0-1_amd64.deb"
+    )));
+    assert!(pool.status == 200 && pool.body == hello);
 }

@@ -5,6 +5,9 @@
 //! `by-hash/` copies), the files under `pool/`, the public key at `key.asc`,
 //! and delete of a version. See docs/formats/deb.md.
 //!
+//! A proxy repository passes `dists/` through from its upstream and pulls
+//! `.deb` files once, checked against the upstream's index (`proxy`).
+//!
 //! Catalog mapping: package = the binary package name; version = the Debian
 //! version, its assets the `.deb` of each architecture at its pool path,
 //! each with an [`upload::Stored`] (distribution, component, control stanza,
@@ -14,10 +17,14 @@
 pub mod control;
 pub mod index;
 pub mod names;
+pub mod proxy;
 pub mod serve;
 pub mod upload;
+pub mod upstream_index;
 pub mod version;
 
+#[cfg(test)]
+mod proxy_tests;
 #[cfg(test)]
 mod tests;
 
@@ -62,6 +69,9 @@ impl Format for Deb {
                 read_repo(),
                 serve::by_hash,
             )
+            // Anything else under dists/ (Translation, Contents, …): a
+            // proxy's upstream may have it; a hosted repository does not.
+            .get("dists/{path*}", "dists", read_repo(), serve::other_dists)
             .get("pool/{path*}", "pool", POOL_READ, serve::pool)
             .put(
                 "upload/{dist}/{component}/{file}",

@@ -5,11 +5,16 @@
 use wharf_sdk::{HttpError, Request, Response, catalog, signing};
 
 use crate::index::{self, Compression, Dist, Entry, HashKind, Labels};
-use crate::{KEY_ID, names, upload};
+use crate::{KEY_ID, names, proxy, upload};
 
 /// `GET key.asc`: the armored public keys `signed-by` points at (not
 /// cached: removing an old key changes it without a catalog write).
-pub fn key(_req: &mut Request) -> Result<Response, HttpError> {
+pub fn key(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return Err(HttpError::not_found(
+            "a proxy serves its upstream's signatures: trust the upstream's key",
+        ));
+    }
     let armored = signing::public_key(KEY_ID).map_err(unavailable)?;
     Ok(Response::bytes(
         200,
@@ -20,6 +25,9 @@ pub fn key(_req: &mut Request) -> Result<Response, HttpError> {
 
 /// `GET dists/{dist}/Release`, `InRelease` or `Release.gpg`.
 pub fn release(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::dists(req);
+    }
     let dist = req.param("dist");
     let file = req.param("file");
     if !matches!(file, "Release" | "InRelease" | "Release.gpg") {
@@ -43,6 +51,9 @@ pub fn release(req: &mut Request) -> Result<Response, HttpError> {
 
 /// `GET dists/{dist}/{component}/binary-{arch}/Packages{,.gz,.xz}`.
 pub fn packages(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::dists(req);
+    }
     let Some(compression) = Compression::from_file_name(req.param("file")) else {
         return Err(HttpError::not_found("no such index"));
     };
@@ -57,6 +68,9 @@ pub fn packages(req: &mut Request) -> Result<Response, HttpError> {
 /// `GET dists/{dist}/{component}/binary-{arch}/by-hash/{MD5Sum,SHA1,SHA256}/{hex}`:
 /// the index of this generation with that digest.
 pub fn by_hash(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::dists(req);
+    }
     let Some(kind) = HashKind::from_name(req.param("hash")) else {
         return Err(HttpError::not_found("by-hash has MD5Sum, SHA1 and SHA256"));
     };
@@ -77,11 +91,23 @@ pub fn by_hash(req: &mut Request) -> Result<Response, HttpError> {
 
 /// `GET pool/…`: the host streams the `.deb`.
 pub fn pool(req: &mut Request) -> Result<Response, HttpError> {
+    if req.is_proxy() {
+        return proxy::pool(req);
+    }
     let path = format!("pool/{}", req.param("path"));
     let asset = catalog::find_asset(&path)?
         .ok_or_else(|| HttpError::not_found(format!("no file {path}")))?;
     let package = names::package_of_file(path.rsplit('/').next().unwrap_or(""));
     Ok(Response::blob(&asset.blake3, upload::DEB_TYPE).cacheable(&[package], &[]))
+}
+
+/// `GET dists/…` other than the indices above: a proxy's upstream's; none
+/// here.
+pub fn other_dists(req: &mut Request) -> Result<Response, HttpError> {
+    match req.is_proxy() {
+        true => proxy::dists(req),
+        false => Err(HttpError::not_found("no such file")),
+    }
 }
 
 /// The entries, component and architecture of an index URL; 404 for a
