@@ -36,14 +36,7 @@ pub fn dists(req: &mut Request) -> Result<Response, HttpError> {
         .filter(|p| p.starts_with("dists/"))
         .ok_or_else(|| HttpError::not_found("no such file"))?;
     let answer = upstream::fetch(&path, None)?;
-    match answer.status() {
-        200 => Ok(Response::upstream(answer, content_type(&path))),
-        404 | 410 => Err(HttpError::not_found(format!("{path} not found upstream"))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for {path}"),
-        )),
-    }
+    upstream::serve_pulled(answer, content_type(&path), &path)
 }
 
 /// `GET pool/…/{package}_{version}_{arch}.deb`: from the store once pulled;
@@ -77,14 +70,7 @@ pub fn pool(req: &mut Request) -> Result<Response, HttpError> {
         expect: vec![(DigestKind::Sha256, listed.stored.sha256.clone())],
         record: vec![Write::Publish(listed.record(&path)?)],
     })?;
-    match pulled.status() {
-        200 => Ok(Response::upstream(pulled, DEB_TYPE)),
-        404 | 410 => Err(HttpError::not_found(format!("{path} is gone upstream"))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for {path}"),
-        )),
-    }
+    upstream::serve_pulled(pulled, DEB_TYPE, &path)
 }
 
 /// A pool file as its upstream stanza describes it.
@@ -136,12 +122,8 @@ impl Listed {
                 published_at: 0,
             },
             assets: vec![Asset {
-                path: path.to_string(),
-                // The pulled blob, filled in by the host once stored.
-                blake3: String::new(),
-                content_type: DEB_TYPE.into(),
                 metadata_json: serde_json::to_string(&self.stored)?,
-                added_at: 0,
+                ..upstream::pulled_asset(path, DEB_TYPE)
             }],
             tags: Vec::new(),
         })

@@ -246,21 +246,7 @@ pub fn scan(mut reader: impl BufRead, path: &str) -> std::io::Result<Option<Stri
 
 /// The upstream's body at `url`, bounded; `None` for a 404 or 410.
 fn fetch(url: &str, limit: usize) -> Result<Option<Vec<u8>>, HttpError> {
-    let answer = upstream::fetch(url, None)?;
-    match answer.status() {
-        200 => {}
-        404 | 410 => return Ok(None),
-        status => {
-            return Err(HttpError::new(
-                502,
-                format!("the upstream answered {status} for {url}"),
-            ));
-        }
-    }
-    let body = answer
-        .read_all(limit)
-        .map_err(|e| unreadable(url, &format!("{e:?}")))?;
-    Ok(Some(body))
+    Ok(upstream::document(url, None, limit, url)?.map(|d| d.body))
 }
 
 /// A name from a Release that goes into an upstream URL: one safe segment.

@@ -133,9 +133,9 @@ pub fn pull(p: Pull) -> Result<Upstream, UpstreamError> {
     raw::pull(&request).map(Upstream)
 }
 
-/// The answer to a client for a pull of `what`: the artifact as it
-/// arrives (a 200), or the upstream's refusal as "not found" (404, 410) or
-/// a 502.
+/// The answer to a client with an upstream answer about `what` (an
+/// artifact pulled, or metadata passed on unread): a 200 as it arrives,
+/// a 404 or 410 as "not found", anything else as a 502.
 pub fn serve_pulled(
     pulled: Upstream,
     content_type: &str,
