@@ -3,7 +3,8 @@
 //!
 //! - cache hits: the proxied packument (100 versions) and a proxied 286-byte
 //!   tarball against the same documents in the upstream's hosted repository,
-//!   wrk with 64 keep-alive connections each;
+//!   wrk with 64 keep-alive connections each; the packument again through a
+//!   group of a hosted repository (which lacks it) and the proxy;
 //! - time to first byte of an uncached 200 MiB tarball through the proxy
 //!   against the upstream's own;
 //! - 50 clients at once asking the proxy for another uncached 200 MiB
@@ -100,7 +101,9 @@ fn main() -> anyhow::Result<()> {
         proxy_dir.path().join("wharf.toml"),
         format!(
             "[[repository]]\nname = \"npm-proxy\"\nformat = \"npm\"\nkind = \"proxy\"\n\
-             upstream = \"{}/npm/\"\nmetadata_ttl = \"1h\"\n",
+             upstream = \"{}/npm/\"\nmetadata_ttl = \"1h\"\n\
+             [[repository]]\nname = \"npm-all\"\nformat = \"npm\"\nkind = \"group\"\n\
+             members = [\"npm\", \"npm-proxy\"]\n",
             upstream.url
         ),
     )?;
@@ -110,9 +113,10 @@ fn main() -> anyhow::Result<()> {
     // Cache hits beside the hosted originals.
     let hosted_doc = format!("{}/npm/bench-pkg", upstream.url);
     let proxied_doc = format!("{}/npm-proxy/bench-pkg", proxy.url);
+    let grouped_doc = format!("{}/npm-all/bench-pkg", proxy.url);
     let hosted_tiny = format!("{}/npm/tiny-pkg/-/tiny-pkg-1.0.0.tgz", upstream.url);
     let proxied_tiny = format!("{}/npm-proxy/tiny-pkg/-/tiny-pkg-1.0.0.tgz", proxy.url);
-    for url in [&hosted_doc, &proxied_doc, &hosted_tiny, &proxied_tiny] {
+    for url in [&hosted_doc, &proxied_doc, &grouped_doc, &hosted_tiny, &proxied_tiny] {
         ureq::get(url)
             .call()
             .with_context(|| format!("warming {url}"))?;
@@ -121,6 +125,7 @@ fn main() -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_secs(1));
     let hosted_doc_rps = wrk(&hosted_doc, &[])?;
     let proxied_doc_rps = wrk(&proxied_doc, &[])?;
+    let grouped_doc_rps = wrk(&grouped_doc, &[])?;
     let hosted_tiny_rps = wrk(&hosted_tiny, &[])?;
     let proxied_tiny_rps = wrk(&proxied_tiny, &[])?;
 
@@ -172,6 +177,10 @@ fn main() -> anyhow::Result<()> {
     println!(
         "| warm packument, 100 versions | {proxied_doc_rps:.0} req/s | {hosted_doc_rps:.0} req/s | {:.2} |",
         proxied_doc_rps / hosted_doc_rps
+    );
+    println!(
+        "| warm packument through a group (hosted, proxy) | {grouped_doc_rps:.0} req/s | {hosted_doc_rps:.0} req/s | {:.2} |",
+        grouped_doc_rps / hosted_doc_rps
     );
     println!(
         "| warm 286-byte tarball | {proxied_tiny_rps:.0} req/s | {hosted_tiny_rps:.0} req/s | {:.2} |",
