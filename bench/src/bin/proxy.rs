@@ -116,7 +116,13 @@ fn main() -> anyhow::Result<()> {
     let grouped_doc = format!("{}/npm-all/bench-pkg", proxy.url);
     let hosted_tiny = format!("{}/npm/tiny-pkg/-/tiny-pkg-1.0.0.tgz", upstream.url);
     let proxied_tiny = format!("{}/npm-proxy/tiny-pkg/-/tiny-pkg-1.0.0.tgz", proxy.url);
-    for url in [&hosted_doc, &proxied_doc, &grouped_doc, &hosted_tiny, &proxied_tiny] {
+    for url in [
+        &hosted_doc,
+        &proxied_doc,
+        &grouped_doc,
+        &hosted_tiny,
+        &proxied_tiny,
+    ] {
         ureq::get(url)
             .call()
             .with_context(|| format!("warming {url}"))?;

@@ -42,11 +42,9 @@ fn changes_in_place(file: &File) -> bool {
 /// upstream's own sidecar is another cached document, which may be from
 /// another moment than the document.
 fn metadata(package: &str, url: &str, algo: Option<Algo>) -> Result<Response, HttpError> {
-    let answer = upstream::fetch(url, None)?;
-    found(answer.status(), url)?;
-    let xml = answer
-        .read_all(METADATA_LIMIT)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's {url}: {e:?}")))?;
+    let xml = upstream::document(url, None, METADATA_LIMIT, url)?
+        .ok_or_else(|| HttpError::not_found(format!("{url} not found upstream")))?
+        .body;
     let response = match algo {
         Some(algo) => text(checksum(algo, &xml)),
         None => Response::bytes(200, "application/xml", xml),
@@ -80,8 +78,7 @@ fn artifact(package: &str, target: &str, url: &str, file: &File) -> Result<Respo
         expect,
         record: vec![store::record(package, file, target, &stored)?],
     })?;
-    found(pulled.status(), url)?;
-    Ok(Response::upstream(pulled, content_type))
+    upstream::serve_pulled(pulled, content_type, url)
 }
 
 /// A file's sidecar: from the digests the host computed once it is stored,
@@ -111,19 +108,5 @@ fn passed_through(url: &str, file: &File, algo: Option<Algo>) -> Result<Response
         None => (url.to_string(), store::content_type(&file.extension)),
     };
     let answer = upstream::fetch(&url, None)?;
-    found(answer.status(), &url)?;
-    Ok(Response::upstream(answer, content_type))
-}
-
-/// The upstream's refusal in Maven's terms: missing is a 404, anything
-/// else a bad gateway.
-fn found(status: u16, what: &str) -> Result<(), HttpError> {
-    match status {
-        200 => Ok(()),
-        404 | 410 => Err(HttpError::not_found(format!("{what} not found upstream"))),
-        status => Err(HttpError::new(
-            502,
-            format!("the upstream answered {status} for {what}"),
-        )),
-    }
+    upstream::serve_pulled(answer, content_type, &url)
 }

@@ -13,21 +13,8 @@ const SIDECAR_LIMIT: usize = 4 * 1024;
 /// `None` when it publishes none (404, 410) or one that is no digest.
 pub fn fetch(file_url: &str, algo: Algo) -> Result<Option<String>, HttpError> {
     let url = format!("{file_url}.{}", algo.name());
-    let answer = upstream::fetch(&url, None)?;
-    match answer.status() {
-        200 => {}
-        404 | 410 => return Ok(None),
-        status => {
-            return Err(HttpError::new(
-                502,
-                format!("the upstream answered {status} for {url}"),
-            ));
-        }
-    }
-    let body = answer
-        .read_all(SIDECAR_LIMIT)
-        .map_err(|e| HttpError::new(502, format!("reading the upstream's {url}: {e:?}")))?;
-    Ok(parse(&body, algo))
+    let sidecar = upstream::document(&url, None, SIDECAR_LIMIT, &url)?;
+    Ok(sidecar.and_then(|s| parse(&s.body, algo)))
 }
 
 /// The first word that is a digest of the right length: `sha1sum` style
