@@ -65,6 +65,19 @@ pub fn p2_file(file: &str) -> (&str, bool) {
     }
 }
 
+/// The package a `p2/{vendor}/{file}` request names, and whether it asks
+/// for the development versions (`~dev.json`).
+pub fn p2_target(req: &Request) -> Result<(String, bool), HttpError> {
+    let file = req.param("file");
+    if !file.ends_with(".json") {
+        return Err(HttpError::not_found("p2 documents end in .json"));
+    }
+    let (package, dev) = p2_file(file);
+    let name = names::package(req.param("vendor"), package)
+        .map_err(|_| HttpError::not_found("no such package"))?;
+    Ok((name, dev))
+}
+
 /// `GET packages.json`.
 pub fn root(req: &mut Request) -> Result<Response, HttpError> {
     if req.is_proxy() {
@@ -87,13 +100,7 @@ pub fn p2(req: &mut Request) -> Result<Response, HttpError> {
     if req.is_proxy() {
         return crate::proxy::p2(req);
     }
-    let file = req.param("file");
-    if !file.ends_with(".json") {
-        return Err(HttpError::not_found("p2 documents end in .json"));
-    }
-    let (package, dev) = p2_file(file);
-    let name = names::package(req.param("vendor"), package)
-        .map_err(|_| HttpError::not_found("no such package"))?;
+    let (name, dev) = p2_target(req)?;
     let rows = catalog::all_versions(&name)?;
     if rows.is_empty() {
         return Err(HttpError::not_found(format!("no package {name}")));

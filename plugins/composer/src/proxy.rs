@@ -13,7 +13,7 @@ use wharf_sdk::types::{DigestSet, Publication, VersionRow, Write};
 use wharf_sdk::upstream::{self, DigestKind, Pull};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
-use crate::metadata::{KEPT_FIELDS, Stored, dist_path, expand, minify, p2_file};
+use crate::metadata::{KEPT_FIELDS, Stored, dist_path, expand, minify, p2_target};
 use crate::names;
 
 /// One version of a `p2` document, expanded.
@@ -35,13 +35,7 @@ pub fn root(req: &mut Request) -> Result<Response, HttpError> {
 /// `GET p2/{vendor}/{package}.json` or `~dev.json`: the upstream's, dist
 /// URLs rewritten.
 pub fn p2(req: &mut Request) -> Result<Response, HttpError> {
-    let file = req.param("file");
-    if !file.ends_with(".json") {
-        return Err(HttpError::not_found("p2 documents end in .json"));
-    }
-    let (package, dev) = p2_file(file);
-    let name = names::package(req.param("vendor"), package)
-        .map_err(|_| HttpError::not_found("no such package"))?;
+    let (name, dev) = p2_target(req)?;
     let base = req.base_url().to_string();
     let versions: Vec<Version> = upstream_versions(&name, dev)?
         .into_iter()
