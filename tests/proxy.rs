@@ -256,6 +256,33 @@ fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_publishes() 
     };
     assert_eq!(recorded("npm-proxy").trim(), "1");
     assert_eq!(recorded("npm-private").trim(), "0");
+    // A name both members hold: the group's packument lists the versions
+    // of both, the hosted member's `latest` wins, and each version installs
+    // from the member that has it.
+    let upstream_shared = package(work.path(), "shared-pkg", "1.2.0", serde_json::json!({}));
+    alice.ok(&upstream_shared, &["publish"]);
+    let private_shared = package(work.path(), "shared-pkg", "2.0.0", serde_json::json!({}));
+    bob.ok(&private_shared, &["publish"]);
+    let versions = bob.ok(
+        work.path(),
+        &["view", "shared-pkg", "versions", "--json", "--prefer-online"],
+    );
+    let versions: Vec<String> = serde_json::from_str(&versions).unwrap();
+    assert_eq!(versions, ["1.2.0", "2.0.0"]);
+    let latest = ["view", "shared-pkg", "dist-tags.latest", "--prefer-online"];
+    assert_eq!(bob.ok(work.path(), &latest).trim(), "2.0.0");
+    for (version, source) in [("1.2.0", &upstream_shared), ("2.0.0", &private_shared)] {
+        let project = app(work.path());
+        client.ok(&project, &["install", &format!("shared-pkg@{version}")]);
+        let installed = std::fs::read(project.join("node_modules/shared-pkg/lib/data.bin"));
+        assert!(installed.unwrap() == std::fs::read(source.join("lib/data.bin")).unwrap());
+    }
+    // A publish to the hosted member shows in the merged document at once.
+    let newer = package(work.path(), "shared-pkg", "2.1.0", serde_json::json!({}));
+    bob.ok(&newer, &["publish"]);
+    assert_eq!(bob.ok(work.path(), &latest).trim(), "2.1.0");
+    let tags = proxy.get("/npm-all/-/package/shared-pkg/dist-tags").json();
+    assert_eq!(tags["latest"], "2.1.0");
     // What no member has is the format's own "not found".
     let missing = proxy.get("/npm-all/no-such-package");
     assert_eq!(missing.status, 404);

@@ -13,8 +13,8 @@
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.3.1",
-        world: "format-plugin",
+        path: "../wit/v0.3.2",
+        world: "merging-format-plugin",
         pub_export_macro: true,
         export_macro_name: "export_plugin",
         default_bindings_module: "wharf_sdk::bindings",
@@ -41,7 +41,7 @@ pub use body::{Body, FormFile, FormPart};
 pub use host::{auth, blobs, catalog, log, owners, signing, tokens, upstream};
 pub use http::{HttpError, Request, Response, default_message, query_pairs};
 pub use meta::Meta;
-pub use router::{Handler, Need, Params, Router, need};
+pub use router::{Handler, Merger, Need, Params, Router, need};
 
 /// Lower-case hex, the spelling formats use for digests.
 pub fn hex(bytes: impl AsRef<[u8]>) -> String {
@@ -53,6 +53,7 @@ pub mod types {
     pub use crate::bindings::exports::wharf::plugin::handler::{
         CacheHint, Denial, PluginInfo, RequestContext, Response as WitResponse, ResponseBody,
     };
+    pub use crate::bindings::exports::wharf::plugin::merger::{MemberAnswer, Merged};
     pub use crate::bindings::wharf::plugin::catalog::{
         Asset, Owner, Publication, VersionRow, Write,
     };
@@ -127,6 +128,21 @@ macro_rules! register_format {
                 message: String,
             ) -> $crate::types::WitResponse {
                 <$format as $crate::Format>::error($crate::denial_status(denial), &message).into_wit()
+            }
+        }
+
+        impl $crate::bindings::exports::wharf::plugin::merger::Guest for __WharfExport {
+            fn merged_routes() -> Vec<String> {
+                __wharf_router().merged_routes()
+            }
+
+            fn merge(
+                repo: $crate::types::RepoInfo,
+                head: $crate::types::RequestHead,
+                route_id: String,
+                answers: Vec<$crate::types::MemberAnswer>,
+            ) -> $crate::types::Merged {
+                __wharf_router().merge(repo, head, route_id, answers, <$format as $crate::Format>::error)
             }
         }
 

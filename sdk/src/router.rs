@@ -10,11 +10,18 @@
 use crate::body::Body;
 use crate::http::{HttpError, Request, Response};
 use crate::types::{
-    Access, Action, BodyMode, ClassifyError, Method, RepoInfo, RequestContext, RequestHead, Route,
+    Access, Action, BodyMode, Caller, ClassifyError, MemberAnswer, Merged, Method, RepoInfo,
+    RequestContext, RequestHead, Route,
 };
 use percent_encoding::percent_decode_str;
 
 pub type Handler = fn(&mut Request) -> Result<Response, HttpError>;
+
+/// Merges a group's answers of one route: the members' 200 answers (at
+/// least two, in member order, each rendered with the group's base URL)
+/// into the group's. Pure: no host call. The request has no body and no
+/// caller.
+pub type Merger = fn(&Request, Vec<MemberAnswer>) -> Result<Response, HttpError>;
 
 /// The permission a route needs, derived from its path parameters.
 #[derive(Clone, Copy)]
@@ -172,6 +179,7 @@ fn decode(s: &str) -> String {
 pub struct Router {
     routes: Vec<RouteDef>,
     normalize: Option<fn(&str) -> String>,
+    mergers: Vec<(&'static str, Merger)>,
 }
 
 impl Router {
@@ -248,6 +256,61 @@ impl Router {
         handler: Handler,
     ) -> Self {
         self.route(Method::Delete, pattern, id, need, handler)
+    }
+
+    /// In a group, the answers of route `id` are every member's, merged
+    /// (an npm packument lists the versions of all), rather than the first
+    /// member's that has one.
+    pub fn merged(mut self, id: &'static str, merger: Merger) -> Self {
+        self.mergers.push((id, merger));
+        self
+    }
+
+    /// The ids of the routes whose group answers merge.
+    pub fn merged_routes(&self) -> Vec<String> {
+        self.mergers.iter().map(|(id, _)| id.to_string()).collect()
+    }
+
+    /// A group's answer from its members': the route's merger, whose
+    /// errors take the format's shape. Only a rendered document merges.
+    pub fn merge(
+        &self,
+        repo: RepoInfo,
+        head: RequestHead,
+        route_id: String,
+        answers: Vec<MemberAnswer>,
+        error: fn(u16, &str) -> Response,
+    ) -> Merged {
+        let merger = self.mergers.iter().find(|(id, _)| *id == route_id);
+        let found = self.find(head.method, &head.raw_path);
+        let response = match (merger, found) {
+            (Some((_, merger)), Ok((_, params))) => {
+                let request = Request {
+                    repo,
+                    head,
+                    caller: Caller {
+                        user: None,
+                        roles: Vec::new(),
+                    },
+                    route: route_id,
+                    params,
+                    body: None,
+                };
+                merger(&request, answers).unwrap_or_else(|e| error(e.status, &e.message))
+            }
+            _ => error(500, &format!("route {route_id} does not merge")),
+        };
+        let response = match response.body {
+            crate::types::ResponseBody::Bytes(_) | crate::types::ResponseBody::Empty => response,
+            _ => error(500, "a merged answer must be a rendered document"),
+        };
+        let status = response.status;
+        let headers = response.headers.clone();
+        Merged {
+            status,
+            headers,
+            body: response.body_bytes().to_vec(),
+        }
     }
 
     /// Finds the route for a method and raw path.

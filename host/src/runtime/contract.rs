@@ -15,6 +15,7 @@ use v0_1::exports::wharf::plugin::handler as old;
 use v0_1::wharf::plugin::types as old_types;
 use v0_2::exports::wharf::plugin::handler as prior;
 use v0_3::exports::wharf::plugin::handler::PluginInfo;
+use v0_3::merging::exports::wharf::plugin::merger;
 use v0_3::wharf::plugin::types as new_types;
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker, Resource};
@@ -70,19 +71,29 @@ pub fn add_to_linker(linker: &mut Linker<StoreData>) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub use merger::{MemberAnswer, Merged};
+
 /// A component linked and ready to instantiate.
 #[derive(Clone)]
 pub enum Pre {
     V0_1(v0_1::FormatPluginPre<StoreData>),
     V0_2(v0_2::FormatPluginPre<StoreData>),
-    V0_3(v0_3::FormatPluginPre<StoreData>),
+    V0_3 {
+        pre: wasmtime::component::InstancePre<StoreData>,
+        plugin: v0_3::FormatPluginIndices,
+        /// A 0.3.2 component that merges group answers exports `merger`.
+        merger: Option<merger::GuestIndices>,
+    },
 }
 
 /// One instance of a plugin.
 pub enum Instance {
     V0_1(v0_1::FormatPlugin),
     V0_2(v0_2::FormatPlugin),
-    V0_3(v0_3::FormatPlugin),
+    V0_3 {
+        plugin: v0_3::FormatPlugin,
+        merger: Option<merger::Guest>,
+    },
 }
 
 impl Pre {
@@ -95,7 +106,11 @@ impl Pre {
         Ok(match contract {
             Contract::V0_1 => Pre::V0_1(v0_1::FormatPluginPre::new(pre)?),
             Contract::V0_2 => Pre::V0_2(v0_2::FormatPluginPre::new(pre)?),
-            Contract::V0_3 => Pre::V0_3(v0_3::FormatPluginPre::new(pre)?),
+            Contract::V0_3 => Pre::V0_3 {
+                plugin: v0_3::FormatPluginIndices::new(&pre)?,
+                merger: merger::GuestIndices::new(&pre).ok(),
+                pre,
+            },
         })
     }
 
@@ -103,7 +118,7 @@ impl Pre {
         match self {
             Pre::V0_1(_) => Contract::V0_1,
             Pre::V0_2(_) => Contract::V0_2,
-            Pre::V0_3(_) => Contract::V0_3,
+            Pre::V0_3 { .. } => Contract::V0_3,
         }
     }
 
@@ -111,7 +126,20 @@ impl Pre {
         Ok(match self {
             Pre::V0_1(pre) => Instance::V0_1(pre.instantiate_async(store).await?),
             Pre::V0_2(pre) => Instance::V0_2(pre.instantiate_async(store).await?),
-            Pre::V0_3(pre) => Instance::V0_3(pre.instantiate_async(store).await?),
+            Pre::V0_3 {
+                pre,
+                plugin,
+                merger,
+            } => {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                Instance::V0_3 {
+                    plugin: plugin.load(&mut *store, &instance)?,
+                    merger: match merger {
+                        Some(m) => Some(m.load(&mut *store, &instance)?),
+                        None => None,
+                    },
+                }
+            }
         })
     }
 }
@@ -119,7 +147,9 @@ impl Pre {
 impl Instance {
     pub async fn describe(&self, store: &mut Store<StoreData>) -> wasmtime::Result<PluginInfo> {
         match self {
-            Instance::V0_3(p) => p.wharf_plugin_handler().call_describe(store).await,
+            Instance::V0_3 { plugin, .. } => {
+                plugin.wharf_plugin_handler().call_describe(store).await
+            }
             Instance::V0_2(p) => {
                 let info = p.wharf_plugin_handler().call_describe(store).await?;
                 Ok(PluginInfo {
@@ -146,8 +176,9 @@ impl Instance {
         head: &RequestHead,
     ) -> wasmtime::Result<Result<Route, ClassifyError>> {
         match self {
-            Instance::V0_3(p) => {
-                p.wharf_plugin_handler()
+            Instance::V0_3 { plugin, .. } => {
+                plugin
+                    .wharf_plugin_handler()
                     .call_classify(store, repo, head)
                     .await
             }
@@ -172,7 +203,10 @@ impl Instance {
         body: Option<Resource<IncomingBody>>,
     ) -> wasmtime::Result<PluginResponse> {
         match self {
-            Instance::V0_3(p) => p.wharf_plugin_handler().call_handle(store, ctx, body).await,
+            Instance::V0_3 { plugin, .. } => {
+                let h = plugin.wharf_plugin_handler();
+                h.call_handle(store, ctx, body).await
+            }
             Instance::V0_2(p) => {
                 let ctx = prior::RequestContext {
                     repo: ctx.repo.clone(),
@@ -208,8 +242,8 @@ impl Instance {
         message: &str,
     ) -> wasmtime::Result<PluginResponse> {
         match self {
-            Instance::V0_3(p) => {
-                let h = p.wharf_plugin_handler();
+            Instance::V0_3 { plugin, .. } => {
+                let h = plugin.wharf_plugin_handler();
                 h.call_render_error(store, repo, head, denial, message)
                     .await
             }
@@ -224,6 +258,42 @@ impl Instance {
                 let r = h.call_render_error(store, &repo, &head, old_denial(denial), message);
                 Ok(new_response(r.await?))
             }
+        }
+    }
+}
+
+impl Instance {
+    /// The routes whose group answers the plugin merges (none before 0.3.2).
+    pub async fn merged_routes(
+        &self,
+        store: &mut Store<StoreData>,
+    ) -> wasmtime::Result<Vec<String>> {
+        match self {
+            Instance::V0_3 {
+                merger: Some(m), ..
+            } => m.call_merged_routes(store).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// A group's answer from its members' answers; `None` from a plugin
+    /// that does not merge.
+    pub async fn merge(
+        &self,
+        store: &mut Store<StoreData>,
+        repo: &RepoInfo,
+        head: &RequestHead,
+        route_id: &str,
+        answers: &[MemberAnswer],
+    ) -> wasmtime::Result<Option<Merged>> {
+        match self {
+            Instance::V0_3 {
+                merger: Some(m), ..
+            } => {
+                let merged = m.call_merge(store, repo, head, route_id, answers);
+                Ok(Some(merged.await?))
+            }
+            _ => Ok(None),
         }
     }
 }

@@ -23,6 +23,7 @@ pub use bindings::{
     Method, RepoInfo, RepoKind, RequestContext, RequestHead, Route,
 };
 pub use body::IncomingBody;
+pub use contract::{MemberAnswer, Merged};
 pub use imports::Freshness;
 
 /// How a request reaches a repository's catalog: a proxy's upstream, and
@@ -98,6 +99,9 @@ pub enum PluginFailure {
     BodyStalled(String),
     #[error("{0}")]
     Unsupported(String),
+    /// A group's member answers could not be merged (too large, gone).
+    #[error("{0}")]
+    Merge(String),
 }
 
 /// A plugin's answer, detached from the store it came from.
@@ -190,6 +194,8 @@ pub struct LoadedPlugin {
     /// Routes classify returned, so a hot request does not enter wasm.
     routes: RouteMemo,
     slots: slot::Slots,
+    /// Routes whose group answers the plugin merges (`merger`, 0.3.2).
+    merged_routes: Arc<HashSet<String>>,
 }
 
 fn route_memo() -> RouteMemo {
@@ -199,6 +205,12 @@ fn route_memo() -> RouteMemo {
 impl LoadedPlugin {
     pub fn contract(&self) -> Contract {
         self.pre.contract()
+    }
+
+    /// Whether a group's answers of this route are merged by the plugin
+    /// rather than taken from the first member that has one.
+    pub fn merges(&self, route_id: &str) -> bool {
+        self.merged_routes.contains(route_id)
     }
 
     /// Waits for a slot to run plugin code; bounded so overload answers 503.
@@ -399,6 +411,35 @@ impl LoadedPlugin {
                 let locked = store.data().scope.as_ref().and_then(|s| s.locked_out);
                 reply(response, store.data_mut()).map(|r| r.locked_out(locked))
             }
+        }
+    }
+}
+
+impl LoadedPlugin {
+    /// A group's answer from its members' (`merger.merge`): pure wasm in a
+    /// fresh instance, within the plugin's timeout and memory.
+    pub async fn merge(
+        &self,
+        repo: &RepoInfo,
+        head: &RequestHead,
+        route_id: &str,
+        answers: &[MemberAnswer],
+    ) -> Result<Merged, PluginFailure> {
+        let _permit = self.permit().await?;
+        let mut store = self.store(Instant::now() + self.policy.timeout, None);
+        let call = async {
+            let plugin = self.pre.instantiate(&mut store).await?;
+            plugin
+                .merge(&mut store, repo, head, route_id, answers)
+                .await
+        };
+        match call.await {
+            Ok(Some(merged)) => Ok(merged),
+            Ok(None) => Err(PluginFailure::Unsupported(format!(
+                "the {} plugin does not merge group answers",
+                self.format
+            ))),
+            Err(e) => Err(failure(e, &store)),
         }
     }
 }
@@ -698,6 +739,7 @@ impl Runtime {
                 warm: Mutex::new(Vec::new()),
                 routes: route_memo(),
                 slots: self.slots.clone(),
+                merged_routes: old.merged_routes.clone(),
             }));
         }
         let component = self.compiled.load(&self.engine, wasm, &hash)?;
@@ -719,12 +761,15 @@ impl Runtime {
             warm: Mutex::new(Vec::new()),
             routes: route_memo(),
             slots: self.slots.clone(),
+            merged_routes: Default::default(),
         };
         // Self-test: a throwaway instance must describe the expected format.
-        let info = futures::executor::block_on(async {
+        let (info, merged_routes) = futures::executor::block_on(async {
             let mut store = plugin.store(Instant::now() + Duration::from_secs(5), None);
             let instance = plugin.pre.instantiate(&mut store).await?;
-            instance.describe(&mut store).await
+            let info = instance.describe(&mut store).await?;
+            let merged = instance.merged_routes(&mut store).await?;
+            Ok::<_, wasmtime::Error>((info, merged))
         })
         .map_err(|e| anyhow::anyhow!("describe() failed: {e:#}"))?;
         if info.format != spec.format {
@@ -736,6 +781,7 @@ impl Runtime {
         }
         Ok(Arc::new(LoadedPlugin {
             version: info.version,
+            merged_routes: Arc::new(merged_routes.into_iter().collect()),
             ..plugin
         }))
     }

@@ -5,6 +5,7 @@
 //! docs/formats/npm.md.
 
 mod deprecate;
+mod merge;
 mod names;
 mod owners;
 mod package_doc;
@@ -141,6 +142,8 @@ impl Format for Npm {
             )
             .get("{pkg}", "packument", read("pkg"), packument::get)
             .put("{pkg}", "publish", write("pkg"), publish::put)
+            .merged("packument", merge::packuments)
+            .merged("dist-tags", merge::dist_tags)
     }
 
     /// npm clients print the `error` member of a failed response.

@@ -1,17 +1,24 @@
 //! A group repository: one URL over ordered members of one format. A read
 //! walks the members (nested groups flattened) and the first that has the
-//! answer wins; every member renders with the group's base URL, so the
-//! links in its documents lead back to the group. A write is the first
-//! hosted member's, with that member's permissions and owners.
+//! answer wins, except on the routes the plugin merges (an npm packument
+//! lists the versions every member holds): those ask every member and the
+//! plugin merges their answers. Every member renders with the group's base
+//! URL, so the links in its documents lead back to the group. A write is
+//! the first hosted member's, with that member's permissions and owners.
 
 use super::RepoRequest;
 use crate::auth::Caller;
 use crate::runtime::{
-    self, BodyMode, Denial, IncomingBody, PluginFailure, Reply, RepoInfo, RepoKind,
+    self, BodyMode, CacheHint, Denial, IncomingBody, MemberAnswer, PluginFailure, Reply, ReplyBody,
+    RepoInfo, RepoKind,
 };
 use axum::body::Body;
 use axum::response::Response;
 use std::sync::OnceLock;
+
+/// The share of a plugin's memory the member answers of one merge may take
+/// together: it holds them all, what it parses them into and its answer.
+const MERGE_SHARE: u64 = 4;
 
 impl RepoRequest<'_> {
     /// The whole request again, as the first hosted member's.
@@ -37,6 +44,111 @@ impl RepoRequest<'_> {
             ..*self
         };
         request.run(body).await
+    }
+
+    /// Every member's answer, merged by the plugin when more than one has
+    /// it. A member that failed is left out and the answer marked stale,
+    /// so it is not kept; with one answer or none, as `walk_members`.
+    pub(super) async fn merge_members(
+        &self,
+        route: &runtime::Route,
+        caller: &Caller,
+    ) -> Result<(Reply, &str), PluginFailure> {
+        let asked = self.members.iter().map(|member| async move {
+            let repo = RepoInfo {
+                base_url: self.repo.base_url.clone(),
+                ..member.repo.clone()
+            };
+            let answer = self.handle(route, caller, None, &repo, member).await;
+            (answer, member.repo.name.as_str())
+        });
+        let mut found = Vec::new();
+        let mut failed: Option<Result<(Reply, &str), PluginFailure>> = None;
+        let mut missing = None;
+        for (answer, name) in futures::future::join_all(asked).await {
+            match answer {
+                Ok(reply) if reply.status == 200 => found.push((reply, name)),
+                Ok(reply) if matches!(reply.status, 404 | 410) => missing = Some((reply, name)),
+                Ok(reply) => {
+                    failed.get_or_insert(Ok((reply, name)));
+                }
+                Err(failure) => {
+                    failed.get_or_insert(Err(failure));
+                }
+            }
+        }
+        if found.len() < 2 {
+            return match (found.pop(), failed, missing) {
+                (Some(one), _, _) => Ok(one),
+                (None, Some(failure), _) => failure,
+                (None, None, Some(missing)) => Ok(missing),
+                (None, None, None) => unreachable!("a group without members is answered before"),
+            };
+        }
+        let answered_by = found[0].1;
+        let mut freshness = found[0].0.freshness;
+        freshness.stale |= failed.is_some();
+        let cache = merged_hint(found.iter().map(|(reply, _)| &reply.cache));
+        let mut answers = Vec::with_capacity(found.len());
+        let mut left = Budget {
+            left: self.plugin.policy.memory_bytes / MERGE_SHARE,
+            limit: self.plugin.policy.memory_bytes / MERGE_SHARE,
+        };
+        for (reply, name) in found {
+            freshness = freshness.and(reply.freshness);
+            let body = self.whole_body(reply.body, name, &mut left).await?;
+            answers.push(MemberAnswer {
+                repository: name.to_string(),
+                status: reply.status,
+                headers: reply.headers,
+                body,
+            });
+        }
+        let merged = self
+            .plugin
+            .merge(self.repo, self.head(), &route.id, &answers)
+            .await?;
+        let reply = Reply {
+            status: merged.status,
+            reason: None,
+            headers: merged.headers,
+            body: ReplyBody::Bytes(merged.body),
+            cache,
+            freshness,
+        };
+        Ok((reply, answered_by))
+    }
+
+    /// A member's answer as bytes for the merge, charged to `left`.
+    async fn whole_body(
+        &self,
+        body: ReplyBody,
+        member: &str,
+        left: &mut Budget,
+    ) -> Result<Vec<u8>, PluginFailure> {
+        let services = &self.app.services;
+        let stored = match body {
+            ReplyBody::Empty => return Ok(Vec::new()),
+            ReplyBody::Bytes(bytes) => {
+                left.charge(bytes.len() as u64)?;
+                return Ok(bytes);
+            }
+            ReplyBody::Blob(blake3) | ReplyBody::UpstreamDocument(blake3) => blake3,
+            ReplyBody::Pulled { .. } => {
+                return Err(PluginFailure::Merge(format!(
+                    "{member} answered with an artifact, which does not merge"
+                )));
+            }
+        };
+        let gone = |_| PluginFailure::Merge(format!("{member}'s answer could not be read"));
+        let size = match services.blobs.info(&stored).await {
+            Ok(Some(info)) => info.size,
+            Ok(None) => return Err(gone(())),
+            Err(_) => return Err(gone(())),
+        };
+        left.charge(size)?;
+        let bytes = services.blobs.read_range(&stored, 0..size).await;
+        bytes.map(|b| b.to_vec()).map_err(|_| gone(()))
     }
 
     /// The first member's answer that is not "not found", and whose it is.
@@ -80,4 +192,45 @@ impl RepoRequest<'_> {
             (None, None) => unreachable!("a group without members is answered before"),
         }
     }
+}
+
+/// The bytes of member answers one merge may still take.
+struct Budget {
+    left: u64,
+    limit: u64,
+}
+
+impl Budget {
+    fn charge(&mut self, bytes: u64) -> Result<(), PluginFailure> {
+        self.left = self.left.checked_sub(bytes).ok_or_else(|| {
+            PluginFailure::Merge(format!(
+                "the members' answers are larger than {} KiB together: too large to merge",
+                self.limit >> 10
+            ))
+        })?;
+        Ok(())
+    }
+}
+
+/// A merged answer is cacheable when each member's was, and is invalidated
+/// by what invalidates any of them.
+fn merged_hint<'a>(hints: impl Iterator<Item = &'a Option<CacheHint>>) -> Option<CacheHint> {
+    let mut merged = CacheHint {
+        tags: Vec::new(),
+        vary: Vec::new(),
+    };
+    for hint in hints {
+        let hint = hint.as_ref()?;
+        for tag in &hint.tags {
+            if !merged.tags.contains(tag) {
+                merged.tags.push(tag.clone());
+            }
+        }
+        for name in &hint.vary {
+            if !merged.vary.contains(name) {
+                merged.vary.push(name.clone());
+            }
+        }
+    }
+    Some(merged)
 }

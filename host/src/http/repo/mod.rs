@@ -361,6 +361,9 @@ impl RepoRequest<'_> {
         // The plugin call and the answer are boxed: their futures are large,
         // and a warm hit, which needs neither, should not carry them.
         let answer = match self.repo.kind {
+            RepoKind::Group if body.is_none() && self.plugin.merges(&route.id) => {
+                Box::pin(self.merge_members(route, &caller)).await
+            }
             RepoKind::Group => Box::pin(self.walk_members(route, &caller, body)).await,
             _ => Box::pin(self.handle(route, &caller, body, self.repo, self.mount))
                 .await
@@ -564,6 +567,7 @@ impl RepoRequest<'_> {
             PluginFailure::BodyStalled(_) => (408, "body-stalled"),
             PluginFailure::Deadline => (504, "deadline"),
             PluginFailure::Unsupported(_) => (501, "unsupported"),
+            PluginFailure::Merge(_) => (502, "merge"),
             PluginFailure::Trap(_) => (500, "trap"),
         };
         metrics::counter!(telemetry::PLUGIN_FAILURES, "format" => self.plugin.format.to_string(), "kind" => kind)

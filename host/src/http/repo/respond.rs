@@ -72,7 +72,7 @@ impl RepoRequest<'_> {
             ReplyBody::Bytes(bytes) => {
                 let changed_ms = match (&reply.cache, &cache_as) {
                     (Some(hint), Some((_, rendered_at))) if reply.status == 200 => {
-                        self.changed_ms(answered_by, &hint.tags, *rendered_at).await
+                        self.changed_ms(&hint.tags, *rendered_at).await
                     }
                     _ => None,
                 };
@@ -209,13 +209,20 @@ impl RepoRequest<'_> {
             .await
     }
 
-    /// When the packages a document was rendered from last changed, or the
-    /// documents were all dropped (a signing key rotated), Unix ms. A write
-    /// since `rendered_at` may or may not be in the bytes, so such a
-    /// document gets no time rather than one newer than its content.
-    async fn changed_ms(&self, repo: &str, tags: &[String], rendered_at: u64) -> Option<u64> {
+    /// When the packages a document was rendered from last changed in any
+    /// of its sources (a group's answer may be any member's, or all of
+    /// theirs merged), or the documents were all dropped (a signing key
+    /// rotated), Unix ms. A write since `rendered_at` may or may not be in
+    /// the bytes, so such a document gets no time rather than one newer
+    /// than its content.
+    async fn changed_ms(&self, tags: &[String], rendered_at: u64) -> Option<u64> {
         let services = &self.app.services;
-        let changed = services.catalog.last_change(repo, tags).await.ok()??;
+        let mut changed = None;
+        for repo in self.sources {
+            let last = services.catalog.last_change(repo, tags).await.ok()?;
+            changed = changed.max(last);
+        }
+        let changed = changed?;
         let cache = &services.doc_cache;
         let unchanged = |source: &&str| cache.unchanged_since(source, tags, rendered_at);
         self.sources

@@ -1,9 +1,9 @@
-//! Host bindings of `wharf:plugin@0.3.1`, the contract the host speaks. A
-//! 0.3.0 component links against them as it is: 0.3.1 only adds, and
-//! wasmtime matches 0.3.x names (docs/wit-versioning.md).
+//! Host bindings of `wharf:plugin@0.3.2`, the contract the host speaks. A
+//! 0.3.0 or 0.3.1 component links against them as it is: 0.3.1 and 0.3.2
+//! only add, and wasmtime matches 0.3.x names (docs/wit-versioning.md).
 
 wasmtime::component::bindgen!({
-    path: "../wit/v0.3.1",
+    path: "../wit/v0.3.2",
     world: "format-plugin",
     imports: { default: async | trappable },
     exports: { default: async },
@@ -13,3 +13,26 @@ wasmtime::component::bindgen!({
         "wharf:plugin/upstream.upstream-response": crate::runtime::imports::UpstreamResponse,
     },
 });
+
+/// The optional `merger` export (0.3.2). Only its bindings are used: the
+/// world's imports are the ones above, and its handler is looked up
+/// through `format-plugin`'s.
+pub mod merging {
+    wasmtime::component::bindgen!({
+        path: "../wit/v0.3.2",
+        world: "merging-format-plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "wharf:plugin/types": super::wharf::plugin::types,
+            "wharf:plugin/blobs": super::wharf::plugin::blobs,
+            "wharf:plugin/catalog": super::wharf::plugin::catalog,
+            "wharf:plugin/upstream": super::wharf::plugin::upstream,
+            "wharf:plugin/auth": super::wharf::plugin::auth,
+            "wharf:plugin/signing": super::wharf::plugin::signing,
+            "wharf:plugin/log": super::wharf::plugin::log,
+            "wharf:plugin/owners": super::wharf::plugin::owners,
+            "wharf:plugin/tokens": super::wharf::plugin::tokens,
+        },
+    });
+}

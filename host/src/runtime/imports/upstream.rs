@@ -63,6 +63,19 @@ impl Freshness {
         self.stale |= cached.stale;
     }
 
+    /// What an answer made from both allows (a group's merged members):
+    /// kept while both are fresh, stale if either is.
+    pub fn and(self, other: Freshness) -> Freshness {
+        let fresh_until = match (self.fresh_until, other.fresh_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Freshness {
+            fresh_until,
+            stale: self.stale || other.stale,
+        }
+    }
+
     /// The upstream could not be asked.
     fn failed(&mut self) {
         self.fresh_until = Some(now_millis());
