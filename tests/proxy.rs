@@ -287,6 +287,16 @@ fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_publishes() 
     let missing = proxy.get("/npm-all/no-such-package");
     assert_eq!(missing.status, 404);
     assert!(missing.json()["error"].is_string());
+
+    // The upstream goes away: the merged document still lists both
+    // members' versions, from the proxy's last good answer, marked stale.
+    drop(upstream);
+    std::thread::sleep(Duration::from_millis(1200));
+    let stale = proxy.get("/npm-all/shared-pkg");
+    assert_eq!(stale.status, 200);
+    assert!(stale.is_stale(), "{:?}", stale.headers);
+    let versions = stale.json()["versions"].as_object().unwrap().len();
+    assert_eq!(versions, 3);
 }
 
 #[test]

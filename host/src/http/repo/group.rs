@@ -234,3 +234,36 @@ fn merged_hint<'a>(hints: impl Iterator<Item = &'a Option<CacheHint>>) -> Option
     }
     Some(merged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hint(tags: &[&str], vary: &[&str]) -> Option<CacheHint> {
+        Some(CacheHint {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            vary: vary.iter().map(|v| v.to_string()).collect(),
+        })
+    }
+
+    #[test]
+    fn a_merged_answer_is_invalidated_by_what_invalidates_any_member() {
+        let hints = [hint(&["left-pad"], &["accept"]), hint(&["left-pad", "*"], &[])];
+        let merged = merged_hint(hints.iter()).unwrap();
+        assert_eq!(merged.tags, ["left-pad", "*"]);
+        assert_eq!(merged.vary, ["accept"]);
+        let one_uncached = [hint(&["left-pad"], &[]), None];
+        assert!(merged_hint(one_uncached.iter()).is_none());
+    }
+
+    #[test]
+    fn the_budget_refuses_what_would_pass_it() {
+        let mut budget = Budget {
+            left: 10,
+            limit: 10,
+        };
+        assert!(budget.charge(6).is_ok());
+        assert!(budget.charge(4).is_ok());
+        assert!(matches!(budget.charge(1), Err(PluginFailure::Merge(_))));
+    }
+}
