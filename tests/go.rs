@@ -4,7 +4,8 @@
 //! that imports the module through `GOPROXY=<wharf>/go/` only; and the zips
 //! that break `golang.org/x/mod/zip`'s rules are refused, storing nothing;
 //! and a proxy repository of a second Wharf builds the same program, then
-//! again with that upstream stopped.
+//! again with that upstream stopped; and verifies it against a checksum
+//! database that only the proxy reaches, then with that database stopped.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,15 @@ fn go(server: &Server, work: &Path, dir: &Path, args: &[&str]) -> (bool, String)
 
 /// The go command with `proxy` as its only `GOPROXY`.
 fn go_through(proxy: &str, work: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
+    let mut cmd = go_command(proxy, work, dir, args);
+    cmd.env("GONOSUMDB", "*").env("GOSUMDB", "off");
+    let (ok, out, err) = run(&mut cmd);
+    (ok, out + &err)
+}
+
+/// The go command confined to `work`, `proxy` its only `GOPROXY`, with no
+/// word on the checksum database yet.
+fn go_command(proxy: &str, work: &Path, dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("timeout");
     cmd.arg(COMMAND_TIMEOUT)
         .arg(go_binary())
@@ -94,13 +104,10 @@ fn go_through(proxy: &str, work: &Path, dir: &Path, args: &[&str]) -> (bool, Str
         .env("GOENV", "off")
         .env("GOPROXY", proxy)
         .env("GOFLAGS", "-mod=mod")
-        .env("GONOSUMDB", "*")
-        .env("GOSUMDB", "off")
         .env("GOTOOLCHAIN", "local")
         .env("GOTELEMETRY", "off")
         .env("CGO_ENABLED", "0");
-    let (ok, out, err) = run(&mut cmd);
-    (ok, out + &err)
+    cmd
 }
 
 fn go_ok(server: &Server, work: &Path, dir: &Path, args: &[&str]) -> String {
@@ -558,4 +565,375 @@ fn module_zip_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
         zip.write_all(data).unwrap();
     }
     zip.finish().unwrap().into_inner()
+}
+
+/// A checksum database for the test (golang.org/x/mod 0.7, Debian's
+/// golang-golang-x-mod-dev): signs a tree of the go.sum lines of the module
+/// zips named as `module@version=zip`, padded with fillers to 300 records
+/// so that it has a full tile and partial ones, and serves it on
+/// 127.0.0.1. It prints its address and verifier key, and logs each
+/// request's user agent and path to the file named second.
+const SUMDB_SERVER: &str = r#"package main
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/sumdb"
+	"golang.org/x/mod/sumdb/dirhash"
+	"golang.org/x/mod/sumdb/note"
+)
+
+const treeSize = 300
+
+func main() {
+	name, logPath, zips := os.Args[1], os.Args[2], os.Args[3:]
+	signer, verifier, err := note.GenerateKey(rand.Reader, name)
+	check(err)
+	lines := map[string][]byte{}
+	var records []module.Version
+	for _, arg := range zips {
+		mv, file, _ := strings.Cut(arg, "=")
+		path, version, _ := strings.Cut(mv, "@")
+		lines[mv] = goSum(path, version, file)
+		records = append(records, module.Version{Path: path, Version: version})
+	}
+	for i := len(records); i < treeSize; i++ {
+		filler := fmt.Sprintf("example.com/filler/m%d", i)
+		hash := "h1:" + strings.Repeat("A", 43) + "="
+		lines[filler+"@v1.0.0"] = []byte(fmt.Sprintf("%s v1.0.0 %s\n%s v1.0.0/go.mod %s\n", filler, hash, filler, hash))
+		records = append(records, module.Version{Path: filler, Version: "v1.0.0"})
+	}
+	db := sumdb.NewTestServer(signer, func(path, version string) ([]byte, error) {
+		if data, ok := lines[path+"@"+version]; ok {
+			return data, nil
+		}
+		return nil, os.ErrNotExist
+	})
+	for _, m := range records {
+		_, err := db.Lookup(context.Background(), m)
+		check(err)
+	}
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	check(err)
+	var mu sync.Mutex
+	server := sumdb.NewServer(db)
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	fmt.Printf("%s %s\n", listener.Addr(), verifier)
+	check(http.Serve(listener, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fmt.Fprintf(log, "%s %s\n", r.UserAgent(), r.URL.Path)
+		mu.Unlock()
+		server.ServeHTTP(w, r)
+	})))
+}
+
+// goSum is the two go.sum lines of the module zip in file.
+func goSum(path, version, file string) []byte {
+	zipHash, err := dirhash.HashZip(file, dirhash.Hash1)
+	check(err)
+	archive, err := zip.OpenReader(file)
+	check(err)
+	defer archive.Close()
+	modHash, err := dirhash.Hash1([]string{"go.mod"}, func(string) (io.ReadCloser, error) {
+		return archive.Open(path + "@" + version + "/go.mod")
+	})
+	check(err)
+	return []byte(fmt.Sprintf("%s %s %s\n%s %s/go.mod %s\n", path, version, zipHash, path, version, modHash))
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+"#;
+
+/// Where Debian's golang-golang-x-mod-dev puts golang.org/x/mod.
+const X_MOD: &str = "/usr/share/gocode/src/golang.org/x/mod";
+
+/// The checksum database server, built offline against Debian's x/mod (its
+/// own go.mod's requirement, x/tools, is never loaded: no package of it is
+/// imported). Its build cache lives in the target directory, so only the
+/// first run compiles net/http.
+fn sumdb_server_binary() -> PathBuf {
+    assert!(
+        Path::new(X_MOD).join("sumdb/server.go").exists(),
+        "golang-golang-x-mod-dev is not installed (cargo xtask install-clients)"
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-sumdb");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("go.mod"),
+        format!(
+            "module wharf.test/sumdb\n\ngo 1.21\n\nrequire golang.org/x/mod v0.7.0\n\n\
+             replace golang.org/x/mod => {X_MOD}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("main.go"), SUMDB_SERVER).unwrap();
+    let (ok, out, err) = run(Command::new(go_binary())
+        .args(["build", "-o", "sumdb", "."])
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", &dir)
+        .env("GOPATH", dir.join("gopath"))
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOPROXY", "off")
+        .env("GOSUMDB", "off")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOTOOLCHAIN", "local")
+        .env("GOTELEMETRY", "off")
+        .env("CGO_ENABLED", "0"));
+    assert!(ok, "building the checksum database server:\n{out}{err}");
+    dir.join("sumdb")
+}
+
+/// A running checksum database, stopped when dropped.
+struct SumDb {
+    child: std::process::Child,
+    /// `host:port` on 127.0.0.1.
+    addr: String,
+    verifier_key: String,
+    log: PathBuf,
+}
+
+impl SumDb {
+    /// `name`'s database of the go.sum lines of `records` (module, version,
+    /// zip bytes), its files in `dir`.
+    fn start(name: &str, dir: &Path, records: &[(&str, &str, Vec<u8>)]) -> SumDb {
+        use std::io::BufRead;
+        let log = dir.join("sumdb.log");
+        let mut args = vec![name.to_string(), log.display().to_string()];
+        for (i, (module, version, zip)) in records.iter().enumerate() {
+            let file = dir.join(format!("{i}.zip"));
+            std::fs::write(&file, zip).unwrap();
+            args.push(format!("{module}@{version}={}", file.display()));
+        }
+        let mut child = Command::new(sumdb_server_binary())
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let (addr, verifier_key) = line.trim().split_once(' ').expect("address and key");
+        SumDb {
+            addr: addr.to_string(),
+            verifier_key: verifier_key.to_string(),
+            log,
+            child,
+        }
+    }
+
+    /// Every request so far, as `user-agent path`.
+    fn requests(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines().map(str::to_string).collect()
+    }
+}
+
+impl Drop for SumDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The go command verifying through a proxy repository that relays the
+/// checksum database `sum.test`: a name no client can reach, which only
+/// the proxy's `sumdb` setting maps to a server on 127.0.0.1. Builds
+/// verify, a version whose zip is not the one the database recorded fails
+/// with the go command's SECURITY ERROR, and with the database stopped a
+/// clean module cache still verifies from what the proxy kept.
+#[test]
+fn go_verifies_through_a_checksum_database_the_proxy_relays() {
+    const FORGED: &str = "example.com/wharf/forged";
+    let upstream = Server::start(&[PluginEntry {
+        format: "go",
+        extra: "",
+    }]);
+    let token = upstream.create_user("alice", "alice-password");
+    let forged_zip = |text: &str| {
+        module_zip(
+            FORGED,
+            "v1.0.0",
+            &[
+                ("go.mod", format!("module {FORGED}\n\ngo 1.21\n")),
+                (
+                    "forged.go",
+                    format!("package forged\n\nconst Text = {text:?}\n"),
+                ),
+            ],
+        )
+    };
+    for (escaped, version, zip) in [
+        (ESCAPED, "v1.0.0", greet_zip("v1.0.0")),
+        (ESCAPED, "v1.1.0", greet_zip("v1.1.0")),
+        (FORGED, "v1.0.0", forged_zip("served")),
+    ] {
+        let reply = upload(&upstream, &token, escaped, version, &zip);
+        assert_eq!(reply.status, 201, "{escaped}@{version}: {}", reply.text());
+    }
+    // The database's record of the forged module is of other bytes.
+    let records = tempfile::tempdir().unwrap();
+    let sumdb = SumDb::start(
+        "sum.test",
+        records.path(),
+        &[
+            (MODULE, "v1.0.0", greet_zip("v1.0.0")),
+            (MODULE, "v1.1.0", greet_zip("v1.1.0")),
+            (FORGED, "v1.0.0", forged_zip("recorded")),
+        ],
+    );
+
+    let upstream_host = upstream.url.trim_start_matches("http://");
+    let grant = format!("upstream = [\"{upstream_host}\", \"{}\"]", sumdb.addr);
+    let settings = format!(
+        "[[repository]]\nname = \"go-proxy\"\nformat = \"go\"\nkind = \"proxy\"\n\
+         upstream = \"{}/go/\"\nmetadata_ttl = \"1s\"\n\
+         settings = {{ sumdb = [{{ name = \"sum.test\", url = \"http://{}\" }}] }}\n",
+        upstream.url, sumdb.addr
+    );
+    let plugin = PluginEntry {
+        format: "go",
+        extra: Box::leak(grant.into_boxed_str()),
+    };
+    let proxy = Server::start_with_settings(&[plugin], &[], &settings);
+    let through = format!("{}/go-proxy/", proxy.url);
+    assert_eq!(
+        send(ureq::get(&format!("{through}sumdb/sum.test/supported"))).status,
+        200
+    );
+    for elsewhere in [
+        format!("{through}sumdb/sum.golang.org/supported"),
+        format!("{}/go/sumdb/sum.test/supported", upstream.url),
+    ] {
+        assert_eq!(send(ureq::get(&elsewhere)).status, 404, "{elsewhere}");
+    }
+
+    // `GOSUMDB` names the database by its key alone: the go command's only
+    // other way to it would be https://sum.test, which resolves nowhere.
+    let key = sumdb.verifier_key.clone();
+    let go = |work: &Path, dir: &Path, args: &[&str]| {
+        let mut cmd = go_command(&through, work, dir, args);
+        cmd.env("GOSUMDB", &key);
+        let (ok, out, err) = run(&mut cmd);
+        (ok, out + &err)
+    };
+    let go_ok = |work: &Path, dir: &Path, args: &[&str]| {
+        let (ok, out) = go(work, dir, args);
+        assert!(
+            ok,
+            "go {args:?} failed:\n{out}\nproxy log:\n{}",
+            proxy.log()
+        );
+        out
+    };
+    let verified_here = |work: &Path| {
+        work.join("gomodcache/cache/download/sumdb/sum.test/lookup")
+            .exists()
+    };
+
+    let online = tempfile::tempdir().unwrap();
+    let app = program(online.path());
+    go_ok(online.path(), &app, &["get", &format!("{MODULE}@v1.1.0")]);
+    let out = go_ok(online.path(), &app, &["run", "."]);
+    assert_eq!(out.trim(), "hello from v1.1.0");
+    assert!(
+        verified_here(online.path()),
+        "the go command asked the database"
+    );
+    let asked = sumdb.requests();
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.ends_with("/lookup/example.com/!wharf/greet@v1.1.0")),
+        "{asked:?}"
+    );
+    assert!(
+        asked.iter().any(|r| r.ends_with("/tile/8/0/000")),
+        "{asked:?}"
+    );
+    assert!(asked.iter().any(|r| r.contains(".p/")), "{asked:?}");
+    // Full tiles and lookups are kept; partial tiles are not.
+    let kept = proxy.sql("SELECT path FROM assets WHERE path LIKE 'sumdb/%' ORDER BY path");
+    assert!(
+        kept.contains("sumdb/sum.test/lookup/example.com/!wharf/greet@v1.1.0"),
+        "{kept}"
+    );
+    assert!(kept.contains("sumdb/sum.test/tile/8/0/000"), "{kept}");
+    assert!(!kept.contains(".p/"), "{kept}");
+
+    // The zip the proxy serves is not the one the database recorded.
+    let forged_app = online.path().join("forged");
+    std::fs::create_dir_all(&forged_app).unwrap();
+    std::fs::write(
+        forged_app.join("go.mod"),
+        "module example.com/app\n\ngo 1.21\n",
+    )
+    .unwrap();
+    let (ok, out) = go(
+        online.path(),
+        &forged_app,
+        &["get", &format!("{FORGED}@v1.0.0")],
+    );
+    assert!(!ok, "a forged zip was accepted:\n{out}");
+    assert!(
+        out.contains("SECURITY ERROR") && out.contains("checksum mismatch"),
+        "{out}"
+    );
+
+    let asked = sumdb.requests();
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.ends_with("/lookup/example.com/wharf/forged@v1.0.0")),
+        "{asked:?}"
+    );
+    assert!(
+        asked.iter().all(|r| r.starts_with("wharf/")),
+        "only the proxy asks the database: {asked:?}"
+    );
+
+    // The database goes away; what the proxy kept still verifies, from a
+    // clean module cache and a go.mod without go.sum.
+    let before = asked.len();
+    drop(sumdb);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let offline = tempfile::tempdir().unwrap();
+    let again = program(offline.path());
+    go_ok(
+        offline.path(),
+        &again,
+        &["get", &format!("{MODULE}@v1.1.0")],
+    );
+    let out = go_ok(offline.path(), &again, &["run", "."]);
+    assert_eq!(out.trim(), "hello from v1.1.0");
+    assert!(verified_here(offline.path()));
+    // What it never saw fails, and the go command does not go direct.
+    let (ok, out) = go(
+        offline.path(),
+        &again,
+        &["get", &format!("{MODULE}@v1.0.0")],
+    );
+    assert!(!ok, "verified without the database:\n{out}");
+    assert!(out.contains("sumdb/sum.test/lookup"), "{out}");
+    assert!(!out.contains("https://sum.test"), "{out}");
+    let requests = std::fs::read_to_string(records.path().join("sumdb.log")).unwrap();
+    assert_eq!(requests.lines().count(), before);
 }

@@ -188,6 +188,12 @@ fn install_clients() -> anyhow::Result<()> {
         // OCI (tests/oci.rs): distribution's registry, an upstream of the
         // OCI proxy.
         ("/usr/bin/docker-registry".into(), "docker-registry"),
+        // Go (tests/go.rs): golang.org/x/mod's sumdb packages, which the
+        // checksum database the Go proxy relays is built from.
+        (
+            "/usr/share/gocode/src/golang.org/x/mod/sumdb".into(),
+            "golang-golang-x-mod-dev",
+        ),
     ];
     let missing: Vec<&str> = markers
         .iter()

@@ -2,7 +2,8 @@
 //! `.zip`, `@latest`) over hosted modules, uploads of module zips checked
 //! against the rules of `golang.org/x/mod/zip`, delete, yank and unyank.
 //! In a proxy repository, the same reads come from the upstream proxy
-//! (`proxy.rs`). See docs/formats/go.md.
+//! (`proxy.rs`), which may also relay checksum databases (`sumdb/`).
+//! See docs/formats/go.md.
 //!
 //! Catalog mapping: a module path (unescaped, as go.mod spells it) is the
 //! package, so owners and permissions follow it; a version is a version row;
@@ -12,6 +13,7 @@ pub mod module;
 mod proxy;
 pub mod rules;
 mod serve;
+mod sumdb;
 mod upload;
 
 #[cfg(test)]
@@ -20,7 +22,9 @@ mod proxy_tests;
 mod tests;
 
 use wharf_sdk::types::{Access, Action, PluginInfo};
-use wharf_sdk::{Format, HttpError, Need, Params, Request, Response, Router, register_format};
+use wharf_sdk::{
+    Format, HttpError, Need, Params, Request, Response, Router, need, register_format,
+};
 
 pub struct Go;
 
@@ -29,15 +33,35 @@ impl Format for Go {
         PluginInfo {
             format: "go".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            suggested_grants: vec!["proxy.golang.org:443".into()],
+            suggested_grants: vec!["proxy.golang.org:443".into(), "sum.golang.org:443".into()],
         }
     }
 
     /// A module path has any number of segments: each route ends with the
     /// fixed `@v/…` or `@latest` tail, which no module path element can
-    /// equal (`@` is not allowed in module paths).
+    /// equal (`@` is not allowed in module paths). The checksum database
+    /// comes first: `sumdb` has no dot, so it is no module's first element.
     fn router() -> Router {
         Router::new()
+            .get(
+                "sumdb/{name}/supported",
+                "sumdb-supported",
+                SUMDB,
+                sumdb::supported,
+            )
+            .get("sumdb/{name}/latest", "sumdb-latest", SUMDB, sumdb::latest)
+            .get(
+                "sumdb/{name}/lookup/{key*}",
+                "sumdb-lookup",
+                SUMDB,
+                sumdb::lookup,
+            )
+            .get(
+                "sumdb/{name}/tile/{tile*}",
+                "sumdb-tile",
+                SUMDB,
+                sumdb::tile,
+            )
             .get("{module*}/@v/list", "list", READ, list)
             .get("{module*}/@latest", "latest", READ, latest)
             .get("{module*}/@v/{file}", "file", READ, file)
@@ -82,6 +106,10 @@ fn file(req: &mut Request) -> Result<Response, HttpError> {
         false => serve::file(req),
     }
 }
+
+/// A checksum database is the repository's, no module's: reading it is
+/// reading the repository.
+const SUMDB: Need = need::read_repo();
 
 // Permissions apply to the module path as go.mod spells it, whatever the
 // URL's escaping; a path that does not decode keeps its raw form (the handler

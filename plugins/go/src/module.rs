@@ -99,6 +99,26 @@ fn check_any_path(path: &str, kind: Kind) -> Result<(), String> {
 /// version suffix if any. `gopkg.in` paths (`.v2` suffixes) are refused:
 /// they are served from their own host by convention.
 pub fn check_path(path: &str) -> Result<(), String> {
+    check_elements(path)?;
+    if path.split('/').next() == Some("gopkg.in") {
+        return Err("gopkg.in paths are not served here".into());
+    }
+    split_path_version(path).map(|_| ())
+}
+
+/// `module.CheckPath` as a checksum database applies it: `gopkg.in` paths
+/// too (Wharf serves none, but a proxy passes their checksums on), their
+/// `.vN` suffixes unchecked.
+pub fn check_sumdb_path(path: &str) -> Result<(), String> {
+    check_elements(path)?;
+    if path.split('/').next() == Some("gopkg.in") {
+        return Ok(());
+    }
+    split_path_version(path).map(|_| ())
+}
+
+/// The length, the elements and the first element's rules of a module path.
+fn check_elements(path: &str) -> Result<(), String> {
     if path.len() > MAX_PATH {
         return Err(format!("longer than {MAX_PATH} bytes"));
     }
@@ -113,10 +133,7 @@ pub fn check_path(path: &str) -> Result<(), String> {
     {
         return Err(format!("invalid char {c:?} in first path element"));
     }
-    if first == "gopkg.in" {
-        return Err("gopkg.in paths are not served here".into());
-    }
-    split_path_version(path).map(|_| ())
+    Ok(())
 }
 
 /// `module.CheckFilePath`: a file name inside a module zip.
