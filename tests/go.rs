@@ -49,6 +49,11 @@ fn module_zip(module: &str, version: &str, files: &[(&str, String)]) -> Vec<u8> 
 }
 
 fn greet_zip(version: &str) -> Vec<u8> {
+    greeting_zip(version, &format!("hello from {version}"))
+}
+
+/// `MODULE` at `version`, whose `Hello` answers `greeting`.
+fn greeting_zip(version: &str, greeting: &str) -> Vec<u8> {
     module_zip(
         MODULE,
         version,
@@ -58,7 +63,7 @@ fn greet_zip(version: &str) -> Vec<u8> {
                 "greet.go",
                 format!(
                     "// Package greet says hello.\npackage greet\n\n\
-                     // Hello names the version that answers.\nfunc Hello() string {{ return \"hello from {version}\" }}\n"
+                     // Hello names the version that answers.\nfunc Hello() string {{ return \"{greeting}\" }}\n"
                 ),
             ),
         ],
@@ -266,6 +271,64 @@ fn go_builds_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
         never.header("content-type"),
         Some("text/plain; charset=utf-8")
     );
+}
+
+/// A group of a hosted repository and a proxy: the go command sees the
+/// versions of both in one list, builds each from the member that has it
+/// (the hosted one when both do), and sees an upload to the hosted member
+/// at once.
+#[test]
+fn a_group_lists_every_members_versions_and_builds_from_either() {
+    let upstream = Server::start(&[PluginEntry {
+        format: "go",
+        extra: "",
+    }]);
+    let token = upstream.create_user("alice", "alice-password");
+    for version in ["v1.0.0", "v1.1.0"] {
+        let reply = upload(&upstream, &token, ESCAPED, version, &greet_zip(version));
+        assert_eq!(reply.status, 201, "{version}: {}", reply.text());
+    }
+    let group = "\n[[repository]]\nname = \"go-all\"\nformat = \"go\"\nkind = \"group\"\n\
+                 members = [\"go\", \"go-proxy\"]\n";
+    let proxy = Server::start_proxy("go", &format!("{}/go/", upstream.url), group, &[]);
+    let bob = proxy.create_user("bob", "bob-password");
+    for (version, greeting) in [("v1.0.0", "private v1.0.0"), ("v1.2.0", "private v1.2.0")] {
+        let reply = upload(
+            &proxy,
+            &bob,
+            ESCAPED,
+            version,
+            &greeting_zip(version, greeting),
+        );
+        assert_eq!(reply.status, 201, "{version}: {}", reply.text());
+    }
+    let through = format!("{}/go-all/", proxy.url);
+    let go_ok = |work: &Path, dir: &Path, args: &[&str]| {
+        let (ok, out) = go_through(&through, work, dir, args);
+        assert!(ok, "go {args:?} failed:\n{out}\nlog:\n{}", proxy.log());
+        out
+    };
+    let work = tempfile::tempdir().unwrap();
+    let app = program(work.path());
+    let versions = go_ok(work.path(), &app, &["list", "-m", "-versions", MODULE]);
+    assert_eq!(versions.trim(), format!("{MODULE} v1.0.0 v1.1.0 v1.2.0"));
+    for (version, says) in [
+        ("v1.1.0", "hello from v1.1.0"),
+        ("v1.0.0", "private v1.0.0"),
+        ("v1.2.0", "private v1.2.0"),
+    ] {
+        go_ok(work.path(), &app, &["get", &format!("{MODULE}@{version}")]);
+        assert_eq!(go_ok(work.path(), &app, &["run", "."]).trim(), says);
+    }
+    let upload_v13 = upload(&proxy, &bob, ESCAPED, "v1.3.0", &greet_zip("v1.3.0"));
+    assert_eq!(upload_v13.status, 201, "{}", upload_v13.text());
+    let versions = go_ok(work.path(), &app, &["list", "-m", "-versions", MODULE]);
+    assert_eq!(
+        versions.trim(),
+        format!("{MODULE} v1.0.0 v1.1.0 v1.2.0 v1.3.0")
+    );
+    let latest = send(ureq::get(&format!("{through}{ESCAPED}/@latest")));
+    assert!(latest.text().contains("v1.3.0"), "{}", latest.text());
 }
 
 #[test]

@@ -265,7 +265,13 @@ fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_publishes() 
     bob.ok(&private_shared, &["publish"]);
     let versions = bob.ok(
         work.path(),
-        &["view", "shared-pkg", "versions", "--json", "--prefer-online"],
+        &[
+            "view",
+            "shared-pkg",
+            "versions",
+            "--json",
+            "--prefer-online",
+        ],
     );
     let versions: Vec<String> = serde_json::from_str(&versions).unwrap();
     assert_eq!(versions, ["1.2.0", "2.0.0"]);

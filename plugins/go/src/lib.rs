@@ -9,6 +9,7 @@
 //! package, so owners and permissions follow it; a version is a version row;
 //! its zip and its go.mod are two assets.
 
+mod merge;
 pub mod module;
 mod proxy;
 pub mod rules;
@@ -63,7 +64,9 @@ impl Format for Go {
                 sumdb::tile,
             )
             .get("{module*}/@v/list", "list", READ, list)
+            .merged("list", merge::list)
             .get("{module*}/@latest", "latest", READ, latest)
+            .merged("latest", merge::latest)
             .get("{module*}/@v/{file}", "file", READ, file)
             .put("{module*}/@v/{file}", "upload", WRITE, upload::upload)
             .delete("{module*}/@v/{version}", "delete", DELETE, serve::delete)

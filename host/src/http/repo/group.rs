@@ -248,7 +248,10 @@ mod tests {
 
     #[test]
     fn a_merged_answer_is_invalidated_by_what_invalidates_any_member() {
-        let hints = [hint(&["left-pad"], &["accept"]), hint(&["left-pad", "*"], &[])];
+        let hints = [
+            hint(&["left-pad"], &["accept"]),
+            hint(&["left-pad", "*"], &[]),
+        ];
         let merged = merged_hint(hints.iter()).unwrap();
         assert_eq!(merged.tags, ["left-pad", "*"]);
         assert_eq!(merged.vary, ["accept"]);
