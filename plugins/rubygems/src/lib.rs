@@ -95,6 +95,7 @@ impl Format for RubyGems {
             .merged("info", merge::info)
             .merged("versions", merge::versions)
             .merged("names", merge::names)
+            .merged("specs", merge::specs)
     }
 
     /// gem and Bundler print the body of an error as it is.

@@ -1,5 +1,5 @@
-//! A group's compact index: every member's versions in one `info/{gem}`,
-//! `versions` and `names`, so Bundler and `gem install` of a gem that a
+//! A group's indexes: every member's versions in one `info/{gem}`,
+//! `versions`, `names` and specs list, so Bundler and `gem install` of a gem that a
 //! hosted and a proxy member both hold see all of them. Members come in
 //! the group's order and the first wins a conflict: a version and platform
 //! two members hold is the earlier member's line (its dependencies and
@@ -14,7 +14,13 @@ use std::collections::{HashMap, HashSet};
 use wharf_sdk::types::MemberAnswer;
 use wharf_sdk::{HttpError, Request, Response};
 
-use crate::index::compact;
+use crate::index::{compact, compare};
+use crate::marshal::{self, Tuple, Value};
+use crate::proxy::INDEX_LIMIT;
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use std::io::{Read as _, Write as _};
 
 /// `GET info/{gem}`: the first member's body as it is, then the lines of
 /// versions it lacks from the others. Kept verbatim so that when the
@@ -125,6 +131,64 @@ pub fn names(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpEr
         body.push('\n');
     }
     Ok(compact(body, &[]))
+}
+
+/// `GET specs.4.8.gz` and its siblings, which `gem install` resolves
+/// with: every member's entries once; of `latest_specs`, the newest per
+/// name and platform (the first member's on a tie).
+pub fn specs(req: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpError> {
+    let lists = answers
+        .iter()
+        .map(tuples)
+        .collect::<Result<Vec<_>, HttpError>>()?;
+    let mut chosen: Vec<&Tuple> = Vec::new();
+    if req.head.raw_path.ends_with("latest_specs.4.8.gz") {
+        let mut at: HashMap<(&str, &str), usize> = HashMap::new();
+        for t in lists.iter().flatten() {
+            match at.get(&(t.0.as_str(), t.2.as_str())) {
+                Some(&i) if compare(&t.1, &chosen[i].1).is_gt() => chosen[i] = t,
+                Some(_) => {}
+                None => {
+                    at.insert((&t.0, &t.2), chosen.len());
+                    chosen.push(t);
+                }
+            }
+        }
+    } else {
+        let mut seen: HashSet<&Tuple> = HashSet::new();
+        chosen.extend(lists.iter().flatten().filter(|t| seen.insert(t)));
+    }
+    let list = chosen
+        .into_iter()
+        .map(|(name, version, platform)| {
+            Value::Array(vec![
+                marshal::str(name),
+                marshal::version(version),
+                marshal::str(platform),
+            ])
+        })
+        .collect();
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(&marshal::dump(&Value::Array(list)))
+        .map_err(|e| HttpError::new(500, e.to_string()))?;
+    let body = gz
+        .finish()
+        .map_err(|e| HttpError::new(500, e.to_string()))?;
+    Ok(Response::bytes(200, "application/octet-stream", body))
+}
+
+/// A member's gzipped specs list, inflated up to `INDEX_LIMIT` (a gzip
+/// bomb stops there).
+fn tuples(answer: &MemberAnswer) -> Result<Vec<Tuple>, HttpError> {
+    let mut data = Vec::new();
+    let read = GzDecoder::new(&answer.body[..])
+        .take(INDEX_LIMIT as u64 + 1)
+        .read_to_end(&mut data);
+    match read {
+        Ok(n) if n <= INDEX_LIMIT => marshal::load_tuples(&data, INDEX_LIMIT),
+        _ => None,
+    }
+    .ok_or_else(|| unreadable(answer, "specs"))
 }
 
 /// One member's `versions`: its header and its gems, in order.
@@ -441,5 +505,78 @@ mod tests {
             ],
         );
         assert_eq!(text(&merged), "created_at: x\n---\nbig 9.9 abcd\n");
+    }
+
+    fn specs_gz(tuples: &[(&str, &str, &str)]) -> MemberAnswer {
+        let list = tuples
+            .iter()
+            .map(|(n, v, p)| {
+                Value::Array(vec![marshal::str(n), marshal::version(v), marshal::str(p)])
+            })
+            .collect();
+        let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+        gz.write_all(&marshal::dump(&Value::Array(list))).unwrap();
+        let mut a = answer("gems", "");
+        a.body = gz.finish().unwrap();
+        a
+    }
+
+    fn specs_of(merged: &Merged) -> Vec<Tuple> {
+        let mut data = Vec::new();
+        GzDecoder::new(&merged.body[..])
+            .read_to_end(&mut data)
+            .unwrap();
+        marshal::load_tuples(&data, 1 << 20).unwrap()
+    }
+
+    #[test]
+    fn specs_lists_are_the_union_and_latest_the_newest() {
+        let private = specs_gz(&[("shared", "1.0.0", "ruby"), ("mine", "0.1", "ruby")]);
+        let public = specs_gz(&[
+            ("shared", "1.0.0", "ruby"),
+            ("shared", "1.10.0", "ruby"),
+            ("shared", "1.9.0", "java"),
+        ]);
+        let t = |n: &str, v: &str, p: &str| (n.to_string(), v.to_string(), p.to_string());
+        let all = merge(
+            "specs.4.8.gz",
+            "specs",
+            vec![private.clone(), public.clone()],
+        );
+        assert_eq!(
+            specs_of(&all),
+            [
+                t("shared", "1.0.0", "ruby"),
+                t("mine", "0.1", "ruby"),
+                t("shared", "1.10.0", "ruby"),
+                t("shared", "1.9.0", "java"),
+            ]
+        );
+        let latest = merge("latest_specs.4.8.gz", "specs", vec![private, public]);
+        assert_eq!(
+            specs_of(&latest),
+            [
+                t("shared", "1.10.0", "ruby"),
+                t("mine", "0.1", "ruby"),
+                t("shared", "1.9.0", "java"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_specs_list_that_is_not_one_or_a_gzip_bomb_is_a_bad_gateway() {
+        let mut bomb = GzEncoder::new(Vec::new(), Compression::best());
+        bomb.write_all(b"\x04\x08[\x06").unwrap();
+        for _ in 0..(INDEX_LIMIT >> 20) + 1 {
+            bomb.write_all(&[b'0'; 1 << 20]).unwrap();
+        }
+        for body in [b"not gzip".to_vec(), bomb.finish().unwrap()] {
+            let mut hostile = specs_gz(&[]);
+            hostile.repository = "gems-proxy".into();
+            hostile.body = body;
+            let merged = merge("specs.4.8.gz", "specs", vec![specs_gz(&[]), hostile]);
+            assert_eq!(merged.status, 502);
+            assert!(text(&merged).contains("gems-proxy"), "{}", text(&merged));
+        }
     }
 }
