@@ -569,19 +569,19 @@ fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_pushes() {
             "--no-document",
         ];
         args.extend_from_slice(version);
-        carol.gem_ok(dir, &args)
+        // Not from `dir`, where gem would take the .gem files built there.
+        carol.gem_ok(carol.home.path(), &args)
     };
     let out = install(&[]);
     assert!(out.contains("wharf-e2e-hello-1.1.0"), "{out}");
-    install(&["-v", "1.0.0"]);
+    let out = install(&["-v", "1.0.0"]);
     let code = carol
         .gem_home()
         .join("gems/wharf-e2e-hello-1.0.0/lib/wharf_e2e_hello.rb");
+    let code = std::fs::read_to_string(code).unwrap();
     assert!(
-        std::fs::read_to_string(code)
-            .unwrap()
-            .contains("private hello"),
-        "the upstream's 1.0.0 was installed"
+        code.contains("private hello"),
+        "the upstream's 1.0.0 was installed:\n{code}\n{out}"
     );
 
     // A newer private version pushed through the group shows at once, to
