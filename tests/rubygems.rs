@@ -418,3 +418,180 @@ fn bundle_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone(
     let never = proxy.get("/rubygems-proxy/gems/never-seen-1.0.0.gem");
     assert!(matches!(never.status, 404 | 502 | 504), "{}", never.status);
 }
+
+/// A group of a hosted (`rubygems-private`) and a proxy member holding the
+/// same gem: the group's compact index and Marshal indexes list both
+/// members' versions, the hosted one wins the version both hold, and a
+/// push through the group shows at once, to Bundler's cached index too.
+#[test]
+fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_pushes() {
+    let upstream = Server::start(&[PluginEntry {
+        format: "rubygems",
+        extra: "",
+    }]);
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let alice = RubyUser::new(&upstream, &upstream.create_user("alice", "alice-password"));
+    for file in [
+        base(&alice, dir),
+        hello(&alice, dir, "1.0.0"),
+        hello(&alice, dir, "1.1.0"),
+    ] {
+        let (ok, out, err) = alice.push(dir, &file);
+        assert!(ok, "{out}{err}");
+    }
+
+    let group = "\n[[repository]]\nname = \"rubygems-private\"\nformat = \"rubygems\"\n\
+                 \n[[repository]]\nname = \"rubygems-all\"\nformat = \"rubygems\"\nkind = \"group\"\n\
+                 members = [\"rubygems-private\", \"rubygems-proxy\"]\n";
+    let proxy = Server::start_proxy(
+        "rubygems",
+        &format!("{}/rubygems/", upstream.url),
+        group,
+        &[],
+    );
+    let key = proxy.create_user("bob", "bob-password");
+    let bob = RubyUser::new(&proxy, &key);
+    let source = format!("{}/rubygems-all", proxy.url);
+    // gem's key for the group's URL.
+    std::fs::write(
+        bob.home.path().join(".gem/credentials"),
+        format!("---\n\"{source}\": {key}\n"),
+    )
+    .unwrap();
+    let private = dir.join("private");
+    std::fs::create_dir_all(&private).unwrap();
+    let private_hello = |version: &str| {
+        build(
+            &bob,
+            &private,
+            "wharf-e2e-hello",
+            version,
+            "  s.add_dependency \"wharf-e2e-base\", \">= 1.0\"\n",
+            &format!(
+                "module WharfE2eHello\n  def self.greet; \"private hello {version}\"; end\nend\n"
+            ),
+        )
+    };
+    let push = |file: &str| {
+        let (ok, out, err) = bob.gem(&private, &["push", file, "--host", &source]);
+        assert!(ok, "gem push through the group failed:\n{out}{err}");
+    };
+
+    // The push through the group lands in the hosted member: the same
+    // version as the upstream's 1.0.0, other bytes.
+    let shadow = private_hello("1.0.0");
+    push(&shadow);
+    let hosted = proxy.get("/rubygems-private/info/wharf-e2e-hello");
+    assert_eq!(hosted.status, 200, "{}", hosted.text());
+    assert!(hosted.text().contains("\n1.0.0 "), "{}", hosted.text());
+
+    // The group's compact index: both members' versions, the hosted line
+    // for 1.0.0, and the validators Bundler checks computed on the merge.
+    let info = proxy.get("/rubygems-all/info/wharf-e2e-hello");
+    assert_eq!(info.status, 200, "{}", info.text());
+    let text = info.text();
+    let sha = |file: &Path| {
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            std::fs::read(file).unwrap(),
+        ))
+    };
+    assert!(
+        text.contains(&format!(
+            "1.0.0 wharf-e2e-base:>= 1.0|checksum:{}",
+            sha(&private.join(&shadow))
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\n1.1.0 "), "{text}");
+    assert_eq!(text.matches("---").count(), 1, "{text}");
+    assert_eq!(
+        info.header("etag"),
+        Some(format!("\"{:x}\"", md5::compute(&info.body)).as_str())
+    );
+    let versions = proxy.get("/rubygems-all/versions");
+    assert_eq!(versions.status, 200);
+    let versions = versions.text();
+    assert!(
+        versions
+            .lines()
+            .any(|l| l.starts_with("wharf-e2e-hello 1.0.0,1.1.0 ")),
+        "{versions}"
+    );
+    assert!(
+        versions
+            .lines()
+            .any(|l| l.starts_with("wharf-e2e-base 1.0.0 "))
+    );
+    let names = proxy.get("/rubygems-all/names").text();
+    assert_eq!(names, "---\nwharf-e2e-base\nwharf-e2e-hello\n");
+
+    // bundle install through the group: 1.1.0 is only the proxy's, and
+    // its dependency too.
+    let gemfile = |name: &str, requirement: &str| {
+        let path = dir.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(
+            path.join("Gemfile"),
+            format!("source \"{source}/\"\n\ngem \"wharf-e2e-hello\"{requirement}\n"),
+        )
+        .unwrap();
+        path
+    };
+    let greet = |user: &RubyUser, app: &Path| {
+        let script = "require 'wharf_e2e_hello'; puts WharfE2eHello.greet";
+        user.bundle_ok(app, &["exec", "ruby", "-e", script])
+            .trim()
+            .to_string()
+    };
+    let app = gemfile("app", "");
+    bob.bundle_ok(&app, &["install"]);
+    assert_eq!(locked(&app, "wharf-e2e-hello").as_deref(), Some("1.1.0"));
+    assert_eq!(locked(&app, "wharf-e2e-base").as_deref(), Some("1.0.0"));
+    assert_eq!(
+        greet(&bob, &app),
+        "hello from wharf-e2e-base via hello 1.1.0"
+    );
+    // 1.0.0, held by both, is the hosted member's.
+    let pinned = gemfile("pinned", ", \"1.0.0\"");
+    bob.bundle_ok(&pinned, &["install"]);
+    assert_eq!(greet(&bob, &pinned), "private hello 1.0.0");
+
+    // gem install through the group (the Marshal indexes and quick specs).
+    let carol = RubyUser::new(&proxy, &key);
+    let install = |version: &[&str]| {
+        let mut args = vec![
+            "install",
+            "wharf-e2e-hello",
+            "--clear-sources",
+            "--source",
+            &source,
+            "--no-document",
+        ];
+        args.extend_from_slice(version);
+        // Not from `dir`, where gem would take the .gem files built there.
+        carol.gem_ok(carol.home.path(), &args)
+    };
+    let out = install(&[]);
+    assert!(out.contains("wharf-e2e-hello-1.1.0"), "{out}");
+    let out = install(&["-v", "1.0.0"]);
+    let code = carol
+        .gem_home()
+        .join("gems/wharf-e2e-hello-1.0.0/lib/wharf_e2e_hello.rb");
+    let code = std::fs::read_to_string(code).unwrap();
+    assert!(
+        code.contains("private hello"),
+        "the upstream's 1.0.0 was installed:\n{code}\n{out}"
+    );
+
+    // A newer private version pushed through the group shows at once, to
+    // Bundler with its compact index cached and to gem.
+    push(&private_hello("1.2.0"));
+    let info = proxy.get("/rubygems-all/info/wharf-e2e-hello").text();
+    assert!(info.contains("\n1.2.0 "), "{info}");
+    bob.bundle_ok(&app, &["update", "wharf-e2e-hello"]);
+    assert_eq!(locked(&app, "wharf-e2e-hello").as_deref(), Some("1.2.0"));
+    assert_eq!(greet(&bob, &app), "private hello 1.2.0");
+    let out = install(&[]);
+    assert!(out.contains("wharf-e2e-hello-1.2.0"), "{out}");
+}

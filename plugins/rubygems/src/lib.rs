@@ -6,6 +6,7 @@
 mod gem;
 mod index;
 mod marshal;
+mod merge;
 mod proxy;
 mod push;
 
@@ -90,6 +91,11 @@ impl Format for RubyGems {
                 read_repo(),
                 index::prerelease_specs,
             )
+            // A group lists every member's versions (merge.rs).
+            .merged("info", merge::info)
+            .merged("versions", merge::versions)
+            .merged("names", merge::names)
+            .merged("specs", merge::specs)
     }
 
     /// gem and Bundler print the body of an error as it is.

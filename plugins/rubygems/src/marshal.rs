@@ -136,6 +136,177 @@ fn int(out: &mut Vec<u8>, n: i64) {
     }
 }
 
+/// A `specs.4.8` entry: name, version, platform.
+pub type Tuple = (String, String, String);
+
+/// The entries of a Marshal-dumped specs list (`[[name, Gem::Version,
+/// platform], …]`), as Ruby writes it: with symbol and object links.
+/// `None` for anything else, or when the strings it names add up to more
+/// than `limit` bytes (an object link repeats a string for two bytes).
+/// Linear in the input: every value read consumes a byte or more.
+pub fn load_tuples(data: &[u8], limit: usize) -> Option<Vec<Tuple>> {
+    let mut r = Reader {
+        data: data.strip_prefix(b"\x04\x08")?,
+        symbols: Vec::new(),
+        objects: Vec::new(),
+    };
+    let Read::Array(list) = r.value(0)? else {
+        return None;
+    };
+    let mut left = limit;
+    let mut out = Vec::new();
+    for tuple in list.iter() {
+        let Read::Array(fields) = tuple else {
+            return None;
+        };
+        let [
+            Read::Str(name),
+            Read::User(class, version),
+            Read::Str(platform),
+        ] = &fields[..]
+        else {
+            return None;
+        };
+        let Read::Array(inner) = &**version else {
+            return None;
+        };
+        if **class != *b"Gem::Version" {
+            return None;
+        }
+        let [Read::Str(version)] = &inner[..] else {
+            return None;
+        };
+        left = left.checked_sub(name.len() + version.len() + platform.len())?;
+        let text = |b: &Rc<[u8]>| String::from_utf8(b.to_vec()).ok();
+        out.push((text(name)?, text(version)?, text(platform)?));
+    }
+    Some(out)
+}
+
+use std::rc::Rc;
+
+/// What the reader keeps of a value: shared, so a link costs no copy.
+#[derive(Clone)]
+enum Read {
+    Other,
+    Str(Rc<[u8]>),
+    Array(Rc<Vec<Read>>),
+    User(Rc<[u8]>, Rc<Read>),
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    symbols: Vec<Rc<[u8]>>,
+    objects: Vec<Read>,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.data.split_first()?;
+        self.data = rest;
+        Some(b)
+    }
+
+    /// `w_long`'s packed integer.
+    fn int(&mut self) -> Option<i64> {
+        let c = self.byte()? as i8 as i64;
+        Some(match c {
+            0 => 0,
+            5..=127 => c - 5,
+            -128..=-5 => c + 5,
+            1..=4 => (0..c).try_fold(0i64, |n, i| Some(n | (self.byte()? as i64) << (8 * i)))?,
+            _ => {
+                let n =
+                    (0..-c).try_fold(0i64, |n, i| Some(n | (self.byte()? as i64) << (8 * i)))?;
+                n - (1i64 << (8 * -c))
+            }
+        })
+    }
+
+    fn bytes(&mut self) -> Option<Rc<[u8]>> {
+        let len = usize::try_from(self.int()?).ok()?;
+        let (head, rest) = self.data.split_at_checked(len)?;
+        self.data = rest;
+        Some(head.into())
+    }
+
+    fn symbol(&mut self) -> Option<Rc<[u8]>> {
+        match self.byte()? {
+            b':' => {
+                let s = self.bytes()?;
+                self.symbols.push(s.clone());
+                Some(s)
+            }
+            b';' => {
+                let at = usize::try_from(self.int()?).ok()?;
+                self.symbols.get(at).cloned()
+            }
+            _ => None,
+        }
+    }
+
+    /// One value; objects are numbered as Ruby numbers them (an array and
+    /// a `U` before what they hold), for `@` links.
+    fn value(&mut self, depth: u8) -> Option<Read> {
+        if depth > 8 {
+            return None;
+        }
+        Some(match self.byte()? {
+            b'0' | b'T' | b'F' => Read::Other,
+            b'i' => {
+                self.int()?;
+                Read::Other
+            }
+            b':' => {
+                let s = self.bytes()?;
+                self.symbols.push(s);
+                Read::Other
+            }
+            b';' => {
+                self.int()?;
+                Read::Other
+            }
+            b'"' => {
+                let s = Read::Str(self.bytes()?);
+                self.objects.push(s.clone());
+                s
+            }
+            b'I' => {
+                let v = self.value(depth + 1)?;
+                for _ in 0..self.int()? {
+                    self.symbol()?;
+                    self.value(depth + 1)?;
+                }
+                v
+            }
+            b'[' => {
+                let at = self.objects.len();
+                self.objects.push(Read::Other);
+                let mut items = Vec::new();
+                for _ in 0..self.int()? {
+                    items.push(self.value(depth + 1)?);
+                }
+                let v = Read::Array(Rc::new(items));
+                self.objects[at] = v.clone();
+                v
+            }
+            b'U' => {
+                let class = self.symbol()?;
+                let at = self.objects.len();
+                self.objects.push(Read::Other);
+                let v = Read::User(class, Rc::new(self.value(depth + 1)?));
+                self.objects[at] = v.clone();
+                v
+            }
+            b'@' => {
+                let at = usize::try_from(self.int()?).ok()?;
+                self.objects.get(at)?.clone()
+            }
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +332,31 @@ mod tests {
             dump(&version("1.0")),
             b"\x04\x08U:\x11Gem::Version[\x06I\"\x081.0\x06:\x06ET".to_vec()
         );
+    }
+
+    #[test]
+    fn reads_a_specs_list_as_ruby_writes_it() {
+        // Marshal.dump([["a", Gem::Version.new("1.0"), "ruby"],
+        //               ["b", Gem::Version.new("2.0"), ruby]]) with one
+        // "ruby" String object: symbol links and an object link.
+        let data = b"\x04\x08[\x07[\x08I\"\x06a\x06:\x06ETU:\x11Gem::Version[\x06I\"\x081.0\x06;\x00TI\"\x09ruby\x06;\x00T\
+                     [\x08I\"\x06b\x06;\x00TU;\x06[\x06I\"\x082.0\x06;\x00T@\x0b";
+        let tuples = load_tuples(data, 1 << 20).unwrap();
+        let t = |n: &str, v: &str| (n.to_string(), v.to_string(), "ruby".to_string());
+        assert_eq!(tuples, vec![t("a", "1.0"), t("b", "2.0")]);
+        // Our own dump reads back.
+        let ours = dump(&Value::Array(vec![Value::Array(vec![
+            str("c"),
+            version("3.0"),
+            str("java"),
+        ])]));
+        assert_eq!(load_tuples(&ours, 1 << 20).unwrap()[0].2, "java");
+        // Links that repeat a string past the limit, junk, deep nesting.
+        assert!(load_tuples(data, 6).is_none());
+        assert!(load_tuples(b"\x04\x08[\x06i\x06", 100).is_none());
+        assert!(load_tuples(&[b'[', 0x7f].repeat(1000), 100).is_none());
+        let mut deep = b"\x04\x08".to_vec();
+        deep.extend([b'[', 0x06].repeat(100_000));
+        assert!(load_tuples(&deep, 100).is_none());
     }
 }
