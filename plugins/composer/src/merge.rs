@@ -16,6 +16,9 @@ use crate::names;
 
 type Version = Map<String, Value>;
 
+/// A package's merged versions by normalized version, and the versions seen.
+type Merged = (String, Vec<(String, Version)>, HashSet<String>);
+
 /// Bytes (as JSON text) the expanded versions of one merge may take. A
 /// minified list is a chain of diffs: a large first entry followed by many
 /// one-field entries would expand quadratically, so the expansion is
@@ -29,7 +32,7 @@ const ENTRY_COST: usize = 64;
 pub fn p2(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpError> {
     let mut budget = EXPANDED_LIMIT;
     // Package name → its versions by normalized version, in first-seen order.
-    let mut merged: Vec<(String, Vec<(String, Version)>, HashSet<String>)> = Vec::new();
+    let mut merged: Vec<Merged> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for answer in answers {
         let doc = document(&answer)?;
