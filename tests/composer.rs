@@ -17,11 +17,16 @@ fn package_zip(version: &str) -> Vec<u8> {
 
 /// The same, its class greeting with `greeting`.
 fn package_zip_saying(greeting: &str) -> Vec<u8> {
+    package_zip_of(PACKAGE, greeting)
+}
+
+/// The same, of package `name`.
+fn package_zip_of(name: &str, greeting: &str) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     let manifest = serde_json::json!({
-        "name": PACKAGE,
+        "name": name,
         "description": "Says hello",
         "type": "library",
         "license": "MIT",
@@ -45,7 +50,18 @@ fn upload(server: &Server, auth: Option<&str>, version: &str, zip: &[u8]) -> Rep
 }
 
 fn upload_to(server: &Server, repo: &str, auth: Option<&str>, version: &str, zip: &[u8]) -> Reply {
-    let url = format!("{}/{repo}/packages/upload/{PACKAGE}/{version}", server.url);
+    upload_package(server, repo, auth, PACKAGE, version, zip)
+}
+
+fn upload_package(
+    server: &Server,
+    repo: &str,
+    auth: Option<&str>,
+    name: &str,
+    version: &str,
+    zip: &[u8],
+) -> Reply {
+    let url = format!("{}/{repo}/packages/upload/{name}/{version}", server.url);
     let mut request = ureq::put(&url).set("Content-Type", "application/zip");
     if let Some(auth) = auth {
         request = request.set("Authorization", auth);
@@ -260,6 +276,17 @@ fn a_group_of_a_hosted_and_a_proxy_repository_merges_versions_and_shows_uploads_
         let reply = upload(&upstream, Some(&alice), version, &zip);
         assert_eq!(reply.status, 201, "{}", reply.text());
     }
+    // A package only the upstream has.
+    let zip = package_zip_of("acme/public", "public only");
+    let reply = upload_package(
+        &upstream,
+        "composer",
+        Some(&alice),
+        "acme/public",
+        "1.0.0",
+        &zip,
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
 
     let group = "\n[[repository]]\nname = \"composer-private\"\nformat = \"composer\"\n\
                  \n[[repository]]\nname = \"composer-all\"\nformat = \"composer\"\nkind = \"group\"\n\
@@ -319,18 +346,25 @@ fn a_group_of_a_hosted_and_a_proxy_repository_merges_versions_and_shows_uploads_
 
     // Composer installs from either member through the group's one URL.
     let work = tempfile::tempdir().unwrap();
-    let require = |dir: &str, constraint: &str| {
+    let require_package = |dir: &str, package: &str, constraint: &str| {
         let dir = work.path().join(dir);
         project_of(&dir, &proxy, "composer-all", &token);
         composer(
             &dir,
-            &work.path().join(format!("home-{constraint}")),
-            &["require", &format!("{PACKAGE}:{constraint}")],
+            &work.path().join(format!("home-{package}-{constraint}")),
+            &["require", &format!("{package}:{constraint}")],
         );
         greet(&dir)
     };
+    let require = |dir: &str, constraint: &str| require_package(dir, PACKAGE, constraint);
     assert_eq!(require("public", "^1.1"), "hello from 1.1.0");
     assert_eq!(require("private", "1.0.0"), "private 1.0.0");
+    // The hosted member's root names its packages: the group's must not, or
+    // Composer would never ask for one only the proxy has.
+    assert_eq!(
+        require_package("only", "acme/public", "^1.0"),
+        "public only"
+    );
 
     // An upload to the hosted member shows through the group at once (its
     // merged document was cached above).

@@ -41,6 +41,7 @@ impl Format for Composer {
     fn router() -> Router {
         Router::new()
             .get("packages.json", "root", read_repo(), metadata::root)
+            .merged("root", merge::root)
             .get("p2/{vendor}/{file}", "p2", P2_READ, metadata::p2)
             .merged("p2", merge::p2)
             .get("dists/{vendor}/{package}/{file}", "dist", READ, dist)

@@ -3,6 +3,11 @@
 //! member both hold. Members come in the group's order and the first wins a
 //! version two hold (a private `1.0.0` shadows the public one).
 //!
+//! `packages.json` merges too, for one field: `available-packages` tells
+//! Composer not to ask for any other name, so the group lists the union
+//! only when every member lists its names, and none otherwise (a proxy
+//! cannot know the upstream's).
+//!
 //! Members answer minified (`composer/2.0`); versions are expanded to be
 //! merged and the answer is minified again, as a member renders it.
 
@@ -72,6 +77,55 @@ pub fn p2(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpError
     Ok(Response::json(200, &doc))
 }
 
+/// `GET packages.json`: the first member's (its URLs are the group's),
+/// with every member's `available-packages` or none.
+pub fn root(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpError> {
+    let mut docs = answers.iter().map(document);
+    let mut merged = docs.next().expect("a merge has two answers")?;
+    let mut names: Option<Vec<Value>> = available(&merged);
+    let mut seen: HashSet<String> = HashSet::new();
+    if let Some(names) = &names {
+        seen.extend(
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_lowercase),
+        );
+    }
+    for doc in docs {
+        let theirs = available(&doc?);
+        names = match (names, theirs) {
+            (Some(mut ours), Some(theirs)) => {
+                for name in theirs {
+                    if name.as_str().is_some_and(|n| seen.insert(n.to_lowercase())) {
+                        ours.push(name);
+                    }
+                }
+                Some(ours)
+            }
+            _ => None,
+        };
+    }
+    match names {
+        Some(names) => merged.insert("available-packages".into(), Value::Array(names)),
+        None => merged.remove("available-packages"),
+    };
+    // Patterns would restrict the names just as much.
+    merged.remove("available-package-patterns");
+    Ok(Response::json(200, &Value::Object(merged)))
+}
+
+/// A root's `available-packages`; `None` when it lists none (any name).
+fn available(doc: &Map<String, Value>) -> Option<Vec<Value>> {
+    match (
+        doc.get("available-packages"),
+        doc.get("available-package-patterns"),
+    ) {
+        (Some(Value::Array(names)), None) => Some(names.clone()),
+        _ => None,
+    }
+}
+
 fn document(answer: &MemberAnswer) -> Result<Map<String, Value>, HttpError> {
     match serde_json::from_slice(&answer.body) {
         Ok(Value::Object(doc)) => Ok(doc),
@@ -80,10 +134,7 @@ fn document(answer: &MemberAnswer) -> Result<Map<String, Value>, HttpError> {
 }
 
 fn bad(answer: &MemberAnswer, what: &str) -> HttpError {
-    HttpError::new(
-        502,
-        format!("the p2 document of {} {what}", answer.repository),
-    )
+    HttpError::new(502, format!("the document of {} {what}", answer.repository))
 }
 
 /// Composer's `MetadataMinifier::expand` (when `minified`), charging each
@@ -186,6 +237,10 @@ mod tests {
     }
 
     fn merge(answers: Vec<MemberAnswer>) -> (u16, Value) {
+        merge_at(&format!("p2/{NAME}.json"), "p2", answers)
+    }
+
+    fn merge_at(path: &str, route: &str, answers: Vec<MemberAnswer>) -> (u16, Value) {
         let repo = RepoInfo {
             name: "composer-all".into(),
             kind: RepoKind::Group,
@@ -194,14 +249,14 @@ mod tests {
         };
         let head = RequestHead {
             method: Method::Get,
-            raw_path: format!("p2/{NAME}.json"),
+            raw_path: path.into(),
             raw_query: None,
             headers: vec![],
         };
         let merged = crate::Composer::router().merge(
             repo,
             head,
-            "p2".into(),
+            route.into(),
             answers,
             crate::Composer::error,
         );
@@ -337,5 +392,43 @@ mod tests {
             .map(|v| v["version"].as_str().unwrap())
             .collect();
         assert_eq!(versions, ["3.0.0", "1.0.0"]);
+    }
+
+    #[test]
+    fn the_root_lists_every_members_packages_or_none() {
+        let root = |names: Option<&[&str]>| {
+            let mut doc = json!({
+                "packages": [],
+                "metadata-url": "http://registry.test/composer-all/p2/%package%.json",
+            });
+            if let Some(names) = names {
+                doc["available-packages"] = json!(names);
+            }
+            raw("member", doc.to_string().into_bytes())
+        };
+        let hosted = || root(Some(&["acme/greeter", "acme/private"]));
+        let (status, doc) = merge_at(
+            "packages.json",
+            "root",
+            vec![hosted(), root(Some(&["Acme/Greeter", "acme/public"]))],
+        );
+        assert_eq!(status, 200, "{doc}");
+        assert_eq!(
+            doc["available-packages"],
+            json!(["acme/greeter", "acme/private", "acme/public"])
+        );
+        assert_eq!(
+            doc["metadata-url"],
+            "http://registry.test/composer-all/p2/%package%.json"
+        );
+        // A proxy lists none: any name may be asked for.
+        let (_, doc) = merge_at("packages.json", "root", vec![hosted(), root(None)]);
+        assert!(doc.get("available-packages").is_none(), "{doc}");
+        let (status, doc) = merge_at(
+            "packages.json",
+            "root",
+            vec![hosted(), raw("composer-proxy", b"nope".to_vec())],
+        );
+        assert_eq!(status, 502, "{doc}");
     }
 }
