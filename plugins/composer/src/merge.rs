@@ -81,7 +81,9 @@ pub fn p2(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpError
 /// with every member's `available-packages` or none.
 pub fn root(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpError> {
     let mut docs = answers.iter().map(document);
-    let mut merged = docs.next().expect("a merge has two answers")?;
+    let mut merged = docs
+        .next()
+        .ok_or_else(|| HttpError::new(502, "no member answered"))??;
     let mut names: Option<Vec<Value>> = available(&merged);
     let mut seen: HashSet<String> = HashSet::new();
     if let Some(names) = &names {
