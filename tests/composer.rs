@@ -12,11 +12,21 @@ const PACKAGE: &str = "acme/greeter";
 
 /// A package zip as GitHub and `composer archive` lay it out: one top folder.
 fn package_zip(version: &str) -> Vec<u8> {
+    package_zip_saying(&format!("hello from {version}"))
+}
+
+/// The same, its class greeting with `greeting`.
+fn package_zip_saying(greeting: &str) -> Vec<u8> {
+    package_zip_of(PACKAGE, greeting)
+}
+
+/// The same, of package `name`.
+fn package_zip_of(name: &str, greeting: &str) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
     let manifest = serde_json::json!({
-        "name": PACKAGE,
+        "name": name,
         "description": "Says hello",
         "type": "library",
         "license": "MIT",
@@ -29,17 +39,29 @@ fn package_zip(version: &str) -> Vec<u8> {
     zip.start_file("acme-greeter-0123abc/src/Hello.php", opts)
         .unwrap();
     let class = format!(
-        "<?php\nnamespace Acme\\Greeter;\n\nclass Hello\n{{\n    public static function greet(): string\n    {{\n        return 'hello from {version}';\n    }}\n}}\n"
+        "<?php\nnamespace Acme\\Greeter;\n\nclass Hello\n{{\n    public static function greet(): string\n    {{\n        return '{greeting}';\n    }}\n}}\n"
     );
     zip.write_all(class.as_bytes()).unwrap();
     zip.finish().unwrap().into_inner()
 }
 
 fn upload(server: &Server, auth: Option<&str>, version: &str, zip: &[u8]) -> Reply {
-    let url = format!(
-        "{}/composer/packages/upload/{PACKAGE}/{version}",
-        server.url
-    );
+    upload_to(server, "composer", auth, version, zip)
+}
+
+fn upload_to(server: &Server, repo: &str, auth: Option<&str>, version: &str, zip: &[u8]) -> Reply {
+    upload_package(server, repo, auth, PACKAGE, version, zip)
+}
+
+fn upload_package(
+    server: &Server,
+    repo: &str,
+    auth: Option<&str>,
+    name: &str,
+    version: &str,
+    zip: &[u8],
+) -> Reply {
+    let url = format!("{}/{repo}/packages/upload/{name}/{version}", server.url);
     let mut request = ureq::put(&url).set("Content-Type", "application/zip");
     if let Some(auth) = auth {
         request = request.set("Authorization", auth);
@@ -236,4 +258,124 @@ fn composer_installs_through_a_proxy_and_from_its_cache_when_the_upstream_is_gon
     let never = proxy.get("/composer-proxy/p2/acme/never-seen.json");
     assert!(matches!(never.status, 404 | 502 | 504), "{}", never.status);
     assert_eq!(never.json()["status"], "error");
+}
+
+#[test]
+fn a_group_of_a_hosted_and_a_proxy_repository_merges_versions_and_shows_uploads_at_once() {
+    let upstream = Server::start(&[PluginEntry {
+        format: "composer",
+        extra: "",
+    }]);
+    let token = upstream.create_user("alice", "alice-password");
+    let alice = basic("alice", &token);
+    let public_one = package_zip_saying("public 1.0.0");
+    for (version, zip) in [
+        ("1.0.0", public_one.clone()),
+        ("1.1.0", package_zip("1.1.0")),
+    ] {
+        let reply = upload(&upstream, Some(&alice), version, &zip);
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+    // A package only the upstream has.
+    let zip = package_zip_of("acme/public", "public only");
+    let reply = upload_package(
+        &upstream,
+        "composer",
+        Some(&alice),
+        "acme/public",
+        "1.0.0",
+        &zip,
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
+
+    let group = "\n[[repository]]\nname = \"composer-private\"\nformat = \"composer\"\n\
+                 \n[[repository]]\nname = \"composer-all\"\nformat = \"composer\"\nkind = \"group\"\n\
+                 members = [\"composer-private\", \"composer-proxy\"]\n";
+    let proxy = Server::start_proxy(
+        "composer",
+        &format!("{}/composer/", upstream.url),
+        group,
+        &[],
+    );
+    let token = proxy.create_user("bob", "bob-password");
+    let bob = basic("bob", &token);
+    // The hosted member holds 1.0.0 too, another zip: it shadows the public one.
+    let private_one = package_zip_saying("private 1.0.0");
+    for (version, zip) in [
+        ("1.0.0", private_one.clone()),
+        ("0.9.0", package_zip("0.9.0")),
+    ] {
+        let reply = upload_to(&proxy, "composer-private", Some(&bob), version, &zip);
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+
+    // The group's p2 lists both members' versions, newest first; the first
+    // member's 1.0.0; every dist leads back to the group.
+    use sha1::Digest;
+    let sha1 = |zip: &[u8]| hex::encode(sha1::Sha1::digest(zip));
+    let listed = || {
+        let reply = proxy.get(&format!("/composer-all/p2/{PACKAGE}.json"));
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let doc = reply.json();
+        assert_eq!(doc["minified"], "composer/2.0");
+        // Expanded by hand: a minified entry repeats only what changed.
+        let mut current = serde_json::Map::new();
+        let mut versions = Vec::new();
+        for entry in doc["packages"][PACKAGE].as_array().unwrap() {
+            for (k, v) in entry.as_object().unwrap() {
+                current.insert(k.clone(), v.clone());
+            }
+            versions.push(current.clone());
+        }
+        versions
+    };
+    let versions = listed();
+    let names: Vec<&str> = versions
+        .iter()
+        .map(|v| v["version_normalized"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["1.1.0.0", "1.0.0.0", "0.9.0.0"]);
+    assert_eq!(versions[1]["dist"]["shasum"], sha1(&private_one));
+    for version in &versions {
+        let url = version["dist"]["url"].as_str().unwrap();
+        assert!(
+            url.starts_with(&format!("{}/composer-all/dists/", proxy.url)),
+            "{url}"
+        );
+    }
+
+    // Composer installs from either member through the group's one URL.
+    let work = tempfile::tempdir().unwrap();
+    let require_package = |dir: &str, package: &str, constraint: &str| {
+        let dir = work.path().join(dir);
+        project_of(&dir, &proxy, "composer-all", &token);
+        composer(
+            &dir,
+            &work.path().join(format!("home-{package}-{constraint}")),
+            &["require", &format!("{package}:{constraint}")],
+        );
+        greet(&dir)
+    };
+    let require = |dir: &str, constraint: &str| require_package(dir, PACKAGE, constraint);
+    assert_eq!(require("public", "^1.1"), "hello from 1.1.0");
+    assert_eq!(require("private", "1.0.0"), "private 1.0.0");
+    // The hosted member's root names its packages: the group's must not, or
+    // Composer would never ask for one only the proxy has.
+    assert_eq!(
+        require_package("only", "acme/public", "^1.0"),
+        "public only"
+    );
+
+    // An upload to the hosted member shows through the group at once (its
+    // merged document was cached above).
+    let reply = upload_to(
+        &proxy,
+        "composer-private",
+        Some(&bob),
+        "1.2.0",
+        &package_zip("1.2.0"),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    assert_eq!(listed()[0]["version_normalized"], "1.2.0.0");
+    assert_eq!(require("newest", "^1.0"), "hello from 1.2.0");
 }

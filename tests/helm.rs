@@ -126,7 +126,11 @@ fn start(formats: &[&'static str], env: &[(&str, &str)]) -> (Server, String, Str
 }
 
 fn upload(server: &Server, auth: Option<&str>, bytes: &[u8]) -> Reply {
-    let mut request = ureq::post(&format!("{}/helm/api/charts", server.url))
+    upload_to(server, "helm", auth, bytes)
+}
+
+fn upload_to(server: &Server, repo: &str, auth: Option<&str>, bytes: &[u8]) -> Reply {
+    let mut request = ureq::post(&format!("{}/{repo}/api/charts", server.url))
         .set("Content-Type", "application/gzip");
     if let Some(auth) = auth {
         request = request.set("Authorization", auth);
@@ -464,4 +468,80 @@ fn helm_pulls_through_a_proxy_and_from_its_cache_when_the_upstream_is_gone() {
     let never = send(ureq::get(&format!("{url}charts/never-1.0.0.tgz")));
     assert_eq!(never.status, 404, "{}", never.text());
     assert!(never.json()["error"].is_string());
+}
+
+#[test]
+fn a_group_of_a_hosted_and_a_proxy_repository_merges_indexes_and_shows_uploads_at_once() {
+    let (upstream, user, token) = start(&["helm"], &[]);
+    let auth = basic(&user, &token);
+    let helm = HelmUser::new();
+    helm.create("hello");
+    let package = |version: &str, app: &str| {
+        let path = helm.package("hello", version, &["--app-version", app]);
+        std::fs::read(path).unwrap()
+    };
+    let public_one = package("0.1.0", "public");
+    let public_two = package("0.2.0", "public");
+    for bytes in [&public_one, &public_two] {
+        let saved = upload(&upstream, Some(&auth), bytes);
+        assert_eq!(saved.status, 201, "{}", saved.text());
+    }
+
+    let group = "\n[[repository]]\nname = \"helm-private\"\nformat = \"helm\"\n\
+                 \n[[repository]]\nname = \"helm-all\"\nformat = \"helm\"\nkind = \"group\"\n\
+                 members = [\"helm-private\", \"helm-proxy\"]\n";
+    let proxy = Server::start_proxy("helm", &format!("{}/helm/", upstream.url), group, &[]);
+    let bob = basic("bob", &proxy.create_user("bob", "bob-password"));
+    // The hosted member holds 0.1.0 too, another archive: it shadows the public one.
+    let private_one = package("0.1.0", "private");
+    assert_ne!(private_one, public_one);
+    let saved = upload_to(&proxy, "helm-private", Some(&bob), &private_one);
+    assert_eq!(saved.status, 201, "{}", saved.text());
+
+    // One repository, the group's: both members' versions, the first's 0.1.0.
+    helm.helm_ok(&["repo", "add", "all", &format!("{}/helm-all/", proxy.url)]);
+    let search = |helm: &HelmUser| {
+        let found = helm.helm_ok(&["search", "repo", "all/hello", "--versions"]);
+        found
+            .lines()
+            .skip(1)
+            .map(|line| {
+                let columns: Vec<&str> = line.split_whitespace().collect();
+                (columns[1].to_string(), columns[2].to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        search(&helm),
+        [
+            ("0.2.0".to_string(), "public".to_string()),
+            ("0.1.0".into(), "private".into()),
+        ]
+    );
+    let pull = |version: &str| {
+        let dir = helm.dir(&format!("pulled-{version}"));
+        helm.helm_ok(&[
+            "pull",
+            "all/hello",
+            "--version",
+            version,
+            "-d",
+            dir.to_str().unwrap(),
+        ]);
+        std::fs::read(dir.join(format!("hello-{version}.tgz"))).unwrap()
+    };
+    assert_eq!(pull("0.2.0"), public_two, "from the proxy member");
+    assert_eq!(pull("0.1.0"), private_one, "from the hosted member");
+
+    // An upload to the hosted member shows through the group at once (its
+    // merged index was cached above).
+    let private_three = package("0.3.0", "private");
+    let saved = upload_to(&proxy, "helm-private", Some(&bob), &private_three);
+    assert_eq!(saved.status, 201, "{}", saved.text());
+    helm.helm_ok(&["repo", "update"]);
+    assert_eq!(
+        search(&helm)[0],
+        ("0.3.0".to_string(), "private".to_string())
+    );
+    assert_eq!(pull("0.3.0"), private_three);
 }

@@ -8,6 +8,7 @@
 //! [`metadata::Stored`]; the zip is the version's one asset at
 //! `dists/{vendor}/{package}/{normalized}.zip`.
 
+mod merge;
 pub mod metadata;
 pub mod names;
 mod proxy;
@@ -40,7 +41,9 @@ impl Format for Composer {
     fn router() -> Router {
         Router::new()
             .get("packages.json", "root", read_repo(), metadata::root)
+            .merged("root", merge::root)
             .get("p2/{vendor}/{file}", "p2", P2_READ, metadata::p2)
+            .merged("p2", merge::p2)
             .get("dists/{vendor}/{package}/{file}", "dist", READ, dist)
             .put(
                 "packages/upload/{vendor}/{package}/{version}",

@@ -27,6 +27,13 @@ pub fn pair(out: &mut String, key: &str, value: &Value, level: usize) {
     node(out, value, level);
 }
 
+/// `key:` at `level`, for a value written after it piece by piece.
+pub fn key(out: &mut String, key: &str, level: usize) {
+    indent(out, level);
+    key_of(out, key);
+    out.push(':');
+}
+
 fn indent(out: &mut String, level: usize) {
     for _ in 0..level {
         out.push_str("  ");
@@ -54,41 +61,42 @@ fn node(out: &mut String, value: &Value, level: usize) {
         Value::Array(items) if !items.is_empty() => {
             out.push('\n');
             for item in items {
-                indent(out, level);
-                out.push('-');
-                match item {
-                    Value::Object(map) if !map.is_empty() => {
-                        // The first key on the dash's line, the rest aligned under it.
-                        let mut first = true;
-                        for (key, value) in map {
-                            if first {
-                                out.push(' ');
-                                first = false;
-                            } else {
-                                indent(out, level + 1);
-                            }
-                            key_of(out, key);
-                            out.push(':');
-                            node(out, value, level + 1);
-                        }
-                    }
-                    Value::Array(inner) if !inner.is_empty() => {
-                        // A list in a list: flow style keeps the indentation simple.
-                        out.push(' ');
-                        flow(out, item);
-                        out.push('\n');
-                    }
-                    _ => {
-                        out.push(' ');
-                        flow(out, item);
-                        out.push('\n');
-                    }
-                }
+                list_item(out, item, level);
             }
         }
         _ => {
             out.push(' ');
             flow(out, value);
+            out.push('\n');
+        }
+    }
+}
+
+/// One `- item` of a sequence whose key is at `level` (a merged index
+/// writes a chart's entries one at a time).
+pub fn list_item(out: &mut String, item: &Value, level: usize) {
+    indent(out, level);
+    out.push('-');
+    match item {
+        Value::Object(map) if !map.is_empty() => {
+            // The first key on the dash's line, the rest aligned under it.
+            let mut first = true;
+            for (key, value) in map {
+                if first {
+                    out.push(' ');
+                    first = false;
+                } else {
+                    indent(out, level + 1);
+                }
+                key_of(out, key);
+                out.push(':');
+                node(out, value, level + 1);
+            }
+        }
+        // A list in a list: flow style keeps the indentation simple.
+        _ => {
+            out.push(' ');
+            flow(out, item);
             out.push('\n');
         }
     }

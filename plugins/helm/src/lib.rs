@@ -9,6 +9,7 @@
 pub mod chart;
 pub mod emit;
 pub mod index;
+mod merge;
 pub mod prov;
 pub mod proxy;
 pub mod upload;
@@ -37,6 +38,7 @@ impl Format for Helm {
     fn router() -> Router {
         Router::new()
             .get("index.yaml", "index", read_repo(), index::index_yaml)
+            .merged("index", merge::index_yaml)
             .get("charts/{file}", "file", on_file(), index::file)
             // The chart is named only inside the body: the host lets any
             // writer in and checks the catalog write against the name read.
