@@ -22,6 +22,7 @@
 //! never reaches a client, not even when one member's answer is served as
 //! it is (then its document and its sidecar agree).
 
+use std::collections::HashSet;
 use wharf_sdk::types::MemberAnswer;
 use wharf_sdk::{HttpError, Request, Response};
 
@@ -30,6 +31,9 @@ use crate::metadata::element;
 use crate::serve::{checksum, text};
 use crate::version;
 use crate::xml::{self, Element};
+
+/// The longest version listed: Maven's are a few dozen characters.
+const MAX_VERSION: usize = 256;
 
 /// The header of a metadata sidecar's answer that holds the document it
 /// is the digest of, for a group's merge only.
@@ -122,13 +126,16 @@ fn artifact_level(roots: &[Element]) -> String {
         |name: &'static str| versionings.iter().filter_map(move |v| v.text_of(name));
 
     let mut versions: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for versioning in &versionings {
         let listed = versioning.child("versions").into_iter();
         for v in listed
             .flat_map(|vs| vs.all("version"))
             .map(|v| v.text.trim())
         {
-            if !v.is_empty() && !versions.iter().any(|known| known == v) {
+            // Maven's versions are short; a longer one is an upstream's
+            // garbage, and would nest as deep as it is long.
+            if !v.is_empty() && v.len() <= MAX_VERSION && seen.insert(v) {
                 versions.push(v.to_string());
             }
         }
@@ -177,7 +184,7 @@ fn artifact_level(roots: &[Element]) -> String {
 /// A group-level document's plugin prefixes: each prefix once, the first
 /// member's.
 fn plugins(xml: &mut String, roots: &[Element]) {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut listed = String::new();
     let all = roots
         .iter()
@@ -190,10 +197,9 @@ fn plugins(xml: &mut String, roots: &[Element]) {
         else {
             continue;
         };
-        if seen.contains(&key) {
+        if !seen.insert(key) {
             continue;
         }
-        seen.push(key);
         listed.push_str("    <plugin>\n");
         for name in ["name", "prefix", "artifactId"] {
             if let Some(value) = plugin.text_of(name) {
@@ -334,6 +340,21 @@ mod tests {
             "",
         ];
         assert_eq!(text_of(&merged), expected.join("\n"));
+    }
+
+    #[test]
+    fn an_absurdly_long_version_is_left_out() {
+        let long = format!("1{}", "-1".repeat(5_000));
+        let a = artifact_doc(&["1.0", &long], "1.0", "20260101000000");
+        let b = artifact_doc(&["2.0"], "2.0", "20260101000000");
+        let path = format!("{DIR}/maven-metadata.xml");
+        let merged = merge(&path, "metadata", vec![answer("a", &a), answer("b", &b)]);
+        let text = text_of(&merged);
+        assert!(
+            text.contains("<version>1.0</version>") && !text.contains("-1-1"),
+            "{text}"
+        );
+        assert!(text.contains("<latest>2.0</latest>"), "{text}");
     }
 
     #[test]

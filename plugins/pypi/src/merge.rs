@@ -17,6 +17,7 @@
 //!   member chose its own.
 
 use serde_json::{Map, Value, json};
+use std::collections::HashSet;
 use wharf_sdk::escape::markup as escape;
 use wharf_sdk::types::MemberAnswer;
 use wharf_sdk::{HttpError, Request, Response};
@@ -44,6 +45,7 @@ pub fn index(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpEr
             let docs = objects(&answers)?;
             let version = lowest_json_version(&docs);
             let mut names: Vec<String> = Vec::new();
+            let mut seen: HashSet<&str> = HashSet::new();
             for doc in &docs {
                 let projects = doc.get("projects").and_then(Value::as_array);
                 for name in projects
@@ -51,7 +53,7 @@ pub fn index(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpEr
                     .flatten()
                     .filter_map(|p| p["name"].as_str())
                 {
-                    if !names.iter().any(|n| n == name) {
+                    if seen.insert(name) {
                         names.push(name.to_string());
                     }
                 }
@@ -101,10 +103,11 @@ pub fn json_api(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, Htt
         }
     }
     let mut releases: Vec<(String, Value)> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for doc in &docs {
         let theirs = doc.get("releases").and_then(Value::as_object);
         for (version, files) in theirs.into_iter().flatten() {
-            if !releases.iter().any(|(v, _)| v == version) {
+            if seen.insert(version) {
                 releases.push((version.clone(), files.clone()));
             }
         }
@@ -132,7 +135,8 @@ pub fn json_api(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, Htt
 fn project_json(docs: Vec<Map<String, Value>>) -> Result<String, HttpError> {
     let version = lowest_json_version(&docs);
     let mut files: Vec<Value> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut known: HashSet<&str> = HashSet::new();
     let mut versions: Option<Vec<String>> = Some(Vec::new());
     for doc in &docs {
         let listed = doc.get("files").and_then(Value::as_array);
@@ -140,15 +144,14 @@ fn project_json(docs: Vec<Map<String, Value>>) -> Result<String, HttpError> {
             let Some(name) = file.get("filename").and_then(Value::as_str) else {
                 continue;
             };
-            if !seen.iter().any(|s| s == name) {
-                seen.push(name.to_string());
+            if seen.insert(name) {
                 files.push(file.clone());
             }
         }
         match (doc.get("versions").and_then(Value::as_array), &mut versions) {
             (Some(theirs), Some(all)) => {
                 for v in theirs.iter().filter_map(Value::as_str) {
-                    if !all.iter().any(|known| known == v) {
+                    if known.insert(v) {
                         all.push(v.to_string());
                     }
                 }
@@ -188,10 +191,11 @@ type Link = (Vec<(String, String)>, String);
 /// name) once.
 fn links(pages: &[String]) -> Vec<Link> {
     let mut links: Vec<Link> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for page in pages {
         for (attrs, text) in proxy::anchors(page) {
             let text = text.trim().to_string();
-            if !text.is_empty() && !links.iter().any(|(_, t)| *t == text) {
+            if !text.is_empty() && seen.insert(text.clone()) {
                 links.push((attrs, text));
             }
         }
