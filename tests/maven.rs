@@ -3,7 +3,8 @@
 //! them with only Wharf into fresh local repositories; plus the refusals
 //! (release redeploy, anonymous deploy). A project then builds against a
 //! proxy repository of a second Wharf, and again from the proxy's store once
-//! that upstream is gone.
+//! that upstream is gone; and through a group of a hosted repository and
+//! such a proxy, whose members hold different versions of one artifact.
 //!
 //! Maven plugins used: maven-deploy-plugin 3.0.0 (`deploy:deploy-file`) and
 //! maven-dependency-plugin 3.5.0 (`dependency:get`), from the Debian packages
@@ -15,6 +16,7 @@
 //! network). The global settings are an empty file: Maven's own would block
 //! plain-http repositories.
 
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use wharf_tests::{PluginEntry, Server, run};
@@ -30,8 +32,13 @@ struct Maven {
 
 impl Maven {
     fn new(server: &Server, token: &str) -> Maven {
-        let url = format!("{}/maven/", server.url);
-        Maven::with_settings(url.clone(), settings(&url, token))
+        Maven::at(format!("{}/maven/", server.url), token)
+    }
+
+    /// A client that deploys to, and resolves from, the repository at `url`.
+    fn at(url: String, token: &str) -> Maven {
+        let settings = settings(&url, token);
+        Maven::with_settings(url, settings)
     }
 
     /// A client whose only repository is `url` (a proxy), plugins from Debian.
@@ -311,9 +318,9 @@ fn mvn_deploys_and_resolves_releases_and_snapshots() {
     );
 }
 
-/// A jar with one compiled class, `org.wharf.e2e.Greeter`, whose `hello()`
-/// returns `greeting`.
-fn greeter_jar(mvn: &Maven, greeting: &str) -> PathBuf {
+/// The jar of `version` with one compiled class, `org.wharf.e2e.Greeter`,
+/// whose `hello()` returns `greeting`.
+fn greeter_jar(mvn: &Maven, version: &str, greeting: &str) -> PathBuf {
     let src = mvn.path("greeter/org/wharf/e2e");
     std::fs::create_dir_all(&src).unwrap();
     let java = format!(
@@ -322,7 +329,7 @@ fn greeter_jar(mvn: &Maven, greeting: &str) -> PathBuf {
     );
     std::fs::write(src.join("Greeter.java"), java).unwrap();
     let classes = mvn.path("greeter-classes");
-    let jar = mvn.path("demo-1.0.jar");
+    let jar = mvn.path(&format!("demo-{version}.jar"));
     let (ok, out, err) = run(Command::new("javac")
         .arg("-d")
         .arg(&classes)
@@ -338,10 +345,11 @@ fn greeter_jar(mvn: &Maven, greeting: &str) -> PathBuf {
     jar
 }
 
-/// A project that depends on `org.wharf.e2e:demo` in `[1.0,2.0)` (a range:
-/// Maven reads `maven-metadata.xml` to pick the version) and calls it.
-fn app_project(mvn: &Maven) {
-    let pom = r#"<project xmlns="http://maven.apache.org/POM/4.0.0">
+/// A project that depends on `org.wharf.e2e:demo` in `range` (Maven reads
+/// `maven-metadata.xml` to pick the version) and calls it.
+fn app_project(mvn: &Maven, range: &str) {
+    let pom = format!(
+        r#"<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>org.wharf.e2e</groupId>
   <artifactId>app</artifactId>
@@ -350,11 +358,12 @@ fn app_project(mvn: &Maven) {
     <dependency>
       <groupId>org.wharf.e2e</groupId>
       <artifactId>demo</artifactId>
-      <version>[1.0,2.0)</version>
+      <version>{range}</version>
     </dependency>
   </dependencies>
 </project>
-"#;
+"#
+    );
     std::fs::write(mvn.path("pom.xml"), pom).unwrap();
     let app = "public class App {\n    public static void main(String[] a) {\n        \
                System.out.println(org.wharf.e2e.Greeter.hello());\n    }\n}\n";
@@ -362,18 +371,23 @@ fn app_project(mvn: &Maven) {
 }
 
 /// Resolves the project's classpath into the local repository `local`,
-/// compiles `App.java` against it and runs it: what it prints.
-fn build_and_run(mvn: &Maven, local: &str) -> String {
+/// with `demo-{version}.jar` on it, compiles `App.java` against it and runs
+/// it: what it prints.
+fn build_and_run(mvn: &Maven, local: &str, version: &str) -> String {
     let cp_file = mvn.path(&format!("{local}.classpath"));
-    mvn.ok(
+    let out = mvn.ok(
         local,
         &[
             "dependency:build-classpath",
             &format!("-Dmdep.outputFile={}", cp_file.display()),
         ],
     );
+    assert!(!out.contains("Checksum validation failed"), "{out}");
     let classpath = std::fs::read_to_string(&cp_file).unwrap();
-    assert!(classpath.contains("demo-1.0.jar"), "{classpath}");
+    assert!(
+        classpath.contains(&format!("demo-{version}.jar")),
+        "{classpath}"
+    );
     let out_dir = mvn.path(&format!("{local}-classes"));
     let (ok, out, err) = run(Command::new("javac")
         .args(["-cp", classpath.trim(), "-d"])
@@ -394,7 +408,7 @@ fn mvn_builds_through_a_proxy_and_from_its_store_when_the_upstream_is_gone() {
     }]);
     let token = upstream.create_user("deployer", "deployer-password");
     let publisher = Maven::new(&upstream, &token);
-    let jar_file = greeter_jar(&publisher, "hello through the proxy");
+    let jar_file = greeter_jar(&publisher, "1.0", "hello through the proxy");
     let pom = b"<project><modelVersion>4.0.0</modelVersion><groupId>org.wharf.e2e</groupId>\
 <artifactId>demo</artifactId><version>1.0</version></project>\n";
     let pom_file = publisher.write("demo-1.0.pom", pom);
@@ -408,8 +422,11 @@ fn mvn_builds_through_a_proxy_and_from_its_store_when_the_upstream_is_gone() {
 
     let proxy = Server::start_proxy("maven", &format!("{}/maven/", upstream.url), "", &[]);
     let client = Maven::of_proxy(format!("{}/maven-proxy/", proxy.url));
-    app_project(&client);
-    assert_eq!(build_and_run(&client, "local-1"), "hello through the proxy");
+    app_project(&client, "[1.0,2.0)");
+    assert_eq!(
+        build_and_run(&client, "local-1", "1.0"),
+        "hello through the proxy"
+    );
 
     // The jar is the upstream's, byte for byte, and so is the metadata.
     let jar = read(jar_file);
@@ -437,11 +454,169 @@ fn mvn_builds_through_a_proxy_and_from_its_store_when_the_upstream_is_gone() {
     // from the proxy's store (and its last copy of the metadata).
     drop(upstream);
     std::thread::sleep(std::time::Duration::from_millis(1200));
-    assert_eq!(build_and_run(&client, "local-2"), "hello through the proxy");
+    assert_eq!(
+        build_and_run(&client, "local-2", "1.0"),
+        "hello through the proxy"
+    );
     let resolved = client.path("local-2/org/wharf/e2e/demo/1.0/demo-1.0.jar");
     assert!(read(resolved) == jar, "the jar from the store differs");
     let sha1 = proxy.get(&format!("/maven-proxy/{path}.sha1")).text();
     assert_eq!(sha1.len(), 40, "{sha1}");
     let missing = proxy.get("/maven-proxy/org/wharf/e2e/other/1.0/other-1.0.jar");
     assert!(matches!(missing.status, 502 | 504), "{}", missing.status);
+}
+
+/// A group of a hosted repository and a proxy of another Wharf, the
+/// versions of one artifact split between them: the upstream has 1.0 and
+/// 2.0, the hosted member 1.5 (deployed through the group's URL). With the
+/// group as its only repository and strict checksums, Maven resolves
+/// `[1.0,)` to 2.0 (only the proxy has it) and `[1.0,2.0)` to 1.5 (only the
+/// hosted member has it): both read the group's merged
+/// `maven-metadata.xml` and its sidecar, which must agree. A later deploy
+/// of 1.6 through the group is in the group's document at once.
+#[test]
+fn mvn_resolves_ranges_over_a_group_whose_members_split_the_versions() {
+    let upstream = Server::start(&[PluginEntry {
+        format: "maven",
+        extra: "",
+    }]);
+    let token = upstream.create_user("deployer", "deployer-password");
+    let publisher = Maven::new(&upstream, &token);
+    let pom = |version: &str| {
+        let pom = format!(
+            "<project><modelVersion>4.0.0</modelVersion><groupId>org.wharf.e2e</groupId>\
+             <artifactId>demo</artifactId><version>{version}</version></project>\n"
+        );
+        format!(
+            "-DpomFile={}",
+            publisher
+                .write(&format!("demo-{version}.pom"), pom.as_bytes())
+                .display()
+        )
+    };
+    for version in ["1.0", "2.0"] {
+        let jar = greeter_jar(&publisher, version, &format!("{version} from the upstream"));
+        let (ok, out) = publisher.deploy("wharf", version, &jar, &[&pom(version)]);
+        assert!(ok, "deploy of {version} to the upstream failed:\n{out}");
+    }
+
+    let group = "\n[[repository]]\nname = \"maven-private\"\nformat = \"maven\"\n\
+                 \n[[repository]]\nname = \"maven-all\"\nformat = \"maven\"\nkind = \"group\"\n\
+                 members = [\"maven-private\", \"maven-proxy\"]\n";
+    let proxy = Server::start_proxy("maven", &format!("{}/maven/", upstream.url), group, &[]);
+    let bob = proxy.create_user("bob", "bob-password");
+    let group_url = format!("{}/maven-all/", proxy.url);
+
+    // One URL, the group's: the deploy lands in the hosted member.
+    let deployer = Maven::at(group_url.clone(), &bob);
+    let jar = greeter_jar(&deployer, "1.5", "1.5 from the hosted member");
+    let pom_file = deployer.write(
+        "demo-1.5.pom",
+        b"<project><modelVersion>4.0.0</modelVersion><groupId>org.wharf.e2e</groupId>\
+<artifactId>demo</artifactId><version>1.5</version></project>\n",
+    );
+    let (ok, out) = deployer.deploy(
+        "wharf",
+        "1.5",
+        &jar,
+        &[&format!("-DpomFile={}", pom_file.display())],
+    );
+    assert!(ok, "deploy through the group failed:\n{out}");
+    let hosted_jar = "/maven-private/org/wharf/e2e/demo/1.5/demo-1.5.jar";
+    assert_eq!(proxy.get(hosted_jar).status, 200);
+    let proxied_jar = "/maven-proxy/org/wharf/e2e/demo/1.5/demo-1.5.jar";
+    assert_eq!(proxy.get(proxied_jar).status, 404);
+
+    // The merged document: every member's versions in Maven's order, the
+    // highest as `latest` and `release`; each sidecar its digest.
+    let metadata = "org/wharf/e2e/demo/maven-metadata.xml";
+    let xml = proxy.get(&format!("/maven-all/{metadata}"));
+    assert_eq!(xml.status, 200, "{}", xml.text());
+    let text = xml.text();
+    let versions: Vec<&str> = text
+        .split("<version>")
+        .skip(1)
+        .map(|v| v.split('<').next().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.0", "1.5", "2.0"], "{text}");
+    assert!(text.contains("<latest>2.0</latest>"), "{text}");
+    assert!(text.contains("<release>2.0</release>"), "{text}");
+    for (suffix, digest) in [
+        ("md5", hex::encode(md5::compute(&xml.body).0)),
+        ("sha1", hex::encode(sha1::Sha1::digest(&xml.body))),
+        ("sha256", hex::encode(sha2::Sha256::digest(&xml.body))),
+        ("sha512", hex::encode(sha2::Sha512::digest(&xml.body))),
+    ] {
+        let sidecar = proxy.get(&format!("/maven-all/{metadata}.{suffix}"));
+        assert_eq!((sidecar.status, sidecar.text()), (200, digest), "{suffix}");
+        assert!(
+            sidecar
+                .headers
+                .iter()
+                .all(|(n, _)| !n.starts_with("wharf-merge")),
+            "{:?}",
+            sidecar.headers
+        );
+    }
+    // A member alone keeps its own document, and its sidecar its own,
+    // without the document it carries for a merge.
+    let alone = proxy.get(&format!("/maven-private/{metadata}"));
+    let own = alone.text();
+    assert!(
+        own.contains("<version>1.5</version>") && !own.contains("2.0"),
+        "{own}"
+    );
+    let sidecar = proxy.get(&format!("/maven-private/{metadata}.sha1"));
+    assert_eq!(sidecar.text(), hex::encode(sha1::Sha1::digest(&alone.body)));
+    assert!(
+        sidecar
+            .headers
+            .iter()
+            .all(|(n, _)| !n.starts_with("wharf-merge")),
+        "{:?}",
+        sidecar.headers
+    );
+
+    // Maven, with the group as its only repository and strict checksums.
+    let client = Maven::of_proxy(group_url);
+    app_project(&client, "[1.0,)");
+    assert_eq!(
+        build_and_run(&client, "local-newest", "2.0"),
+        "2.0 from the upstream"
+    );
+    app_project(&client, "[1.0,2.0)");
+    assert_eq!(
+        build_and_run(&client, "local-below-2", "1.5"),
+        "1.5 from the hosted member"
+    );
+    let cached = client.path("local-newest/org/wharf/e2e/demo/maven-metadata-central.xml");
+    assert_eq!(
+        read(cached),
+        xml.body,
+        "the metadata Maven kept is the group's"
+    );
+
+    // A deploy through the group shows in the merged document at once (the
+    // group's cached one is not served), sidecar included.
+    let jar = greeter_jar(&deployer, "1.6", "1.6 from the hosted member");
+    let pom_file = deployer.write(
+        "demo-1.6.pom",
+        b"<project><modelVersion>4.0.0</modelVersion><groupId>org.wharf.e2e</groupId>\
+<artifactId>demo</artifactId><version>1.6</version></project>\n",
+    );
+    let pom_arg = format!("-DpomFile={}", pom_file.display());
+    let (ok, out) = deployer.deploy("wharf", "1.6", &jar, &[&pom_arg]);
+    assert!(ok, "second deploy through the group failed:\n{out}");
+    let xml = proxy.get(&format!("/maven-all/{metadata}"));
+    assert!(
+        xml.text().contains("<version>1.6</version>"),
+        "{}",
+        xml.text()
+    );
+    let sha1 = proxy.get(&format!("/maven-all/{metadata}.sha1")).text();
+    assert_eq!(sha1, hex::encode(sha1::Sha1::digest(&xml.body)));
+    assert_eq!(
+        build_and_run(&client, "local-after-deploy", "1.6"),
+        "1.6 from the hosted member"
+    );
 }

@@ -564,3 +564,162 @@ fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_uploads() {
     // What no member has is a 404.
     assert_eq!(page("pypi-all", "no-such-project").status, 404);
 }
+
+/// A group whose members hold files of the same project: the upstream of
+/// its proxy has 0.9 and 1.0, the first hosted member 1.0 (other bytes
+/// under the same names) and 2.0, a second hosted member 3.0. The group's
+/// simple page (JSON, what pip reads, and HTML) lists the files of all,
+/// the first member's for a name two hold; pip installs each version from
+/// the group's one index, the conflicting one from the first member, which
+/// is also the one the group serves; the JSON API lists every release. A
+/// later upload through the group is on the group's page at once.
+#[test]
+fn a_group_merges_the_pages_of_a_project_its_members_share() {
+    let (upstream, token) = start();
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let upstream_files: Vec<PathBuf> = ["0.9", "1.0"]
+        .iter()
+        .flat_map(|v| build(work, v, ">=3.8"))
+        .collect();
+    let (success, out) = twine(&upstream, work, &token, &upstream_files);
+    assert!(success, "twine upload failed:\n{out}");
+
+    let group = "\n[[repository]]\nname = \"pypi-private\"\nformat = \"pypi\"\n\
+                 \n[[repository]]\nname = \"pypi-extra\"\nformat = \"pypi\"\n\
+                 \n[[repository]]\nname = \"pypi-all\"\nformat = \"pypi\"\nkind = \"group\"\n\
+                 members = [\"pypi-private\", \"pypi-proxy\", \"pypi-extra\"]\n";
+    let proxy = Server::start_proxy("pypi", &format!("{}/pypi/", upstream.url), group, &[]);
+    let bob = proxy.create_user("bob", "bob-password");
+    // 1.0 again, built elsewhere with another Requires-Python: the same
+    // file names, other bytes.
+    let private_work = work.join("private");
+    std::fs::create_dir_all(&private_work).unwrap();
+    let mut private = build(&private_work, "1.0", ">=3.7");
+    private.extend(build(&private_work, "2.0", ">=3.8"));
+    let group_url = format!("{}/pypi-all/", proxy.url);
+    let (success, out) = twine_to(&group_url, work, &bob, &private);
+    assert!(success, "twine upload through the group failed:\n{out}");
+    let extra = build(work, "3.0", ">=3.8");
+    let (success, out) = twine_to(&format!("{}/pypi-extra/", proxy.url), work, &bob, &extra);
+    assert!(success, "twine upload to pypi-extra failed:\n{out}");
+
+    // Each file name once, the first member's bytes for 1.0's.
+    let sha256_of = |path: &PathBuf| sha256_hex(&std::fs::read(path).unwrap());
+    let name_of = |path: &PathBuf| path.file_name().unwrap().to_str().unwrap().to_string();
+    let mut expected: Vec<(String, String)> = private
+        .iter()
+        .chain(&upstream_files[..2])
+        .chain(&extra)
+        .map(|p| (name_of(p), sha256_of(p)))
+        .collect();
+    expected.sort();
+    let page = send(
+        ureq::get(&format!("{group_url}simple/wharf-demo/"))
+            .set("Accept", "application/vnd.pypi.simple.v1+json"),
+    );
+    assert_eq!(page.status, 200, "{}", page.text());
+    let doc = page.json();
+    let mut listed: Vec<(String, String)> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let url = f["url"].as_str().unwrap();
+            assert!(url.starts_with(&group_url), "{url}");
+            let sha = f["hashes"]["sha256"].as_str().unwrap();
+            (f["filename"].as_str().unwrap().to_string(), sha.to_string())
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(listed, expected);
+    // The proxy's page has no PEP 700 `versions`, so the group's neither.
+    assert_eq!(doc["meta"]["api-version"], "1.0", "{doc}");
+    assert!(doc.get("versions").is_none(), "{doc}");
+    let html =
+        send(ureq::get(&format!("{group_url}simple/wharf-demo/")).set("Accept", "text/html"));
+    assert_eq!(html.status, 200, "{}", html.text());
+    let html = html.text();
+    for (name, sha) in &expected {
+        assert!(
+            html.contains(&format!("{name}#sha256={sha}\"")),
+            "{name}: {html}"
+        );
+    }
+    assert_eq!(html.matches("</a>").count(), expected.len(), "{html}");
+
+    // pip, from the group's index only: every version from where it is.
+    let python = venv(work);
+    let pip = |args: &[&str]| {
+        let mut all = vec!["-m", "pip", "install", "--index-url"];
+        let index = format!("{group_url}simple/");
+        all.push(&index);
+        all.extend(args);
+        ok(&mut command(python.to_str().unwrap(), &all, work))
+    };
+    for version in ["0.9", "2.0"] {
+        pip(&["--no-deps", &format!("Wharf_Demo=={version}")]);
+        assert_eq!(installed_version(&python, work), version);
+    }
+    pip(&["--no-deps", "--upgrade", "Wharf_Demo"]);
+    assert_eq!(installed_version(&python, work), "3.0");
+    // 1.0 is the first member's: pip checks the page's hash against the
+    // bytes the group serves.
+    let downloads = work.join("downloads");
+    let index = format!("{group_url}simple/");
+    let args = [
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--index-url",
+        &index,
+        "-d",
+        downloads.to_str().unwrap(),
+        "Wharf_Demo==1.0",
+    ];
+    ok(&mut command(python.to_str().unwrap(), &args, work));
+    let wheel = &private[0];
+    let got = std::fs::read(downloads.join(wheel.file_name().unwrap())).unwrap();
+    assert!(
+        got == std::fs::read(wheel).unwrap(),
+        "not the first member's wheel"
+    );
+
+    // An upload through the group is on the group's page at once.
+    let newer = build(&private_work, "2.1", ">=3.8");
+    let (success, out) = twine_to(&group_url, work, &bob, &newer);
+    assert!(success, "second upload through the group failed:\n{out}");
+    let page = send(
+        ureq::get(&format!("{group_url}simple/wharf-demo/"))
+            .set("Accept", "application/vnd.pypi.simple.v1+json"),
+    );
+    let files = page.json()["files"].as_array().unwrap().clone();
+    for path in &newer {
+        assert!(
+            files
+                .iter()
+                .any(|f| f["filename"] == name_of(path).as_str()),
+            "{}",
+            page.text()
+        );
+    }
+
+    // The JSON API: the releases of both hosted members (a proxy has none).
+    let api = send(ureq::get(&format!("{group_url}pypi/wharf-demo/json")));
+    assert_eq!(api.status, 200, "{}", api.text());
+    let api = api.json();
+    let mut releases: Vec<&String> = api["releases"].as_object().unwrap().keys().collect();
+    releases.sort();
+    assert_eq!(releases, ["1.0", "2.0", "2.1", "3.0"]);
+    assert_eq!(api["info"]["version"], "3.0");
+    let first = &api["releases"]["1.0"];
+    let wheel_entry = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["filename"] == name_of(wheel).as_str())
+        .unwrap();
+    assert_eq!(wheel_entry["digests"]["sha256"], sha256_of(wheel));
+}

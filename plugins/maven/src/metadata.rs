@@ -101,7 +101,7 @@ fn base(version: &str) -> &str {
     version.strip_suffix("-SNAPSHOT").unwrap_or(version)
 }
 
-fn head(group: &str, artifact: &str, version: &str) -> String {
+pub fn head(group: &str, artifact: &str, version: &str) -> String {
     let model = if version.is_empty() {
         ""
     } else {
@@ -116,7 +116,7 @@ fn head(group: &str, artifact: &str, version: &str) -> String {
     xml
 }
 
-fn element(xml: &mut String, indent: usize, name: &str, text: &str) {
+pub fn element(xml: &mut String, indent: usize, name: &str, text: &str) {
     let _ = writeln!(xml, "{:indent$}<{name}>{}</{name}>", "", markup(text));
 }
 

@@ -11,7 +11,7 @@ use wharf_sdk::upstream::{self, Pull};
 use wharf_sdk::{HttpError, Request, Response, escape};
 
 use crate::layout::{self, Algo, File, Target, is_snapshot};
-use crate::serve::{checksum, text};
+use crate::serve::text;
 use crate::sidecar;
 use crate::store::{self, Stored};
 
@@ -20,7 +20,8 @@ const METADATA_LIMIT: usize = 8 << 20;
 
 /// `GET`/`HEAD` of any path, as in a hosted repository.
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
-    let path = layout::parse(req.param("path")).map_err(|e| HttpError::not_found(e.message))?;
+    let path = crate::request_path(req);
+    let path = layout::parse(&path).map_err(|e| HttpError::not_found(e.message))?;
     let package = path.package();
     let target = path.target_path();
     // Encoded: a `?`, `#` or `%` in a name stays part of the path.
@@ -40,13 +41,14 @@ fn changes_in_place(file: &File) -> bool {
 
 /// The upstream's document, or a checksum of the very bytes served: the
 /// upstream's own sidecar is another cached document, which may be from
-/// another moment than the document.
+/// another moment than the document. The checksum carries the document
+/// for a group's merge (`merge::sidecar`).
 fn metadata(package: &str, url: &str, algo: Option<Algo>) -> Result<Response, HttpError> {
     let xml = upstream::document(url, None, METADATA_LIMIT, url)?
         .ok_or_else(|| HttpError::not_found(format!("{url} not found upstream")))?
         .body;
     let response = match algo {
-        Some(algo) => text(checksum(algo, &xml)),
+        Some(algo) => crate::merge::sidecar(algo, &xml),
         None => Response::bytes(200, "application/xml", xml),
     };
     Ok(response.cacheable(&[package], &[]))

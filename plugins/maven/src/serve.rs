@@ -7,13 +7,14 @@ use sha2::{Digest, Sha256, Sha512};
 use wharf_sdk::{HttpError, Request, Response, catalog};
 
 use crate::layout::{self, Algo, Target};
-use crate::{metadata, proxy, store};
+use crate::{merge, metadata, proxy, store};
 
 pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     if req.is_proxy() {
         return proxy::get(req);
     }
-    let path = layout::parse(req.param("path")).map_err(|e| HttpError::not_found(e.message))?;
+    let path = crate::request_path(req);
+    let path = layout::parse(&path).map_err(|e| HttpError::not_found(e.message))?;
     let package = path.package();
     let target = path.target_path();
     let missing = || HttpError::not_found(format!("{target} not found"));
@@ -40,7 +41,7 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     }
     .ok_or_else(missing)?;
     let response = match path.checksum {
-        Some(algo) => text(checksum(algo, xml.as_bytes())),
+        Some(algo) => merge::sidecar(algo, xml.as_bytes()),
         None => Response::bytes(200, "application/xml", xml.into_bytes()),
     };
     Ok(response.cacheable(&[&package], &[]))

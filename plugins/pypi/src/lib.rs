@@ -2,9 +2,11 @@
 //! from (PEP 503/691/700/592/658/714), PyPI's JSON API, and yank, unyank and
 //! delete endpoints. See docs/formats/pypi.md; the catalog mapping (a
 //! release is a version, its files are assets) is described in `record`.
+//! A group merges its members' simple pages and JSON API (`merge`).
 
 mod json_api;
 mod manage;
+mod merge;
 mod metadata;
 mod names;
 mod proxy;
@@ -62,6 +64,9 @@ impl Format for Pypi {
                 DELETE,
                 manage::delete_file,
             )
+            .merged("simple-index", merge::index)
+            .merged("simple-project", merge::project)
+            .merged("json", merge::json_api)
     }
 
     /// PyPI answers errors in plain text and repeats the message as the

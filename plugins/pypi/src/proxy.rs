@@ -232,7 +232,7 @@ fn safe_filename(name: &str) -> bool {
 
 /// Every `<a …>text</a>` of `html`: its attributes (names lower-case,
 /// values unescaped) and its text. One pass; malformed markup ends it.
-fn anchors(html: &str) -> Vec<(Vec<(String, String)>, String)> {
+pub fn anchors(html: &str) -> Vec<(Vec<(String, String)>, String)> {
     let lower = html.to_ascii_lowercase();
     let mut out = Vec::new();
     let mut at = 0;
@@ -255,7 +255,7 @@ fn anchors(html: &str) -> Vec<(Vec<(String, String)>, String)> {
 }
 
 /// The attributes of a tag from `from` to its `>`, and where its content starts.
-fn attributes(html: &str, from: usize) -> Option<(Vec<(String, String)>, usize)> {
+pub fn attributes(html: &str, from: usize) -> Option<(Vec<(String, String)>, usize)> {
     let bytes = html.as_bytes();
     let mut attrs = Vec::new();
     let mut i = from;

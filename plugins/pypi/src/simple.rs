@@ -198,7 +198,13 @@ pub fn render_project(
 }
 
 fn head(title: &str) -> String {
+    page_head(API_VERSION, title)
+}
+
+/// The start of an HTML page of repository API `version`, up to `<body>`.
+pub fn page_head(version: &str, title: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta name=\"pypi:repository-version\" content=\"{API_VERSION}\">\n<title>{title}</title>\n</head>\n<body>\n"
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta name=\"pypi:repository-version\" content=\"{}\">\n<title>{title}</title>\n</head>\n<body>\n",
+        escape(version)
     )
 }
