@@ -20,7 +20,9 @@ pub type Handler = fn(&mut Request) -> Result<Response, HttpError>;
 /// Merges a group's answers of one route: the members' 200 answers (at
 /// least two, in member order, each rendered with the group's base URL)
 /// into the group's. Pure: no host call. The request has no body and no
-/// caller.
+/// caller. A member's answer can carry what the merge needs beside what a
+/// client gets in headers named `wharf-merge-…`, which the host never
+/// sends to a client (a Maven checksum carries its document).
 pub type Merger = fn(&Request, Vec<MemberAnswer>) -> Result<Response, HttpError>;
 
 /// The permission a route needs, derived from its path parameters.

@@ -108,8 +108,12 @@ pub async fn stream(
     }
 }
 
-/// Headers a plugin set, minus those that are not valid HTTP and those that
-/// frame the message, which only the host may set.
+/// The prefix of the headers a member's answer carries for a group's merge
+/// only (contract 0.3.2, `merger`): never sent to a client.
+pub const MERGE_ONLY: &str = "wharf-merge-";
+
+/// Headers a plugin set, minus those that are not valid HTTP, those that
+/// frame the message, which only the host may set, and the merge-only ones.
 pub fn plugin_headers(headers: &[(String, String)]) -> HeaderMap {
     const FRAMING: &[HeaderName] = &[
         header::CONTENT_LENGTH,
@@ -120,6 +124,12 @@ pub fn plugin_headers(headers: &[(String, String)]) -> HeaderMap {
     ];
     let mut out = HeaderMap::new();
     for (name, value) in headers {
+        let merge_only = name
+            .get(..MERGE_ONLY.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(MERGE_ONLY));
+        if merge_only {
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
@@ -206,6 +216,27 @@ mod tests {
         assert_eq!(parse_range("bytes=10-", 10), Err(()));
         assert_eq!(parse_range("bytes=0-1,3-4", 10), Ok(None));
         assert_eq!(parse_range("items=0-1", 10), Ok(None));
+    }
+
+    #[test]
+    fn merge_only_and_framing_headers_never_reach_a_client() {
+        let set = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect();
+            plugin_headers(&pairs)
+        };
+        let out = set(&[
+            ("content-type", "text/plain"),
+            ("wharf-merge-document", "<metadata>one line</metadata>"),
+            ("Wharf-Merge-Other", "x"),
+            ("content-length", "3"),
+            ("x-bad", "a\nb"),
+            ("wharf-mergeable", "kept"),
+        ]);
+        let names: Vec<&str> = out.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["content-type", "wharf-mergeable"]);
     }
 
     #[test]

@@ -96,6 +96,9 @@ impl RepoRequest<'_> {
         };
         for (reply, name) in found {
             freshness = freshness.and(reply.freshness);
+            // Merge-only headers can carry a document (a Maven sidecar's).
+            let headers = reply.headers.iter().map(|(n, v)| n.len() + v.len());
+            left.charge(headers.sum::<usize>() as u64)?;
             let body = self.whole_body(reply.body, name, &mut left).await?;
             answers.push(MemberAnswer {
                 repository: name.to_string(),
