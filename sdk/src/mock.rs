@@ -369,6 +369,43 @@ impl TestRequest {
     }
 }
 
+impl TestRequest {
+    /// The answer of a group of this request's route, merged from `answers`
+    /// as the host merges them (`Router::merged`): the route is classified
+    /// in a group repository, and a route that does not merge is a 500.
+    pub fn merge<F: Format>(self, answers: Vec<MemberAnswer>) -> Merged {
+        let router = F::router();
+        let group = RepoInfo {
+            name: "group".into(),
+            kind: RepoKind::Group,
+            base_url: "http://registry.test/group/".into(),
+            settings_json: "{}".into(),
+        };
+        let route = match router.classify(&group, &self.head) {
+            Ok(route) => route.id,
+            Err(e) => panic!(
+                "{:?} {} does not classify: {e:?}",
+                self.head.method, self.head.raw_path
+            ),
+        };
+        router.merge(group, self.head, route, answers, F::error)
+    }
+}
+
+/// A member's 200 answer, for a merge (`TestRequest::merge`).
+pub fn member_answer(
+    repository: &str,
+    content_type: &str,
+    body: impl Into<Vec<u8>>,
+) -> MemberAnswer {
+    MemberAnswer {
+        repository: repository.into(),
+        status: 200,
+        headers: vec![("content-type".into(), content_type.into())],
+        body: body.into(),
+    }
+}
+
 fn digests(data: &[u8], want: DigestSet) -> BlobInfo {
     use crate::hex;
     use sha2::Digest;

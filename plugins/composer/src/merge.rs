@@ -204,8 +204,8 @@ fn normalized(version: &Version) -> Option<String> {
 mod tests {
     use super::*;
     use crate::metadata::expand as expand_all;
-    use wharf_sdk::Format;
-    use wharf_sdk::types::{Method, RepoInfo, RepoKind, RequestHead};
+    use wharf_sdk::mock::TestRequest;
+    use wharf_sdk::types::Method;
 
     const NAME: &str = "acme/greeter";
 
@@ -239,29 +239,11 @@ mod tests {
     }
 
     fn merge(answers: Vec<MemberAnswer>) -> (u16, Value) {
-        merge_at(&format!("p2/{NAME}.json"), "p2", answers)
+        merge_at(&format!("p2/{NAME}.json"), answers)
     }
 
-    fn merge_at(path: &str, route: &str, answers: Vec<MemberAnswer>) -> (u16, Value) {
-        let repo = RepoInfo {
-            name: "composer-all".into(),
-            kind: RepoKind::Group,
-            base_url: "http://registry.test/composer-all/".into(),
-            settings_json: "{}".into(),
-        };
-        let head = RequestHead {
-            method: Method::Get,
-            raw_path: path.into(),
-            raw_query: None,
-            headers: vec![],
-        };
-        let merged = crate::Composer::router().merge(
-            repo,
-            head,
-            route.into(),
-            answers,
-            crate::Composer::error,
-        );
+    fn merge_at(path: &str, answers: Vec<MemberAnswer>) -> (u16, Value) {
+        let merged = TestRequest::new(Method::Get, path).merge::<crate::Composer>(answers);
         (merged.status, serde_json::from_slice(&merged.body).unwrap())
     }
 
@@ -411,7 +393,6 @@ mod tests {
         let hosted = || root(Some(&["acme/greeter", "acme/private"]));
         let (status, doc) = merge_at(
             "packages.json",
-            "root",
             vec![hosted(), root(Some(&["Acme/Greeter", "acme/public"]))],
         );
         assert_eq!(status, 200, "{doc}");
@@ -424,11 +405,10 @@ mod tests {
             "http://registry.test/composer-all/p2/%package%.json"
         );
         // A proxy lists none: any name may be asked for.
-        let (_, doc) = merge_at("packages.json", "root", vec![hosted(), root(None)]);
+        let (_, doc) = merge_at("packages.json", vec![hosted(), root(None)]);
         assert!(doc.get("available-packages").is_none(), "{doc}");
         let (status, doc) = merge_at(
             "packages.json",
-            "root",
             vec![hosted(), raw("composer-proxy", b"nope".to_vec())],
         );
         assert_eq!(status, 502, "{doc}");

@@ -51,36 +51,19 @@ pub fn latest(_: &Request, answers: Vec<MemberAnswer>) -> Result<Response, HttpE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wharf_sdk::Format;
-    use wharf_sdk::types::{Method, RepoInfo, RepoKind, RequestHead};
+    use wharf_sdk::mock::{self, TestRequest};
+    use wharf_sdk::types::Method;
 
     fn answer(repository: &str, body: &str) -> MemberAnswer {
-        MemberAnswer {
-            repository: repository.into(),
-            status: 200,
-            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
-            body: body.as_bytes().to_vec(),
-        }
+        mock::member_answer(repository, "text/plain; charset=utf-8", body)
     }
 
     fn merge(answers: Vec<MemberAnswer>) -> (u16, String) {
-        merge_at("example.com/greet/@v/list", "list", answers)
+        merge_at("example.com/greet/@v/list", answers)
     }
 
-    fn merge_at(path: &str, route: &str, answers: Vec<MemberAnswer>) -> (u16, String) {
-        let repo = RepoInfo {
-            name: "go-all".into(),
-            kind: RepoKind::Group,
-            base_url: "http://registry.test/go-all/".into(),
-            settings_json: "{}".into(),
-        };
-        let head = RequestHead {
-            method: Method::Get,
-            raw_path: path.into(),
-            raw_query: None,
-            headers: vec![],
-        };
-        let merged = crate::Go::router().merge(repo, head, route.into(), answers, crate::Go::error);
+    fn merge_at(path: &str, answers: Vec<MemberAnswer>) -> (u16, String) {
+        let merged = TestRequest::new(Method::Get, path).merge::<crate::Go>(answers);
         (merged.status, String::from_utf8(merged.body).unwrap())
     }
 
@@ -108,11 +91,7 @@ mod tests {
         let hosted = answer("go", &info("v1.2.0-rc.1"));
         let proxy = answer("go-proxy", &info("v1.1.0"));
         let broken = answer("go-other", "not json");
-        let (status, body) = merge_at(
-            "example.com/greet/@latest",
-            "latest",
-            vec![hosted, proxy, broken],
-        );
+        let (status, body) = merge_at("example.com/greet/@latest", vec![hosted, proxy, broken]);
         assert_eq!(status, 200);
         assert!(body.contains("v1.1.0"), "{body}");
     }

@@ -177,20 +177,12 @@ fn instant(text: &str) -> Option<(i64, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wharf_sdk::Format;
-    use wharf_sdk::types::{Method, RepoInfo, RepoKind, RequestHead};
+    use wharf_sdk::mock::{self, TestRequest};
+    use wharf_sdk::types::Method;
     use yaml_rust2::{Yaml, YamlLoader};
 
     fn answer(repository: &str, body: &str) -> MemberAnswer {
-        MemberAnswer {
-            repository: repository.into(),
-            status: 200,
-            headers: vec![(
-                "content-type".into(),
-                "application/yaml; charset=utf-8".into(),
-            )],
-            body: body.as_bytes().to_vec(),
-        }
+        mock::member_answer(repository, "application/yaml; charset=utf-8", body)
     }
 
     /// An index as a member writes it: charts with their versions, each
@@ -223,20 +215,7 @@ mod tests {
     }
 
     fn merge(answers: Vec<MemberAnswer>) -> (u16, Vec<u8>) {
-        let repo = RepoInfo {
-            name: "helm-all".into(),
-            kind: RepoKind::Group,
-            base_url: "http://registry.test/helm-all/".into(),
-            settings_json: "{}".into(),
-        };
-        let head = RequestHead {
-            method: Method::Get,
-            raw_path: "index.yaml".into(),
-            raw_query: None,
-            headers: vec![],
-        };
-        let merged =
-            crate::Helm::router().merge(repo, head, "index".into(), answers, crate::Helm::error);
+        let merged = TestRequest::new(Method::Get, "index.yaml").merge::<crate::Helm>(answers);
         (merged.status, merged.body)
     }
 

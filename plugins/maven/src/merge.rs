@@ -256,27 +256,14 @@ mod tests {
     use md5::Md5;
     use sha1::Sha1;
     use sha2::{Digest, Sha256, Sha512};
-    use wharf_sdk::Format;
     use wharf_sdk::hex;
     use wharf_sdk::mock::{self, TestRequest};
-    use wharf_sdk::types::{Method, RepoInfo, RepoKind, RequestHead};
+    use wharf_sdk::types::Method;
 
     const DIR: &str = "com/example/demo";
 
-    fn merge(path: &str, route: &str, answers: Vec<MemberAnswer>) -> wharf_sdk::types::Merged {
-        let repo = RepoInfo {
-            name: "maven-all".into(),
-            kind: RepoKind::Group,
-            base_url: "http://registry.test/maven-all/".into(),
-            settings_json: "{}".into(),
-        };
-        let head = RequestHead {
-            method: Method::Get,
-            raw_path: path.into(),
-            raw_query: None,
-            headers: vec![],
-        };
-        crate::Maven::router().merge(repo, head, route.into(), answers, crate::Maven::error)
+    fn merge(path: &str, answers: Vec<MemberAnswer>) -> wharf_sdk::types::Merged {
+        TestRequest::new(Method::Get, path).merge::<crate::Maven>(answers)
     }
 
     fn answer(repository: &str, body: &str) -> MemberAnswer {
@@ -315,7 +302,6 @@ mod tests {
         let path = format!("{DIR}/maven-metadata.xml");
         let merged = merge(
             &path,
-            "metadata",
             vec![answer("maven", &hosted), answer("proxy", &proxy)],
         );
         assert_eq!(merged.status, 200);
@@ -348,7 +334,7 @@ mod tests {
         let a = artifact_doc(&["1.0", &long], "1.0", "20260101000000");
         let b = artifact_doc(&["2.0"], "2.0", "20260101000000");
         let path = format!("{DIR}/maven-metadata.xml");
-        let merged = merge(&path, "metadata", vec![answer("a", &a), answer("b", &b)]);
+        let merged = merge(&path, vec![answer("a", &a), answer("b", &b)]);
         let text = text_of(&merged);
         assert!(
             text.contains("<version>1.0</version>") && !text.contains("-1-1"),
@@ -363,11 +349,7 @@ mod tests {
         let hosted = artifact_doc(&["1.0"], "1.0", "20260301000000");
         let proxy = artifact_doc(&["2.0"], "2.0", "20260101000000");
         let path = format!("{DIR}/maven-metadata.xml");
-        let doc = merge(
-            &path,
-            "metadata",
-            vec![answer("a", &hosted), answer("b", &proxy)],
-        );
+        let doc = merge(&path, vec![answer("a", &hosted), answer("b", &proxy)]);
         // What each member answers for a sidecar: its digest, and its document.
         let member_sidecar = |repository: &str, xml: &str, algo| {
             let r = sidecar(algo, xml.as_bytes());
@@ -389,7 +371,7 @@ mod tests {
                 member_sidecar("a", &hosted, algo),
                 member_sidecar("b", &proxy, algo),
             ];
-            let merged = merge(&format!("{path}.{suffix}"), "metadata-sidecar", answers);
+            let merged = merge(&format!("{path}.{suffix}"), answers);
             assert_eq!(
                 (merged.status, text_of(&merged)),
                 (200, hex(digest)),
@@ -408,7 +390,7 @@ mod tests {
         let mut bare = member_sidecar("b", &proxy, Algo::Sha1);
         bare.headers.retain(|(n, _)| n != DOCUMENT);
         let answers = vec![member_sidecar("a", &hosted, Algo::Sha1), bare];
-        let merged = merge(&format!("{path}.sha1"), "metadata-sidecar", answers);
+        let merged = merge(&format!("{path}.sha1"), answers);
         assert_eq!(merged.status, 502);
         assert!(
             text_of(&merged).contains("b sent a checksum"),
@@ -453,7 +435,7 @@ mod tests {
         assert_eq!(route.id, "get");
         let (route, _) = get(&format!("{DIR}/1.0/demo-1.0.jar.sha1"));
         assert_eq!(route.id, "get");
-        let merged = crate::Maven::router().merged_routes();
+        let merged = <crate::Maven as wharf_sdk::Format>::router().merged_routes();
         assert_eq!(merged, ["metadata", "metadata-sidecar"]);
     }
 
@@ -473,14 +455,14 @@ mod tests {
         let path = format!("{DIR}/1.0-SNAPSHOT/maven-metadata.xml");
         for order in [[&older, &newer], [&newer, &older]] {
             let answers = vec![answer("x", order[0]), answer("y", order[1])];
-            let merged = merge(&path, "metadata", answers);
+            let merged = merge(&path, answers);
             assert_eq!(text_of(&merged), newer);
         }
         let same = vec![
             answer("x", &older),
             answer("y", &older.replace(">a<", ">c<")),
         ];
-        assert_eq!(text_of(&merge(&path, "metadata", same)), older);
+        assert_eq!(text_of(&merge(&path, same)), older);
     }
 
     #[test]
@@ -497,11 +479,7 @@ mod tests {
         let a = plugins(&[("deploy", "maven-deploy-plugin"), ("x", "ours")]);
         let b = plugins(&[("x", "theirs"), ("clean", "maven-clean-plugin")]);
         let path = "org/apache/maven/plugins/maven-metadata.xml";
-        let merged = text_of(&merge(
-            path,
-            "metadata",
-            vec![answer("a", &a), answer("b", &b)],
-        ));
+        let merged = text_of(&merge(path, vec![answer("a", &a), answer("b", &b)]));
         let root = xml::parse(&merged).unwrap();
         assert!(root.child("versioning").is_none() && root.child("groupId").is_none());
         let listed: Vec<(&str, &str)> = root
@@ -525,7 +503,7 @@ mod tests {
         );
 
         let broken = vec![answer("a", &a), answer("proxy", "<html>")];
-        let merged = merge(path, "metadata", broken);
+        let merged = merge(path, broken);
         assert_eq!(merged.status, 502);
         assert!(
             text_of(&merged).contains("proxy answered"),

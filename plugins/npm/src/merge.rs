@@ -96,8 +96,8 @@ fn add_missing(into: &mut Map<String, Value>, from: &Map<String, Value>, member:
 mod tests {
     use super::*;
     use serde_json::json;
-    use wharf_sdk::Format;
-    use wharf_sdk::types::{Method, RepoInfo, RepoKind, RequestHead};
+    use wharf_sdk::mock::TestRequest;
+    use wharf_sdk::types::Method;
 
     fn answer(repository: &str, doc: Value) -> MemberAnswer {
         MemberAnswer {
@@ -108,21 +108,8 @@ mod tests {
         }
     }
 
-    fn merge(path: &str, route: &str, answers: Vec<MemberAnswer>) -> (u16, Value) {
-        let repo = RepoInfo {
-            name: "npm-all".into(),
-            kind: RepoKind::Group,
-            base_url: "http://registry.test/npm-all/".into(),
-            settings_json: "{}".into(),
-        };
-        let head = RequestHead {
-            method: Method::Get,
-            raw_path: path.into(),
-            raw_query: None,
-            headers: vec![],
-        };
-        let merged =
-            crate::Npm::router().merge(repo, head, route.into(), answers, crate::Npm::error);
+    fn merge(path: &str, answers: Vec<MemberAnswer>) -> (u16, Value) {
+        let merged = TestRequest::new(Method::Get, path).merge::<crate::Npm>(answers);
         (merged.status, serde_json::from_slice(&merged.body).unwrap())
     }
 
@@ -159,7 +146,7 @@ mod tests {
             "npm-proxy",
             packument(&["1.0.0", "1.5.0"], "1.5.0", "proxy"),
         );
-        let (status, doc) = merge("shared", "packument", vec![private, public]);
+        let (status, doc) = merge("shared", vec![private, public]);
         assert_eq!(status, 200);
         let versions: Vec<&String> = doc["versions"].as_object().unwrap().keys().collect();
         assert_eq!(versions.len(), 3, "{doc}");
@@ -186,7 +173,7 @@ mod tests {
             "npm-proxy",
             json!({ "latest": "1.5.0", "next": "1.6.0-rc" }),
         );
-        let (_, tags) = merge("-/package/shared/dist-tags", "dist-tags", vec![a, b]);
+        let (_, tags) = merge("-/package/shared/dist-tags", vec![a, b]);
         assert_eq!(
             tags,
             json!({ "latest": "2.0.0", "beta": "3.0.0-b", "next": "1.6.0-rc" })
@@ -198,7 +185,7 @@ mod tests {
         let good = answer("npm", packument(&["1.0.0"], "1.0.0", "npm"));
         let mut bad = answer("npm-proxy", json!({}));
         bad.body = b"<html>".to_vec();
-        let (status, doc) = merge("shared", "packument", vec![good, bad]);
+        let (status, doc) = merge("shared", vec![good, bad]);
         assert_eq!(status, 502);
         assert!(
             doc["error"].as_str().unwrap().contains("npm-proxy"),

@@ -286,34 +286,17 @@ fn objects(answers: &[MemberAnswer]) -> Result<Vec<Map<String, Value>>, HttpErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wharf_sdk::Format;
-    use wharf_sdk::types::{Merged, Method, RepoInfo, RepoKind, RequestHead};
+    use wharf_sdk::mock::{self, TestRequest};
+    use wharf_sdk::types::{Merged, Method};
 
     const JSON: &str = "application/vnd.pypi.simple.v1+json";
 
-    fn merge(path: &str, route: &str, answers: Vec<MemberAnswer>) -> Merged {
-        let repo = RepoInfo {
-            name: "pypi-all".into(),
-            kind: RepoKind::Group,
-            base_url: "http://registry.test/pypi-all/".into(),
-            settings_json: "{}".into(),
-        };
-        let head = RequestHead {
-            method: Method::Get,
-            raw_path: path.into(),
-            raw_query: None,
-            headers: vec![],
-        };
-        crate::Pypi::router().merge(repo, head, route.into(), answers, crate::Pypi::error)
+    fn merge(path: &str, answers: Vec<MemberAnswer>) -> Merged {
+        TestRequest::new(Method::Get, path).merge::<crate::Pypi>(answers)
     }
 
     fn answer(repository: &str, content_type: &str, body: String) -> MemberAnswer {
-        MemberAnswer {
-            repository: repository.into(),
-            status: 200,
-            headers: vec![("content-type".into(), content_type.into())],
-            body: body.into_bytes(),
-        }
+        mock::member_answer(repository, content_type, body)
     }
 
     fn text(merged: &Merged) -> String {
@@ -342,7 +325,7 @@ mod tests {
             answer("pypi", JSON, hosted.to_string()),
             answer("pypi-proxy", JSON, proxy.to_string()),
         ];
-        let merged = merge("simple/demo/", "simple-project", answers);
+        let merged = merge("simple/demo/", answers);
         assert_eq!(merged.status, 200);
         let doc: Value = serde_json::from_slice(&merged.body).unwrap();
         let files: Vec<(&str, &str)> = doc["files"]
@@ -377,8 +360,7 @@ mod tests {
             answer("pypi", JSON, hosted.to_string()),
             answer("pypi-other", JSON, other.to_string()),
         ];
-        let doc: Value =
-            serde_json::from_slice(&merge("simple/demo/", "simple-project", answers).body).unwrap();
+        let doc: Value = serde_json::from_slice(&merge("simple/demo/", answers).body).unwrap();
         assert_eq!(doc["versions"], json!(["0.9", "1.0", "1.10", "2.0"]));
         assert_eq!(doc["meta"]["api-version"], "1.1");
     }
@@ -406,7 +388,7 @@ mod tests {
             answer("pypi", html, hosted),
             answer("pypi-proxy", html, proxy),
         ];
-        let merged = merge("simple/Demo/", "simple-project", answers);
+        let merged = merge("simple/Demo/", answers);
         assert_eq!(merged.status, 200);
         let page = text(&merged);
         assert!(page.contains("content=\"1.0\""), "{page}");
@@ -444,8 +426,7 @@ mod tests {
             answer("a", JSON, doc(&["b", "d"])),
             answer("b", JSON, doc(&["a", "b"])),
         ];
-        let merged: Value =
-            serde_json::from_slice(&merge("simple/", "simple-index", answers).body).unwrap();
+        let merged: Value = serde_json::from_slice(&merge("simple/", answers).body).unwrap();
         assert_eq!(
             merged["projects"],
             json!([{ "name": "a" }, { "name": "b" }, { "name": "d" }])
@@ -462,7 +443,7 @@ mod tests {
             answer("a", "text/html", html(&["b", "d"])),
             answer("b", "text/html", html(&["a", "b"])),
         ];
-        let merged = text(&merge("simple/", "simple-index", answers));
+        let merged = text(&merge("simple/", answers));
         assert_eq!(merged, html(&["a", "b", "d"]));
     }
 
@@ -490,8 +471,7 @@ mod tests {
         let a = doc("1.0", false, &[("1.0", "a"), ("2.0rc1", "a")], 3);
         let b = doc("1.5", false, &[("1.0", "b"), ("1.5", "b")], 7);
         let answers = vec![answer("a", json, a.clone()), answer("b", json, b)];
-        let merged: Value =
-            serde_json::from_slice(&merge("pypi/demo/json", "json", answers).body).unwrap();
+        let merged: Value = serde_json::from_slice(&merge("pypi/demo/json", answers).body).unwrap();
         let releases: Vec<&String> = merged["releases"].as_object().unwrap().keys().collect();
         let mut sorted = releases.clone();
         sorted.sort_by_key(|v| record::version_key(v));
@@ -504,8 +484,7 @@ mod tests {
         // A yanked latest loses to a release that is not.
         let c = doc("3.0", true, &[("3.0", "c")], 1);
         let answers = vec![answer("c", json, c), answer("a", json, a)];
-        let merged: Value =
-            serde_json::from_slice(&merge("pypi/demo/json", "json", answers).body).unwrap();
+        let merged: Value = serde_json::from_slice(&merge("pypi/demo/json", answers).body).unwrap();
         assert_eq!(merged["info"]["version"], "1.0");
         assert_eq!(merged["releases"]["3.0"][0]["member"], "c");
     }
@@ -516,7 +495,7 @@ mod tests {
             answer("pypi", JSON, json!({ "files": [] }).to_string()),
             answer("pypi-proxy", JSON, "<html>".into()),
         ];
-        let merged = merge("simple/demo/", "simple-project", answers);
+        let merged = merge("simple/demo/", answers);
         assert_eq!(merged.status, 502);
         assert!(text(&merged).contains("pypi-proxy"), "{}", text(&merged));
     }

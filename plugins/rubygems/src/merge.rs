@@ -318,32 +318,15 @@ fn unreadable(answer: &MemberAnswer, what: &str) -> HttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wharf_sdk::Format;
-    use wharf_sdk::types::{Merged, Method, RepoInfo, RepoKind, RequestHead};
+    use wharf_sdk::mock::{self, TestRequest};
+    use wharf_sdk::types::{Merged, Method};
 
     fn answer(repository: &str, body: &str) -> MemberAnswer {
-        MemberAnswer {
-            repository: repository.into(),
-            status: 200,
-            headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
-            body: body.as_bytes().to_vec(),
-        }
+        mock::member_answer(repository, "text/plain; charset=utf-8", body)
     }
 
-    fn merge(path: &str, route: &str, answers: Vec<MemberAnswer>) -> Merged {
-        let repo = RepoInfo {
-            name: "gems-all".into(),
-            kind: RepoKind::Group,
-            base_url: "http://registry.test/gems-all/".into(),
-            settings_json: "{}".into(),
-        };
-        let head = RequestHead {
-            method: Method::Get,
-            raw_path: path.into(),
-            raw_query: None,
-            headers: vec![],
-        };
-        crate::RubyGems::router().merge(repo, head, route.into(), answers, crate::RubyGems::error)
+    fn merge(path: &str, answers: Vec<MemberAnswer>) -> Merged {
+        TestRequest::new(Method::Get, path).merge::<crate::RubyGems>(answers)
     }
 
     fn text(merged: &Merged) -> &str {
@@ -366,7 +349,6 @@ mod tests {
     fn info_lists_every_members_versions_and_the_first_wins_a_conflict() {
         let merged = merge(
             "info/shared",
-            "info",
             vec![answer("gems", PRIVATE), answer("gems-proxy", PUBLIC)],
         );
         assert_eq!(merged.status, 200);
@@ -385,7 +367,6 @@ mod tests {
     fn info_of_a_member_with_every_version_yanked_is_the_others() {
         let merged = merge(
             "info/shared",
-            "info",
             vec![answer("gems", "---\n"), answer("gems-proxy", PUBLIC)],
         );
         assert_eq!(text(&merged), PUBLIC);
@@ -412,7 +393,6 @@ mod tests {
             + &md5(PUBLIC)
             + "\nyanked 1.0,-1.0 1111\n";
         let merged = merge(
-            "versions",
             "versions",
             vec![answer("gems", &private), answer("gems-proxy", &public)],
         );
@@ -442,13 +422,11 @@ mod tests {
         let public = versions_of(&[("shared", "1.0.0", "---\n1.0.0 |checksum:cc\n")]);
         let merged = merge(
             "versions",
-            "versions",
             vec![answer("gems", &private), answer("gems-proxy", &public)],
         );
         assert!(text(&merged).ends_with(&format!("shared 1.0.0,2.0.0 {}\n", md5(PRIVATE))));
         let info = merge(
             "info/shared",
-            "info",
             vec![
                 answer("gems", PRIVATE),
                 answer("gems-proxy", "---\n1.0.0 |checksum:cc\n"),
@@ -461,7 +439,6 @@ mod tests {
     fn names_are_the_sorted_union() {
         let merged = merge(
             "names",
-            "names",
             vec![
                 answer("gems", "---\nzeta\nshared\n"),
                 answer("gems-proxy", "---\nalpha\nshared\n"),
@@ -472,17 +449,17 @@ mod tests {
 
     #[test]
     fn a_member_answer_that_is_not_a_compact_index_is_a_bad_gateway() {
-        for (path, route, bad) in [
-            ("info/shared", "info", &b"---\nno-space-here\n"[..]),
-            ("info/shared", "info", &b"\xff\xfe"[..]),
-            ("versions", "versions", &b"<html>not an index</html>"[..]),
-            ("versions", "versions", &b"---\nlonely\n"[..]),
-            ("names", "names", &b"<html>"[..]),
+        for (path, bad) in [
+            ("info/shared", &b"---\nno-space-here\n"[..]),
+            ("info/shared", &b"\xff\xfe"[..]),
+            ("versions", &b"<html>not an index</html>"[..]),
+            ("versions", &b"---\nlonely\n"[..]),
+            ("names", &b"<html>"[..]),
         ] {
             let mut hostile = answer("gems-proxy", "");
             hostile.body = bad.to_vec();
-            let merged = merge(path, route, vec![answer("gems", "---\n"), hostile]);
-            assert_eq!(merged.status, 502, "{route}: {}", text(&merged));
+            let merged = merge(path, vec![answer("gems", "---\n"), hostile]);
+            assert_eq!(merged.status, 502, "{path}: {}", text(&merged));
             assert!(text(&merged).contains("gems-proxy"), "{}", text(&merged));
         }
     }
@@ -497,7 +474,6 @@ mod tests {
         list.push_str("9.9");
         let public = format!("---\nbig {list} abcd\n");
         let merged = merge(
-            "versions",
             "versions",
             vec![
                 answer("gems", "created_at: x\n---\n"),
@@ -538,11 +514,7 @@ mod tests {
             ("shared", "1.9.0", "java"),
         ]);
         let t = |n: &str, v: &str, p: &str| (n.to_string(), v.to_string(), p.to_string());
-        let all = merge(
-            "specs.4.8.gz",
-            "specs",
-            vec![private.clone(), public.clone()],
-        );
+        let all = merge("specs.4.8.gz", vec![private.clone(), public.clone()]);
         assert_eq!(
             specs_of(&all),
             [
@@ -552,7 +524,7 @@ mod tests {
                 t("shared", "1.9.0", "java"),
             ]
         );
-        let latest = merge("latest_specs.4.8.gz", "specs", vec![private, public]);
+        let latest = merge("latest_specs.4.8.gz", vec![private, public]);
         assert_eq!(
             specs_of(&latest),
             [
@@ -574,7 +546,7 @@ mod tests {
             let mut hostile = specs_gz(&[]);
             hostile.repository = "gems-proxy".into();
             hostile.body = body;
-            let merged = merge("specs.4.8.gz", "specs", vec![specs_gz(&[]), hostile]);
+            let merged = merge("specs.4.8.gz", vec![specs_gz(&[]), hostile]);
             assert_eq!(merged.status, 502);
             assert!(text(&merged).contains("gems-proxy"), "{}", text(&merged));
         }
