@@ -303,6 +303,11 @@ fn a_group_of_a_hosted_and_a_proxy_repository_serves_both_and_takes_publishes() 
     assert!(stale.is_stale(), "{:?}", stale.headers);
     let versions = stale.json()["versions"].as_object().unwrap().len();
     assert_eq!(versions, 3);
+    // A name the proxy never had: the hosted member's alone, marked stale
+    // (so not kept, which would hide the upstream's versions once it is back).
+    let partial = proxy.get("/npm-all/private-pkg");
+    assert_eq!(partial.status, 200);
+    assert!(partial.is_stale(), "{:?}", partial.headers);
 }
 
 #[test]

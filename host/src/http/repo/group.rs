@@ -9,8 +9,8 @@
 use super::RepoRequest;
 use crate::auth::Caller;
 use crate::runtime::{
-    self, BodyMode, CacheHint, Denial, IncomingBody, MemberAnswer, PluginFailure, Reply, ReplyBody,
-    RepoInfo, RepoKind,
+    self, BodyMode, CacheHint, Denial, Freshness, IncomingBody, MemberAnswer, PluginFailure, Reply,
+    ReplyBody, RepoInfo, RepoKind,
 };
 use axum::body::Body;
 use axum::response::Response;
@@ -48,7 +48,8 @@ impl RepoRequest<'_> {
 
     /// Every member's answer, merged by the plugin when more than one has
     /// it. A member that failed is left out and the answer marked stale,
-    /// so it is not kept; with one answer or none, as `walk_members`.
+    /// so it is not kept (it would hide that member's versions until the
+    /// next write); with no answer, as `walk_members`.
     pub(super) async fn merge_members(
         &self,
         route: &runtime::Route,
@@ -65,29 +66,42 @@ impl RepoRequest<'_> {
         let mut found = Vec::new();
         let mut failed: Option<Result<(Reply, &str), PluginFailure>> = None;
         let mut missing = None;
+        // What every answer allows, "not found" from an upstream included
+        // (it holds for the negative TTL only); a failed member's part is
+        // missing, so the answer is served but never kept.
+        let mut freshness = Freshness::default();
         for (answer, name) in futures::future::join_all(asked).await {
             match answer {
-                Ok(reply) if reply.status == 200 => found.push((reply, name)),
-                Ok(reply) if matches!(reply.status, 404 | 410) => missing = Some((reply, name)),
+                Ok(reply) if reply.status == 200 => {
+                    freshness = freshness.and(reply.freshness);
+                    found.push((reply, name));
+                }
+                Ok(reply) if matches!(reply.status, 404 | 410) => {
+                    freshness = freshness.and(reply.freshness);
+                    missing = Some((reply, name));
+                }
                 Ok(reply) => {
+                    freshness.stale = true;
                     failed.get_or_insert(Ok((reply, name)));
                 }
                 Err(failure) => {
+                    freshness.stale = true;
                     failed.get_or_insert(Err(failure));
                 }
             }
         }
         if found.len() < 2 {
             return match (found.pop(), failed, missing) {
-                (Some(one), _, _) => Ok(one),
+                (Some((mut one, name)), _, _) => {
+                    one.freshness = freshness;
+                    Ok((one, name))
+                }
                 (None, Some(failure), _) => failure,
                 (None, None, Some(missing)) => Ok(missing),
                 (None, None, None) => unreachable!("a group without members is answered before"),
             };
         }
         let answered_by = found[0].1;
-        let mut freshness = found[0].0.freshness;
-        freshness.stale |= failed.is_some();
         let cache = merged_hint(found.iter().map(|(reply, _)| &reply.cache));
         let mut answers = Vec::with_capacity(found.len());
         let mut left = Budget {
@@ -95,7 +109,6 @@ impl RepoRequest<'_> {
             limit: self.plugin.policy.memory_bytes / MERGE_SHARE,
         };
         for (reply, name) in found {
-            freshness = freshness.and(reply.freshness);
             // Merge-only headers can carry a document (a Maven sidecar's).
             let headers = reply.headers.iter().map(|(n, v)| n.len() + v.len());
             left.charge(headers.sum::<usize>() as u64)?;
@@ -171,6 +184,10 @@ impl RepoRequest<'_> {
         };
         let mut failed: Option<Result<(Reply, &str), PluginFailure>> = None;
         let mut missing = None;
+        // What the members passed over allow: an earlier member's "not
+        // found" from its upstream holds for the negative TTL only, and
+        // one that failed may have the answer once it is back.
+        let mut passed_over = Freshness::default();
         for member in members {
             let repo = RepoInfo {
                 base_url: self.repo.base_url.clone(),
@@ -179,12 +196,20 @@ impl RepoRequest<'_> {
             let answer = self.handle(route, caller, body.take(), &repo, member).await;
             let name = member.repo.name.as_str();
             match answer {
-                Ok(reply) if matches!(reply.status, 404 | 410) => missing = Some((reply, name)),
+                Ok(reply) if matches!(reply.status, 404 | 410) => {
+                    passed_over = passed_over.and(reply.freshness);
+                    missing = Some((reply, name));
+                }
                 Ok(reply) if reply.status >= 500 => {
+                    passed_over.stale = true;
                     failed.get_or_insert(Ok((reply, name)));
                 }
-                Ok(reply) => return Ok((reply, name)),
+                Ok(mut reply) => {
+                    reply.freshness = reply.freshness.and(passed_over);
+                    return Ok((reply, name));
+                }
                 Err(failure) => {
+                    passed_over.stale = true;
                     failed.get_or_insert(Err(failure));
                 }
             }
