@@ -7,13 +7,13 @@
 //! two can never disagree.
 //!
 //! Host capabilities are plain functions ([`blobs`], [`catalog`], [`auth`],
-//! [`owners`], [`tokens`], [`signing`], [`upstream`], [`log`]). Compiled for `wasm32-wasip2` they call the real host; compiled
+//! [`owners`], [`tokens`], [`signing`], [`upstream`], [`group`], [`log`]). Compiled for `wasm32-wasip2` they call the real host; compiled
 //! natively they call the in-memory [`mock`] host, so a plugin's logic is tested
 //! with plain `cargo test`.
 
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.3.2",
+        path: "../wit/v0.3.3",
         world: "merging-format-plugin",
         pub_export_macro: true,
         export_macro_name: "export_plugin",
@@ -38,7 +38,7 @@ pub mod mock;
 
 pub use blob_read::BlobRead;
 pub use body::{Body, FormFile, FormPart};
-pub use host::{auth, blobs, catalog, log, owners, signing, tokens, upstream};
+pub use host::{auth, blobs, catalog, group, log, owners, signing, tokens, upstream};
 pub use http::{HttpError, Request, Response, default_message, query_pairs};
 pub use meta::Meta;
 pub use router::{Handler, Merger, Need, Params, Router, need};
@@ -57,6 +57,7 @@ pub mod types {
     pub use crate::bindings::wharf::plugin::catalog::{
         Asset, Owner, Publication, VersionRow, Write,
     };
+    pub use crate::bindings::wharf::plugin::group::GroupAnswer;
     pub use crate::bindings::wharf::plugin::types::{
         Access, Action, BlobInfo, BodyMode, Caller, ClassifyError, DigestSet, Digests, Method,
         RepoInfo, RepoKind, RequestHead, Route, StoreError,

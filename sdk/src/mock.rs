@@ -57,6 +57,11 @@ pub struct MockHost {
     pub signing_keys: BTreeMap<String, u32>,
     /// Set: the test repository is a proxy of this upstream.
     pub upstream: Option<MockUpstream>,
+    /// What `group::read` answers during `TestRequest::merge`, by path (a
+    /// path not here is a 404); `None` outside a merge.
+    pub group: Option<HashMap<String, GroupAnswer>>,
+    /// The group answers set with `group_answer`, for the next merge.
+    group_answers: HashMap<String, GroupAnswer>,
     clock: u64,
 }
 
@@ -388,8 +393,23 @@ impl TestRequest {
                 self.head.method, self.head.raw_path
             ),
         };
-        router.merge(group, self.head, route, answers, F::error)
+        let reads = with(|h| std::mem::take(&mut h.group_answers));
+        with(|h| h.group = Some(reads));
+        let merged = router.merge(group, self.head, route, answers, F::error);
+        with(|h| h.group = None);
+        merged
     }
+}
+
+/// What the group answers `GET <path>` during the next merge
+/// (`group::read`); other paths are 404s.
+pub fn group_answer(path: &str, status: u16, content_type: &str, body: impl Into<Vec<u8>>) {
+    let answer = GroupAnswer {
+        status,
+        headers: vec![("content-type".into(), content_type.into())],
+        body: body.into(),
+    };
+    with(|h| h.group_answers.insert(path.to_string(), answer));
 }
 
 /// A member's 200 answer, for a merge (`TestRequest::merge`).
@@ -620,6 +640,17 @@ pub(crate) mod imp {
     pub use super::owners::{change_owners, owner_exists, owners};
     pub use super::signing::{clearsign, public_key, sign_detached};
     pub use super::tokens::{create_token, revoke_current_token, revoke_token, tokens};
+
+    pub fn group_read(path: &str) -> Result<GroupAnswer, String> {
+        with(|h| match &h.group {
+            None => Err("the group is read only during a merge".into()),
+            Some(answers) => Ok(answers.get(path).cloned().unwrap_or(GroupAnswer {
+                status: 404,
+                headers: Vec::new(),
+                body: b"not found".to_vec(),
+            })),
+        })
+    }
 
     pub fn stat(blake3: &str) -> Result<Option<BlobInfo>, StoreError> {
         Ok(with(|h| h.blobs.get(blake3).map(|(_, i)| i.clone())))

@@ -66,6 +66,10 @@ pub fn of(component: &Component, engine: &wasmtime::Engine) -> anyhow::Result<Co
 pub fn add_to_linker(linker: &mut Linker<StoreData>) -> anyhow::Result<()> {
     use wasmtime::component::HasSelf;
     v0_3::FormatPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |s| s)?;
+    v0_3::merging::wharf::plugin::group::add_to_linker::<StoreData, HasSelf<StoreData>>(
+        linker,
+        |s| s,
+    )?;
     v0_2::FormatPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |s| s)?;
     v0_1::FormatPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |s| s)?;
     Ok(())

@@ -24,7 +24,7 @@ pub use bindings::{
 };
 pub use body::IncomingBody;
 pub use contract::{MemberAnswer, Merged};
-pub use imports::Freshness;
+pub use imports::{Freshness, GroupAnswer, GroupRead, GroupReads};
 
 /// How a request reaches a repository's catalog: a proxy's upstream, and
 /// the group a read came through (whose permissions it is checked on).
@@ -415,18 +415,45 @@ impl LoadedPlugin {
     }
 }
 
+/// What a merge runs with besides its answers: who asked, and where its
+/// `group.read` calls go (`None`: it may not read).
+pub struct MergeContext {
+    pub services: Arc<Services>,
+    pub caller: Caller,
+    pub client: Option<std::net::IpAddr>,
+    pub reads: Option<GroupReads>,
+}
+
 impl LoadedPlugin {
-    /// A group's answer from its members' (`merger.merge`): pure wasm in a
-    /// fresh instance, within the plugin's timeout and memory.
+    /// A group's answer from its members' (`merger.merge`) in a fresh
+    /// instance, within the plugin's timeout and memory. Its scope grants
+    /// no route: it may sign and read its group, nothing else.
     pub async fn merge(
         &self,
+        context: MergeContext,
         repo: &RepoInfo,
         head: &RequestHead,
         route_id: &str,
         answers: &[MemberAnswer],
     ) -> Result<Merged, PluginFailure> {
         let _permit = self.permit().await?;
-        let mut store = self.store(Instant::now() + self.policy.timeout, None);
+        let scope = RequestScope {
+            services: context.services,
+            plugin: self.format.clone(),
+            repo: repo.name.clone(),
+            through_group: None,
+            caller: context.caller,
+            policy: self.policy.clone(),
+            route: Vec::new(),
+            ingested: HashSet::new(),
+            read_left: self.policy.read_limit,
+            client: context.client,
+            locked_out: None,
+            upstream: None,
+            freshness: Default::default(),
+        };
+        let mut store = self.store(Instant::now() + self.policy.timeout, Some(scope));
+        store.data_mut().group_reads = context.reads;
         let call = async {
             let plugin = self.pre.instantiate(&mut store).await?;
             plugin

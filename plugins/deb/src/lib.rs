@@ -6,7 +6,8 @@
 //! and delete of a version. See docs/formats/deb.md.
 //!
 //! A proxy repository passes `dists/` through from its upstream and pulls
-//! `.deb` files once, checked against the upstream's index (`proxy`).
+//! `.deb` files once, checked against the upstream's index (`proxy`). A
+//! group merges its members' suites and signs them (`merge`).
 //!
 //! Catalog mapping: package = the binary package name; version = the Debian
 //! version, its assets the `.deb` of each architecture at its pool path,
@@ -16,6 +17,7 @@
 
 pub mod control;
 pub mod index;
+pub mod merge;
 pub mod names;
 pub mod proxy;
 pub mod serve;
@@ -85,6 +87,9 @@ impl Format for Deb {
                 DELETE,
                 upload::delete,
             )
+            // A group's suites are one signed suite over its members'.
+            .merged("release", merge::release)
+            .merged("packages", merge::packages)
     }
 
     /// apt prints the status line; the body says why, in plain text, for

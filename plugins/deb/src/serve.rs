@@ -140,7 +140,7 @@ fn existing(name: &str) -> Result<Dist, HttpError> {
 }
 
 /// `origin` and `label` from the repository's settings; "Wharf" otherwise.
-fn labels(req: &Request) -> Labels {
+pub(crate) fn labels(req: &Request) -> Labels {
     let settings: serde_json::Value =
         serde_json::from_str(&req.repo.settings_json).unwrap_or_default();
     let get = |key: &str| {
@@ -159,6 +159,6 @@ fn labels(req: &Request) -> Labels {
 
 /// A signature the host could not make: the repository cannot be trusted
 /// without it, so the client is told to come back.
-fn unavailable(why: String) -> HttpError {
+pub(crate) fn unavailable(why: String) -> HttpError {
     HttpError::new(503, format!("signing failed: {why}"))
 }

@@ -6,7 +6,8 @@
 //! (single writes, paging through a whole list) on top of either;
 //! [`owners`] and [`tokens`] give principals and token specs their types;
 //! [`signing`] asks the host for signatures; [`upstream`] fetches what a
-//! proxy repository serves.
+//! proxy repository serves; [`group`] reads a group's other answers during
+//! a merge.
 
 #[cfg(target_arch = "wasm32")]
 #[path = "wasm.rs"]
@@ -17,6 +18,7 @@ mod imp;
 mod imp;
 
 pub mod catalog;
+pub mod group;
 pub mod owners;
 pub mod signing;
 pub mod tokens;

@@ -39,6 +39,10 @@ pub mod raw_owners {
     pub use crate::mock::imp::{change_owners as change, owner_exists as exists, owners as list};
 }
 
+pub mod raw_group {
+    pub use crate::mock::imp::group_read as read;
+}
+
 pub mod raw_signing {
     pub use crate::mock::imp::{clearsign, public_key, sign_detached};
 }

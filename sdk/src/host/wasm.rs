@@ -35,6 +35,10 @@ pub mod raw_owners {
     pub use super::wit::owners::{change, exists, list};
 }
 
+pub mod raw_group {
+    pub use super::wit::group::read;
+}
+
 pub mod raw_signing {
     pub use super::wit::signing::{clearsign, public_key, sign_detached};
 }

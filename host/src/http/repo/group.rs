@@ -9,16 +9,50 @@
 use super::RepoRequest;
 use crate::auth::Caller;
 use crate::runtime::{
-    self, BodyMode, CacheHint, Denial, Freshness, IncomingBody, MemberAnswer, PluginFailure, Reply,
-    ReplyBody, RepoInfo, RepoKind,
+    self, BodyMode, CacheHint, ClassifyError, Denial, Freshness, GroupAnswer, GroupRead,
+    IncomingBody, MemberAnswer, MergeContext, Method, PluginFailure, Reply, ReplyBody, RepoInfo,
+    RepoKind, RequestHead,
 };
 use axum::body::Body;
 use axum::response::Response;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The share of a plugin's memory the member answers of one merge may take
 /// together: it holds them all, what it parses them into and its answer.
+/// A group read made by a merge (`group.read`) is bounded alike.
 const MERGE_SHARE: u64 = 4;
+
+/// How deep `group.read` nests: a merge reads a path whose merge reads
+/// another (a Debian `InRelease` signs the `Release` that lists the
+/// digests of the merged `Packages`).
+const MAX_READ_DEPTH: u8 = 2;
+/// Group reads one client request may cause, nested ones included.
+const MAX_READS: u32 = 64;
+
+/// Where the merges of one client request stand in their group reads.
+#[derive(Clone, Copy)]
+pub(super) struct Reads<'a> {
+    /// How many reads deep the merge is (0: the client's own request).
+    depth: u8,
+    /// Reads the request may still make, shared by its nested merges.
+    left: &'a AtomicU32,
+}
+
+impl<'a> Reads<'a> {
+    /// A client request's: `left` starts at [`MAX_READS`].
+    pub(super) fn of_request(left: &'a AtomicU32) -> Reads<'a> {
+        left.store(MAX_READS, Ordering::Relaxed);
+        Reads { depth: 0, left }
+    }
+
+    fn deeper(self) -> Reads<'a> {
+        Reads {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+}
 
 impl RepoRequest<'_> {
     /// The whole request again, as the first hosted member's.
@@ -54,6 +88,7 @@ impl RepoRequest<'_> {
         &self,
         route: &runtime::Route,
         caller: &Caller,
+        reads: Reads<'_>,
     ) -> Result<(Reply, &str), PluginFailure> {
         let asked = self.members.iter().map(|member| async move {
             let repo = RepoInfo {
@@ -102,13 +137,14 @@ impl RepoRequest<'_> {
             };
         }
         let answered_by = found[0].1;
-        let cache = merged_hint(found.iter().map(|(reply, _)| &reply.cache));
+        let mut hints: Vec<Option<CacheHint>> = Vec::with_capacity(found.len());
         let mut answers = Vec::with_capacity(found.len());
         let mut left = Budget {
             left: self.plugin.policy.memory_bytes / MERGE_SHARE,
             limit: self.plugin.policy.memory_bytes / MERGE_SHARE,
         };
         for (reply, name) in found {
+            hints.push(reply.cache);
             // Merge-only headers can carry a document (a Maven sidecar's).
             let headers = reply.headers.iter().map(|(n, v)| n.len() + v.len());
             left.charge(headers.sum::<usize>() as u64)?;
@@ -120,19 +156,112 @@ impl RepoRequest<'_> {
                 body,
             });
         }
-        let merged = self
+        // The merge's group reads are served here while it waits for them;
+        // what they were made from bounds the merged answer too.
+        let (sender, mut asked) = tokio::sync::mpsc::channel::<GroupRead>(1);
+        let context = MergeContext {
+            services: self.app.services.clone(),
+            caller: caller.clone(),
+            client: self.client,
+            reads: (reads.depth < MAX_READ_DEPTH).then_some(sender),
+        };
+        let merge = self
             .plugin
-            .merge(self.repo, self.head(), &route.id, &answers)
-            .await?;
+            .merge(context, self.repo, self.head(), &route.id, &answers);
+        let mut merge = std::pin::pin!(merge);
+        let merged = loop {
+            tokio::select! {
+                merged = &mut merge => break merged?,
+                Some((path, answer)) = asked.recv() => {
+                    let read = Box::pin(self.read_for_merge(&path, caller, reads.deeper())).await;
+                    let _gone = answer.send(read.map(|(read, hint, read_freshness)| {
+                        hints.push(hint);
+                        freshness = freshness.and(read_freshness);
+                        read
+                    }));
+                }
+            }
+        };
         let reply = Reply {
             status: merged.status,
             reason: None,
             headers: merged.headers,
             body: ReplyBody::Bytes(merged.body),
-            cache,
+            cache: merged_hint(hints.iter()),
             freshness,
         };
         Ok((reply, answered_by))
+    }
+
+    /// `group.read(path)` of a merge: the group's GET of `path`, walked or
+    /// merged, checked as a client's read of it by the same caller.
+    async fn read_for_merge(
+        &self,
+        path: &str,
+        caller: &Caller,
+        reads: Reads<'_>,
+    ) -> Result<(GroupAnswer, Option<CacheHint>, Freshness), String> {
+        let charged =
+            (reads.left).fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if charged.is_err() {
+            return Err(format!(
+                "a request reads at most {MAX_READS} paths of its group"
+            ));
+        }
+        if path.starts_with('/') || path.contains(['?', '#']) {
+            return Err(format!("{path:?} is not a path below the repository"));
+        }
+        let target = RequestHead {
+            method: Method::Get,
+            raw_path: path.to_string(),
+            raw_query: None,
+            headers: Vec::new(),
+        };
+        super::reasonable_target(&target)?;
+        let head = RequestHead {
+            headers: self.head().headers.clone(),
+            ..target.clone()
+        };
+        let classified = match self.plugin.memoized_route(self.repo, &target) {
+            Some(route) => route,
+            None => (self.plugin.classify(self.repo, &head).await).map_err(|f| f.to_string())?,
+        };
+        let route = match &*classified {
+            Ok(route) => route,
+            Err(ClassifyError::NotFound) => return Ok((not_found(), None, Freshness::default())),
+            Err(refused) => return Err(format!("{path} is not a read: {refused:?}")),
+        };
+        let reading = |a: &runtime::Access| runtime::action(a.action) == crate::auth::Action::Read;
+        if !route.access.iter().all(reading) || route.body != BodyMode::None {
+            return Err(format!("{path} is not a read"));
+        }
+        if !route.access.iter().all(|a| self.permits(caller, a)) {
+            return Err(format!("the caller may not read {path}"));
+        }
+        let request = RepoRequest {
+            target: &target,
+            full_head: OnceLock::from(head),
+            ..*self
+        };
+        let answer = match self.plugin.merges(&route.id) {
+            true => Box::pin(request.merge_members(route, caller, reads)).await,
+            false => Box::pin(request.walk_members(route, caller, None)).await,
+        };
+        let (reply, member) = answer.map_err(|f| f.to_string())?;
+        let limit = self.plugin.policy.memory_bytes / MERGE_SHARE;
+        let mut budget = Budget { left: limit, limit };
+        let cache = reply.cache;
+        let freshness = reply.freshness;
+        let body = request
+            .whole_body(reply.body, member, &mut budget)
+            .await
+            .map_err(|f| f.to_string())?;
+        let answer = GroupAnswer {
+            status: reply.status,
+            headers: reply.headers,
+            body,
+        };
+        Ok((answer, cache, freshness))
     }
 
     /// A member's answer as bytes for the merge, charged to `left`.
@@ -219,6 +348,15 @@ impl RepoRequest<'_> {
             (None, Some(missing)) => Ok(missing),
             (None, None) => unreachable!("a group without members is answered before"),
         }
+    }
+}
+
+/// What a group read finds when no route of the plugin matches the path.
+fn not_found() -> GroupAnswer {
+    GroupAnswer {
+        status: 404,
+        headers: Vec::new(),
+        body: b"not found".to_vec(),
     }
 }
 

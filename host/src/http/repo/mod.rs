@@ -271,18 +271,7 @@ impl RepoRequest<'_> {
                     .await;
             }
         };
-        let auth = &self.app.services.auth;
-        // A write naming no package names its packages in the body: each
-        // is checked when it applies (`runtime/capability.rs`).
-        let permitted = |a: &runtime::Access| {
-            let repository = a.repository.as_deref().unwrap_or(&self.repo.name);
-            match (runtime::action(a.action), a.package.as_deref()) {
-                (Action::Read, None) => auth.permits_on(&caller, Action::Read, repository, None),
-                (action, None) => auth.permits_somewhere(&caller, action, repository),
-                (action, package) => auth.permits_on(&caller, action, repository, package),
-            }
-        };
-        if let Some(denied) = route.access.iter().find(|a| !permitted(a)) {
+        if let Some(denied) = route.access.iter().find(|a| !self.permits(&caller, a)) {
             let what = denied.package.as_deref().unwrap_or(&self.repo.name);
             let verb = format!("{:?}", runtime::action(denied.action)).to_lowercase();
             // A scoped token without this scope must go and get one: 401.
@@ -362,7 +351,9 @@ impl RepoRequest<'_> {
         // and a warm hit, which needs neither, should not carry them.
         let answer = match self.repo.kind {
             RepoKind::Group if body.is_none() && self.plugin.merges(&route.id) => {
-                Box::pin(self.merge_members(route, &caller)).await
+                let reads_left = std::sync::atomic::AtomicU32::new(0);
+                let reads = group::Reads::of_request(&reads_left);
+                Box::pin(self.merge_members(route, &caller, reads)).await
             }
             RepoKind::Group => Box::pin(self.walk_members(route, &caller, body)).await,
             _ => Box::pin(self.handle(route, &caller, body, self.repo, self.mount))
@@ -388,6 +379,19 @@ impl RepoRequest<'_> {
             .headers_mut()
             .insert("server-timing", HeaderValue::from_str(&timing).unwrap());
         response
+    }
+
+    /// Whether the caller may do what one access of a route needs. A write
+    /// naming no package names its packages in the body: each is checked
+    /// when it applies (`runtime/capability.rs`).
+    fn permits(&self, caller: &Caller, a: &runtime::Access) -> bool {
+        let auth = &self.app.services.auth;
+        let repository = a.repository.as_deref().unwrap_or(&self.repo.name);
+        match (runtime::action(a.action), a.package.as_deref()) {
+            (Action::Read, None) => auth.permits_on(caller, Action::Read, repository, None),
+            (action, None) => auth.permits_somewhere(caller, action, repository),
+            (action, package) => auth.permits_on(caller, action, repository, package),
+        }
     }
 
     /// The plugin's answer from the catalog of `repo`, served at `mount`

@@ -1,9 +1,9 @@
-//! Host bindings of `wharf:plugin@0.3.2`, the contract the host speaks. A
-//! 0.3.0 or 0.3.1 component links against them as it is: 0.3.1 and 0.3.2
-//! only add, and wasmtime matches 0.3.x names (docs/wit-versioning.md).
+//! Host bindings of `wharf:plugin@0.3.3`, the contract the host speaks. A
+//! 0.3.0, 0.3.1 or 0.3.2 component links against them as it is: each patch
+//! only adds, and wasmtime matches 0.3.x names (docs/wit-versioning.md).
 
 wasmtime::component::bindgen!({
-    path: "../wit/v0.3.2",
+    path: "../wit/v0.3.3",
     world: "format-plugin",
     imports: { default: async | trappable },
     exports: { default: async },
@@ -14,12 +14,12 @@ wasmtime::component::bindgen!({
     },
 });
 
-/// The optional `merger` export (0.3.2). Only its bindings are used: the
-/// world's imports are the ones above, and its handler is looked up
-/// through `format-plugin`'s.
+/// The optional `merger` export (0.3.2) and the `group` import of merges
+/// (0.3.3). The world's other imports are the ones above, and its handler
+/// is looked up through `format-plugin`'s.
 pub mod merging {
     wasmtime::component::bindgen!({
-        path: "../wit/v0.3.2",
+        path: "../wit/v0.3.3",
         world: "merging-format-plugin",
         imports: { default: async | trappable },
         exports: { default: async },

@@ -1,4 +1,5 @@
-//! The host side of the WIT imports: what a plugin may call during `handle`.
+//! The host side of the WIT imports: what a plugin may call during `handle`
+//! (and, through a scope that grants no route, during `merge`).
 //!
 //! One module per imported interface of the current contract, each a thin
 //! glue over [`RequestScope`] (the policy, `capability.rs`) and the stores;
@@ -9,6 +10,7 @@
 mod auth;
 mod blobs;
 mod catalog;
+mod group;
 mod log;
 mod owners;
 mod signing;
@@ -18,6 +20,7 @@ mod v0_1;
 mod v0_2;
 
 pub use blobs::BlobReader;
+pub use group::{GroupAnswer, GroupRead, GroupReads};
 pub use upstream::{Freshness, UpstreamResponse};
 
 use super::body::IncomingBody;
@@ -45,6 +48,8 @@ pub struct StoreData {
     pub scope: Option<RequestScope>,
     /// The slot of a `handle` call (classify runs on the warm pool's).
     pub slot: Option<Slot>,
+    /// A merge's way to read its group (`group.read`).
+    pub group_reads: Option<GroupReads>,
 }
 
 impl StoreData {
@@ -69,6 +74,7 @@ impl StoreData {
             stderr,
             scope,
             slot: None,
+            group_reads: None,
         }
     }
 
