@@ -7,7 +7,8 @@
 //! rotate`, apt with the new key updates again, and the old key no longer
 //! verifies what is served. Through a proxy repository of that Wharf, apt
 //! trusting the upstream's key downloads the same bytes, and again with
-//! the upstream stopped.
+//! the upstream stopped. A group of a hosted repository and that proxy is
+//! one suite, merged and signed by the group's key.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -420,4 +421,97 @@ fn apt_installs_through_a_proxy_and_with_the_upstream_gone() {
         "{repo}/pool/main/h/hello/hello_2.0-1_amd64.deb"
     )));
     assert!(pool.status == 200 && pool.body == hello);
+}
+
+/// A group of a hosted repository and a proxy of another Wharf, as one
+/// apt source trusting only the group's key: its suite is the members'
+/// merged and signed again, so apt downloads the private and the public
+/// packages from it, the private build of a version both hold, and an
+/// upload to the hosted member after the first update.
+#[test]
+fn apt_installs_from_a_group_that_merges_a_hosted_and_a_proxy_suite() {
+    let upstream = start();
+    let work = tempfile::tempdir().unwrap();
+    let auth = upstream.admin_basic();
+    let hello = build_deb(work.path(), "hello", "2.0-1", "amd64", "xz");
+    let public_shared = build_deb(work.path(), "shared", "1.0-1", "amd64", "xz");
+    for (file, deb) in [
+        ("hello_2.0-1_amd64.deb", &hello),
+        ("shared_1.0-1_amd64.deb", &public_shared),
+    ] {
+        let reply = upload(&upstream, Some(&auth), "stable", file, deb);
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    }
+
+    let host = upstream.url.trim_start_matches("http://");
+    let grants = format!("signing_keys = [\"deb\"]\nupstream = [\"{host}\"]");
+    let settings = format!(
+        "[[repository]]\nname = \"deb-proxy\"\nformat = \"deb\"\nkind = \"proxy\"\n\
+         upstream = \"{}/deb/\"\nmetadata_ttl = \"1s\"\n\
+         \n[[repository]]\nname = \"deb-private\"\nformat = \"deb\"\n\
+         \n[[repository]]\nname = \"deb-all\"\nformat = \"deb\"\nkind = \"group\"\n\
+         members = [\"deb-private\", \"deb-proxy\"]\n",
+        upstream.url
+    );
+    let plugin = PluginEntry {
+        format: "deb",
+        extra: Box::leak(grants.into_boxed_str()),
+    };
+    let server = Server::start_with_settings(&[plugin], &[], &settings);
+    let auth = server.admin_basic();
+    let private_upload = |file: &str, deb: &[u8]| {
+        let url = format!("{}/deb-private/upload/stable/main/{file}", server.url);
+        let request = ureq::put(&url).set("Authorization", &auth);
+        let reply = send_with(request, Some(deb));
+        assert_eq!(reply.status, 201, "{}", reply.text());
+    };
+    let tool = build_deb(work.path(), "private-tool", "1.0-1", "amd64", "xz");
+    private_upload("private-tool_1.0-1_amd64.deb", &tool);
+    // Another build of the version the upstream has: the private one wins.
+    let private_work = tempfile::tempdir().unwrap();
+    let private_shared = build_deb(private_work.path(), "shared", "1.0-1", "amd64", "gzip");
+    assert_ne!(private_shared, public_shared);
+    private_upload("shared_1.0-1_amd64.deb", &private_shared);
+
+    // The group's key is the server's (its hosted member serves it).
+    let repo = format!("{}/deb-all", server.url);
+    let group_key = send(ureq::get(&format!("{repo}/key.asc")));
+    assert_eq!(group_key.status, 200);
+    let state = tempfile::tempdir().unwrap();
+    let apt = Apt::new(state.path(), &repo, &group_key.text());
+    let (ok, out) = apt.update();
+    assert!(ok, "apt-get update:\n{out}\n{}", server.log());
+    let download = |package: &str, file: &str, expected: &[u8]| {
+        let (ok, out) = apt.run("apt-get", &["download", package]);
+        assert!(ok, "apt-get download {package}:\n{out}\n{}", server.log());
+        let got = std::fs::read(state.path().join("work").join(file)).unwrap();
+        assert!(got == expected, "{file}: not the expected build");
+    };
+    download("hello", "hello_2.0-1_amd64.deb", &hello);
+    download("private-tool", "private-tool_1.0-1_amd64.deb", &tool);
+    download("shared", "shared_1.0-1_amd64.deb", &private_shared);
+    let (ok, out) = apt.run("apt-get", &["install", "-y", "--download-only", "hello"]);
+    assert!(ok, "apt-get install:\n{out}");
+
+    // The merged suite is signed by the group's key only: the upstream's
+    // key does not verify it.
+    let upstream_key = key(&upstream);
+    let other = tempfile::tempdir().unwrap();
+    let (ok, out) = Apt::new(other.path(), &repo, &upstream_key).update();
+    assert!(
+        !ok && (out.contains("NO_PUBKEY") || out.contains("not signed")),
+        "{out}"
+    );
+
+    // An upload to the hosted member is in the group's next update (the
+    // merged suite was cached above).
+    let late = build_deb(work.path(), "late", "1.0-1", "amd64", "xz");
+    private_upload("late_1.0-1_amd64.deb", &late);
+    let (ok, out) = apt.update();
+    assert!(
+        ok,
+        "apt-get update after an upload:\n{out}\n{}",
+        server.log()
+    );
+    download("late", "late_1.0-1_amd64.deb", &late);
 }
