@@ -1033,26 +1033,8 @@ fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
         ]);
         dest
     };
-    assert_eq!(assert_same_blobs(&image, &pull("org/app", "one")), 5);
-    assert_eq!(
-        assert_same_blobs(&multi, &pull("org/multi", "multi-one")),
-        7
-    );
-    let manifest = |name: &str| {
-        let url = format!("{}/v2/oci-proxy/{name}/manifests/v1", proxy.url);
-        send(ureq::get(&url).set("Accept", &format!("{OCI_MANIFEST}, {OCI_INDEX}")))
-    };
-    let served = manifest("org/multi");
-    assert_eq!(served.header("content-type"), Some(OCI_INDEX));
-    assert_eq!(
-        served.header("docker-content-digest"),
-        top["digest"].as_str()
-    );
-    let tags = proxy.get("/v2/oci-proxy/org/app/tags/list").json();
-    assert_eq!(tags["tags"], json!(["v1"]));
-
-    // What the proxy served is in its catalog: each manifest a version of
-    // its name with the exact bytes, the tag on the top one. The host
+    // What the proxy serves goes into its catalog: each manifest a version
+    // of its name with the exact bytes, the tag on the top one. The host
     // records a pull once it is stored, just after the client has it.
     let catalog = |name: &str| {
         let rows = proxy.sql(&format!(
@@ -1083,6 +1065,36 @@ fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
         let hex = d["digest"].as_str().unwrap().trim_start_matches("sha256:");
         std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap()
     };
+    // A HEAD for a manifest the proxy has not seen: its size and digest,
+    // no body (and the index is recorded from it).
+    let url = format!("{}/v2/oci-proxy/org/multi/manifests/v1", proxy.url);
+    let head = send(ureq::head(&url).set("Accept", OCI_INDEX));
+    assert_eq!(head.status, 200, "{}", head.text());
+    assert_eq!(head.header("docker-content-digest"), top["digest"].as_str());
+    assert_eq!(head.header("content-type"), Some(OCI_INDEX));
+    let length = top["size"].to_string();
+    assert_eq!(head.header("content-length"), Some(length.as_str()));
+    assert!(head.body.is_empty());
+    let (_, tags) = recorded("org/multi", 1);
+    assert_eq!(tags, format!("v1 {}", top["digest"].as_str().unwrap()));
+    assert_eq!(assert_same_blobs(&image, &pull("org/app", "one")), 5);
+    assert_eq!(
+        assert_same_blobs(&multi, &pull("org/multi", "multi-one")),
+        7
+    );
+    let manifest = |name: &str| {
+        let url = format!("{}/v2/oci-proxy/{name}/manifests/v1", proxy.url);
+        send(ureq::get(&url).set("Accept", &format!("{OCI_MANIFEST}, {OCI_INDEX}")))
+    };
+    let served = manifest("org/multi");
+    assert_eq!(served.header("content-type"), Some(OCI_INDEX));
+    assert_eq!(
+        served.header("docker-content-digest"),
+        top["digest"].as_str()
+    );
+    let tags = proxy.get("/v2/oci-proxy/org/app/tags/list").json();
+    assert_eq!(tags["tags"], json!(["v1"]));
+    // The image skopeo asked by tag.
     let (rows, tags) = recorded("org/app", 1);
     let app_digest = image_top["digest"].as_str().unwrap();
     assert_eq!(tags, format!("v1 {app_digest}"));
@@ -1100,7 +1112,7 @@ fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
         row[2]
     ));
     assert!(std::fs::read(blob).unwrap() == blob_of(&image, &image_top));
-    // The index and both of its images.
+    // The index and both of its images, pulled by digest.
     let (rows, tags) = recorded("org/multi", 3);
     assert_eq!(tags, format!("v1 {}", top["digest"].as_str().unwrap()));
     for d in manifests.iter().chain([&top]) {

@@ -5,6 +5,12 @@
 //!   host's metadata cache (fresh for the repository's TTL, served stale
 //!   when the upstream is down), checked against the digest they are asked
 //!   by or the one the upstream states.
+//! - A manifest served is recorded in the catalog as a push records it (its
+//!   row, its exact bytes, the tag it was asked by), so listings see what
+//!   the proxy serves. Only a pull's writes are applied for a reader, and
+//!   only when the pull is the answer: the first answer with a manifest (or
+//!   a tag) the catalog lacks is the pull of it by digest. Once recorded, a
+//!   manifest by digest comes from the catalog, the upstream not asked.
 //! - Blobs are pulled once, checked against their digest while they
 //!   stream, and kept as blobs of the repository, like pushed ones.
 //! - Tag lists and referrers are the upstream's.
