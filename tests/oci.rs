@@ -964,8 +964,10 @@ fn podman_pushes_and_pulls() {
 /// A proxy repository at `/v2/oci-proxy/…` of a registry that wants
 /// registry tokens (another Wharf, anonymous reads off): skopeo pulls an
 /// image and a multi-arch index through it byte for byte, the host doing
-/// the upstream's token flow with the repository's credentials; with the
-/// upstream stopped the same pulls still succeed from the cache.
+/// the upstream's token flow with the repository's credentials, and the
+/// manifests it served are in the proxy's catalog as pushed ones would be;
+/// with the upstream stopped the same pulls still succeed from the cache,
+/// and a pull by digest from the catalog.
 #[test]
 fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
     let upstream = Server::start_with_env(
@@ -983,7 +985,8 @@ fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
     };
     let work = tempfile::tempdir().unwrap();
     let image = work.path().join("image");
-    write_layout(&image, layout_image(&image, "amd64", 3));
+    let image_top = layout_image(&image, "amd64", 3);
+    write_layout(&image, image_top.clone());
     let multi = work.path().join("multi");
     let manifests = vec![
         layout_image(&multi, "amd64", 1),
@@ -1030,6 +1033,50 @@ fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
         ]);
         dest
     };
+    // What the proxy serves goes into its catalog: each manifest a version
+    // of its name with the exact bytes, the tag on the top one. The host
+    // records a pull once it is stored, just after the client has it.
+    let catalog = |name: &str| {
+        let rows = proxy.sql(&format!(
+            "SELECT v.version, v.metadata, a.blake3, a.path FROM versions v \
+             JOIN assets a ON a.repo = v.repo AND a.package = v.package AND a.version = v.version \
+             WHERE v.repo = 'oci-proxy' AND v.package = '{name}' ORDER BY v.version"
+        ));
+        let tags = proxy.sql(&format!(
+            "SELECT tag || ' ' || version FROM tags WHERE repo = 'oci-proxy' AND package = '{name}'"
+        ));
+        (rows, tags)
+    };
+    let recorded = |name: &str, wanted: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (rows, tags) = catalog(name);
+            if rows.lines().count() == wanted && !tags.is_empty() {
+                return (rows, tags);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name} is not recorded: {rows:?} {tags:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let blob_of = |dir: &Path, d: &Value| {
+        let hex = d["digest"].as_str().unwrap().trim_start_matches("sha256:");
+        std::fs::read(dir.join("blobs/sha256").join(hex)).unwrap()
+    };
+    // A HEAD for a manifest the proxy has not seen: its size and digest,
+    // no body (and the index is recorded from it).
+    let url = format!("{}/v2/oci-proxy/org/multi/manifests/v1", proxy.url);
+    let head = send(ureq::head(&url).set("Accept", OCI_INDEX));
+    assert_eq!(head.status, 200, "{}", head.text());
+    assert_eq!(head.header("docker-content-digest"), top["digest"].as_str());
+    assert_eq!(head.header("content-type"), Some(OCI_INDEX));
+    let length = top["size"].to_string();
+    assert_eq!(head.header("content-length"), Some(length.as_str()));
+    assert!(head.body.is_empty());
+    let (_, tags) = recorded("org/multi", 1);
+    assert_eq!(tags, format!("v1 {}", top["digest"].as_str().unwrap()));
     assert_eq!(assert_same_blobs(&image, &pull("org/app", "one")), 5);
     assert_eq!(
         assert_same_blobs(&multi, &pull("org/multi", "multi-one")),
@@ -1047,6 +1094,30 @@ fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
     );
     let tags = proxy.get("/v2/oci-proxy/org/app/tags/list").json();
     assert_eq!(tags["tags"], json!(["v1"]));
+    // The image skopeo asked by tag.
+    let (rows, tags) = recorded("org/app", 1);
+    let app_digest = image_top["digest"].as_str().unwrap();
+    assert_eq!(tags, format!("v1 {app_digest}"));
+    let row: Vec<&str> = rows.split('|').collect();
+    assert_eq!(row[0], app_digest);
+    let metadata: Value = serde_json::from_str(row[1]).unwrap();
+    assert_eq!(metadata["mediaType"], OCI_MANIFEST);
+    assert_eq!(metadata["size"], image_top["size"]);
+    assert_eq!(metadata["references"].as_array().unwrap().len(), 4);
+    assert_eq!(row[3], format!("v2/org/app/manifests/{app_digest}"));
+    let blob = proxy.dir.path().join(format!(
+        "data/objects/blobs/{}/{}/{}",
+        &row[2][..2],
+        &row[2][2..4],
+        row[2]
+    ));
+    assert!(std::fs::read(blob).unwrap() == blob_of(&image, &image_top));
+    // The index and both of its images, pulled by digest.
+    let (rows, tags) = recorded("org/multi", 3);
+    assert_eq!(tags, format!("v1 {}", top["digest"].as_str().unwrap()));
+    for d in manifests.iter().chain([&top]) {
+        assert!(rows.contains(d["digest"].as_str().unwrap()), "{rows}");
+    }
     // The registry's own repository does not see the proxy's images.
     assert_eq!(proxy.get("/v2/org/app/manifests/v1").status, 404);
 
@@ -1071,6 +1142,24 @@ fn skopeo_pulls_through_a_proxy_of_a_registry_that_wants_tokens() {
         7
     );
     assert!(manifest("org/app").is_stale());
+    // The image's manifest was only ever asked by tag: by digest, the
+    // catalog has it, fresh.
+    let by_digest = format!("{}/v2/oci-proxy/org/app/manifests/{app_digest}", proxy.url);
+    let stored = send(ureq::get(&by_digest).set("Accept", OCI_MANIFEST));
+    assert_eq!(stored.status, 200, "{}", stored.text());
+    assert!(stored.body == blob_of(&image, &image_top));
+    assert_eq!(stored.header("content-type"), Some(OCI_MANIFEST));
+    assert!(!stored.is_stale());
+    let dest = work.path().join("by-digest");
+    skopeo.ok(&[
+        "copy",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        "--src-no-creds",
+        &format!("docker://{host}/oci-proxy/org/app@{app_digest}"),
+        &format!("oci:{}:v1", dest.display()),
+    ]);
+    assert_eq!(assert_same_blobs(&image, &dest), 5);
 }
 
 /// An OCI request to `server` with `Authorization: <auth>`.

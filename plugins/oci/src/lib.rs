@@ -14,6 +14,8 @@ mod store;
 mod upload;
 
 #[cfg(test)]
+mod proxy_tests;
+#[cfg(test)]
 mod tests;
 
 use wharf_sdk::need::{delete, read, read_repo, write};

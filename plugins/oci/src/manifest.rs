@@ -10,7 +10,7 @@ use crate::names::{self, Reference};
 use crate::store as repo;
 use serde_json::{Value, json};
 use wharf_sdk::catalog::{self, Publication, Write};
-use wharf_sdk::types::{BlobInfo, DigestSet, StoreError};
+use wharf_sdk::types::{DigestSet, StoreError};
 use wharf_sdk::{HttpError, Meta, Request, Response, blobs};
 
 /// Largest manifest accepted (distribution's limit).
@@ -195,18 +195,18 @@ fn referrer_descriptor(parsed: &Parsed, digest: &str, size: u64) -> Value {
     d
 }
 
-/// The writes that make a new manifest visible: its row and bytes, its tag,
-/// and its referrers entry when it has a subject (one transaction).
-fn publish_writes(
+/// The writes that make a new manifest visible: its row and bytes (`size`
+/// of them, stored as `blake3`; "" for the blob a proxy's pull stores), its
+/// tag, and its referrers entry when it has a subject (one transaction).
+pub fn publish_writes(
     name: &str,
     digest: &str,
     parsed: &Parsed,
-    info: &BlobInfo,
+    (blake3, size): (&str, u64),
     tags: Vec<String>,
 ) -> Vec<Write> {
-    let blake3 = &info.digests.blake3;
     let mut writes = vec![Write::Publish(Publication {
-        version: repo::row(name, digest, metadata(parsed, info.size)),
+        version: repo::row(name, digest, metadata(parsed, size)),
         assets: vec![repo::asset(
             repo::manifest_path(name, digest),
             blake3,
@@ -220,7 +220,7 @@ fn publish_writes(
             repo::referrer_path(name, subject, digest),
             blake3,
             &parsed.media_type,
-            referrer_descriptor(parsed, digest, info.size).to_string(),
+            referrer_descriptor(parsed, digest, size).to_string(),
         );
         // `replace`: an entry left behind is overwritten, not a conflict.
         writes.push(Write::PutAsset((repo::package(name), entry, true)));
@@ -284,7 +284,7 @@ pub fn put(req: &mut Request) -> Result<Response, HttpError> {
             &name,
             &digest,
             &parsed,
-            &info,
+            (&info.digests.blake3, info.size),
             tags.clone(),
         )) {
             // A concurrent push of the same manifest won the race.
@@ -352,15 +352,28 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     let reference = names::reference(&raw)?;
     let digest = resolve(&name, &reference)?;
     let asset = repo::find_manifest(&name, &digest)?.ok_or_else(|| unknown(&name, &reference))?;
-    let accept = req
-        .head
-        .headers
-        .iter()
+    serve_stored(req, &name, &raw, &digest, &asset)
+}
+
+/// The Accept header of `req`: clients send one line per type.
+pub fn accept_of(req: &Request) -> String {
+    (req.head.headers.iter())
         .filter(|(k, _)| k == "accept")
         .map(|(_, v)| v.as_str())
         .collect::<Vec<_>>()
-        .join(",");
-    if !accepts(Some(&accept), &asset.content_type) {
+        .join(",")
+}
+
+/// A stored manifest `digest` of `name` (asked as `raw`), in a media type
+/// the client accepts.
+pub fn serve_stored(
+    req: &Request,
+    name: &str,
+    raw: &str,
+    digest: &str,
+    asset: &catalog::Asset,
+) -> Result<Response, HttpError> {
+    if !accepts(Some(&accept_of(req)), &asset.content_type) {
         return Err(oci(
             404,
             MANIFEST_UNKNOWN,
@@ -373,9 +386,9 @@ pub fn get(req: &mut Request) -> Result<Response, HttpError> {
     // Pulls by tag and by digest are answered by the host until the image
     // changes; the media type check depends on Accept.
     Ok(Response::blob(&asset.blake3, &asset.content_type)
-        .header("docker-content-digest", &digest)
+        .header("docker-content-digest", digest)
         .header("etag", &format!("\"{digest}\""))
-        .cacheable(&[&name], &["accept"]))
+        .cacheable(&[name], &["accept"]))
 }
 
 /// The writes that remove manifest `digest`: its row (with its bytes and the

@@ -5,6 +5,12 @@
 //!   host's metadata cache (fresh for the repository's TTL, served stale
 //!   when the upstream is down), checked against the digest they are asked
 //!   by or the one the upstream states.
+//! - A manifest served is recorded in the catalog as a push records it (its
+//!   row, its exact bytes, the tag it was asked by), so listings see what
+//!   the proxy serves. Only a pull's writes are applied for a reader, and
+//!   only when the pull is the answer: the first answer with a manifest (or
+//!   a tag) the catalog lacks is the pull of it by digest. Once recorded, a
+//!   manifest by digest comes from the catalog, the upstream not asked.
 //! - Blobs are pulled once, checked against their digest while they
 //!   stream, and kept as blobs of the repository, like pushed ones.
 //! - Tag lists and referrers are the upstream's.
@@ -14,12 +20,12 @@
 //! hosts.
 
 use sha2::{Digest, Sha256};
-use wharf_sdk::types::{DigestSet, Write};
+use wharf_sdk::types::{DigestSet, Method, Write};
 use wharf_sdk::upstream::{self, DigestKind, Pull, Upstream};
-use wharf_sdk::{HttpError, Request, Response};
+use wharf_sdk::{HttpError, Request, Response, catalog, log};
 
-use crate::error::{BLOB_UNKNOWN, MANIFEST_UNKNOWN, NAME_UNKNOWN, oci};
-use crate::manifest::{MANIFEST_LIMIT, accepts};
+use crate::error::{BLOB_UNKNOWN, MANIFEST_UNKNOWN, NAME_UNKNOWN, oci, store};
+use crate::manifest::{self, MANIFEST_LIMIT, accepts};
 use crate::names::{self, Reference};
 use crate::store as repo;
 
@@ -37,6 +43,12 @@ pub fn manifest(req: &mut Request) -> Result<Response, HttpError> {
     names::name(&name)?;
     let raw = req.param("reference").to_string();
     let reference = names::reference(&raw)?;
+    // What a digest names never changes: once recorded, the catalog has it.
+    if let Reference::Digest(d) = reference
+        && let Some(asset) = repo::find_manifest(&name, d)?
+    {
+        return manifest::serve_stored(req, &name, &raw, d, &asset);
+    }
     let answer = fetch(&format!("v2/{name}/manifests/{raw}"), MANIFEST_TYPES)?;
     let unknown = |status| match status {
         404 => oci(
@@ -82,22 +94,96 @@ pub fn manifest(req: &mut Request) -> Result<Response, HttpError> {
                 "the upstream's manifest has no media type",
             )
         })?;
-    // Clients send one Accept line per type.
-    let accept: Vec<&str> = (req.head.headers.iter())
-        .filter(|(k, _)| k == "accept")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    if !accepts(Some(&accept.join(",")), &media_type) {
+    if !accepts(Some(&manifest::accept_of(req)), &media_type) {
         return Err(oci(
             404,
             MANIFEST_UNKNOWN,
             format!("manifest {raw} is a {media_type} the client does not accept"),
         ));
     }
-    Ok(Response::bytes(200, &media_type, bytes)
+    let tag = match reference {
+        Reference::Tag(t) => Some(t),
+        Reference::Digest(_) => None,
+    };
+    // A stale answer means the upstream is down: nothing to pull from.
+    let recording = match answer.stale() {
+        true => None,
+        false => record(&name, tag, &digest, &bytes, &media_type)?,
+    };
+    // The host sends a pull's length as Content-Length, and a HEAD has
+    // nothing else to tell the manifest's size by: one the upstream sent
+    // without a length is answered from the bytes in hand, unrecorded.
+    let sized = |p: &Upstream| p.header("content-length") == Some(bytes.len().to_string());
+    let response = match recording {
+        Some(pulled) if req.method() != Method::Head || sized(&pulled) => {
+            Response::upstream(pulled, &media_type)
+        }
+        _ => Response::bytes(200, &media_type, bytes).cacheable(&[&name], &["accept"]),
+    };
+    Ok(response
         .header("docker-content-digest", &digest)
-        .header("etag", &format!("\"{digest}\""))
-        .cacheable(&[&name], &["accept"]))
+        .header("etag", &format!("\"{digest}\"")))
+}
+
+/// Records manifest `digest` (its `bytes` verified, asked by `tag` or by
+/// digest) as a push would, when the catalog lacks it or the tag does not
+/// point at it yet: the pull of the same bytes by digest whose `record` the
+/// host applies once they are stored, whoever the caller.
+///
+/// The host applies a pull's writes only when the pull is the response
+/// body, so the returned pull is the answer. `None` when there is nothing
+/// to record, or the upstream will not give the manifest by digest now
+/// (the bytes in hand answer then, and a later request records it). The
+/// writes are one transaction: a client that loses a race to record the
+/// same manifest still gets its bytes, and nothing is half written.
+fn record(
+    name: &str,
+    tag: Option<&str>,
+    digest: &str,
+    bytes: &[u8],
+    media_type: &str,
+) -> Result<Option<Upstream>, HttpError> {
+    let tags: Vec<String> = tag.map(str::to_string).into_iter().collect();
+    let writes = match catalog::get_version(name, digest).map_err(store)? {
+        Some(_) => match tag {
+            Some(t) if repo::tagged(name, t)?.as_deref() != Some(digest) => {
+                vec![Write::SetTag((name.into(), t.into(), digest.into()))]
+            }
+            _ => return Ok(None),
+        },
+        None => match manifest::parse(bytes, Some(media_type)) {
+            // The row and asset a push makes; "" stands for the pulled blob.
+            Ok(parsed) => {
+                let size = bytes.len() as u64;
+                manifest::publish_writes(name, digest, &parsed, ("", size), tags)
+            }
+            // One a push would refuse (schema 1, an unknown type) is served
+            // all the same, as the upstream's, but not recorded.
+            Err(_) => return Ok(None),
+        },
+    };
+    let hex = digest.trim_start_matches("sha256:").to_string();
+    let pulled = upstream::pull(Pull {
+        url: format!("v2/{name}/manifests/{digest}"),
+        want: DigestSet::SHA256,
+        expect: vec![(DigestKind::Sha256, hex)],
+        record: writes,
+    });
+    match pulled {
+        Ok(pulled) if pulled.status() == 200 => Ok(Some(pulled)),
+        Ok(pulled) => {
+            let status = pulled.status();
+            log::warn(&format!(
+                "{name}: the upstream answered {status} for manifest {digest} by digest; not recorded"
+            ));
+            Ok(None)
+        }
+        Err(e) => {
+            let why = upstream::describe(&e);
+            log::warn(&format!("{name}: manifest {digest} not recorded: {why}"));
+            Ok(None)
+        }
+    }
 }
 
 /// `GET`/`HEAD /v2/<name>/blobs/<digest>`: from the store once pulled, from

@@ -8,7 +8,8 @@
 //!   find it with `find_asset`, and the host streams it with Range;
 //! - a manifest is a version row `sha256:<hex>` whose metadata holds its media
 //!   type, size, artifactType, subject and the digests it references, with one
-//!   asset at `v2/<name>/manifests/sha256:<hex>` holding the exact bytes pushed;
+//!   asset at `v2/<name>/manifests/sha256:<hex>` holding the exact bytes pushed
+//!   (or, in a proxy, served from the upstream);
 //! - a manifest with a `subject` also has a package asset at
 //!   `v2/<name>/referrers/<subject>/<digest>` (the same bytes) whose metadata
 //!   is its descriptor in the referrers index, so the referrers API lists one
