@@ -1250,6 +1250,20 @@ fn skopeo_pulls_through_a_proxy_of_the_distribution_registry() {
         top["digest"].as_str()
     );
     assert!(!fresh.is_stale());
+    // The OCI manifest is recorded like a pushed one, tag included
+    // (distribution sends it by digest only to a client that accepts its
+    // type: the pull asks for it). The host records just after serving.
+    let digest = top["digest"].as_str().unwrap();
+    let tagged = || {
+        proxy.sql(
+            "SELECT tag || ' ' || version FROM tags WHERE repo = 'oci-proxy' AND package = 'org/app'",
+        )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tagged().trim() != format!("v1 {digest}") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(tagged().trim(), format!("v1 {digest}"), "{}", proxy.log());
 
     // The registry goes away: the pull works from the cache.
     drop(registry);

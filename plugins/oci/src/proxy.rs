@@ -163,12 +163,15 @@ fn record(
         },
     };
     let hex = digest.trim_start_matches("sha256:").to_string();
-    let pulled = upstream::pull(Pull {
+    // Asked for its own type: a registry sends an OCI manifest only to a
+    // client that accepts it.
+    let pull = Pull {
         url: format!("v2/{name}/manifests/{digest}"),
         want: DigestSet::SHA256,
         expect: vec![(DigestKind::Sha256, hex)],
         record: writes,
-    });
+    };
+    let pulled = upstream::pull_accepting(pull, media_type);
     match pulled {
         Ok(pulled) if pulled.status() == 200 => Ok(Some(pulled)),
         Ok(pulled) => {

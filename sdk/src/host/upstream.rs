@@ -124,13 +124,24 @@ pub struct Pull {
 /// Starts (or joins) the one fetch of an artifact. A 200 is answered with
 /// [`crate::Response::upstream`]; another status is the upstream's refusal.
 pub fn pull(p: Pull) -> Result<Upstream, UpstreamError> {
-    let request = PullRequest {
-        url: p.url,
-        want: p.want,
-        expect: p.expect,
-        record: p.record,
-    };
-    raw::pull(&request).map(Upstream)
+    raw::pull(&p.into_request()).map(Upstream)
+}
+
+/// [`pull`] with an `Accept` header, for a URL with several
+/// representations (an OCI manifest by digest).
+pub fn pull_accepting(p: Pull, accept: &str) -> Result<Upstream, UpstreamError> {
+    raw::pull_accepting(&p.into_request(), accept).map(Upstream)
+}
+
+impl Pull {
+    fn into_request(self) -> PullRequest {
+        PullRequest {
+            url: self.url,
+            want: self.want,
+            expect: self.expect,
+            record: self.record,
+        }
+    }
 }
 
 /// The answer to a client with an upstream answer about `what` (an

@@ -116,6 +116,11 @@ pub fn fetch(req: &UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
     })
 }
 
+/// The mock's upstream has one representation per URL.
+pub fn pull_accepting(req: &PullRequest, _accept: &str) -> Result<UpstreamResponse, UpstreamError> {
+    pull(req)
+}
+
 pub fn pull(req: &PullRequest) -> Result<UpstreamResponse, UpstreamError> {
     let (status, body, _) = answer(&req.url)?;
     if status == 200 {

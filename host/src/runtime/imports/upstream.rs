@@ -244,6 +244,33 @@ impl wit::Host for StoreData {
         &mut self,
         req: wit::PullRequest,
     ) -> wasmtime::Result<Result<Resource<UpstreamResponse>, wit::UpstreamError>> {
+        self.pull_with(req, HeaderMap::new()).await
+    }
+
+    async fn pull_accepting(
+        &mut self,
+        req: wit::PullRequest,
+        accept: String,
+    ) -> wasmtime::Result<Result<Resource<UpstreamResponse>, wit::UpstreamError>> {
+        let mut headers = HeaderMap::new();
+        match HeaderValue::from_str(&accept) {
+            Ok(value) => headers.insert(reqwest::header::ACCEPT, value),
+            Err(_) => {
+                let why = format!("{accept:?} is not a header value");
+                return Ok(Err(wit::UpstreamError::Connect(why)));
+            }
+        };
+        self.pull_with(req, headers).await
+    }
+}
+
+impl StoreData {
+    /// `pull`, asking the upstream with `headers`.
+    async fn pull_with(
+        &mut self,
+        req: wit::PullRequest,
+        headers: HeaderMap,
+    ) -> wasmtime::Result<Result<Resource<UpstreamResponse>, wit::UpstreamError>> {
         let (scope, table) = self.scope_and_table()?;
         let (target, url) = match resolve(scope, &req.url) {
             Ok(found) => found,
@@ -271,7 +298,7 @@ impl wit::Host for StoreData {
         let pulled = services
             .upstream
             .pulls
-            .pull(&key, req.want.into(), promised, || ask(HeaderMap::new()))
+            .pull(&key, req.want.into(), promised, || ask(headers))
             .await;
         let result = match &pulled {
             Ok(_) => "fetched",
