@@ -60,7 +60,7 @@ pub struct MockHost {
     /// What `group::read` answers during `TestRequest::merge`, by path (a
     /// path not here is a 404); `None` outside a merge.
     pub group: Option<HashMap<String, GroupAnswer>>,
-    /// The group answers set with `group_answer`, for the next merge.
+    /// The group answers set with `group_answer`, for the merges to come.
     group_answers: HashMap<String, GroupAnswer>,
     clock: u64,
 }
@@ -393,7 +393,7 @@ impl TestRequest {
                 self.head.method, self.head.raw_path
             ),
         };
-        let reads = with(|h| std::mem::take(&mut h.group_answers));
+        let reads = with(|h| h.group_answers.clone());
         with(|h| h.group = Some(reads));
         let merged = router.merge(group, self.head, route, answers, F::error);
         with(|h| h.group = None);
@@ -401,7 +401,7 @@ impl TestRequest {
     }
 }
 
-/// What the group answers `GET <path>` during the next merge
+/// What the group answers `GET <path>` during the merges that follow
 /// (`group::read`); other paths are 404s.
 pub fn group_answer(path: &str, status: u16, content_type: &str, body: impl Into<Vec<u8>>) {
     let answer = GroupAnswer {

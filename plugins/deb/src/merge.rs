@@ -328,6 +328,157 @@ fn bad(answer: &MemberAnswer, why: &str) -> HttpError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wharf_sdk::mock::{self, TestRequest, group_answer, member_answer};
+    use wharf_sdk::types::Method;
+
+    fn stanza(package: &str, version: &str, description: &str) -> String {
+        format!(
+            "Package: {package}\nVersion: {version}\nArchitecture: amd64\n\
+             Description: {description}\nFilename: pool/main/{package}_{version}_amd64.deb\n"
+        )
+    }
+
+    fn merge(path: &str, answers: Vec<MemberAnswer>) -> wharf_sdk::types::Merged {
+        TestRequest::new(Method::Get, path).merge::<crate::Deb>(answers)
+    }
+
+    #[test]
+    fn a_merged_index_lists_every_members_packages_the_first_winning_a_version_both_list() {
+        mock::reset();
+        let private = [
+            stanza("tool", "1.0", "private"),
+            stanza("shared", "1.0", "private build"),
+        ];
+        let public = [
+            stanza("shared", "1.0", "public build"),
+            stanza("hello", "2.0", "public"),
+        ];
+        for compression in Compression::ALL {
+            let answer = |repo: &str, stanzas: &[String]| {
+                let text = stanzas.join("\n");
+                member_answer(repo, compression.content_type(), compression.apply(&text))
+            };
+            let path = format!("dists/stable/main/binary-amd64/{}", compression.file_name());
+            let merged = merge(
+                &path,
+                vec![answer("private", &private), answer("public", &public)],
+            );
+            assert_eq!(
+                merged.status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&merged.body)
+            );
+            let text = decompress(&merged.body, compression, &mut TEXT_LIMIT.clone()).unwrap();
+            let expected = [&private[0], &private[1], &public[1]]
+                .map(|s| s.as_str())
+                .join("\n");
+            assert_eq!(text, expected, "{compression:?}");
+            // The same answers always make the same bytes (Release hashes them).
+            assert_eq!(merged.body, compression.apply(&expected));
+        }
+    }
+
+    #[test]
+    fn an_index_that_does_not_decompress_is_a_502_naming_the_member() {
+        mock::reset();
+        let answers = vec![
+            member_answer("private", "application/x-xz", xz(b"Package: a\n")),
+            member_answer("broken", "application/x-xz", b"not xz".to_vec()),
+        ];
+        let merged = merge("dists/stable/main/binary-amd64/Packages.xz", answers);
+        assert_eq!(merged.status, 502);
+        assert!(String::from_utf8_lossy(&merged.body).contains("broken"));
+    }
+
+    fn xz(text: &[u8]) -> Vec<u8> {
+        Compression::Xz.apply_bytes(text)
+    }
+
+    #[test]
+    fn a_merged_release_lists_each_index_as_the_group_serves_it() {
+        mock::reset();
+        let line = |hex: char, size: u64, path: &str| {
+            format!(" {} {size:>16} {path}\n", hex.to_string().repeat(64))
+        };
+        let private = format!(
+            "Origin: Wharf\nSuite: stable\nCodename: stable\nDate: Sat, 28 Nov 2026 10:00:00 UTC\n\
+             Architectures: amd64 arm64\nComponents: main\nNo-Support-for-Architecture-all: Packages\n\
+             Acquire-By-Hash: yes\nMD5Sum:\n{}SHA256:\n{}{}{}",
+            line('1', 5, "main/binary-amd64/Packages"),
+            line('a', 10, "main/binary-amd64/Packages"),
+            line('a', 11, "main/binary-amd64/Packages.xz"),
+            line('b', 20, "main/binary-arm64/Packages"),
+        );
+        let public = format!(
+            "Suite: stable\nCodename: bookworm\nDate: Sun, 06 Dec 2026 09:00:00 UTC\n\
+             Valid-Until: Sun, 13 Dec 2026 09:00:00 UTC\nArchitectures: amd64\n\
+             Components: main contrib\nSHA256:\n{}{}{}{}",
+            line('c', 30, "main/binary-amd64/Packages"),
+            line('d', 40, "contrib/binary-amd64/Packages.xz"),
+            line('e', 50, "main/Contents-amd64.gz"),
+            line('f', 60, "main/binary-amd64/Packages.xz"),
+        );
+        // Both list main/amd64's plain and xz index: read through the group
+        // (the xz one is gone by now); the others are one member's.
+        let merged_index = b"Package: tool\n".to_vec();
+        group_answer(
+            "dists/stable/main/binary-amd64/Packages",
+            200,
+            "text/plain",
+            merged_index.clone(),
+        );
+        let answers = vec![
+            member_answer("private", "text/plain", private),
+            member_answer("public", "text/plain", public),
+        ];
+        let merged = merge("dists/stable/Release", answers);
+        assert_eq!(
+            merged.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&merged.body)
+        );
+        let release = String::from_utf8(merged.body).unwrap();
+        let expected = format!(
+            "Origin: Wharf\nLabel: Wharf\nSuite: stable\nCodename: stable\n\
+             Date: Sun, 06 Dec 2026 09:00:00 UTC\nValid-Until: Sun, 13 Dec 2026 09:00:00 UTC\n\
+             Architectures: amd64 arm64\nComponents: main contrib\nSHA256:\n \
+             {} {:>16} main/binary-amd64/Packages\n{}{}",
+            wharf_sdk::hex(Sha256::digest(&merged_index)),
+            merged_index.len(),
+            line('b', 20, "main/binary-arm64/Packages"),
+            line('d', 40, "contrib/binary-amd64/Packages.xz"),
+        );
+        assert_eq!(release, expected);
+    }
+
+    #[test]
+    fn in_release_signs_the_groups_release_with_the_plugins_key() {
+        mock::reset();
+        mock::grant_signing_key(KEY_ID);
+        let release = "Suite: stable\nSHA256:\n";
+        group_answer("dists/stable/Release", 200, "text/plain", release);
+        let answers = || {
+            vec![
+                member_answer("private", "text/plain", "signed by one"),
+                member_answer("public", "text/plain", "signed by another"),
+            ]
+        };
+        let signed = merge("dists/stable/InRelease", answers());
+        assert_eq!(signed.status, 200);
+        let signed = String::from_utf8(signed.body).unwrap();
+        let digest = wharf_sdk::hex(Sha256::digest(release));
+        assert!(
+            signed.contains(release) && signed.contains(&format!("mock deb-1 sha256:{digest}"))
+        );
+        let detached = merge("dists/stable/Release.gpg", answers());
+        assert!(String::from_utf8(detached.body).unwrap().contains(&digest));
+        // Without the key's grant the group cannot vouch for its suite.
+        mock::reset();
+        group_answer("dists/stable/Release", 200, "text/plain", release);
+        assert_eq!(merge("dists/stable/InRelease", answers()).status, 503);
+    }
 
     #[test]
     fn stanzas_split_on_blank_lines_and_keep_their_lines() {
