@@ -88,6 +88,37 @@ fn a_misbehaving_plugin_fails_only_its_own_request() {
     assert!(text.contains("wharf_plugin_loads_total{format=\"faulty\",outcome=\"loaded\"} 1"));
 }
 
+/// A merge's reads of its group (`group.read`) are bounded: two deep, 64
+/// per client request, reads only; a handler cannot read its group.
+#[test]
+fn a_merge_reads_its_group_within_bounds() {
+    let settings = "[[repository]]\nname = \"faulty-a\"\nformat = \"faulty\"\n\
+                    \n[[repository]]\nname = \"faulty-b\"\nformat = \"faulty\"\n\
+                    \n[[repository]]\nname = \"faulty-all\"\nformat = \"faulty\"\n\
+                    kind = \"group\"\nmembers = [\"faulty-a\", \"faulty-b\"]\n";
+    let mut server = Server::start_with_settings(&[FAULTY], &[], settings);
+    let nest = server.get("/faulty-all/nest/0");
+    assert_eq!(nest.status, 200, "{}", nest.text());
+    assert_eq!(
+        nest.text(),
+        "0 > 1 > 2: the group is read only during a merge, two reads deep at most"
+    );
+    let fan_out = server.get("/faulty-all/fan-out");
+    assert_eq!(
+        fan_out.text(),
+        "64: a request reads at most 64 paths of its group"
+    );
+    let write = server.get("/faulty-all/read-a-write");
+    assert_eq!(write.text(), "writes/x is not a read");
+    let outside = server.get("/faulty-a/read-outside");
+    assert!(
+        outside.text().contains("only during a merge"),
+        "{}",
+        outside.text()
+    );
+    assert!(server.is_running());
+}
+
 #[test]
 fn the_admin_api_is_described_at_api_docs() {
     let server = Server::start(&[NPM]);

@@ -3,8 +3,8 @@
 // Only the wasm build exports the plugin; natively its handlers go unused.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-use wharf_sdk::types::{Asset, DigestSet, PluginInfo, Publication, VersionRow};
-use wharf_sdk::{FormPart, HttpError, Request, Response, Router, blobs, catalog, need};
+use wharf_sdk::types::{Asset, DigestSet, MemberAnswer, PluginInfo, Publication, VersionRow};
+use wharf_sdk::{FormPart, HttpError, Request, Response, Router, blobs, catalog, group, need};
 
 /// 64 KiB wasm pages in one MiB.
 const PAGES_PER_MIB: usize = 16;
@@ -62,6 +62,21 @@ impl wharf_sdk::Format for Faulty {
             )
             .get("open/{blake3}", "open", need::read_repo(), open_any)
             .post("form", "form", need::write_repo(), echo_form)
+            // Merges that read their group beyond its bounds.
+            .get("nest/{n}", "nest", need::read_repo(), ok)
+            .get("fan-out", "fan-out", need::read_repo(), ok)
+            .get("read-a-write", "read-a-write", need::read_repo(), ok)
+            .get("writes/{pkg}", "writes", need::write("pkg"), ok)
+            .merged("nest", nest)
+            .merged("fan-out", fan_out)
+            .merged("read-a-write", read_a_write)
+            // A handler is not a merge: it cannot read its group.
+            .get(
+                "read-outside",
+                "read-outside",
+                need::read_repo(),
+                read_outside,
+            )
     }
 
     fn error(status: u16, message: &str) -> Response {
@@ -262,3 +277,47 @@ fn echo_form(req: &mut Request) -> Result<Response, HttpError> {
 }
 
 wharf_sdk::register_format!(Faulty);
+
+/// `nest/{n}` in a group reads `nest/{n+1}`, as deep as the host allows:
+/// "0 > 1 > 2: <why the third read was refused>".
+fn nest(req: &Request, _: Vec<MemberAnswer>) -> Result<Response, HttpError> {
+    let n: u32 = req
+        .param("n")
+        .parse()
+        .map_err(|_| HttpError::bad_request("n"))?;
+    let text = match group::read(&format!("nest/{}", n + 1)) {
+        Ok(deeper) => format!("{n} > {}", String::from_utf8_lossy(&deeper.body)),
+        Err(why) => format!("{n}: {why}"),
+    };
+    Ok(Response::text(200, text))
+}
+
+/// Reads `ok` 100 times: "<reads answered>: <the first refusal>".
+fn fan_out(_: &Request, _: Vec<MemberAnswer>) -> Result<Response, HttpError> {
+    let mut answered = 0;
+    for _ in 0..100 {
+        match group::read("ok") {
+            Ok(answer) if answer.body == b"ok" => answered += 1,
+            Ok(answer) => return Err(HttpError::new(500, format!("read {}", answer.status))),
+            Err(why) => return Ok(Response::text(200, format!("{answered}: {why}"))),
+        }
+    }
+    Ok(Response::text(200, format!("{answered}")))
+}
+
+/// Reads a route that needs write: refused whoever the caller.
+fn read_a_write(_: &Request, _: Vec<MemberAnswer>) -> Result<Response, HttpError> {
+    let text = match group::read("writes/x") {
+        Ok(answer) => format!("read {}", answer.status),
+        Err(why) => why,
+    };
+    Ok(Response::text(200, text))
+}
+
+fn read_outside(_: &mut Request) -> Result<Response, HttpError> {
+    let text = match group::read("ok") {
+        Ok(answer) => format!("read {}", answer.status),
+        Err(why) => why,
+    };
+    Ok(Response::text(200, text))
+}
