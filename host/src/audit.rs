@@ -49,6 +49,15 @@ impl Actor {
         }
     }
 
+    /// The server's retention job, applying a repository's rule.
+    pub fn retention() -> Actor {
+        Actor {
+            user: Some("(retention)".into()),
+            token: None,
+            address: None,
+        }
+    }
+
     /// The operator, through `wharf user|team|token|permission …` on the
     /// server's own data directory.
     pub fn command_line() -> Actor {

@@ -13,6 +13,7 @@ pub mod http;
 pub mod passwords;
 pub mod registry_token;
 pub mod repositories;
+pub mod retention;
 pub mod runtime;
 pub mod services;
 pub mod signing;
@@ -71,6 +72,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     watch_repositories(app.clone());
     spawn_key_watch(app.services.clone());
     spawn_upload_reaper(app.services.clone());
+    spawn_download_notes(app.services.clone());
     fsck::spawn_scrubber(app.services.clone(), settings.scrub_bytes_per_sec);
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
@@ -79,7 +81,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_connections: settings.max_connections,
         header_timeout: std::time::Duration::from_secs(settings.header_timeout_secs.max(1)),
     };
-    http::server::serve(listener, http::router(app), limits, shutdown()).await?;
+    http::server::serve(listener, http::router(app.clone()), limits, shutdown()).await?;
+    if let Err(e) = app.services.downloads.flush().await {
+        tracing::warn!(error = %e, "writing download times failed");
+    }
     Ok(())
 }
 
@@ -154,6 +159,20 @@ fn spawn_upload_reaper(services: Arc<services::Services>) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(files = n, "removed abandoned temporary objects"),
                 Err(e) => tracing::warn!(error = %e, "sweeping temporary objects failed"),
+            }
+        }
+    });
+}
+
+/// Writes the download notes every minute (`store/downloads.rs`).
+fn spawn_download_notes(services: Arc<services::Services>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = services.downloads.flush().await {
+                tracing::warn!(error = %e, "writing download times failed");
             }
         }
     });

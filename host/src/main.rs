@@ -35,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
         Command::User { command } => cli::user(settings, command).await,
         Command::Team { command } => cli::team(settings, command).await,
         Command::Permission { command } => cli::permission(settings, command).await,
+        Command::Retention { dry_run } => cli::retention(settings, dry_run).await,
         Command::Key { command } => cli::key(settings, command).await,
     }
 }

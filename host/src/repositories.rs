@@ -53,10 +53,72 @@ pub struct RepositorySpec {
     /// try them; writes go to the first hosted one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<String>,
+    /// Hosted or proxy: which versions the retention job removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
     /// Format-specific settings the plugin reads, as a JSON object.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     #[schema(value_type = Object)]
     pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Which versions of a repository the retention job removes
+/// (`retention.rs`): every version that matches `versions`, is not one of
+/// its package's `keep_last` newest, has no tag, and is older than every
+/// age given. At least one of `keep_last`, `older_than` and
+/// `not_downloaded_for` is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// The newest versions of each package (by publication) always kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u32>,
+    /// Only versions matching this pattern (`*`: any run of characters)
+    /// are ever removed, e.g. `*-SNAPSHOT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<String>,
+    /// Remove only versions published longer ago, e.g. `90d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub older_than: Option<String>,
+    /// Remove only versions none of whose files was downloaded for this
+    /// long (a version never downloaded counts from its publication).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_downloaded_for: Option<String>,
+}
+
+impl Retention {
+    fn check(&self, name: &str) -> Result<(), String> {
+        let age = |field: &str, text: &Option<String>| match text {
+            Some(text) if parse_duration(text).is_none() => Err(format!(
+                "{name}: retention {field} {text:?} is not a duration like 12h or 90d"
+            )),
+            _ => Ok(()),
+        };
+        age("older_than", &self.older_than)?;
+        age("not_downloaded_for", &self.not_downloaded_for)?;
+        let bounded = self.keep_last.is_some_and(|n| n > 0)
+            || self.older_than.is_some()
+            || self.not_downloaded_for.is_some();
+        if !bounded {
+            return Err(format!(
+                "{name}: a retention rule keeps the last N (at least 1) versions, or removes by age"
+            ));
+        }
+        if self
+            .versions
+            .as_ref()
+            .is_some_and(|p| p.is_empty() || p.len() > 256)
+        {
+            return Err(format!("{name}: retention versions is 1 to 256 characters"));
+        }
+        Ok(())
+    }
+
+    /// `older_than` and `not_downloaded_for`, checked to parse.
+    pub fn ages(&self) -> (Option<Duration>, Option<Duration>) {
+        let age = |text: &Option<String>| text.as_deref().and_then(parse_duration);
+        (age(&self.older_than), age(&self.not_downloaded_for))
+    }
 }
 
 /// First path segments the host answers itself.
@@ -78,6 +140,7 @@ impl RepositorySpec {
             upstream_ca_bundle: None,
             metadata_ttl: None,
             members: Vec::new(),
+            retention: None,
             settings: Default::default(),
         }
     }
@@ -111,6 +174,14 @@ impl RepositorySpec {
                 return Err(format!("{name}: members belong to a group"));
             }
             _ => {}
+        }
+        if let Some(retention) = &self.retention {
+            if self.kind == Kind::Group {
+                return Err(format!(
+                    "{name}: a group holds nothing of its own to retain"
+                ));
+            }
+            retention.check(name)?;
         }
         match self.kind {
             Kind::Hosted => Ok(()),

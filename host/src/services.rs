@@ -22,6 +22,8 @@ pub struct Services {
     pub repositories: crate::repositories::Repositories,
     /// What proxy repositories fetch with.
     pub upstream: crate::upstream::Upstream,
+    /// When assets were last downloaded, written in batches.
+    pub downloads: crate::store::downloads::Downloads,
 }
 
 impl Services {
@@ -44,6 +46,7 @@ impl Services {
             blobs,
             uploads: Uploads::new(settings.data_path("uploads"), db.clone())?,
             audit: Audit::new(db.clone()),
+            downloads: crate::store::downloads::Downloads::new(db.clone()),
             repositories: crate::repositories::Repositories::new(
                 settings.repositories.clone(),
                 db.clone(),

@@ -27,6 +27,8 @@ pub const UPSTREAM_METADATA: &str = "wharf_upstream_metadata_total";
 pub const UPSTREAM_PULLS: &str = "wharf_upstream_pulls_total";
 /// Bytes of upstream artifacts stored, by `repo`.
 pub const UPSTREAM_BYTES: &str = "wharf_upstream_bytes_total";
+/// Versions removed by a retention rule, by `repo`.
+pub const RETENTION_REMOVED: &str = "wharf_retention_removed_versions_total";
 
 /// At most `max` bytes of an untrusted string for the log (cut at a
 /// character boundary, marked): a 60 KB path must not become a 60 KB line.

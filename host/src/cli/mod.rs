@@ -4,10 +4,12 @@
 mod directory;
 mod keys;
 mod permissions;
+mod retention;
 
 pub use directory::{TeamCommand, UserCommand, team, user};
 pub use keys::{KeyCommand, key};
 pub use permissions::{PermissionCommand, permission};
+pub use retention::retention;
 
 use clap::{Args, Subcommand};
 use wharf::auth::tokens::{Restrictions, TokenInfo, TokenSpec};
@@ -41,6 +43,12 @@ pub enum Command {
     Permission {
         #[command(subcommand)]
         command: PermissionCommand,
+    },
+    /// What the repositories' retention rules would remove now.
+    Retention {
+        /// Only list (the server applies the rules).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// The OpenPGP keys the host signs with for plugins.
     Key {

@@ -70,6 +70,10 @@ pub fn router(app: Arc<App>) -> Router {
                 .patch(api::repositories::update)
                 .delete(api::repositories::delete),
         )
+        .route(
+            "/api/v1/repositories/{name}/retention",
+            get(api::repositories::retention_plan).post(api::repositories::retention_apply),
+        )
         .route(crate::registry_token::ENDPOINT, get(token::issue))
         // Repository documents are compressed once and cached (`encoding`).
         .route_layer(compression::layer())

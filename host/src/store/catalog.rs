@@ -138,6 +138,19 @@ impl Write {
     }
 }
 
+/// What retention weighs of one version (`retention.rs`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct VersionFacts {
+    pub version: String,
+    pub published_at: i64,
+    /// The latest download of any of its files, if one was noted.
+    pub last_download_at: Option<i64>,
+    /// The sizes of its files, added up.
+    pub bytes: i64,
+    /// Whether a tag points at it.
+    pub tagged: bool,
+}
+
 /// Largest page a list call returns.
 pub const MAX_PAGE: u32 = 1_000;
 
@@ -229,4 +242,14 @@ pub trait Catalog: Send + Sync {
         package: Option<&str>,
         key: &str,
     ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The versions of `package`, newest published first, skipping
+    /// `offset`, with what retention weighs.
+    async fn version_facts(
+        &self,
+        repo: &str,
+        package: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<VersionFacts>, StoreError>;
 }

@@ -4,6 +4,7 @@ pub mod blobs;
 pub mod cargo_owners;
 pub mod catalog;
 pub mod digest;
+pub mod downloads;
 pub mod ingest;
 pub mod scrub;
 pub mod sqlite_catalog;

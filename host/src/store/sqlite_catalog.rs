@@ -275,6 +275,31 @@ impl Catalog for SqliteCatalog {
         .fetch_optional(&self.db)
         .await?)
     }
+
+    async fn version_facts(
+        &self,
+        repo: &str,
+        package: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<VersionFacts>, StoreError> {
+        let of_version = "a.repo = v.repo AND a.package = v.package AND a.version = v.version";
+        Ok(sqlx::query_as(&format!(
+            "SELECT v.version, v.published_at,
+               (SELECT max(a.last_download_at) FROM assets a WHERE {of_version}) AS last_download_at,
+               coalesce((SELECT sum(b.size) FROM assets a JOIN blobs b ON b.blake3 = a.blake3
+                         WHERE {of_version}), 0) AS bytes,
+               EXISTS (SELECT 1 FROM tags a WHERE {of_version}) AS tagged
+             FROM versions v WHERE v.repo = ? AND v.package = ?
+             ORDER BY v.id DESC LIMIT ? OFFSET ?"
+        ))
+        .bind(repo)
+        .bind(package)
+        .bind(limit.min(MAX_PAGE) as i64)
+        .bind(offset as i64)
+        .fetch_all(&self.db)
+        .await?)
+    }
 }
 
 async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), StoreError> {

@@ -36,7 +36,7 @@ use utoipa::{OpenApi, ToSchema};
         owners::list, owners::add, owners::remove,
         permissions::list, permissions::grant, permissions::revoke,
         repositories::list, repositories::get, repositories::create, repositories::update,
-        repositories::delete,
+        repositories::delete, repositories::retention_plan, repositories::retention_apply,
         audit::list,
     ),
     modifiers(&Credentials),

@@ -6,7 +6,8 @@ use super::audit;
 use super::require;
 use crate::auth::Action;
 use crate::http::{App, ClientIp, ErrorBody, host_error};
-use crate::repositories::{ChangeError, Repository, RepositorySpec};
+use crate::repositories::{ChangeError, Repository, RepositorySpec, Retention};
+use crate::retention::{self, Applied, Removal};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -195,4 +196,91 @@ pub async fn delete(
         change,
     )
     .await
+}
+
+/// What a repository's retention rule removes now.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RetentionPlan {
+    pub rule: Retention,
+    /// Oldest package first, each package's newest version first; at most
+    /// 10,000 (a later run goes on).
+    pub removals: Vec<Removal>,
+    /// What applying it did (`POST`); absent in a preview.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied: Option<Applied>,
+}
+
+/// The rule of `name` and the plan of what it removes now, without removing
+/// anything (admins only; the scheduled job applies it).
+#[utoipa::path(get, path = "/api/v1/repositories/{name}/retention", responses(
+    (status = 200, body = RetentionPlan),
+    (status = 404, body = ErrorBody, description = "no such repository, or it has no retention rule"),
+))]
+pub async fn retention_plan(
+    State(app): State<Arc<App>>,
+    client: ClientIp,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
+        return r;
+    }
+    match planned(&app, &name).await {
+        Ok(plan) => Json(plan).into_response(),
+        Err(refused) => refused,
+    }
+}
+
+/// Applies the rule of `name` now (admins only): each removal is in the
+/// audit log; the blobs it frees are reclaimed by garbage collection.
+#[utoipa::path(post, path = "/api/v1/repositories/{name}/retention", responses(
+    (status = 200, body = RetentionPlan),
+    (status = 404, body = ErrorBody, description = "no such repository, or it has no retention rule"),
+))]
+pub async fn retention_apply(
+    State(app): State<Arc<App>>,
+    client: ClientIp,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let target = format!("repository {name}");
+    let change = async || {
+        let mut plan = match planned(&app, &name).await {
+            Ok(plan) => plan,
+            Err(refused) => return refused,
+        };
+        let actor = crate::audit::Actor::retention();
+        match retention::apply(&app.services, &name, &plan.removals, &actor).await {
+            Ok(applied) => {
+                plan.applied = Some(applied);
+                Json(plan).into_response()
+            }
+            Err(e) => unavailable(e),
+        }
+    };
+    audit::admin_change(&app, &client, &headers, "retention-apply", &target, change).await
+}
+
+async fn planned(app: &App, name: &str) -> Result<RetentionPlan, Response> {
+    let all = app
+        .services
+        .repositories
+        .list()
+        .await
+        .map_err(unavailable)?;
+    let Some(found) = all.into_iter().find(|r| r.spec.name == name) else {
+        return Err(refused(ChangeError::NotFound(name.to_string())));
+    };
+    let Some(rule) = found.spec.retention else {
+        return Err(host_error(404, &format!("{name} has no retention rule")));
+    };
+    let now = crate::store::now_millis();
+    let removals = retention::plan(&app.services, name, &rule, now)
+        .await
+        .map_err(unavailable)?;
+    Ok(RetentionPlan {
+        rule,
+        removals,
+        applied: None,
+    })
 }

@@ -254,6 +254,9 @@ impl RepoRequest<'_> {
                 };
                 let head_only = self.target.method == Method::Head;
                 let services = &self.app.services;
+                if !head_only && doc.status == 200 {
+                    services.downloads.saw(blake3, crate::store::now_millis());
+                }
                 return blob::stream(
                     services,
                     source,
