@@ -36,6 +36,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Team { command } => cli::team(settings, command).await,
         Command::Permission { command } => cli::permission(settings, command).await,
         Command::Key { command } => cli::key(settings, command).await,
+        Command::Backup { dir } => wharf::backup::backup(&settings, &dir).await.map(drop),
+        Command::Restore { dir } => wharf::backup::restore(&settings, &dir).await.map(drop),
     }
 }
 
