@@ -172,6 +172,10 @@ fn backup_while_publishing_then_restore() {
     let restored = Server::start_in(root, &[raw()], &[("WHARF_ADMIN_PASSWORD", "other")]);
     let listed = catalog(&restored);
     let published = published.lock().unwrap().clone();
+    eprintln!(
+        "published {before} before the backup, {total} in all; {} restored",
+        listed.len()
+    );
     assert!(
         listed.len() >= before && listed.len() <= total,
         "{} restored; {before} published before the backup, {total} in all",
