@@ -37,6 +37,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Permission { command } => cli::permission(settings, command).await,
         Command::Retention { dry_run } => cli::retention(settings, dry_run).await,
         Command::Key { command } => cli::key(settings, command).await,
+        Command::Backup { dir } => wharf::backup::backup(&settings, &dir).await.map(drop),
+        Command::Restore { dir } => wharf::backup::restore(&settings, &dir).await.map(drop),
     }
 }
 

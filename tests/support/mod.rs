@@ -537,3 +537,44 @@ pub fn npm_publish_body(name: &str, version: &str, tarball: &[u8], claimed: &[u8
     }))
     .unwrap()
 }
+
+impl Server {
+    /// Starts wharf in `dir`, laid out as `start` lays out its temporary
+    /// directory, whose `data/` may already hold a data directory (one
+    /// `wharf restore` made); `env` as for `start_with_env`.
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        plugins: &[PluginEntry],
+        env: &[(&str, &str)],
+    ) -> Server {
+        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
+        for p in plugins {
+            let installed = dir
+                .path()
+                .join("plugins")
+                .join(format!("{}.wasm", p.format));
+            std::fs::copy(plugin_wasm(p.format), installed).unwrap();
+        }
+        std::fs::write(dir.path().join("plugin-registry.toml"), registry(plugins)).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let child = spawn(dir.path(), port, &env);
+        let server = Server {
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+            child,
+            port,
+            formats: plugins.len(),
+            env,
+        };
+        server.wait_ready(server.formats);
+        server
+    }
+}

@@ -55,6 +55,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Back up the database, the blobs it lists and the keys into a new or
+    /// empty directory, while a server keeps serving.
+    Backup { dir: std::path::PathBuf },
+    /// Restore a backup into an empty or new data directory.
+    Restore { dir: std::path::PathBuf },
 }
 
 /// Records an access change made from the command line in the audit log.
