@@ -3,7 +3,7 @@
 //! exactly the version the rule removes (the admin API and `wharf retention
 //! --dry-run` agree), never a tagged one; applying it removes that version
 //! from the packument and its tarball, in the audit log and the metrics.
-//! Mistaken rules are refused.
+//! Mistaken rules are refused; only administrators preview or apply.
 
 use serde_json::json;
 use std::time::Duration;
@@ -159,4 +159,23 @@ fn mistaken_rules_are_refused() {
     }
     let none = admin(&server, "GET", "/api/v1/repositories/npm/retention", None);
     assert_eq!(none.status, 404);
+}
+
+#[test]
+fn only_administrators_preview_or_apply_a_rule() {
+    let server = Server::start(&[NPM]);
+    let rule = json!({ "name": "npm-rules", "format": "npm", "retention": { "keep_last": 1 } });
+    let created = admin(&server, "POST", "/api/v1/repositories", Some(rule));
+    assert_eq!(created.status, 201, "{}", created.text());
+    let token = server.create_user("alice", "alice-password");
+    let path = format!("{}/api/v1/repositories/npm-rules/retention", server.url);
+    for method in ["GET", "POST"] {
+        let anonymous = send(ureq::request(method, &path));
+        assert_eq!(anonymous.status, 401, "{method}");
+        let alice = ureq::request(method, &path).set("Authorization", &format!("Bearer {token}"));
+        assert_eq!(send(alice).status, 403, "{method}");
+    }
+    let doc = send(ureq::get(&format!("{}/api-docs", server.url))).json();
+    let described = &doc["paths"]["/api/v1/repositories/{name}/retention"];
+    assert!(described["get"].is_object() && described["post"].is_object());
 }
