@@ -174,6 +174,9 @@ impl RepoRequest<'_> {
                 merged = &mut merge => break merged?,
                 Some((path, answer)) = asked.recv() => {
                     let read = Box::pin(self.read_for_merge(&path, caller, reads.deeper())).await;
+                    // A read that failed may have left the merge short of
+                    // something: its answer is served, not kept.
+                    freshness.stale |= read.is_err();
                     let _gone = answer.send(read.map(|(read, hint, read_freshness)| {
                         hints.push(hint);
                         freshness = freshness.and(read_freshness);
