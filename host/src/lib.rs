@@ -72,6 +72,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     spawn_key_watch(app.services.clone());
     spawn_upload_reaper(app.services.clone());
     fsck::spawn_scrubber(app.services.clone(), settings.scrub_bytes_per_sec);
+    store::gc::spawn_collector(
+        app.services.blobs.clone(),
+        std::time::Duration::from_secs(settings.gc_interval_secs),
+        std::time::Duration::from_secs(settings.gc_grace_secs),
+    );
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(address = %address, formats = ?app.runtime.formats(), startup_ms = started.elapsed().as_millis() as u64, "wharf is listening");
