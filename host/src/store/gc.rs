@@ -374,6 +374,23 @@ mod tests {
         assert_eq!(f.stored(&blob).await, (true, true));
     }
 
+    /// A candidate referenced (or stored again) after it was listed is not
+    /// deleted: the DELETE checks again.
+    #[tokio::test]
+    async fn the_delete_checks_again() {
+        let f = fixture().await;
+        let (named, restored) = (f.put("named late").await, f.put("stored late").await);
+        f.age(&named).await;
+        f.age(&restored).await;
+        let before = now_millis() - HOUR.as_millis() as i64;
+        f.put_asset("p/late.txt", &named).await.unwrap();
+        f.put("stored late").await;
+        for blob in [&named, &restored] {
+            assert!(!delete(&f.blobs, blob, before).await.unwrap());
+            assert_eq!(f.stored(blob).await, (true, true));
+        }
+    }
+
     /// A store of bytes the collection is deleting: it found the file,
     /// then the collection removed it and committed before the store's
     /// upsert. The store puts the file back.
