@@ -76,6 +76,12 @@ pub struct Overrides {
     /// Bytes per second the background scrub hashes stored blobs at; 0 turns it off [default: 8 MiB]
     #[arg(long, env = "WHARF_SCRUB_BYTES_PER_SEC", global = true)]
     pub scrub_bytes_per_sec: Option<u64>,
+    /// Seconds between garbage collections of unreferenced blobs; 0 turns them off [default: 86400]
+    #[arg(long, env = "WHARF_GC_INTERVAL_SECS", global = true)]
+    pub gc_interval_secs: Option<u64>,
+    /// Seconds a stored blob is never collected, though unreferenced: the request that stored it may not have published it yet [default: 3600]
+    #[arg(long, env = "WHARF_GC_GRACE_SECS", global = true)]
+    pub gc_grace_secs: Option<u64>,
     /// Failed logins in a row of one account before it is locked out [default: 5]
     #[arg(long, env = "WHARF_LOGIN_FREE_FAILURES", global = true)]
     pub login_free_failures: Option<u32>,
@@ -126,6 +132,12 @@ pub struct Settings {
     pub header_timeout_secs: u64,
     /// Rate of the background scrub (0: off).
     pub scrub_bytes_per_sec: u64,
+    /// Seconds between background garbage collections (0: off).
+    pub gc_interval_secs: u64,
+    /// Seconds after its last store before an unreferenced blob may be
+    /// collected; longer than any request takes from storing a blob to
+    /// referencing it.
+    pub gc_grace_secs: u64,
     /// Failed password checks in a row of one account name that cost
     /// nothing; each further one locks the account out for twice as long
     /// as the one before (from 1 s). A success resets the count.
@@ -169,6 +181,8 @@ impl Default for Settings {
             max_connections: 4096,
             header_timeout_secs: 30,
             scrub_bytes_per_sec: 8 << 20,
+            gc_interval_secs: 24 * 3600,
+            gc_grace_secs: 3600,
             login_free_failures: 5,
             login_free_failures_per_address: 20,
             login_lockout_max_secs: 15 * 60,
@@ -214,6 +228,8 @@ impl Settings {
             max_connections,
             header_timeout_secs,
             scrub_bytes_per_sec,
+            gc_interval_secs,
+            gc_grace_secs,
             login_free_failures,
             login_free_failures_per_address,
             login_lockout_max_secs

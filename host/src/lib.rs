@@ -75,6 +75,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     spawn_upload_reaper(app.services.clone());
     spawn_download_notes(app.services.clone());
     fsck::spawn_scrubber(app.services.clone(), settings.scrub_bytes_per_sec);
+    spawn_housekeeping(app.services.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(address = %address, formats = ?app.runtime.formats(), startup_ms = started.elapsed().as_millis() as u64, "wharf is listening");
@@ -161,6 +162,32 @@ fn spawn_upload_reaper(services: Arc<services::Services>) {
                 Ok(n) => tracing::info!(files = n, "removed abandoned temporary objects"),
                 Err(e) => tracing::warn!(error = %e, "sweeping temporary objects failed"),
             }
+        }
+    });
+}
+
+/// Every `gc_interval_secs` (0: never; the first one interval after
+/// start): the repositories' retention rules, then garbage collection,
+/// which reclaims what they removed. A removal is one catalog delete, so
+/// two nodes applying the same rule at once remove each version once; the
+/// collection runs on one node at a time (its lease).
+fn spawn_housekeeping(services: Arc<services::Services>) {
+    let interval = std::time::Duration::from_secs(services.settings.gc_interval_secs);
+    let grace = std::time::Duration::from_secs(services.settings.gc_grace_secs);
+    if interval.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        let start = tokio::time::Instant::now() + interval;
+        let mut every = tokio::time::interval_at(start, interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = retention::run(&services, false).await {
+                tracing::warn!(error = %e, "applying retention rules failed");
+            }
+            // Outcomes are logged and counted by `run`.
+            let _ = store::gc::run(&services.blobs, grace, false).await;
         }
     });
 }

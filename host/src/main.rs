@@ -31,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Fsck => cli::fsck(settings).await,
+        Command::Gc { dry_run } => cli::gc(settings, dry_run).await,
         Command::Token { command } => cli::token(settings, command).await,
         Command::User { command } => cli::user(settings, command).await,
         Command::Team { command } => cli::team(settings, command).await,

@@ -29,6 +29,12 @@ pub const UPSTREAM_PULLS: &str = "wharf_upstream_pulls_total";
 pub const UPSTREAM_BYTES: &str = "wharf_upstream_bytes_total";
 /// Versions removed by a retention rule, by `repo`.
 pub const RETENTION_REMOVED: &str = "wharf_retention_removed_versions_total";
+/// Garbage collections of this process, by `result` (`ok`, `busy`: another
+/// run held the lease, `failed`).
+pub const GC_RUNS: &str = "wharf_gc_runs_total";
+/// Unreferenced blobs deleted by garbage collection, and their bytes.
+pub const GC_RECLAIMED_BLOBS: &str = "wharf_gc_reclaimed_blobs_total";
+pub const GC_RECLAIMED_BYTES: &str = "wharf_gc_reclaimed_bytes_total";
 
 /// At most `max` bytes of an untrusted string for the log (cut at a
 /// character boundary, marked): a 60 KB path must not become a 60 KB line.

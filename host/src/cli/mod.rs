@@ -24,6 +24,13 @@ pub enum Command {
     /// Check every stored blob against its address and every asset against
     /// the store; quarantine what is corrupt or missing (exit status 1).
     Fsck,
+    /// Delete the blobs nothing references and nothing stored within the
+    /// grace period (`--gc-grace-secs`); print how many and their bytes.
+    Gc {
+        /// Only print what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -125,6 +132,22 @@ pub async fn fsck(settings: Settings) -> anyhow::Result<()> {
     }
     if !report.clean() {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+pub async fn gc(settings: Settings, dry_run: bool) -> anyhow::Result<()> {
+    use wharf::store::gc::{Outcome, run};
+    let grace = std::time::Duration::from_secs(settings.gc_grace_secs);
+    let services = Services::open(settings).await?;
+    match run(&services.blobs, grace, dry_run).await? {
+        Outcome::Done(c) if dry_run => {
+            println!("would reclaim {} blobs ({} bytes)", c.blobs, c.bytes)
+        }
+        Outcome::Done(c) => println!("reclaimed {} blobs ({} bytes)", c.blobs, c.bytes),
+        Outcome::Busy { holder } => {
+            println!("another collection is running ({holder}): nothing done")
+        }
     }
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! Content-addressed blob store over object_store.
 //!
 //! Bytes are written to a temporary file under `tmp/` while every wanted
-//! digest is computed beside the write (see `ingest`), and renamed to
+//! digest is computed beside the write (see `ingest`), and linked at
 //! `blobs/<b3[0..2]>/<b3[2..4]>/<b3>` only when complete and verified: a
 //! reader never sees a partial blob, and identical content is stored once. A
-//! finished upload session is renamed in the same way (`adopt`), not copied.
+//! finished upload session is renamed into `tmp/` first (`adopt`), not copied.
 //! The `blobs` table records the digests so later requests (checksum
 //! sidecars, index files) never rehash.
 
@@ -46,15 +46,10 @@ fn is_blake3_hex(s: &str) -> bool {
 
 impl BlobStore {
     pub fn local(dir: &std::path::Path, db: Db) -> anyhow::Result<Self> {
+        // No sweep of `tmp/` here: a command run beside a live server opens
+        // the store too, and must not remove the server's ingests (`serve`
+        // sweeps once at start).
         std::fs::create_dir_all(dir.join("tmp"))?;
-        // Nothing is being written yet: whatever a crash left is abandoned.
-        let swept = sweep(&dir.join("tmp"), Duration::ZERO)?;
-        if swept > 0 {
-            tracing::info!(
-                files = swept,
-                "removed temporary objects a crash left behind"
-            );
-        }
         let root = dir.canonicalize()?;
         let objects = object_store::local::LocalFileSystem::new_with_prefix(&root)?;
         Ok(BlobStore {
@@ -82,8 +77,6 @@ impl BlobStore {
         let name = ObjectPath::from(format!("tmp/{}", uuid::Uuid::new_v4()));
         TempObject {
             file: self.root.join(name.as_ref()),
-            name,
-            published: false,
         }
     }
 
@@ -104,13 +97,13 @@ impl BlobStore {
             sha256: want.sha256 || expect_sha256.is_some(),
             ..want
         };
-        let mut tmp = self.temp();
+        let tmp = self.temp();
         let file = tokio::fs::File::create(&tmp.file).await.map_err(io)?;
         let file = file.into_std().await;
         let (_, hasher) = ingest::pipe(body, file, Hasher::new(want), 0, max).await?;
         let info = hasher.finish();
         check_sha256(&info, expect_sha256)?;
-        self.publish(&mut tmp, &info).await?;
+        self.publish(&tmp, &info).await?;
         Ok(info)
     }
 
@@ -118,7 +111,7 @@ impl BlobStore {
     /// `info` describes, which the caller has verified: the file is renamed
     /// into the store, its bytes are neither read nor copied.
     pub async fn adopt(&self, file: &Path, info: &BlobInfo) -> Result<(), StoreError> {
-        let mut tmp = self.temp();
+        let tmp = self.temp();
         if let Err(e) = tokio::fs::rename(file, &tmp.file).await {
             // The uploads directory is on another filesystem: copy once.
             if e.kind() != std::io::ErrorKind::CrossesDevices {
@@ -127,24 +120,20 @@ impl BlobStore {
             tokio::fs::copy(file, &tmp.file).await.map_err(io)?;
             tokio::fs::remove_file(file).await.ok();
         }
-        self.publish(&mut tmp, info).await
+        self.publish(&tmp, info).await
     }
 
     /// A temporary file the host fills itself and others may read while it
-    /// grows (a pull-through download); removed when dropped unless
-    /// `publish_staged` made it a blob.
+    /// grows (a pull-through download); removed when dropped, after
+    /// `publish_staged` made its bytes a blob or not.
     pub fn stage(&self) -> Staged {
         Staged(self.temp())
     }
 
     /// Makes a complete staged file the blob `info` describes, which the
     /// caller has verified. Readers that opened the file keep reading it.
-    pub async fn publish_staged(
-        &self,
-        mut staged: Staged,
-        info: &BlobInfo,
-    ) -> Result<(), StoreError> {
-        self.publish(&mut staged.0, info).await
+    pub async fn publish_staged(&self, staged: Staged, info: &BlobInfo) -> Result<(), StoreError> {
+        self.publish(&staged.0, info).await
     }
 
     /// Stores small bytes generated in memory.
@@ -153,40 +142,23 @@ impl BlobStore {
         self.ingest(body, want, None, u64::MAX).await
     }
 
-    /// Moves a finished temporary object to its content address and records it.
-    async fn publish(&self, tmp: &mut TempObject, info: &BlobInfo) -> Result<(), StoreError> {
-        let address = object_path(&info.blake3);
-        // Content already stored (only ever complete and verified): drop the
-        // copy. Renaming over it would be correct but not free: ext4 starts
-        // writing the new file back when a rename replaces one.
-        let stored = tokio::fs::try_exists(self.root.join(address.as_ref()))
-            .await
-            .unwrap_or(false);
-        if !stored {
-            // On disk before it is addressable: a power loss must not leave
-            // truncated bytes behind a valid address.
-            let file = tmp.file.clone();
-            tokio::task::spawn_blocking(move || std::fs::File::open(file)?.sync_all())
-                .await
-                .map_err(|e| io(std::io::Error::other(e)))?
-                .map_err(io)?;
-            self.objects.rename(&tmp.name, &address).await?;
-            tmp.published = true;
-            let dir = self.root.join(address.as_ref());
-            if let Some(dir) = dir.parent().map(Path::to_path_buf) {
-                // The rename itself, made durable.
-                let _ =
-                    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all()).await;
-            }
+    /// Puts a finished temporary object at its content address and records
+    /// it, refreshing `stored_at` (the grace period of `gc.rs` starts again).
+    async fn publish(&self, tmp: &TempObject, info: &BlobInfo) -> Result<(), StoreError> {
+        let address = self.root.join(object_path(&info.blake3).as_ref());
+        // Content already stored (only ever complete and verified): the copy
+        // is dropped, not linked over it.
+        if !exists(&address).await {
+            place(tmp, &address).await?;
         }
         // A blob may already be known with fewer digests: keep the union.
         sqlx::query(
-            "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, blake2b256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, blake2b256, created_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (blake3) DO UPDATE SET
                sha256 = coalesce(blobs.sha256, excluded.sha256), sha512 = coalesce(blobs.sha512, excluded.sha512),
                sha1 = coalesce(blobs.sha1, excluded.sha1), md5 = coalesce(blobs.md5, excluded.md5),
                blake2b256 = coalesce(blobs.blake2b256, excluded.blake2b256),
-               corrupt_at = NULL",
+               stored_at = excluded.stored_at, corrupt_at = NULL",
         )
         .bind(&info.blake3)
         .bind(info.size as i64)
@@ -196,8 +168,17 @@ impl BlobStore {
         .bind(&info.md5)
         .bind(&info.blake2b256)
         .bind(now_millis())
+        .bind(now_millis())
         .execute(&self.db)
         .await?;
+        // A collection removes a file while it holds the database's write
+        // lock, before its row delete commits (`gc.rs`). If one took this
+        // blob after the check above, it committed before the upsert: the
+        // file is gone by now, and the row just written is ours. Put the
+        // bytes back, so that a row never names a missing file.
+        if !exists(&address).await {
+            place(tmp, &address).await?;
+        }
         Ok(())
     }
 
@@ -302,20 +283,44 @@ impl Staged {
     }
 }
 
-/// A file under `tmp/`, removed when dropped unless it was published: a
-/// failed, refused or cancelled ingest leaves nothing behind.
+/// A file under `tmp/`, removed when dropped: a failed, refused or
+/// cancelled ingest leaves nothing behind, and a published one lives on
+/// under its address (a second link to the same file).
 struct TempObject {
-    name: ObjectPath,
     file: PathBuf,
-    published: bool,
 }
 
 impl Drop for TempObject {
     fn drop(&mut self) {
-        if !self.published {
-            std::fs::remove_file(&self.file).ok();
-        }
+        std::fs::remove_file(&self.file).ok();
     }
+}
+
+async fn exists(file: &Path) -> bool {
+    tokio::fs::try_exists(file).await.unwrap_or(false)
+}
+
+/// Links a complete temporary file at `address`, durably: the bytes on disk
+/// before they are addressable (a power loss must not leave truncated bytes
+/// behind a valid address), then the new name. A link, not a rename: the
+/// temporary name stays until `tmp` drops, so the bytes can be placed again
+/// (see `publish`). Content another ingest placed meanwhile is the same.
+async fn place(tmp: &TempObject, address: &Path) -> Result<(), StoreError> {
+    let (file, address) = (tmp.file.clone(), address.to_path_buf());
+    let placed = tokio::task::spawn_blocking(move || {
+        std::fs::File::open(&file)?.sync_all()?;
+        let dir = address.parent().expect("an address has a directory");
+        std::fs::create_dir_all(dir)?;
+        match std::fs::hard_link(&file, &address) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+        std::fs::File::open(dir)?.sync_all()
+    });
+    placed
+        .await
+        .map_err(|e| io(std::io::Error::other(e)))?
+        .map_err(io)
 }
 
 fn io(e: std::io::Error) -> StoreError {

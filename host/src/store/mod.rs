@@ -1,10 +1,12 @@
-//! Persistence: the SQL catalog, content-addressed blobs, resumable uploads.
+//! Persistence: the SQL catalog, content-addressed blobs and their garbage
+//! collection, resumable uploads.
 
 pub mod blobs;
 pub mod cargo_owners;
 pub mod catalog;
 pub mod digest;
 pub mod downloads;
+pub mod gc;
 pub mod ingest;
 pub mod scrub;
 pub mod sqlite_catalog;
