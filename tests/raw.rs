@@ -264,12 +264,16 @@ fn curl_downloads_through_a_proxy_and_from_its_store_when_the_upstream_is_gone()
     assert!(ok, "curl through the proxy failed: {said}");
     assert!(std::fs::read(&first).unwrap() == data, "bytes differ");
 
-    // The proxy lists what it keeps; the upstream's 404 is raw's.
-    let listing = proxy.get("/raw-proxy/tools/2.1/").json();
-    assert_eq!(
-        listing["entries"],
-        serde_json::json!([{"name": "tool kit.bin", "size": data.len()}])
-    );
+    // The proxy lists what it keeps (recorded once stored, just after the
+    // client has its last byte); the upstream's 404 is raw's.
+    let kept = serde_json::json!([{"name": "tool kit.bin", "size": data.len()}]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut listing = proxy.get("/raw-proxy/tools/2.1/").json();
+    while listing["entries"] != kept && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        listing = proxy.get("/raw-proxy/tools/2.1/").json();
+    }
+    assert_eq!(listing["entries"], kept);
     let missing = proxy.get("/raw-proxy/tools/2.1/missing.bin");
     assert_eq!(missing.status, 404);
     assert!(missing.json()["error"].is_string(), "{}", missing.text());
