@@ -102,35 +102,7 @@ impl Server {
         if !settings.is_empty() {
             std::fs::write(dir.path().join("wharf.toml"), settings).unwrap();
         }
-        std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-        for p in plugins {
-            let installed = dir
-                .path()
-                .join("plugins")
-                .join(format!("{}.wasm", p.format));
-            std::fs::copy(plugin_wasm(p.format), installed).unwrap();
-        }
-        std::fs::write(dir.path().join("plugin-registry.toml"), registry(plugins)).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let child = spawn(dir.path(), port, &env);
-        let server = Server {
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-            child,
-            port,
-            formats: plugins.len(),
-            env,
-        };
-        server.wait_ready(server.formats);
-        server
+        Self::start_in(dir, plugins, env)
     }
 
     /// Starts wharf with the repository `<format>-proxy`, a proxy of
@@ -539,9 +511,9 @@ pub fn npm_publish_body(name: &str, version: &str, tarball: &[u8], claimed: &[u8
 }
 
 impl Server {
-    /// Starts wharf in `dir`, laid out as `start` lays out its temporary
-    /// directory, whose `data/` may already hold a data directory (one
-    /// `wharf restore` made); `env` as for `start_with_env`.
+    /// Starts wharf in `dir` (its plugins and registry written there), whose
+    /// `wharf.toml` and `data/` may already exist (a data directory `wharf
+    /// restore` made); `env` as for `start_with_env`.
     pub fn start_in(
         dir: tempfile::TempDir,
         plugins: &[PluginEntry],
