@@ -4,8 +4,8 @@
 //! A backup is taken while a server keeps serving and writing. The database
 //! is copied first, in one read transaction; the blobs copied afterwards are
 //! exactly those the copy lists. That is consistent because a blob's file is
-//! renamed into place (complete, verified, synced) before its row is
-//! inserted, and a stored file is never rewritten: every row the snapshot
+//! put in place (complete, verified, synced) before its row is inserted,
+//! and a stored file is never rewritten: every row the snapshot
 //! holds names a file that existed when it was taken, with the bytes its
 //! address says. Only quarantine or garbage collection remove a file; if one
 //! the snapshot lists is gone when it is copied, the backup fails and says to
