@@ -1,5 +1,5 @@
 //! Retention rules end to end: an npm repository keeping its last two
-//! versions and those downloaded within the last few seconds previews
+//! versions and those downloaded within the last eight seconds previews
 //! exactly the version the rule removes (the admin API and `wharf retention
 //! --dry-run` agree), never a tagged one; applying it removes that version
 //! from the packument and its tarball, in the audit log and the metrics.
@@ -29,7 +29,9 @@ fn tarball(version: &str) -> Vec<u8> {
 #[test]
 fn a_rule_removes_only_what_it_names_and_says_so_first() {
     let server = Server::start(&[NPM]);
-    let rule = json!({ "keep_last": 2, "not_downloaded_for": "3s" });
+    // Long enough that five publishes never take it, even on a busy machine.
+    let idle = Duration::from_secs(8);
+    let rule = json!({ "keep_last": 2, "not_downloaded_for": "8s" });
     let created = admin(
         &server,
         "POST",
@@ -47,6 +49,7 @@ fn a_rule_removes_only_what_it_names_and_says_so_first() {
         let published = send_with(request, Some(&body));
         assert_eq!(published.status, 200, "{}", published.text());
     }
+    let last_published = std::time::Instant::now();
     let tag = ureq::put(&format!("{repo}/-/package/kept/dist-tags/legacy"))
         .set("Authorization", &server.admin_basic())
         .set("Content-Type", "application/json");
@@ -78,7 +81,9 @@ fn a_rule_removes_only_what_it_names_and_says_so_first() {
         "everything was published just now"
     );
 
-    std::thread::sleep(Duration::from_millis(3200));
+    std::thread::sleep(
+        (last_published + idle + Duration::from_millis(300)) - std::time::Instant::now(),
+    );
     // 1.0.1 is in use: downloaded now.
     let download = |version: &str| send(ureq::get(&format!("{repo}/kept/-/kept-{version}.tgz")));
     assert_eq!(download("1.0.1").body, tarball("1.0.1"));
