@@ -70,13 +70,22 @@ pub async fn get(
     if let Err(r) = require(&app, &headers, &client, Action::Admin).await {
         return r;
     }
-    match app.services.repositories.list().await {
-        Ok(all) => match all.into_iter().find(|r| r.spec.name == name) {
-            Some(found) => Json(found).into_response(),
-            None => refused(ChangeError::NotFound(name)),
-        },
-        Err(e) => unavailable(e),
+    match find(&app, &name).await {
+        Ok(found) => Json(found).into_response(),
+        Err(refusal) => refusal,
     }
+}
+
+/// The repository `name`, or the refusal to answer.
+async fn find(app: &App, name: &str) -> Result<Repository, Response> {
+    let all = app
+        .services
+        .repositories
+        .list()
+        .await
+        .map_err(unavailable)?;
+    let found = all.into_iter().find(|r| r.spec.name == name);
+    found.ok_or_else(|| refused(ChangeError::NotFound(name.to_string())))
 }
 
 /// Creates a repository (admins only): checked beside every other one
@@ -262,16 +271,7 @@ pub async fn retention_apply(
 }
 
 async fn planned(app: &App, name: &str) -> Result<RetentionPlan, Response> {
-    let all = app
-        .services
-        .repositories
-        .list()
-        .await
-        .map_err(unavailable)?;
-    let Some(found) = all.into_iter().find(|r| r.spec.name == name) else {
-        return Err(refused(ChangeError::NotFound(name.to_string())));
-    };
-    let Some(rule) = found.spec.retention else {
+    let Some(rule) = find(app, name).await?.spec.retention else {
         return Err(host_error(404, &format!("{name} has no retention rule")));
     };
     let now = crate::store::now_millis();
