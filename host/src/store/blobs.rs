@@ -151,6 +151,12 @@ impl BlobStore {
         if !exists(&address).await {
             place(tmp, &address).await?;
         }
+        // Recorded in a write transaction, which a collection also holds
+        // while it deletes a row and removes its file (`gc.rs`): one that
+        // took this blob since the check above has removed the file by now,
+        // and one that comes later takes row and file together. Either way,
+        // when this commits the row names bytes in place.
+        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
         // A blob may already be known with fewer digests: keep the union.
         sqlx::query(
             "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, blake2b256, created_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -169,16 +175,12 @@ impl BlobStore {
         .bind(&info.blake2b256)
         .bind(now_millis())
         .bind(now_millis())
-        .execute(&self.db)
+        .execute(&mut *tx)
         .await?;
-        // A collection removes a file while it holds the database's write
-        // lock, before its row delete commits (`gc.rs`). If one took this
-        // blob after the check above, it committed before the upsert: the
-        // file is gone by now, and the row just written is ours. Put the
-        // bytes back, so that a row never names a missing file.
         if !exists(&address).await {
             place(tmp, &address).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 

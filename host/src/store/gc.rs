@@ -23,9 +23,10 @@
 //! The two transactions are ordered. If the publish commits first, the
 //! DELETE sees its asset and keeps the blob. If the collection commits
 //! first, the publish finds no row and fails cleanly with a store error. A
-//! store of the same bytes racing the collection (`BlobStore::publish`)
-//! upserts the row after the collection committed, when the file is already
-//! gone, and then puts the file back: no row is left naming a missing file.
+//! store of the same bytes (`BlobStore::publish`) writes the row and puts
+//! the file back if it is missing in one write transaction: the collection's
+//! delete of row and file comes wholly before it or wholly after it, so no
+//! row names a missing file and no file outlives its row.
 //!
 //! A lease in the database lets one collection run at a time on any node;
 //! it saves duplicate work, the safety above does not depend on it.
@@ -376,7 +377,7 @@ mod tests {
 
     /// A store of bytes the collection is deleting: it found the file,
     /// then the collection removed it and committed before the store's
-    /// upsert. The store puts the file back.
+    /// transaction. The store puts the file back.
     #[tokio::test]
     async fn a_store_racing_the_collection_keeps_its_bytes() {
         let f = fixture().await;
