@@ -108,7 +108,7 @@ impl Audit {
     ) {
         let done = sqlx::query(
             "INSERT INTO audit (at, actor, token, address, action, repo, target, outcome)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(now_millis())
         .bind(&actor.user)
@@ -130,10 +130,10 @@ impl Audit {
         let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
         sqlx::query_as(
             "SELECT id, at, actor, token, address, action, repo, target, outcome FROM audit
-             WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR repo = ?2)
-               AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR at >= ?4)
-               AND (?5 IS NULL OR at < ?5) AND (?6 IS NULL OR id < ?6)
-             ORDER BY id DESC LIMIT ?7",
+             WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR repo = $2)
+               AND ($3 IS NULL OR action = $3) AND ($4 IS NULL OR at >= $4)
+               AND ($5 IS NULL OR at < $5) AND ($6 IS NULL OR id < $6)
+             ORDER BY id DESC LIMIT $7",
         )
         .bind(&filter.actor)
         .bind(&filter.repository)
@@ -141,7 +141,7 @@ impl Audit {
         .bind(filter.since)
         .bind(filter.until)
         .bind(filter.before)
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.db)
         .await
     }

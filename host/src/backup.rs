@@ -248,7 +248,7 @@ async fn copy_blobs(
     let mut after = String::new();
     loop {
         let page: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT blake3, size FROM blobs WHERE corrupt_at IS NULL AND blake3 > ?
+            "SELECT blake3, size FROM blobs WHERE corrupt_at IS NULL AND blake3 > $1
              ORDER BY blake3 LIMIT 500",
         )
         .bind(&after)

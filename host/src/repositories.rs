@@ -515,7 +515,7 @@ impl Repositories {
         check(&next, Some(&is_format)).map_err(ChangeError::Invalid)?;
         let now = crate::store::now_millis();
         sqlx::query(
-            "INSERT INTO repositories (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO repositories (name, spec, created_at, updated_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(&spec.name)
         .bind(serde_json::to_string(&spec).expect("serializable"))
@@ -552,7 +552,7 @@ impl Repositories {
             })
             .collect();
         check(&next, Some(&is_format)).map_err(ChangeError::Invalid)?;
-        sqlx::query("UPDATE repositories SET spec = ?, updated_at = ? WHERE name = ?")
+        sqlx::query("UPDATE repositories SET spec = $1, updated_at = $2 WHERE name = $3")
             .bind(serde_json::to_string(&spec).expect("serializable"))
             .bind(crate::store::now_millis())
             .bind(&spec.name)
@@ -584,7 +584,7 @@ impl Repositories {
                 "{name} holds packages; delete them first"
             )));
         }
-        sqlx::query("DELETE FROM repositories WHERE name = ?")
+        sqlx::query("DELETE FROM repositories WHERE name = $1")
             .bind(name)
             .execute(&self.db)
             .await?;

@@ -4,7 +4,7 @@ use crate::audit::Audit;
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::doc_cache::DocumentCache;
-use crate::store::sqlite_catalog::SqliteCatalog;
+use crate::store::sql_catalog::SqlCatalog;
 use crate::store::{blobs::BlobStore, catalog::Catalog, uploads::Uploads};
 use std::sync::Arc;
 
@@ -41,7 +41,7 @@ impl Services {
         }
         let blobs = BlobStore::local(&settings.data_path("objects"), db.clone())?;
         Ok(Services {
-            catalog: Arc::new(SqliteCatalog::new(db.clone())),
+            catalog: Arc::new(SqlCatalog::new(db.clone())),
             upstream: crate::upstream::Upstream::new(&settings, db.clone(), blobs.clone())?,
             blobs,
             uploads: Uploads::new(settings.data_path("uploads"), db.clone())?,

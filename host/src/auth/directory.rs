@@ -4,7 +4,7 @@
 //! longer sign in; their tokens stop working with them.
 
 use super::permissions::Permissions;
-use crate::store::{Db, now_millis};
+use crate::store::{Db, Dialect, Flag, dialect, now_millis};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -45,19 +45,23 @@ impl Directory {
     }
 
     pub async fn users(&self) -> Result<Vec<UserInfo>, sqlx::Error> {
-        let rows: Vec<(String, bool, bool, i64, Option<String>)> = sqlx::query_as(
-            "SELECT u.name, u.admin, u.disabled, u.created_at, group_concat(m.team, char(10))
+        let teams = match dialect(&self.db) {
+            Dialect::Sqlite => "group_concat(m.team, char(10))",
+            Dialect::Postgres => "string_agg(m.team, chr(10))",
+        };
+        let rows: Vec<(String, Flag, Flag, i64, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT u.name, u.admin, u.disabled, u.created_at, {teams}
              FROM users u LEFT JOIN team_members m ON m.user_name = u.name
-             GROUP BY u.name ORDER BY u.name",
-        )
+             GROUP BY u.name ORDER BY u.name"
+        ))
         .fetch_all(&self.db)
         .await?;
         Ok(rows
             .into_iter()
             .map(|(name, admin, disabled, created_at, teams)| UserInfo {
                 name,
-                admin,
-                disabled,
+                admin: admin.into(),
+                disabled: disabled.into(),
                 created_at,
                 teams: sorted_lines(teams),
             })
@@ -72,10 +76,10 @@ impl Directory {
         disabled: Option<bool>,
     ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
-            "UPDATE users SET admin = COALESCE(?, admin), disabled = COALESCE(?, disabled) WHERE name = ?",
+            "UPDATE users SET admin = COALESCE($1, admin), disabled = COALESCE($2, disabled) WHERE name = $3",
         )
-        .bind(admin)
-        .bind(disabled)
+        .bind(admin.map(i64::from))
+        .bind(disabled.map(i64::from))
         .bind(name)
         .execute(&self.db)
         .await?;
@@ -101,11 +105,13 @@ impl Directory {
 
     /// `false` when the team exists already.
     pub async fn create_team(&self, name: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?, ?)")
-            .bind(name)
-            .bind(now_millis())
-            .execute(&self.db)
-            .await?;
+        let done = sqlx::query(
+            "INSERT INTO teams (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(now_millis())
+        .execute(&self.db)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -114,13 +120,13 @@ impl Directory {
         let mut tx = self.db.begin().await?;
         for held in ["package_owners", "permissions"] {
             sqlx::query(&format!(
-                "DELETE FROM {held} WHERE principal = 'team:' || ?"
+                "DELETE FROM {held} WHERE principal = 'team:' || $1"
             ))
             .bind(name)
             .execute(&mut *tx)
             .await?;
         }
-        let done = sqlx::query("DELETE FROM teams WHERE name = ?")
+        let done = sqlx::query("DELETE FROM teams WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
             .await?;
@@ -132,25 +138,27 @@ impl Directory {
     /// `Err(RowNotFound)` when the team or the user does not exist.
     pub async fn add_member(&self, team: &str, user: &str) -> Result<(), sqlx::Error> {
         let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 WHERE EXISTS (SELECT 1 FROM teams WHERE name = ?)
-                        AND EXISTS (SELECT 1 FROM users WHERE name = ?)",
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM teams WHERE name = $1)
+                        AND EXISTS (SELECT 1 FROM users WHERE name = $2)",
         )
         .bind(team)
         .bind(user)
         .fetch_optional(&self.db)
         .await?;
         found.ok_or(sqlx::Error::RowNotFound)?;
-        sqlx::query("INSERT OR IGNORE INTO team_members (team, user_name) VALUES (?, ?)")
-            .bind(team)
-            .bind(user)
-            .execute(&self.db)
-            .await?;
+        sqlx::query(
+            "INSERT INTO team_members (team, user_name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(team)
+        .bind(user)
+        .execute(&self.db)
+        .await?;
         self.permissions.refresh().await?;
         Ok(())
     }
 
     pub async fn remove_member(&self, team: &str, user: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM team_members WHERE team = ? AND user_name = ?")
+        sqlx::query("DELETE FROM team_members WHERE team = $1 AND user_name = $2")
             .bind(team)
             .bind(user)
             .execute(&self.db)

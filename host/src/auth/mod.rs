@@ -31,7 +31,7 @@ pub use credentials::Credentials;
 
 use crate::passwords::Passwords;
 use crate::registry_token::TokenKeys;
-use crate::store::{Db, now_millis};
+use crate::store::{Db, Flag, now_millis};
 use backoff::Backoff;
 use rand::Rng;
 use sha2::Digest;
@@ -396,9 +396,9 @@ impl Auth {
         api_token: Option<&tokens::ApiToken>,
     ) -> Result<bool, AuthError> {
         let hit: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM users WHERE name = ?1 AND disabled = 0
-             AND (?2 IS NULL OR EXISTS (SELECT 1 FROM tokens WHERE id = ?2 AND user_name = ?1
-                                        AND (expires_at IS NULL OR expires_at > ?3)))",
+            "SELECT 1 FROM users WHERE name = $1 AND disabled = 0
+             AND ($2 IS NULL OR EXISTS (SELECT 1 FROM tokens WHERE id = $2 AND user_name = $1
+                                        AND (expires_at IS NULL OR expires_at > $3)))",
         )
         .bind(user)
         .bind(api_token.map(|t| t.id.as_str()))
@@ -428,15 +428,18 @@ impl Auth {
             .backoff
             .begin(user, client)
             .map_err(AuthError::Locked)?;
-        let row: Option<(String, bool)> = sqlx::query_as(
-            "SELECT password_hash, admin FROM users WHERE name = ? AND disabled = 0",
+        let row: Option<(String, Flag)> = sqlx::query_as(
+            "SELECT password_hash, admin FROM users WHERE name = $1 AND disabled = 0",
         )
         .bind(user)
         .fetch_optional(&self.db)
         .await
         .map_err(|_| AuthError::Unavailable)?;
         let known = row.is_some();
-        let (hash, admin) = row.unwrap_or_else(|| (self.passwords.dummy().to_string(), false));
+        let (hash, admin) = row.map_or_else(
+            || (self.passwords.dummy().to_string(), false),
+            |(hash, admin)| (hash, admin.into()),
+        );
         let ok = self
             .passwords
             .verify(hash, password.to_string())
@@ -458,12 +461,12 @@ impl Auth {
     pub async fn set_user(&self, name: &str, password: &str, admin: bool) -> anyhow::Result<()> {
         let hash = self.passwords.hash(password.to_string()).await?;
         sqlx::query(
-            "INSERT INTO users (name, password_hash, admin, created_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO users (name, password_hash, admin, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, admin = excluded.admin",
         )
         .bind(name)
         .bind(hash)
-        .bind(admin)
+        .bind(i64::from(admin))
         .bind(now_millis())
         .execute(&self.db)
         .await?;
@@ -474,7 +477,7 @@ impl Auth {
     /// Sets the password of an existing user; `false` when there is none.
     pub async fn set_password(&self, name: &str, password: &str) -> anyhow::Result<bool> {
         let hash = self.passwords.hash(password.to_string()).await?;
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
             .bind(hash)
             .bind(name)
             .execute(&self.db)
@@ -502,7 +505,7 @@ impl Auth {
     }
 
     pub async fn user_exists(&self, name: &str) -> anyhow::Result<bool> {
-        let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = ?")
+        let hit: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.db)
             .await?;
@@ -512,8 +515,8 @@ impl Auth {
     /// Whether `user:<name>` or `team:<name>` names an existing user or team.
     pub async fn principal_exists(&self, principal: &str) -> anyhow::Result<bool> {
         let query = match principal.split_once(':') {
-            Some(("user", _)) => "SELECT 1 FROM users WHERE name = ?",
-            Some(("team", _)) => "SELECT 1 FROM teams WHERE name = ?",
+            Some(("user", _)) => "SELECT 1 FROM users WHERE name = $1",
+            Some(("team", _)) => "SELECT 1 FROM teams WHERE name = $1",
             _ => return Ok(false),
         };
         let name = principal.split_once(':').map_or("", |(_, n)| n);

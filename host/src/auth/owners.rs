@@ -11,7 +11,7 @@
 use super::permissions::Permissions;
 use super::{Action, Caller};
 use crate::store::catalog::Catalog;
-use crate::store::{Db, now_millis};
+use crate::store::{Db, begin_write, now_millis};
 
 /// How a caller stands towards a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,9 +55,10 @@ impl Owners {
             return Ok(Standing::Outsider);
         };
         let row: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(principal = 'user:' || ?3
-                 OR principal IN (SELECT 'team:' || team FROM team_members WHERE user_name = ?3)), 0)
-             FROM package_owners WHERE repo = ?1 AND package = ?2",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN principal = 'user:' || $3
+                 OR principal IN (SELECT 'team:' || team FROM team_members WHERE user_name = $3)
+                 THEN 1 ELSE 0 END), 0) AS BIGINT)
+             FROM package_owners WHERE repo = $1 AND package = $2",
         )
         .bind(repo)
         .bind(package)
@@ -88,8 +89,8 @@ impl Owners {
     pub async fn claim(&self, repo: &str, package: &str, user: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "INSERT INTO package_owners (repo, package, principal, added_at)
-             SELECT ?1, ?2, 'user:' || ?3, ?4
-             WHERE NOT EXISTS (SELECT 1 FROM package_owners WHERE repo = ?1 AND package = ?2)",
+             SELECT $1, $2, 'user:' || $3, $4
+             WHERE NOT EXISTS (SELECT 1 FROM package_owners WHERE repo = $1 AND package = $2)",
         )
         .bind(repo)
         .bind(package)
@@ -107,7 +108,7 @@ impl Owners {
 
     /// The packages `principal` owns, as (repository, package).
     pub async fn packages_of(&self, principal: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
-        sqlx::query_as("SELECT repo, package FROM package_owners WHERE principal = ?")
+        sqlx::query_as("SELECT repo, package FROM package_owners WHERE principal = $1")
             .bind(principal)
             .fetch_all(&self.db)
             .await
@@ -115,7 +116,7 @@ impl Owners {
 
     pub async fn list(&self, repo: &str, package: &str) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar(
-            "SELECT principal FROM package_owners WHERE repo = ? AND package = ? ORDER BY added_at, principal",
+            "SELECT principal FROM package_owners WHERE repo = $1 AND package = $2 ORDER BY added_at, principal",
         )
         .bind(repo)
         .bind(package)
@@ -125,7 +126,7 @@ impl Owners {
 
     pub async fn add(&self, repo: &str, package: &str, principal: &str) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT OR IGNORE INTO package_owners (repo, package, principal, added_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO package_owners (repo, package, principal, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
         .bind(repo)
         .bind(package)
@@ -146,11 +147,11 @@ impl Owners {
         add: &[String],
         remove: &[String],
     ) -> Result<bool, sqlx::Error> {
-        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin_write(&self.db, &format!("owners {repo} {package}")).await?;
         let now = now_millis();
         for principal in add {
             sqlx::query(
-                "INSERT OR IGNORE INTO package_owners (repo, package, principal, added_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO package_owners (repo, package, principal, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             )
             .bind(repo)
             .bind(package)
@@ -161,7 +162,7 @@ impl Owners {
         }
         for principal in remove {
             sqlx::query(
-                "DELETE FROM package_owners WHERE repo = ? AND package = ? AND principal = ?",
+                "DELETE FROM package_owners WHERE repo = $1 AND package = $2 AND principal = $3",
             )
             .bind(repo)
             .bind(package)
@@ -170,7 +171,7 @@ impl Owners {
             .await?;
         }
         let left: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM package_owners WHERE repo = ? AND package = ?",
+            "SELECT COUNT(*) FROM package_owners WHERE repo = $1 AND package = $2",
         )
         .bind(repo)
         .bind(package)
@@ -190,12 +191,14 @@ impl Owners {
         package: &str,
         principal: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM package_owners WHERE repo = ? AND package = ? AND principal = ?")
-            .bind(repo)
-            .bind(package)
-            .bind(principal)
-            .execute(&self.db)
-            .await?;
+        sqlx::query(
+            "DELETE FROM package_owners WHERE repo = $1 AND package = $2 AND principal = $3",
+        )
+        .bind(repo)
+        .bind(package)
+        .bind(principal)
+        .execute(&self.db)
+        .await?;
         Ok(())
     }
 }

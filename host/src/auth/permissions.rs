@@ -292,7 +292,7 @@ impl Permissions {
         let created_at = now_millis();
         let id = sqlx::query_scalar(
             "INSERT INTO permissions (principal, repo, include, exclude, actions, created_at)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(&spec.principal)
         .bind(&spec.repository)
@@ -312,7 +312,7 @@ impl Permissions {
 
     /// `false` when there is no such grant.
     pub async fn revoke(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM permissions WHERE id = ?")
+        let done = sqlx::query("DELETE FROM permissions WHERE id = $1")
             .bind(id)
             .execute(&self.db)
             .await?;

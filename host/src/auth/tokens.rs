@@ -262,6 +262,7 @@ struct TokenRow {
 struct CallerRow {
     #[sqlx(flatten)]
     token: TokenRow,
+    #[sqlx(try_from = "crate::store::Flag")]
     admin: bool,
 }
 
@@ -301,7 +302,7 @@ impl Auth {
         let id = public_id(&secret);
         sqlx::query(
             "INSERT INTO tokens (hash, id, user_name, created_at, name, expires_at, restrictions)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&hash)
         .bind(&id)
@@ -321,8 +322,8 @@ impl Auth {
         let now = now_millis();
         let row: Option<CallerRow> = sqlx::query_as(&format!(
             "SELECT {TOKEN_COLUMNS}, u.admin FROM tokens t JOIN users u ON u.name = t.user_name
-                 WHERE t.hash = ? AND u.disabled = 0
-                   AND (t.expires_at IS NULL OR t.expires_at > ?)"
+                 WHERE t.hash = $1 AND u.disabled = 0
+                   AND (t.expires_at IS NULL OR t.expires_at > $2)"
         ))
         .bind(sha256_hex(token.as_bytes()))
         .bind(now)
@@ -363,7 +364,7 @@ impl Auth {
     /// The tokens of `user` (`None`: everyone's), oldest first.
     pub async fn list_tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>, sqlx::Error> {
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE ?1 IS NULL OR t.user_name = ?1
+            "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE $1 IS NULL OR t.user_name = $1
              ORDER BY t.created_at, t.id"
         ))
         .bind(user)
@@ -375,7 +376,7 @@ impl Auth {
     /// One token by its id.
     pub async fn token(&self, id: &str) -> Result<Option<TokenInfo>, sqlx::Error> {
         let row: Option<TokenRow> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE t.id = ?"
+            "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE t.id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.db)
@@ -388,7 +389,7 @@ impl Auth {
     /// `wharf token revoke` within a second, `Auth::watch`).
     /// `false`: there was no such token.
     pub async fn revoke_token(&self, id: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM tokens WHERE id = ?")
+        let done = sqlx::query("DELETE FROM tokens WHERE id = $1")
             .bind(id)
             .execute(&self.db)
             .await?;
@@ -407,7 +408,7 @@ impl Auth {
     /// Revokes every token of `user` (a password reset after a leak); how
     /// many there were.
     pub async fn revoke_tokens_of(&self, user: &str) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM tokens WHERE user_name = ?")
+        let done = sqlx::query("DELETE FROM tokens WHERE user_name = $1")
             .bind(user)
             .execute(&self.db)
             .await?;
@@ -427,8 +428,8 @@ impl Auth {
 /// the statement itself: concurrent uses write once).
 async fn touch(db: &Db, id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE tokens SET last_used_at = ?1
-         WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - ?3)",
+        "UPDATE tokens SET last_used_at = $1
+         WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $1 - $3)",
     )
     .bind(now)
     .bind(id)

@@ -156,10 +156,10 @@ impl BlobStore {
         // took this blob since the check above has removed the file by now,
         // and one that comes later takes row and file together. Either way,
         // when this commits the row names bytes in place.
-        let mut tx = self.db.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = super::begin_write(&self.db, &format!("blob {}", info.blake3)).await?;
         // A blob may already be known with fewer digests: keep the union.
         sqlx::query(
-            "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, blake2b256, created_at, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO blobs (blake3, size, sha256, sha512, sha1, md5, blake2b256, created_at, stored_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (blake3) DO UPDATE SET
                sha256 = coalesce(blobs.sha256, excluded.sha256), sha512 = coalesce(blobs.sha512, excluded.sha512),
                sha1 = coalesce(blobs.sha1, excluded.sha1), md5 = coalesce(blobs.md5, excluded.md5),
@@ -191,7 +191,7 @@ impl BlobStore {
         }
         Ok(sqlx::query_as(
             "SELECT blake3, size, sha256, sha512, sha1, md5, blake2b256 FROM blobs
-             WHERE blake3 = ? AND corrupt_at IS NULL",
+             WHERE blake3 = $1 AND corrupt_at IS NULL",
         )
         .bind(blake3)
         .fetch_optional(&self.db)

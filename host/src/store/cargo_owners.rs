@@ -44,9 +44,9 @@ pub async fn move_to_host(db: &Db, settings: &Settings) -> anyhow::Result<u64> {
 }
 
 async fn move_repository(db: &Db, repo: &str) -> anyhow::Result<u64> {
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = crate::store::begin_write(db, &format!("owners {repo}")).await?;
     let rows: Vec<(String, Vec<u8>)> =
-        sqlx::query_as("SELECT package, value FROM package_kv WHERE repo = ? AND key = ?")
+        sqlx::query_as("SELECT package, value FROM package_kv WHERE repo = $1 AND key = $2")
             .bind(repo)
             .bind(KEY)
             .fetch_all(&mut *tx)
@@ -75,8 +75,8 @@ async fn move_repository(db: &Db, repo: &str) -> anyhow::Result<u64> {
             }
             // Later owners later: the first publisher stays first.
             sqlx::query(
-                "INSERT OR IGNORE INTO package_owners (repo, package, principal, added_at)
-                 VALUES (?, ?, ?, ?)",
+                "INSERT INTO package_owners (repo, package, principal, added_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             )
             .bind(repo)
             .bind(&package)
@@ -85,7 +85,7 @@ async fn move_repository(db: &Db, repo: &str) -> anyhow::Result<u64> {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("DELETE FROM package_kv WHERE repo = ? AND package = ? AND key = ?")
+        sqlx::query("DELETE FROM package_kv WHERE repo = $1 AND package = $2 AND key = $3")
             .bind(repo)
             .bind(&package)
             .bind(KEY)
@@ -102,7 +102,7 @@ mod tests {
     use super::*;
 
     async fn put_kv(db: &Db, repo: &str, package: &str, key: &str, value: &str) {
-        sqlx::query("INSERT INTO package_kv (repo, package, key, value) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO package_kv (repo, package, key, value) VALUES ($1, $2, $3, $4)")
             .bind(repo)
             .bind(package)
             .bind(key)
@@ -114,7 +114,7 @@ mod tests {
 
     async fn owners(db: &Db, repo: &str, package: &str) -> Vec<String> {
         sqlx::query_scalar(
-            "SELECT principal FROM package_owners WHERE repo = ? AND package = ?
+            "SELECT principal FROM package_owners WHERE repo = $1 AND package = $2
              ORDER BY added_at, principal",
         )
         .bind(repo)

@@ -11,6 +11,7 @@ pub struct VersionRow {
     pub package: String,
     pub version: String,
     pub metadata: String,
+    #[sqlx(try_from = "super::Flag")]
     pub yanked: bool,
     pub deprecated: Option<String>,
     pub published_at: i64,
@@ -148,13 +149,14 @@ pub struct VersionFacts {
     /// The sizes of its files, added up.
     pub bytes: i64,
     /// Whether a tag points at it.
+    #[sqlx(try_from = "super::Flag")]
     pub tagged: bool,
 }
 
 /// Largest page a list call returns.
 pub const MAX_PAGE: u32 = 1_000;
 
-/// The catalog's storage. SQLite (`sqlite_catalog.rs`) is the embedded
+/// The catalog's storage. SQLite (`sql_catalog.rs`) is the embedded
 /// default; a PostgreSQL backend implements the same trait. Every method is
 /// scoped to one repository; lists return at most [`MAX_PAGE`] rows.
 #[async_trait::async_trait]

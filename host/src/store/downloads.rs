@@ -62,8 +62,8 @@ impl Downloads {
         let mut tx = self.db.begin().await?;
         for (blake3, at) in notes {
             sqlx::query(
-                "UPDATE assets SET last_download_at = ? WHERE blake3 = ? \
-                 AND (last_download_at IS NULL OR last_download_at < ?)",
+                "UPDATE assets SET last_download_at = $1 WHERE blake3 = $2 \
+                 AND (last_download_at IS NULL OR last_download_at < $3)",
             )
             .bind(at)
             .bind(blake3)

@@ -18,7 +18,7 @@
 //!   re-checks, in the same statement, that it is old and unreferenced, and
 //!   its file is removed before that transaction commits;
 //! - a catalog write that names a blob checks that its row exists in its own
-//!   write transaction (`insert_asset` in `sqlite_catalog.rs`).
+//!   write transaction (`insert_asset` in `sql_catalog.rs`).
 //!
 //! The two transactions are ordered. If the publish commits first, the
 //! DELETE sees its asset and keeps the blob. If the collection commits
@@ -96,7 +96,7 @@ pub async fn run(blobs: &BlobStore, grace: Duration, dry_run: bool) -> Result<Ou
 async fn leased(blobs: &BlobStore, before: i64) -> Result<Outcome, StoreError> {
     let holder = format!("pid {} run {}", std::process::id(), uuid::Uuid::new_v4());
     if !lease(blobs, &holder).await? {
-        let holder = sqlx::query_scalar("SELECT holder FROM leases WHERE name = ?")
+        let holder = sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1")
             .bind(LEASE)
             .fetch_optional(blobs.db())
             .await?
@@ -105,7 +105,7 @@ async fn leased(blobs: &BlobStore, before: i64) -> Result<Outcome, StoreError> {
     }
     let result = unreferenced(blobs, before, Some(&holder)).await;
     // Released whatever happened (an expired lease is free anyway).
-    let released = sqlx::query("DELETE FROM leases WHERE name = ? AND holder = ?")
+    let released = sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
         .bind(LEASE)
         .bind(&holder)
         .execute(blobs.db())
@@ -127,8 +127,8 @@ async fn unreferenced(
     let mut after = String::new();
     loop {
         let page: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT blake3, size FROM blobs WHERE blake3 > ? AND stored_at <= ?
-             AND corrupt_at IS NULL AND {UNREFERENCED} ORDER BY blake3 LIMIT ?"
+            "SELECT blake3, size FROM blobs WHERE blake3 > $1 AND stored_at <= $2
+             AND corrupt_at IS NULL AND {UNREFERENCED} ORDER BY blake3 LIMIT $3"
         ))
         .bind(&after)
         .bind(before)
@@ -166,16 +166,21 @@ async fn unreferenced(
 /// Deletes a blob if it is still old and unreferenced (see the module's
 /// comment); whether it did.
 async fn delete(blobs: &BlobStore, blake3: &str, before: i64) -> Result<bool, StoreError> {
-    let mut tx = blobs.db().begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = super::begin_write(blobs.db(), &format!("blob {blake3}")).await?;
     let gone = sqlx::query(&format!(
-        "DELETE FROM blobs WHERE blake3 = ? AND stored_at <= ? AND corrupt_at IS NULL AND {UNREFERENCED}"
+        "DELETE FROM blobs WHERE blake3 = $1 AND stored_at <= $2 AND corrupt_at IS NULL AND {UNREFERENCED}"
     ))
     .bind(blake3)
     .bind(before)
     .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    .await;
+    let gone = match gone {
+        Ok(done) => done.rows_affected() == 1,
+        // PostgreSQL: an asset naming the blob committed while this waited
+        // for its row; the foreign key keeps it.
+        Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
     if gone {
         // Under the write lock: no store of these bytes can record them
         // until the file is gone (`BlobStore::publish` then puts it back).
@@ -196,9 +201,9 @@ async fn delete(blobs: &BlobStore, blake3: &str, before: i64) -> Result<bool, St
 async fn lease(blobs: &BlobStore, holder: &str) -> Result<bool, StoreError> {
     let now = now_millis();
     let taken = sqlx::query(
-        "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3)
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE leases.expires_at <= ?4",
+         WHERE leases.expires_at <= $4",
     )
     .bind(LEASE)
     .bind(holder)
@@ -211,7 +216,7 @@ async fn lease(blobs: &BlobStore, holder: &str) -> Result<bool, StoreError> {
 
 /// Extends the lease; false when it was lost (expired and taken).
 async fn renew(blobs: &BlobStore, holder: &str) -> Result<bool, StoreError> {
-    let renewed = sqlx::query("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?")
+    let renewed = sqlx::query("UPDATE leases SET expires_at = $1 WHERE name = $2 AND holder = $3")
         .bind(now_millis() + LEASE_TTL.as_millis() as i64)
         .bind(LEASE)
         .bind(holder)
@@ -226,13 +231,13 @@ mod tests {
     use crate::store::Db;
     use crate::store::catalog::{Asset, Catalog, Owner, Write};
     use crate::store::digest::Want;
-    use crate::store::sqlite_catalog::SqliteCatalog;
+    use crate::store::sql_catalog::SqlCatalog;
 
     struct Fixture {
         _dir: tempfile::TempDir,
         db: Db,
         blobs: BlobStore,
-        catalog: SqliteCatalog,
+        catalog: SqlCatalog,
     }
 
     async fn fixture() -> Fixture {
@@ -241,7 +246,7 @@ mod tests {
             .await
             .unwrap();
         let blobs = BlobStore::local(&dir.path().join("objects"), db.clone()).unwrap();
-        let catalog = SqliteCatalog::new(db.clone());
+        let catalog = SqlCatalog::new(db.clone());
         Fixture {
             _dir: dir,
             db,
@@ -258,7 +263,7 @@ mod tests {
 
         /// As if stored two hours ago.
         async fn age(&self, blake3: &str) {
-            sqlx::query("UPDATE blobs SET stored_at = stored_at - 7200000 WHERE blake3 = ?")
+            sqlx::query("UPDATE blobs SET stored_at = stored_at - 7200000 WHERE blake3 = $1")
                 .bind(blake3)
                 .execute(&self.db)
                 .await
@@ -307,7 +312,7 @@ mod tests {
             f.age(blob).await;
         }
         f.put_asset("p/file.txt", &asset).await.unwrap();
-        sqlx::query("INSERT INTO upstream_cache (repo, key, status, blake3, fetched_at) VALUES ('proxy', 'k', 200, ?, 0)")
+        sqlx::query("INSERT INTO upstream_cache (repo, key, status, blake3, fetched_at) VALUES ('proxy', 'k', 200, $1, 0)")
             .bind(&cached)
             .execute(&f.db)
             .await
@@ -391,7 +396,7 @@ mod tests {
         };
         // The store sees the file and waits on the lock for its upsert.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        sqlx::query("DELETE FROM blobs WHERE blake3 = ?")
+        sqlx::query("DELETE FROM blobs WHERE blake3 = $1")
             .bind(&blob)
             .execute(&mut *tx)
             .await

@@ -9,14 +9,31 @@ pub mod downloads;
 pub mod gc;
 pub mod ingest;
 pub mod scrub;
-pub mod sqlite_catalog;
+pub mod sql_catalog;
 pub mod uploads;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, Executor, Transaction};
 use std::path::Path;
-use std::str::FromStr;
 
-pub type Db = sqlx::SqlitePool;
+/// The database: the embedded SQLite file or a PostgreSQL server, through
+/// sqlx's `Any` driver. Queries are written once, in the SQL both accept,
+/// with `$N` placeholders; `dialect` says where they part.
+pub type Db = sqlx::AnyPool;
+
+/// Which database a `Db` is, for the few statements written twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+pub fn dialect(db: &Db) -> Dialect {
+    match db.connect_options().database_url.scheme() {
+        "postgres" | "postgresql" => Dialect::Postgres,
+        _ => Dialect::Sqlite,
+    }
+}
 
 /// Errors of the stores, in the vocabulary plugins see.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
@@ -40,10 +57,15 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(d) = &e
-            && d.is_unique_violation()
-        {
-            return StoreError::AlreadyExists;
+        if let sqlx::Error::Database(d) = &e {
+            if d.is_unique_violation() {
+                return StoreError::AlreadyExists;
+            }
+            // PostgreSQL's check that an asset's blob exists (SQLite's is a
+            // query in the same write transaction, `sql_catalog.rs`).
+            if d.is_foreign_key_violation() {
+                return StoreError::Invalid("a row names one that is gone".into());
+            }
         }
         tracing::error!(error = %e, "database error");
         StoreError::Unavailable("database error".into())
@@ -64,18 +86,69 @@ impl From<object_store::Error> for StoreError {
 
 /// Opens (creating if needed) the embedded SQLite database and migrates it.
 pub async fn open_sqlite(path: &Path) -> anyhow::Result<Db> {
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(std::time::Duration::from_secs(10));
-    let db = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
+    open(&format!("sqlite://{}?mode=rwc", path.display()), 8).await
+}
+
+/// Connects to `url` (`sqlite://…` or `postgres://…`) and migrates it.
+/// Several nodes may start at once: sqlx migrates under a database lock.
+pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    install_default_drivers();
+    let sqlite = url.starts_with("sqlite:");
+    let db = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if sqlite {
+                    // One writer at a time, readers beside it; a writer
+                    // waits for the lock instead of failing at once.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
         .await?;
-    sqlx::migrate!("../migrations/sqlite").run(&db).await?;
+    match dialect(&db) {
+        Dialect::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&db).await?,
+        Dialect::Postgres => sqlx::migrate!("../migrations/postgres").run(&db).await?,
+    }
     Ok(db)
+}
+
+/// Begins a transaction that writes what `scope` names (a repository's
+/// catalog, a blob). On SQLite it takes the database's write lock at once:
+/// a deferred transaction that reads first cannot upgrade while another
+/// writer holds it, and would fail instead of waiting. On PostgreSQL,
+/// writers of the same scope queue on a transaction-scoped advisory lock,
+/// which gives the read-then-write sequences the same order.
+pub async fn begin_write(db: &Db, scope: &str) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    match dialect(db) {
+        Dialect::Sqlite => db.begin_with("BEGIN IMMEDIATE").await,
+        Dialect::Postgres => {
+            let mut tx = db.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(scope)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
+
+/// A yes/no column: the integer 0 or 1 on both databases (SQLite has no
+/// boolean type). Read into a `bool` field with `#[sqlx(try_from = "Flag")]`.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub struct Flag(pub i64);
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> bool {
+        flag.0 != 0
+    }
 }
 
 pub fn now_millis() -> i64 {

@@ -43,7 +43,7 @@ impl BlobStore {
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         moved.map_err(|e| StoreError::Unavailable(format!("quarantining {blake3}: {e}")))?;
-        sqlx::query("UPDATE blobs SET corrupt_at = ?, scrubbed_at = ? WHERE blake3 = ?")
+        sqlx::query("UPDATE blobs SET corrupt_at = $1, scrubbed_at = $2 WHERE blake3 = $3")
             .bind(now_millis())
             .bind(now_millis())
             .bind(blake3)
@@ -53,7 +53,7 @@ impl BlobStore {
     }
 
     async fn scrubbed(&self, blake3: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE blobs SET scrubbed_at = ? WHERE blake3 = ?")
+        sqlx::query("UPDATE blobs SET scrubbed_at = $1 WHERE blake3 = $2")
             .bind(now_millis())
             .bind(blake3)
             .execute(self.db())
@@ -82,7 +82,7 @@ impl BlobStore {
     pub async fn due_for_scrub(&self, limit: i64) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT blake3, size FROM blobs WHERE corrupt_at IS NULL
-             ORDER BY scrubbed_at IS NOT NULL, scrubbed_at, blake3 LIMIT ?",
+             ORDER BY scrubbed_at IS NOT NULL, scrubbed_at, blake3 LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.db())
@@ -92,8 +92,8 @@ impl BlobStore {
     /// Blobs in service after `after`, by address (fsck's walk).
     pub async fn page(&self, after: &str, limit: i64) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT blake3, size FROM blobs WHERE corrupt_at IS NULL AND blake3 > ?
-             ORDER BY blake3 LIMIT ?",
+            "SELECT blake3, size FROM blobs WHERE corrupt_at IS NULL AND blake3 > $1
+             ORDER BY blake3 LIMIT $2",
         )
         .bind(after)
         .bind(limit)
@@ -103,11 +103,11 @@ impl BlobStore {
 
     /// Bytes of the blobs in service.
     pub async fn bytes_in_service(&self) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT coalesce(sum(size), 0) FROM blobs WHERE corrupt_at IS NULL")
-                .fetch_one(self.db())
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT CAST(coalesce(sum(size), 0) AS BIGINT) FROM blobs WHERE corrupt_at IS NULL",
         )
+        .fetch_one(self.db())
+        .await?)
     }
 
     pub async fn corrupt_count(&self) -> Result<i64, StoreError> {

@@ -61,7 +61,7 @@ impl Uploads {
     pub async fn start(&self, repo: &str) -> Result<String, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         tokio::fs::File::create(self.file(&id)).await.map_err(io)?;
-        sqlx::query("INSERT INTO uploads (id, repo, size, updated_at) VALUES (?, ?, 0, ?)")
+        sqlx::query("INSERT INTO uploads (id, repo, size, updated_at) VALUES ($1, $2, 0, $3)")
             .bind(&id)
             .bind(repo)
             .bind(now_millis())
@@ -72,7 +72,7 @@ impl Uploads {
 
     pub async fn offset(&self, repo: &str, id: &str) -> Result<u64, StoreError> {
         let size: Option<i64> =
-            sqlx::query_scalar("SELECT size FROM uploads WHERE id = ? AND repo = ?")
+            sqlx::query_scalar("SELECT size FROM uploads WHERE id = $1 AND repo = $2")
                 .bind(id)
                 .bind(repo)
                 .fetch_optional(&self.db)
@@ -93,7 +93,7 @@ impl Uploads {
     ) -> Result<(OwnedMutexGuard<Option<Hasher>>, u64), StoreError> {
         let session = self.session(id).lock_owned().await;
         let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT repo, size FROM uploads WHERE id = ?")
+            sqlx::query_as("SELECT repo, size FROM uploads WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.db)
                 .await?;
@@ -144,7 +144,7 @@ impl Uploads {
         file.seek(std::io::SeekFrom::End(0)).await.map_err(io)?;
         let file = file.into_std().await;
         let (written, hasher) = ingest::pipe(body, file, hasher, size, max).await?;
-        sqlx::query("UPDATE uploads SET size = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE uploads SET size = $1, updated_at = $2 WHERE id = $3")
             .bind(written as i64)
             .bind(now_millis())
             .bind(id)
@@ -200,7 +200,7 @@ impl Uploads {
     /// caller holds its lock.
     async fn delete(&self, repo: &str, id: &str, cutoff: i64) -> bool {
         let deleted =
-            sqlx::query("DELETE FROM uploads WHERE id = ? AND repo = ? AND updated_at < ?")
+            sqlx::query("DELETE FROM uploads WHERE id = $1 AND repo = $2 AND updated_at < $3")
                 .bind(id)
                 .bind(repo)
                 .bind(cutoff)
@@ -220,7 +220,7 @@ impl Uploads {
     pub async fn reap(&self, max_age: std::time::Duration) -> Result<usize, StoreError> {
         let cutoff = now_millis() - max_age.as_millis() as i64;
         let stale: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, repo FROM uploads WHERE updated_at < ?")
+            sqlx::query_as("SELECT id, repo FROM uploads WHERE updated_at < $1")
                 .bind(cutoff)
                 .fetch_all(&self.db)
                 .await?;

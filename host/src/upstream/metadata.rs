@@ -255,7 +255,7 @@ impl MetadataCache {
     async fn row(&self, repo: &str, key: &str) -> Result<Option<Row>, FetchError> {
         sqlx::query_as(
             "SELECT status, content_type, blake3, etag, last_modified, fetched_at, retry_at
-             FROM upstream_cache WHERE repo = ? AND key = ?",
+             FROM upstream_cache WHERE repo = $1 AND key = $2",
         )
         .bind(repo)
         .bind(key)
@@ -283,7 +283,7 @@ impl MetadataCache {
         };
         sqlx::query(
             "INSERT INTO upstream_cache (repo, key, status, content_type, blake3, etag, last_modified, fetched_at, retry_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
              ON CONFLICT (repo, key) DO UPDATE SET status = excluded.status,
                content_type = excluded.content_type, blake3 = excluded.blake3, etag = excluded.etag,
                last_modified = excluded.last_modified, fetched_at = excluded.fetched_at, retry_at = 0",
@@ -305,7 +305,7 @@ impl MetadataCache {
     /// Still the upstream's answer (a 304): fresh again from `now`.
     async fn touch(&self, repo: &str, key: &str, now: i64) -> Result<(), FetchError> {
         sqlx::query(
-            "UPDATE upstream_cache SET fetched_at = ?, retry_at = 0 WHERE repo = ? AND key = ?",
+            "UPDATE upstream_cache SET fetched_at = $1, retry_at = 0 WHERE repo = $2 AND key = $3",
         )
         .bind(now)
         .bind(repo)
@@ -317,7 +317,7 @@ impl MetadataCache {
     }
 
     async fn retry_later(&self, repo: &str, key: &str, at: i64) -> Result<(), FetchError> {
-        sqlx::query("UPDATE upstream_cache SET retry_at = ? WHERE repo = ? AND key = ?")
+        sqlx::query("UPDATE upstream_cache SET retry_at = $1 WHERE repo = $2 AND key = $3")
             .bind(at)
             .bind(repo)
             .bind(key)

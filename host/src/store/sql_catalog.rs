@@ -1,9 +1,10 @@
-//! The catalog in SQLite (WAL): writes as batches in one transaction,
-//! single lookups and pages of at most `MAX_PAGE` rows.
+//! The catalog in SQL (the embedded SQLite or PostgreSQL): writes as
+//! batches in one transaction, single lookups and pages of at most
+//! `MAX_PAGE` rows.
 
 use super::catalog::*;
-use super::{Db, StoreError, now_millis};
-use sqlx::Sqlite;
+use super::{Db, StoreError, begin_write, now_millis};
+use sqlx::Any;
 
 const VERSION_COLUMNS: &str = "package, version, metadata, yanked, deprecated, published_at";
 const ASSET_COLUMNS: &str = "path, blake3, content_type, metadata, added_at";
@@ -20,30 +21,26 @@ impl OwnerColumn for Owner {
     }
 }
 
-type Tx = sqlx::Transaction<'static, Sqlite>;
+type Tx = sqlx::Transaction<'static, Any>;
 
-/// Write transactions take SQLite's write lock when they begin: a deferred
-/// one that reads first (a tag's version, an asset's owner) cannot upgrade
-/// while another writer holds it, and fails with SQLITE_BUSY instead of
-/// waiting out the busy timeout.
-const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
-
-/// The catalog in the embedded SQLite database.
+/// The catalog in the server's database.
 #[derive(Clone)]
-pub struct SqliteCatalog {
+pub struct SqlCatalog {
     db: Db,
 }
 
-impl SqliteCatalog {
+impl SqlCatalog {
     pub fn new(db: Db) -> Self {
-        SqliteCatalog { db }
+        SqlCatalog { db }
     }
 }
 
 #[async_trait::async_trait]
-impl Catalog for SqliteCatalog {
+impl Catalog for SqlCatalog {
     async fn apply(&self, repo: &str, writes: &[Write]) -> Result<(), StoreError> {
-        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
+        // Writes read first (a tag's version, an asset's owner): one
+        // repository's batches run one at a time (`begin_write`).
+        let mut tx = begin_write(&self.db, &format!("catalog {repo}")).await?;
         let now = now_millis();
         for w in writes {
             apply_one(&mut tx, repo, w, now).await?;
@@ -54,8 +51,8 @@ impl Catalog for SqliteCatalog {
 
     async fn has_package(&self, repo: &str, package: &str) -> Result<bool, StoreError> {
         let hit: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM versions WHERE repo = ?1 AND package = ?2
-             UNION ALL SELECT 1 FROM assets WHERE repo = ?1 AND package = ?2 LIMIT 1",
+            "SELECT 1 FROM versions WHERE repo = $1 AND package = $2
+             UNION ALL SELECT 1 FROM assets WHERE repo = $1 AND package = $2 LIMIT 1",
         )
         .bind(repo)
         .bind(package)
@@ -71,7 +68,7 @@ impl Catalog for SqliteCatalog {
         version: &str,
     ) -> Result<Option<VersionRow>, StoreError> {
         let sql = format!(
-            "SELECT {VERSION_COLUMNS} FROM versions WHERE repo = ? AND package = ? AND version = ?"
+            "SELECT {VERSION_COLUMNS} FROM versions WHERE repo = $1 AND package = $2 AND version = $3"
         );
         Ok(sqlx::query_as(&sql)
             .bind(repo)
@@ -89,9 +86,9 @@ impl Catalog for SqliteCatalog {
         limit: u32,
     ) -> Result<Vec<VersionRow>, StoreError> {
         let sql = format!(
-            "SELECT {VERSION_COLUMNS} FROM versions WHERE repo = ?1 AND package = ?2
-             AND id > coalesce((SELECT id FROM versions WHERE repo = ?1 AND package = ?2 AND version = ?3), ?4)
-             ORDER BY id LIMIT ?5"
+            "SELECT {VERSION_COLUMNS} FROM versions WHERE repo = $1 AND package = $2
+             AND id > coalesce((SELECT id FROM versions WHERE repo = $1 AND package = $2 AND version = $3), $4)
+             ORDER BY id LIMIT $5"
         );
         // An unknown cursor lists nothing rather than starting over.
         let floor = if after.is_some() { i64::MAX } else { -1 };
@@ -107,7 +104,7 @@ impl Catalog for SqliteCatalog {
 
     async fn find_asset(&self, repo: &str, path: &str) -> Result<Option<Asset>, StoreError> {
         Ok(sqlx::query_as(&format!(
-            "SELECT {ASSET_COLUMNS} FROM assets WHERE repo = ? AND path = ?"
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE repo = $1 AND path = $2"
         ))
         .bind(repo)
         .bind(path)
@@ -124,8 +121,8 @@ impl Catalog for SqliteCatalog {
         limit: u32,
     ) -> Result<Vec<Asset>, StoreError> {
         Ok(sqlx::query_as(&format!(
-            "SELECT {ASSET_COLUMNS} FROM assets WHERE repo = ? AND package = ? AND version = ?
-             AND path LIKE ? ESCAPE '\\' AND path > ? ORDER BY path LIMIT ?"
+            "SELECT {ASSET_COLUMNS} FROM assets WHERE repo = $1 AND package = $2 AND version = $3
+             AND path LIKE $4 ESCAPE '\\' AND path > $5 ORDER BY path LIMIT $6"
         ))
         .bind(repo)
         .bind(&owner.package)
@@ -139,7 +136,7 @@ impl Catalog for SqliteCatalog {
 
     async fn repo_has_blob(&self, repo: &str, blake3: &str) -> Result<bool, StoreError> {
         let hit: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM assets WHERE repo = ? AND blake3 = ? LIMIT 1")
+            sqlx::query_scalar("SELECT 1 FROM assets WHERE repo = $1 AND blake3 = $2 LIMIT 1")
                 .bind(repo)
                 .bind(blake3)
                 .fetch_optional(&self.db)
@@ -154,7 +151,7 @@ impl Catalog for SqliteCatalog {
         tag: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT version FROM tags WHERE repo = ? AND package = ? AND tag = ?",
+            "SELECT version FROM tags WHERE repo = $1 AND package = $2 AND tag = $3",
         )
         .bind(repo)
         .bind(package)
@@ -171,7 +168,7 @@ impl Catalog for SqliteCatalog {
         limit: u32,
     ) -> Result<Vec<(String, String)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT tag, version FROM tags WHERE repo = ? AND package = ? AND tag > ? ORDER BY tag LIMIT ?",
+            "SELECT tag, version FROM tags WHERE repo = $1 AND package = $2 AND tag > $3 ORDER BY tag LIMIT $4",
         )
         .bind(repo)
         .bind(package)
@@ -191,9 +188,9 @@ impl Catalog for SqliteCatalog {
         // A package with assets of its own and no version yet (an OCI
         // repository holding only mounted blobs) is listed too.
         Ok(sqlx::query_scalar(
-            "SELECT package FROM versions WHERE repo = ?1 AND package LIKE ?2 ESCAPE '\\' AND package > ?3
-             UNION SELECT package FROM assets WHERE repo = ?1 AND version = '' AND package LIKE ?2 ESCAPE '\\' AND package > ?3
-             ORDER BY package LIMIT ?4",
+            "SELECT package FROM versions WHERE repo = $1 AND package LIKE $2 ESCAPE '\\' AND package > $3
+             UNION SELECT package FROM assets WHERE repo = $1 AND version = '' AND package LIKE $2 ESCAPE '\\' AND package > $3
+             ORDER BY package LIMIT $4",
         )
         .bind(repo)
         .bind(format!("{}%", like_escape(prefix.unwrap_or(""))))
@@ -211,15 +208,15 @@ impl Catalog for SqliteCatalog {
         limit: u32,
     ) -> Result<(u64, Vec<VersionRow>), StoreError> {
         let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
-        let latest = "SELECT v.* FROM versions v JOIN (SELECT max(id) AS id FROM versions WHERE repo = ? GROUP BY package) l ON v.id = l.id
-                      WHERE lower(v.package) LIKE ?2 ESCAPE '\\' OR lower(v.metadata) LIKE ?2 ESCAPE '\\'";
+        let latest = "SELECT v.* FROM versions v JOIN (SELECT max(id) AS id FROM versions WHERE repo = $1 GROUP BY package) l ON v.id = l.id
+                      WHERE lower(v.package) LIKE $2 ESCAPE '\\' OR lower(v.metadata) LIKE $2 ESCAPE '\\'";
         let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({latest})"))
             .bind(repo)
             .bind(&pattern)
             .fetch_one(&self.db)
             .await?;
         let rows = sqlx::query_as(&format!(
-            "SELECT {VERSION_COLUMNS} FROM ({latest}) ORDER BY package LIMIT ?3 OFFSET ?4"
+            "SELECT {VERSION_COLUMNS} FROM ({latest}) ORDER BY package LIMIT $3 OFFSET $4"
         ))
         .bind(repo)
         .bind(&pattern)
@@ -232,9 +229,9 @@ impl Catalog for SqliteCatalog {
 
     async fn record_change(&self, repo: &str, packages: &[&str]) -> Result<(), StoreError> {
         let now = now_millis();
-        let mut tx = self.db.begin_with(BEGIN_WRITE).await?;
+        let mut tx = begin_write(&self.db, &format!("changes {repo}")).await?;
         for package in packages.iter().copied().chain(["*"]) {
-            sqlx::query("INSERT INTO changes (repo, package, changed_at) VALUES (?1, ?2, ?3) ON CONFLICT (repo, package) DO UPDATE SET changed_at = max(changed_at, excluded.changed_at)")
+            sqlx::query("INSERT INTO changes (repo, package, changed_at) VALUES ($1, $2, $3) ON CONFLICT (repo, package) DO UPDATE SET changed_at = CASE WHEN excluded.changed_at > changes.changed_at THEN excluded.changed_at ELSE changes.changed_at END")
                 .bind(repo)
                 .bind(package)
                 .bind(now)
@@ -250,14 +247,18 @@ impl Catalog for SqliteCatalog {
         repo: &str,
         packages: &[String],
     ) -> Result<Option<i64>, StoreError> {
-        let packages = serde_json::to_string(packages).unwrap_or_default();
-        Ok(sqlx::query_scalar(
-            "SELECT max(changed_at) FROM changes WHERE repo = ? AND package IN (SELECT value FROM json_each(?))",
-        )
-        .bind(repo)
-        .bind(packages)
-        .fetch_one(&self.db)
-        .await?)
+        if packages.is_empty() {
+            return Ok(None);
+        }
+        let placeholders: Vec<String> = (2..packages.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT max(changed_at) FROM changes WHERE repo = $1 AND package IN ({})",
+            placeholders.join(", ")
+        );
+        let query = packages
+            .iter()
+            .fold(sqlx::query_scalar(&sql).bind(repo), |q, p| q.bind(p));
+        Ok(query.fetch_one(&self.db).await?)
     }
 
     async fn kv_get(
@@ -267,7 +268,7 @@ impl Catalog for SqliteCatalog {
         key: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT value FROM package_kv WHERE repo = ? AND package = ? AND key = ?",
+            "SELECT value FROM package_kv WHERE repo = $1 AND package = $2 AND key = $3",
         )
         .bind(repo)
         .bind(package.unwrap_or(""))
@@ -287,11 +288,11 @@ impl Catalog for SqliteCatalog {
         Ok(sqlx::query_as(&format!(
             "SELECT v.version, v.published_at,
                (SELECT max(a.last_download_at) FROM assets a WHERE {of_version}) AS last_download_at,
-               coalesce((SELECT sum(b.size) FROM assets a JOIN blobs b ON b.blake3 = a.blake3
-                         WHERE {of_version}), 0) AS bytes,
-               EXISTS (SELECT 1 FROM tags a WHERE {of_version}) AS tagged
-             FROM versions v WHERE v.repo = ? AND v.package = ?
-             ORDER BY v.id DESC LIMIT ? OFFSET ?"
+               CAST(coalesce((SELECT sum(b.size) FROM assets a JOIN blobs b ON b.blake3 = a.blake3
+                         WHERE {of_version}), 0) AS BIGINT) AS bytes,
+               CASE WHEN EXISTS (SELECT 1 FROM tags a WHERE {of_version}) THEN 1 ELSE 0 END AS tagged
+             FROM versions v WHERE v.repo = $1 AND v.package = $2
+             ORDER BY v.id DESC LIMIT $3 OFFSET $4"
         ))
         .bind(repo)
         .bind(package)
@@ -306,12 +307,12 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
     match w {
         Write::Publish(p) => {
             let v = &p.version;
-            sqlx::query("INSERT INTO versions (repo, package, version, metadata, yanked, deprecated, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO versions (repo, package, version, metadata, yanked, deprecated, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(repo)
                 .bind(&v.package)
                 .bind(&v.version)
                 .bind(&v.metadata)
-                .bind(v.yanked)
+                .bind(i64::from(v.yanked))
                 .bind(&v.deprecated)
                 .bind(now)
                 .execute(&mut **tx)
@@ -338,7 +339,7 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             if *replace {
                 // Only an asset of the same owner may be swapped.
                 sqlx::query(
-                    "DELETE FROM assets WHERE repo = ? AND path = ? AND package = ? AND version = ?",
+                    "DELETE FROM assets WHERE repo = $1 AND path = $2 AND package = $3 AND version = $4",
                 )
                 .bind(repo)
                 .bind(&asset.path)
@@ -350,12 +351,13 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             insert_asset(tx, repo, owner, asset, now).await?;
         }
         Write::RemoveAsset { package, path } => {
-            let r = sqlx::query("DELETE FROM assets WHERE repo = ? AND path = ? AND package = ?")
-                .bind(repo)
-                .bind(path)
-                .bind(package)
-                .execute(&mut **tx)
-                .await?;
+            let r =
+                sqlx::query("DELETE FROM assets WHERE repo = $1 AND path = $2 AND package = $3")
+                    .bind(repo)
+                    .bind(path)
+                    .bind(package)
+                    .execute(&mut **tx)
+                    .await?;
             found(r.rows_affected())?;
         }
         Write::SetYanked {
@@ -364,9 +366,9 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             yanked,
         } => {
             let r = sqlx::query(
-                "UPDATE versions SET yanked = ? WHERE repo = ? AND package = ? AND version = ?",
+                "UPDATE versions SET yanked = $1 WHERE repo = $2 AND package = $3 AND version = $4",
             )
-            .bind(yanked)
+            .bind(i64::from(*yanked))
             .bind(repo)
             .bind(package)
             .bind(version)
@@ -380,7 +382,7 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             message,
         } => {
             let r = sqlx::query(
-                "UPDATE versions SET deprecated = ? WHERE repo = ? AND package = ? AND version = ?",
+                "UPDATE versions SET deprecated = $1 WHERE repo = $2 AND package = $3 AND version = $4",
             )
             .bind(message)
             .bind(repo)
@@ -399,7 +401,7 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             upsert_tag(&mut **tx, repo, package, tag, version).await?;
         }
         Write::RemoveTag { package, tag } => {
-            let r = sqlx::query("DELETE FROM tags WHERE repo = ? AND package = ? AND tag = ?")
+            let r = sqlx::query("DELETE FROM tags WHERE repo = $1 AND package = $2 AND tag = $3")
                 .bind(repo)
                 .bind(package)
                 .bind(tag)
@@ -408,17 +410,18 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             found(r.rows_affected())?;
         }
         Write::DeleteVersion { package, version } => {
-            let r =
-                sqlx::query("DELETE FROM versions WHERE repo = ? AND package = ? AND version = ?")
-                    .bind(repo)
-                    .bind(package)
-                    .bind(version)
-                    .execute(&mut **tx)
-                    .await?;
+            let r = sqlx::query(
+                "DELETE FROM versions WHERE repo = $1 AND package = $2 AND version = $3",
+            )
+            .bind(repo)
+            .bind(package)
+            .bind(version)
+            .execute(&mut **tx)
+            .await?;
             found(r.rows_affected())?;
             for table in ["assets", "tags"] {
                 sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE repo = ? AND package = ? AND version = ?"
+                    "DELETE FROM {table} WHERE repo = $1 AND package = $2 AND version = $3"
                 ))
                 .bind(repo)
                 .bind(package)
@@ -431,7 +434,7 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             let mut removed = 0;
             for table in ["versions", "assets", "tags", "package_kv"] {
                 removed += sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE repo = ? AND package = ?"
+                    "DELETE FROM {table} WHERE repo = $1 AND package = $2"
                 ))
                 .bind(repo)
                 .bind(package)
@@ -446,7 +449,7 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             key,
             value,
         } => {
-            sqlx::query("INSERT INTO package_kv (repo, package, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (repo, package, key) DO UPDATE SET value = excluded.value")
+            sqlx::query("INSERT INTO package_kv (repo, package, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (repo, package, key) DO UPDATE SET value = excluded.value")
                 .bind(repo)
                 .bind(package.as_deref().unwrap_or(""))
                 .bind(key)
@@ -459,16 +462,18 @@ async fn apply_one(tx: &mut Tx, repo: &str, w: &Write, now: i64) -> Result<(), S
             key,
             value,
         } => {
-            sqlx::query("INSERT INTO package_kv (repo, package, key, value) VALUES (?, ?, ?, ?)")
-                .bind(repo)
-                .bind(package.as_deref().unwrap_or(""))
-                .bind(key)
-                .bind(value)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO package_kv (repo, package, key, value) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(repo)
+            .bind(package.as_deref().unwrap_or(""))
+            .bind(key)
+            .bind(value)
+            .execute(&mut **tx)
+            .await?;
         }
         Write::KvDelete { package, key } => {
-            sqlx::query("DELETE FROM package_kv WHERE repo = ? AND package = ? AND key = ?")
+            sqlx::query("DELETE FROM package_kv WHERE repo = $1 AND package = $2 AND key = $3")
                 .bind(repo)
                 .bind(package.as_deref().unwrap_or(""))
                 .bind(key)
@@ -486,7 +491,7 @@ async fn insert_asset(
     a: &Asset,
     now: i64,
 ) -> Result<(), StoreError> {
-    let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE blake3 = ?")
+    let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE blake3 = $1")
         .bind(&a.blake3)
         .fetch_optional(&mut **tx)
         .await?;
@@ -496,7 +501,7 @@ async fn insert_asset(
             a.path
         )));
     }
-    sqlx::query("INSERT INTO assets (repo, path, blake3, content_type, package, version, metadata, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO assets (repo, path, blake3, content_type, package, version, metadata, added_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(repo)
         .bind(&a.path)
         .bind(&a.blake3)
@@ -516,13 +521,14 @@ async fn require_version(
     package: &str,
     version: &str,
 ) -> Result<(), StoreError> {
-    let hit: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM versions WHERE repo = ? AND package = ? AND version = ?")
-            .bind(repo)
-            .bind(package)
-            .bind(version)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let hit: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM versions WHERE repo = $1 AND package = $2 AND version = $3",
+    )
+    .bind(repo)
+    .bind(package)
+    .bind(version)
+    .fetch_optional(&mut **tx)
+    .await?;
     hit.map(|_| ()).ok_or(StoreError::NotFound)
 }
 
@@ -533,13 +539,13 @@ fn like_escape(text: &str) -> String {
 }
 
 async fn upsert_tag<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+    db: impl sqlx::Executor<'e, Database = Any>,
     repo: &str,
     package: &str,
     tag: &str,
     version: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO tags (repo, package, tag, version) VALUES (?, ?, ?, ?) ON CONFLICT (repo, package, tag) DO UPDATE SET version = excluded.version")
+    sqlx::query("INSERT INTO tags (repo, package, tag, version) VALUES ($1, $2, $3, $4) ON CONFLICT (repo, package, tag) DO UPDATE SET version = excluded.version")
         .bind(repo)
         .bind(package)
         .bind(tag)
@@ -562,7 +568,7 @@ mod tests {
     use super::*;
     use crate::store::{blobs::BlobStore, digest::Want};
 
-    async fn setup() -> (tempfile::TempDir, SqliteCatalog, String) {
+    async fn setup() -> (tempfile::TempDir, SqlCatalog, String) {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
             .await
@@ -572,7 +578,7 @@ mod tests {
             .put_bytes("tarball".into(), Want::default())
             .await
             .unwrap();
-        (dir, SqliteCatalog::new(db), blob.blake3)
+        (dir, SqlCatalog::new(db), blob.blake3)
     }
 
     fn asset(path: String, blake3: &str) -> Asset {
@@ -898,9 +904,11 @@ mod tests {
             INSERT INTO kv VALUES ('npm', 'package:left-pad', x'7b7d'), ('cargo', 'owners:serde', x'5b5d');
         "#;
         sqlx::raw_sql(rows).execute(&db).await.unwrap();
-        all.run(&db).await.unwrap();
-
-        let cat = SqliteCatalog::new(db);
+        db.close().await;
+        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
+            .await
+            .unwrap();
+        let cat = SqlCatalog::new(db);
         let package = |p: &str| Owner {
             package: p.into(),
             version: None,
