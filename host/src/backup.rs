@@ -31,7 +31,7 @@ use std::time::Duration;
 pub const MANIFEST: &str = "wharf-backup.json";
 /// The layout of a backup directory; restore refuses any other.
 const FORMAT: u32 = 1;
-const DATABASE: &str = "wharf.sqlite";
+const DATABASE: &str = crate::config::DATABASE_FILE;
 const TOKEN_KEY: &str = "registry-token.key";
 const SIGNING_KEYS: &str = "signing-keys";
 
@@ -50,8 +50,21 @@ pub struct Manifest {
     pub blob_bytes: u64,
 }
 
+/// A server on PostgreSQL is backed up with the database's own tools
+/// (docs/operations.md).
+fn embedded_only(settings: &Settings) -> anyhow::Result<()> {
+    if settings.database_url.is_some() {
+        anyhow::bail!(
+            "wharf backup and restore are for the embedded database; \
+             on PostgreSQL use pg_dump, as docs/operations.md describes"
+        );
+    }
+    Ok(())
+}
+
 /// Backs up the data directory of `settings` into `dir` (missing or empty).
 pub async fn backup(settings: &Settings, dir: &Path) -> anyhow::Result<Manifest> {
+    embedded_only(settings)?;
     let live = settings.data_path(DATABASE);
     if !live.is_file() {
         bail!(
@@ -129,6 +142,7 @@ async fn write_backup(data: &Path, dir: &Path) -> anyhow::Result<Manifest> {
 /// Restores the backup in `dir` into the data directory of `settings`,
 /// which must be missing or empty.
 pub async fn restore(settings: &Settings, dir: &Path) -> anyhow::Result<Manifest> {
+    embedded_only(settings)?;
     let manifest = read_manifest(dir)?;
     // The backup is checked whole before the target is touched.
     let mut db = connect(&dir.join(DATABASE), true).await?;

@@ -11,6 +11,17 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug, Default, Clone)]
 pub struct Overrides {
+    /// Database: `postgres://user:password@host/db`, or `sqlite://path` [default: sqlite in the data directory]
+    #[arg(
+        long,
+        env = "WHARF_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Database connections this node keeps at most [default: 16]
+    #[arg(long, env = "WHARF_DATABASE_MAX_CONNECTIONS", global = true)]
+    pub database_max_connections: Option<u32>,
     /// Address and port to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "WHARF_LISTEN", global = true)]
     pub listen: Option<SocketAddr>,
@@ -99,6 +110,10 @@ pub struct Overrides {
 pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; none is `wharf.sqlite` in `data_dir`.
+    pub database_url: Option<String>,
+    /// Size of this node's connection pool.
+    pub database_max_connections: u32,
     pub plugin_registry: PathBuf,
     pub public_url: Option<String>,
     pub admin_password: Option<String>,
@@ -164,6 +179,8 @@ impl Default for Settings {
         Settings {
             listen: "127.0.0.1:8080".parse().unwrap(),
             data_dir: "wharf-data".into(),
+            database_url: None,
+            database_max_connections: 16,
             plugin_registry: "plugin-registry.toml".into(),
             public_url: None,
             admin_password: None,
@@ -213,6 +230,7 @@ impl Settings {
         over!(
             listen,
             data_dir,
+            database_max_connections,
             plugin_registry,
             log,
             anonymous_read,
@@ -234,6 +252,9 @@ impl Settings {
             login_free_failures_per_address,
             login_lockout_max_secs
         );
+        if o.database_url.is_some() {
+            s.database_url = o.database_url.clone();
+        }
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();
         }
@@ -260,10 +281,24 @@ impl Settings {
         }
     }
 
+    /// The database to connect to: the setting, or the embedded default.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_path(DATABASE_FILE).display()
+            ),
+        }
+    }
+
     pub fn data_path(&self, rel: impl AsRef<Path>) -> PathBuf {
         self.data_dir.join(rel)
     }
 }
+
+/// The embedded database's file in the data directory.
+pub const DATABASE_FILE: &str = "wharf.sqlite";
 
 /// Parses sizes like `64MiB`, `2GiB`, `512KiB` or plain bytes.
 pub fn parse_size(text: &str) -> anyhow::Result<u64> {

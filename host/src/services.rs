@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::doc_cache::DocumentCache;
 use crate::store::sql_catalog::SqlCatalog;
 use crate::store::{blobs::BlobStore, catalog::Catalog, uploads::Uploads};
+use anyhow::Context;
 use std::sync::Arc;
 
 pub struct Services {
@@ -29,7 +30,9 @@ pub struct Services {
 impl Services {
     pub async fn open(settings: Settings) -> anyhow::Result<Services> {
         std::fs::create_dir_all(&settings.data_dir)?;
-        let db = crate::store::open_sqlite(&settings.data_path("wharf.sqlite")).await?;
+        let db = crate::store::open(&settings.database_url(), settings.database_max_connections)
+            .await
+            .context("opening the database")?;
         crate::repositories::check(&settings.repositories, None)
             .map_err(|e| anyhow::anyhow!("[[repository]] in the settings: {e}"))?;
         let moved = crate::store::cargo_owners::move_to_host(&db, &settings).await?;

@@ -199,6 +199,11 @@ impl Server {
     /// Runs SQL on this server's database (the sqlite3 command line tool);
     /// its output, trimmed.
     pub fn sql(&self, statement: &str) -> String {
+        if let Some((_, url)) = self.env.iter().find(|(k, _)| k == "WHARF_DATABASE_URL") {
+            let (ok, out, err) = run(Command::new("psql").args([url, "-At", "-c", statement]));
+            assert!(ok, "psql {statement:?}: {err}");
+            return out.trim().to_string();
+        }
         let db = self.dir.path().join("data").join("wharf.sqlite");
         let (ok, out, err) = run(Command::new("sqlite3")
             .args(["-cmd", ".timeout 5000"])
@@ -289,6 +294,19 @@ impl Drop for Server {
             eprintln!("--- wharf log ---\n{}", self.log());
         }
     }
+}
+
+/// Whether this test binary runs its servers on PostgreSQL: the suites
+/// under `tests/on_postgres/` are the client suites again, so named.
+fn on_postgres() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.file_name()?
+                .to_str()
+                .map(|n| n.contains("_on_postgres-"))
+        })
+        .unwrap_or(false)
 }
 
 fn spawn(dir: &Path, port: u16, env: &[(String, String)]) -> Child {
@@ -533,10 +551,14 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        let env: Vec<(String, String)> = env
+        let mut env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        if on_postgres() && !env.iter().any(|(k, _)| k == "WHARF_DATABASE_URL") {
+            let url = wharf_test_servers::postgres::shared().database();
+            env.push(("WHARF_DATABASE_URL".into(), url));
+        }
         let child = spawn(dir.path(), port, &env);
         let server = Server {
             url: format!("http://127.0.0.1:{port}"),

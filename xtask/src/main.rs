@@ -188,6 +188,9 @@ fn install_clients() -> anyhow::Result<()> {
         // OCI (tests/oci.rs): distribution's registry, an upstream of the
         // OCI proxy.
         ("/usr/bin/docker-registry".into(), "docker-registry"),
+        // PostgreSQL: the catalog's unit tests and tests/postgres.rs run
+        // a cluster of their own (wharf-test-servers).
+        ("/usr/lib/postgresql".into(), "postgresql"),
         // Go (tests/go.rs): golang.org/x/mod's sumdb packages, which the
         // checksum database the Go proxy relays is built from.
         (

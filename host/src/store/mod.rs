@@ -151,6 +151,17 @@ impl From<Flag> for bool {
     }
 }
 
+/// The databases a store test runs against: the embedded SQLite file in
+/// `dir`, and a new database of the test process's PostgreSQL cluster.
+#[cfg(test)]
+pub async fn test_databases(dir: &Path) -> Vec<Db> {
+    let sqlite = open_sqlite(&dir.join("db.sqlite")).await.unwrap();
+    let url = tokio::task::spawn_blocking(|| wharf_test_servers::postgres::shared().database())
+        .await
+        .unwrap();
+    vec![sqlite, open(&url, 8).await.unwrap()]
+}
+
 pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

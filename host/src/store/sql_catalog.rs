@@ -210,13 +210,13 @@ impl Catalog for SqlCatalog {
         let pattern = format!("%{}%", like_escape(&text.to_lowercase()));
         let latest = "SELECT v.* FROM versions v JOIN (SELECT max(id) AS id FROM versions WHERE repo = $1 GROUP BY package) l ON v.id = l.id
                       WHERE lower(v.package) LIKE $2 ESCAPE '\\' OR lower(v.metadata) LIKE $2 ESCAPE '\\'";
-        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({latest})"))
+        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ({latest}) AS latest"))
             .bind(repo)
             .bind(&pattern)
             .fetch_one(&self.db)
             .await?;
         let rows = sqlx::query_as(&format!(
-            "SELECT {VERSION_COLUMNS} FROM ({latest}) ORDER BY package LIMIT $3 OFFSET $4"
+            "SELECT {VERSION_COLUMNS} FROM ({latest}) AS latest ORDER BY package LIMIT $3 OFFSET $4"
         ))
         .bind(repo)
         .bind(&pattern)
@@ -568,17 +568,23 @@ mod tests {
     use super::*;
     use crate::store::{blobs::BlobStore, digest::Want};
 
-    async fn setup() -> (tempfile::TempDir, SqlCatalog, String) {
+    /// A catalog on each database (`test_databases`), with one blob stored.
+    async fn setups() -> Vec<(tempfile::TempDir, SqlCatalog, String)> {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
-            .await
-            .unwrap();
-        let blobs = BlobStore::local(&dir.path().join("blobs"), db.clone()).unwrap();
-        let blob = blobs
-            .put_bytes("tarball".into(), Want::default())
-            .await
-            .unwrap();
-        (dir, SqlCatalog::new(db), blob.blake3)
+        let databases = crate::store::test_databases(dir.path()).await;
+        let mut dirs =
+            std::iter::once(dir).chain(std::iter::repeat_with(|| tempfile::tempdir().unwrap()));
+        let mut setups = Vec::new();
+        for db in databases {
+            let dir = dirs.next().unwrap();
+            let blobs = BlobStore::local(&dir.path().join("blobs"), db.clone()).unwrap();
+            let blob = blobs
+                .put_bytes("tarball".into(), Want::default())
+                .await
+                .unwrap();
+            setups.push((dir, SqlCatalog::new(db), blob.blake3));
+        }
+        setups
     }
 
     fn asset(path: String, blake3: &str) -> Asset {
@@ -608,267 +614,274 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_is_all_or_nothing() {
-        let (_d, cat, blob) = setup().await;
-        cat.apply("npm", &[publication("left-pad", "1.0.0", &blob)])
-            .await
-            .unwrap();
-        assert_eq!(
+        for (_d, cat, blob) in setups().await {
             cat.apply("npm", &[publication("left-pad", "1.0.0", &blob)])
-                .await,
-            Err(StoreError::AlreadyExists)
-        );
-        // The second write fails (unknown blob): the first is rolled back.
-        let batch = [
-            publication("right-pad", "1.0.0", &blob),
-            publication("right-pad", "2.0.0", &"f".repeat(64)),
-        ];
-        assert!(matches!(
-            cat.apply("npm", &batch).await,
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(!cat.has_package("npm", "right-pad").await.unwrap());
-        assert_eq!(
-            cat.get_tag("npm", "left-pad", "latest").await.unwrap(),
-            Some("1.0.0".into())
-        );
-        assert!(
-            cat.find_asset("npm", "left-pad/-/1.0.0.tgz")
                 .await
-                .unwrap()
-                .is_some()
-        );
-        assert!(
-            cat.find_asset("other", "left-pad/-/1.0.0.tgz")
-                .await
-                .unwrap()
-                .is_none()
-        );
+                .unwrap();
+            assert_eq!(
+                cat.apply("npm", &[publication("left-pad", "1.0.0", &blob)])
+                    .await,
+                Err(StoreError::AlreadyExists)
+            );
+            // The second write fails (unknown blob): the first is rolled back.
+            let batch = [
+                publication("right-pad", "1.0.0", &blob),
+                publication("right-pad", "2.0.0", &"f".repeat(64)),
+            ];
+            assert!(matches!(
+                cat.apply("npm", &batch).await,
+                Err(StoreError::Invalid(_))
+            ));
+            assert!(!cat.has_package("npm", "right-pad").await.unwrap());
+            assert_eq!(
+                cat.get_tag("npm", "left-pad", "latest").await.unwrap(),
+                Some("1.0.0".into())
+            );
+            assert!(
+                cat.find_asset("npm", "left-pad/-/1.0.0.tgz")
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            assert!(
+                cat.find_asset("other", "left-pad/-/1.0.0.tgz")
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+        }
     }
 
     #[tokio::test]
     async fn versions_and_tags_are_paged() {
-        let (_d, cat, blob) = setup().await;
-        for v in ["1.0.0", "1.1.0", "2.0.0"] {
-            cat.apply("npm", &[publication("a", v, &blob)])
-                .await
-                .unwrap();
-        }
-        let page = |after: Option<&'static str>| {
-            let cat = cat.clone();
-            async move {
-                cat.list_versions("npm", "a", after, 2)
+        for (_d, cat, blob) in setups().await {
+            for v in ["1.0.0", "1.1.0", "2.0.0"] {
+                cat.apply("npm", &[publication("a", v, &blob)])
                     .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|r| r.version)
-                    .collect::<Vec<_>>()
+                    .unwrap();
             }
-        };
-        assert_eq!(page(None).await, ["1.0.0", "1.1.0"]);
-        assert_eq!(page(Some("1.1.0")).await, ["2.0.0"]);
-        assert!(page(Some("9.9.9")).await.is_empty());
-        cat.apply(
-            "npm",
-            &[Write::SetTag {
+            let page = |after: Option<&'static str>| {
+                let cat = cat.clone();
+                async move {
+                    cat.list_versions("npm", "a", after, 2)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|r| r.version)
+                        .collect::<Vec<_>>()
+                }
+            };
+            assert_eq!(page(None).await, ["1.0.0", "1.1.0"]);
+            assert_eq!(page(Some("1.1.0")).await, ["2.0.0"]);
+            assert!(page(Some("9.9.9")).await.is_empty());
+            cat.apply(
+                "npm",
+                &[Write::SetTag {
+                    package: "a".into(),
+                    tag: "beta".into(),
+                    version: "1.1.0".into(),
+                }],
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                cat.list_tags("npm", "a", Some("beta"), 10).await.unwrap(),
+                vec![("latest".to_string(), "2.0.0".to_string())]
+            );
+            let missing = Write::SetTag {
                 package: "a".into(),
-                tag: "beta".into(),
-                version: "1.1.0".into(),
-            }],
-        )
-        .await
-        .unwrap();
-        assert_eq!(
-            cat.list_tags("npm", "a", Some("beta"), 10).await.unwrap(),
-            vec![("latest".to_string(), "2.0.0".to_string())]
-        );
-        let missing = Write::SetTag {
-            package: "a".into(),
-            tag: "x".into(),
-            version: "7.0.0".into(),
-        };
-        assert_eq!(
-            cat.apply("npm", &[missing]).await,
-            Err(StoreError::NotFound)
-        );
+                tag: "x".into(),
+                version: "7.0.0".into(),
+            };
+            assert_eq!(
+                cat.apply("npm", &[missing]).await,
+                Err(StoreError::NotFound)
+            );
+        }
     }
 
     #[tokio::test]
     async fn assets_of_a_package_and_replacement() {
-        let (_d, cat, blob) = setup().await;
-        let owner = Owner {
-            package: "app".into(),
-            version: None,
-        };
-        let put = |path: &str, replace: bool| Write::PutAsset {
-            owner: owner.clone(),
-            asset: asset(path.into(), &blob),
-            replace,
-        };
-        cat.apply("oci", &[put("v2/app/blobs/sha256:1", false)])
-            .await
-            .unwrap();
-        assert!(cat.has_package("oci", "app").await.unwrap());
-        assert_eq!(
-            cat.apply("oci", &[put("v2/app/blobs/sha256:1", false)])
-                .await,
-            Err(StoreError::AlreadyExists)
-        );
-        cat.apply("oci", &[put("v2/app/blobs/sha256:1", true)])
-            .await
-            .unwrap();
-        cat.apply("oci", &[put("v2/app/referrers/x/1", false)])
-            .await
-            .unwrap();
-        let listed = cat
-            .list_assets("oci", &owner, Some("v2/app/blobs/"), None, 10)
-            .await
-            .unwrap();
-        assert_eq!(listed.len(), 1);
-        assert!(listed[0].added_at > 0);
-        // Another package cannot take the path over, even with replace.
-        let thief = Write::PutAsset {
-            owner: Owner {
-                package: "other".into(),
-                version: None,
-            },
-            asset: asset("v2/app/blobs/sha256:1".into(), &blob),
-            replace: true,
-        };
-        assert_eq!(
-            cat.apply("oci", &[thief]).await,
-            Err(StoreError::AlreadyExists)
-        );
-        cat.apply(
-            "oci",
-            &[Write::DeletePackage {
+        for (_d, cat, blob) in setups().await {
+            let owner = Owner {
                 package: "app".into(),
-            }],
-        )
-        .await
-        .unwrap();
-        assert!(!cat.has_package("oci", "app").await.unwrap());
+                version: None,
+            };
+            let put = |path: &str, replace: bool| Write::PutAsset {
+                owner: owner.clone(),
+                asset: asset(path.into(), &blob),
+                replace,
+            };
+            cat.apply("oci", &[put("v2/app/blobs/sha256:1", false)])
+                .await
+                .unwrap();
+            assert!(cat.has_package("oci", "app").await.unwrap());
+            assert_eq!(
+                cat.apply("oci", &[put("v2/app/blobs/sha256:1", false)])
+                    .await,
+                Err(StoreError::AlreadyExists)
+            );
+            cat.apply("oci", &[put("v2/app/blobs/sha256:1", true)])
+                .await
+                .unwrap();
+            cat.apply("oci", &[put("v2/app/referrers/x/1", false)])
+                .await
+                .unwrap();
+            let listed = cat
+                .list_assets("oci", &owner, Some("v2/app/blobs/"), None, 10)
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), 1);
+            assert!(listed[0].added_at > 0);
+            // Another package cannot take the path over, even with replace.
+            let thief = Write::PutAsset {
+                owner: Owner {
+                    package: "other".into(),
+                    version: None,
+                },
+                asset: asset("v2/app/blobs/sha256:1".into(), &blob),
+                replace: true,
+            };
+            assert_eq!(
+                cat.apply("oci", &[thief]).await,
+                Err(StoreError::AlreadyExists)
+            );
+            cat.apply(
+                "oci",
+                &[Write::DeletePackage {
+                    package: "app".into(),
+                }],
+            )
+            .await
+            .unwrap();
+            assert!(!cat.has_package("oci", "app").await.unwrap());
+        }
     }
 
     #[tokio::test]
     async fn delete_version_takes_assets_and_tags() {
-        let (_d, cat, blob) = setup().await;
-        for v in ["1.0.0", "2.0.0"] {
-            cat.apply("npm", &[publication("a", v, &blob)])
-                .await
-                .unwrap();
+        for (_d, cat, blob) in setups().await {
+            for v in ["1.0.0", "2.0.0"] {
+                cat.apply("npm", &[publication("a", v, &blob)])
+                    .await
+                    .unwrap();
+            }
+            let delete = || Write::DeleteVersion {
+                package: "a".into(),
+                version: "2.0.0".into(),
+            };
+            cat.apply("npm", &[delete()]).await.unwrap();
+            assert_eq!(
+                cat.list_versions("npm", "a", None, 10).await.unwrap().len(),
+                1
+            );
+            assert!(
+                cat.list_tags("npm", "a", None, 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(
+                cat.find_asset("npm", "a/-/2.0.0.tgz")
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert_eq!(
+                cat.apply("npm", &[delete()]).await,
+                Err(StoreError::NotFound)
+            );
         }
-        let delete = || Write::DeleteVersion {
-            package: "a".into(),
-            version: "2.0.0".into(),
-        };
-        cat.apply("npm", &[delete()]).await.unwrap();
-        assert_eq!(
-            cat.list_versions("npm", "a", None, 10).await.unwrap().len(),
-            1
-        );
-        assert!(
-            cat.list_tags("npm", "a", None, 10)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            cat.find_asset("npm", "a/-/2.0.0.tgz")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(
-            cat.apply("npm", &[delete()]).await,
-            Err(StoreError::NotFound)
-        );
     }
 
     #[tokio::test]
     async fn kv_belongs_to_a_package() {
-        let (_d, cat, _) = setup().await;
-        let put = Write::KvPut {
-            package: Some("a".into()),
-            key: "owners".into(),
-            value: b"[]".to_vec(),
-        };
-        cat.apply("cargo", &[put]).await.unwrap();
-        assert_eq!(
-            cat.kv_get("cargo", Some("a"), "owners").await.unwrap(),
-            Some(b"[]".to_vec())
-        );
-        assert_eq!(cat.kv_get("cargo", None, "owners").await.unwrap(), None);
-        let insert = Write::KvInsert {
-            package: Some("a".into()),
-            key: "owners".into(),
-            value: b"[\"mallory\"]".to_vec(),
-        };
-        assert_eq!(
-            cat.apply("cargo", &[insert]).await,
-            Err(StoreError::AlreadyExists)
-        );
-        assert_eq!(
-            cat.kv_get("cargo", Some("a"), "owners").await.unwrap(),
-            Some(b"[]".to_vec())
-        );
+        for (_d, cat, _) in setups().await {
+            let put = Write::KvPut {
+                package: Some("a".into()),
+                key: "owners".into(),
+                value: b"[]".to_vec(),
+            };
+            cat.apply("cargo", &[put]).await.unwrap();
+            assert_eq!(
+                cat.kv_get("cargo", Some("a"), "owners").await.unwrap(),
+                Some(b"[]".to_vec())
+            );
+            assert_eq!(cat.kv_get("cargo", None, "owners").await.unwrap(), None);
+            let insert = Write::KvInsert {
+                package: Some("a".into()),
+                key: "owners".into(),
+                value: b"[\"mallory\"]".to_vec(),
+            };
+            assert_eq!(
+                cat.apply("cargo", &[insert]).await,
+                Err(StoreError::AlreadyExists)
+            );
+            assert_eq!(
+                cat.kv_get("cargo", Some("a"), "owners").await.unwrap(),
+                Some(b"[]".to_vec())
+            );
+        }
     }
 
     #[tokio::test]
     async fn search_and_listing() {
-        let (_d, cat, blob) = setup().await;
-        for (p, v) in [
-            ("alpha", "1.0.0"),
-            ("alpha", "1.1.0"),
-            ("beta", "1.0.0"),
-            ("al_pha", "1.0.0"),
-        ] {
-            cat.apply("npm", &[publication(p, v, &blob)]).await.unwrap();
+        for (_d, cat, blob) in setups().await {
+            for (p, v) in [
+                ("alpha", "1.0.0"),
+                ("alpha", "1.1.0"),
+                ("beta", "1.0.0"),
+                ("al_pha", "1.0.0"),
+            ] {
+                cat.apply("npm", &[publication(p, v, &blob)]).await.unwrap();
+            }
+            let (total, rows) = cat.search("npm", "ALPHA", 0, 10).await.unwrap();
+            assert_eq!(total, 1);
+            assert_eq!(rows[0].version, "1.1.0");
+            let (total, _) = cat.search("npm", "package", 0, 1).await.unwrap();
+            assert_eq!(total, 3);
+            assert_eq!(
+                cat.list_packages("npm", Some("al_"), None, 10)
+                    .await
+                    .unwrap(),
+                vec!["al_pha"]
+            );
+            assert_eq!(
+                cat.list_packages("npm", None, Some("alpha"), 10)
+                    .await
+                    .unwrap(),
+                vec!["beta"]
+            );
         }
-        let (total, rows) = cat.search("npm", "ALPHA", 0, 10).await.unwrap();
-        assert_eq!(total, 1);
-        assert_eq!(rows[0].version, "1.1.0");
-        let (total, _) = cat.search("npm", "package", 0, 1).await.unwrap();
-        assert_eq!(total, 3);
-        assert_eq!(
-            cat.list_packages("npm", Some("al_"), None, 10)
-                .await
-                .unwrap(),
-            vec!["al_pha"]
-        );
-        assert_eq!(
-            cat.list_packages("npm", None, Some("alpha"), 10)
-                .await
-                .unwrap(),
-            vec!["beta"]
-        );
     }
 
     /// Writers that read first (a tag checks its version) wait for each
     /// other instead of failing with SQLITE_BUSY.
     #[tokio::test]
     async fn concurrent_writers_all_succeed() {
-        let (_d, cat, blob) = setup().await;
-        cat.apply("oci", &[publication("app", "sha256:1", &blob)])
-            .await
-            .unwrap();
-        let writers = (0..16).map(|i| {
-            let cat = cat.clone();
-            tokio::spawn(async move {
-                let tag = Write::SetTag {
-                    package: "app".into(),
-                    tag: format!("t{i}"),
-                    version: "sha256:1".into(),
-                };
-                cat.apply("oci", &[tag]).await
-            })
-        });
-        for writer in writers.collect::<Vec<_>>() {
-            assert_eq!(writer.await.unwrap(), Ok(()));
+        for (_d, cat, blob) in setups().await {
+            cat.apply("oci", &[publication("app", "sha256:1", &blob)])
+                .await
+                .unwrap();
+            let writers = (0..16).map(|i| {
+                let cat = cat.clone();
+                tokio::spawn(async move {
+                    let tag = Write::SetTag {
+                        package: "app".into(),
+                        tag: format!("t{i}"),
+                        version: "sha256:1".into(),
+                    };
+                    cat.apply("oci", &[tag]).await
+                })
+            });
+            for writer in writers.collect::<Vec<_>>() {
+                assert_eq!(writer.await.unwrap(), Ok(()));
+            }
+            assert_eq!(
+                cat.list_tags("oci", "app", None, 100).await.unwrap().len(),
+                17
+            );
         }
-        assert_eq!(
-            cat.list_tags("oci", "app", None, 100).await.unwrap().len(),
-            17
-        );
     }
 
     /// A registry written by the 0.1 plugins keeps serving after the

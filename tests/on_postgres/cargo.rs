@@ -1,0 +1,5 @@
+//! `tests/cargo.rs` again, each server on a database of its own in a
+//! PostgreSQL cluster the test starts (`Server::start_in`).
+
+#[path = "../cargo.rs"]
+mod suite;
