@@ -55,8 +55,9 @@ pub struct Manifest {
 fn embedded_only(settings: &Settings) -> anyhow::Result<()> {
     if settings.database_url.is_some() {
         anyhow::bail!(
-            "wharf backup and restore are for the embedded database; \
-             on PostgreSQL use pg_dump, as docs/operations.md describes"
+            "wharf backup and restore cover the embedded database in the data directory; \
+             with database_url set, back up with the database's own tools \
+             (pg_dump for PostgreSQL, see docs/operations.md)"
         );
     }
     Ok(())

@@ -240,22 +240,38 @@ mod tests {
         catalog: SqlCatalog,
     }
 
+    /// On the embedded SQLite database.
     async fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::open_sqlite(&dir.path().join("db.sqlite"))
             .await
             .unwrap();
-        let blobs = BlobStore::local(&dir.path().join("objects"), db.clone()).unwrap();
-        let catalog = SqlCatalog::new(db.clone());
-        Fixture {
-            _dir: dir,
-            db,
-            blobs,
-            catalog,
-        }
+        Fixture::new(dir, db)
+    }
+
+    /// One on each database (`test_databases`).
+    async fn fixtures() -> Vec<Fixture> {
+        let dir = tempfile::tempdir().unwrap();
+        let databases = crate::store::test_databases(dir.path()).await;
+        let mut dirs =
+            std::iter::once(dir).chain(std::iter::repeat_with(|| tempfile::tempdir().unwrap()));
+        databases
+            .into_iter()
+            .map(|db| Fixture::new(dirs.next().unwrap(), db))
+            .collect()
     }
 
     impl Fixture {
+        fn new(dir: tempfile::TempDir, db: Db) -> Fixture {
+            let blobs = BlobStore::local(&dir.path().join("objects"), db.clone()).unwrap();
+            Fixture {
+                _dir: dir,
+                catalog: SqlCatalog::new(db.clone()),
+                db,
+                blobs,
+            }
+        }
+
         async fn put(&self, bytes: &'static str) -> String {
             let info = self.blobs.put_bytes(bytes.into(), Want::default());
             info.await.unwrap().blake3
@@ -302,81 +318,84 @@ mod tests {
 
     #[tokio::test]
     async fn only_old_unreferenced_blobs_in_service_are_collected() {
-        let f = fixture().await;
-        let asset = f.put("named by an asset").await;
-        let cached = f.put("a cached upstream document").await;
-        let young = f.put("stored a moment ago").await;
-        let garbage = f.put("garbage").await;
-        let quarantined = f.put("quarantined").await;
-        for blob in [&asset, &cached, &garbage, &quarantined] {
-            f.age(blob).await;
-        }
-        f.put_asset("p/file.txt", &asset).await.unwrap();
-        sqlx::query("INSERT INTO upstream_cache (repo, key, status, blake3, fetched_at) VALUES ('proxy', 'k', 200, $1, 0)")
-            .bind(&cached)
-            .execute(&f.db)
-            .await
-            .unwrap();
-        f.blobs.quarantine(&quarantined).await.unwrap();
+        for f in fixtures().await {
+            let asset = f.put("named by an asset").await;
+            let cached = f.put("a cached upstream document").await;
+            let young = f.put("stored a moment ago").await;
+            let garbage = f.put("garbage").await;
+            let quarantined = f.put("quarantined").await;
+            for blob in [&asset, &cached, &garbage, &quarantined] {
+                f.age(blob).await;
+            }
+            f.put_asset("p/file.txt", &asset).await.unwrap();
+            sqlx::query("INSERT INTO upstream_cache (repo, key, status, blake3, fetched_at) VALUES ('proxy', 'k', 200, $1, 0)")
+                .bind(&cached)
+                .execute(&f.db)
+                .await
+                .unwrap();
+            f.blobs.quarantine(&quarantined).await.unwrap();
 
-        assert_eq!(run(&f.blobs, HOUR, true).await, Ok(done(1, 7)));
-        assert_eq!(f.stored(&garbage).await, (true, true), "a dry run deletes");
-        assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(1, 7)));
-        assert_eq!(f.stored(&garbage).await, (false, false));
-        for kept in [&asset, &cached, &young] {
-            assert_eq!(f.stored(kept).await, (true, true));
+            assert_eq!(run(&f.blobs, HOUR, true).await, Ok(done(1, 7)));
+            assert_eq!(f.stored(&garbage).await, (true, true), "a dry run deletes");
+            assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(1, 7)));
+            assert_eq!(f.stored(&garbage).await, (false, false));
+            for kept in [&asset, &cached, &young] {
+                assert_eq!(f.stored(kept).await, (true, true));
+            }
+            let corrupt = f.blobs.corrupt_count().await.unwrap();
+            assert_eq!(corrupt, 1, "a quarantined blob stays reported");
+            assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(0, 0)));
+            // Storing the bytes again restarts the grace period.
+            let again = f.put("garbage").await;
+            assert_eq!(f.stored(&again).await, (true, true));
+            assert_eq!(run(&f.blobs, HOUR, true).await, Ok(done(0, 0)));
+            assert_eq!(run(&f.blobs, Duration::ZERO, true).await, Ok(done(2, 26)));
         }
-        let corrupt = f.blobs.corrupt_count().await.unwrap();
-        assert_eq!(corrupt, 1, "a quarantined blob stays reported");
-        assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(0, 0)));
-        // Storing the bytes again restarts the grace period.
-        let again = f.put("garbage").await;
-        assert_eq!(f.stored(&again).await, (true, true));
-        assert_eq!(run(&f.blobs, HOUR, true).await, Ok(done(0, 0)));
-        assert_eq!(run(&f.blobs, Duration::ZERO, true).await, Ok(done(2, 26)));
     }
 
     #[tokio::test]
     async fn a_publish_after_the_collection_fails_cleanly() {
-        let f = fixture().await;
-        let blob = f.put("old bytes").await;
-        f.age(&blob).await;
-        assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(1, 9)));
-        // Its writer checks the row in its own transaction.
-        let refused = f.put_asset("p/late.txt", &blob).await;
-        assert!(
-            matches!(refused, Err(StoreError::Invalid(_))),
-            "{refused:?}"
-        );
-        assert!(
-            f.catalog
-                .find_asset("raw", "p/late.txt")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        // Referenced before the collection: kept.
-        let blob = f.put("other old bytes").await;
-        f.age(&blob).await;
-        f.put_asset("p/early.txt", &blob).await.unwrap();
-        assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(0, 0)));
-        assert_eq!(f.stored(&blob).await, (true, true));
+        for f in fixtures().await {
+            let blob = f.put("old bytes").await;
+            f.age(&blob).await;
+            assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(1, 9)));
+            // Its writer checks the row in its own transaction.
+            let refused = f.put_asset("p/late.txt", &blob).await;
+            assert!(
+                matches!(refused, Err(StoreError::Invalid(_))),
+                "{refused:?}"
+            );
+            assert!(
+                f.catalog
+                    .find_asset("raw", "p/late.txt")
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            // Referenced before the collection: kept.
+            let blob = f.put("other old bytes").await;
+            f.age(&blob).await;
+            f.put_asset("p/early.txt", &blob).await.unwrap();
+            assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(0, 0)));
+            assert_eq!(f.stored(&blob).await, (true, true));
+        }
     }
 
     /// A candidate referenced (or stored again) after it was listed is not
     /// deleted: the DELETE checks again.
     #[tokio::test]
     async fn the_delete_checks_again() {
-        let f = fixture().await;
-        let (named, restored) = (f.put("named late").await, f.put("stored late").await);
-        f.age(&named).await;
-        f.age(&restored).await;
-        let before = now_millis() - HOUR.as_millis() as i64;
-        f.put_asset("p/late.txt", &named).await.unwrap();
-        f.put("stored late").await;
-        for blob in [&named, &restored] {
-            assert!(!delete(&f.blobs, blob, before).await.unwrap());
-            assert_eq!(f.stored(blob).await, (true, true));
+        for f in fixtures().await {
+            let (named, restored) = (f.put("named late").await, f.put("stored late").await);
+            f.age(&named).await;
+            f.age(&restored).await;
+            let before = now_millis() - HOUR.as_millis() as i64;
+            f.put_asset("p/late.txt", &named).await.unwrap();
+            f.put("stored late").await;
+            for blob in [&named, &restored] {
+                assert!(!delete(&f.blobs, blob, before).await.unwrap());
+                assert_eq!(f.stored(blob).await, (true, true));
+            }
         }
     }
 
@@ -411,30 +430,31 @@ mod tests {
 
     #[tokio::test]
     async fn one_run_at_a_time() {
-        let f = fixture().await;
-        let blob = f.put("garbage").await;
-        f.age(&blob).await;
-        assert!(lease(&f.blobs, "another node").await.unwrap());
-        let busy = run(&f.blobs, HOUR, false).await.unwrap();
-        assert_eq!(
-            busy,
-            Outcome::Busy {
-                holder: "another node".into()
-            }
-        );
-        assert_eq!(f.stored(&blob).await, (true, true));
-        // A dry run needs no lease.
-        assert_eq!(run(&f.blobs, HOUR, true).await, Ok(done(1, 7)));
-        // An expired lease is free; a run releases the lease it took.
-        sqlx::query("UPDATE leases SET expires_at = 0")
-            .execute(&f.db)
-            .await
-            .unwrap();
-        assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(1, 7)));
-        let leases: i64 = sqlx::query_scalar("SELECT count(*) FROM leases")
-            .fetch_one(&f.db)
-            .await
-            .unwrap();
-        assert_eq!(leases, 0);
+        for f in fixtures().await {
+            let blob = f.put("garbage").await;
+            f.age(&blob).await;
+            assert!(lease(&f.blobs, "another node").await.unwrap());
+            let busy = run(&f.blobs, HOUR, false).await.unwrap();
+            assert_eq!(
+                busy,
+                Outcome::Busy {
+                    holder: "another node".into()
+                }
+            );
+            assert_eq!(f.stored(&blob).await, (true, true));
+            // A dry run needs no lease.
+            assert_eq!(run(&f.blobs, HOUR, true).await, Ok(done(1, 7)));
+            // An expired lease is free; a run releases the lease it took.
+            sqlx::query("UPDATE leases SET expires_at = 0")
+                .execute(&f.db)
+                .await
+                .unwrap();
+            assert_eq!(run(&f.blobs, HOUR, false).await, Ok(done(1, 7)));
+            let leases: i64 = sqlx::query_scalar("SELECT count(*) FROM leases")
+                .fetch_one(&f.db)
+                .await
+                .unwrap();
+            assert_eq!(leases, 0);
+        }
     }
 }
