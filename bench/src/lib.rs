@@ -36,6 +36,11 @@ impl Drop for Wharf {
 
 /// Starts wharf on `dir` and returns it with the time to the first /health 200.
 pub fn start(dir: &Path) -> anyhow::Result<(Wharf, Duration)> {
+    start_with_env(dir, &[])
+}
+
+/// The same, with more `WHARF_*` settings in its environment.
+pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<(Wharf, Duration)> {
     let port = free_port();
     let started = Instant::now();
     let child = Command::new(root().join("target/release/wharf"))
@@ -45,6 +50,7 @@ pub fn start(dir: &Path) -> anyhow::Result<(Wharf, Duration)> {
         .env("WHARF_PLUGIN_REGISTRY", dir.join("plugin-registry.toml"))
         .env("WHARF_ADMIN_PASSWORD", ADMIN)
         .env("WHARF_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
