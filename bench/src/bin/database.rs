@@ -33,7 +33,13 @@ fn measure(env: &[(&str, &str)]) -> anyhow::Result<Figures> {
     let mut publishes = Vec::new();
     for i in 0..100 {
         let started = Instant::now();
-        publish_npm(&wharf.url, &auth, "bench-pkg", &format!("1.0.{i}"), &tarball)?;
+        publish_npm(
+            &wharf.url,
+            &auth,
+            "bench-pkg",
+            &format!("1.0.{i}"),
+            &tarball,
+        )?;
         publishes.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     let mut sorted = publishes.clone();

@@ -544,8 +544,20 @@ impl Auth {
             .is_none()
             .then(|| hex::encode(rand::rng().random::<[u8; 12]>()));
         let password = password.map(str::to_string).or(generated.clone()).unwrap();
-        self.set_user("admin", &password, true).await?;
-        Ok(generated)
+        let hash = self.passwords.hash(password).await?;
+        // Nodes starting at once all find no admin: the first insert wins,
+        // and only its password is told.
+        let created = sqlx::query(
+            "INSERT INTO users (name, password_hash, admin, created_at) VALUES ('admin', $1, 1, $2)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(hash)
+        .bind(now_millis())
+        .execute(&self.db)
+        .await?
+        .rows_affected()
+            == 1;
+        Ok(generated.filter(|_| created))
     }
 }
 
@@ -822,6 +834,25 @@ mod tests {
             auth.authenticate_on(Some(&bearer), None, "oci").await,
             Err(AuthError::InvalidCredentials)
         );
+    }
+
+    /// Nodes starting at the same moment on one database all find no
+    /// admin; one creates it, and only its generated password is told.
+    #[tokio::test]
+    async fn nodes_starting_at_once_make_one_admin() {
+        let dir = tempfile::tempdir().unwrap();
+        for db in crate::store::test_databases(dir.path()).await {
+            let mut nodes = Vec::new();
+            for _ in 0..3 {
+                let tokens = TokenKeys::load_or_create(&dir.path().join("token.key")).unwrap();
+                nodes.push(Auth::new(db.clone(), true, tokens).await.unwrap());
+            }
+            let told = futures::future::join_all(nodes.iter().map(|n| n.bootstrap_admin(None)));
+            let told: Vec<String> = told.await.into_iter().filter_map(|t| t.unwrap()).collect();
+            assert_eq!(told.len(), 1, "{told:?}");
+            let admin = nodes[2].password_caller("admin", &told[0], None).await;
+            assert!(admin.is_ok_and(|a| a.admin));
+        }
     }
 
     #[tokio::test]
