@@ -50,13 +50,13 @@ pub struct Manifest {
     pub blob_bytes: u64,
 }
 
-/// A server on PostgreSQL is backed up with the database's own tools
-/// (docs/operations.md).
+/// A server on PostgreSQL or on a blob store of its own is backed up with
+/// the tools of each (docs/operations.md).
 fn embedded_only(settings: &Settings) -> anyhow::Result<()> {
-    if settings.database_url.is_some() {
+    if settings.database_url.is_some() || settings.blob_store.is_some() {
         anyhow::bail!(
-            "wharf backup and restore cover the embedded database in the data directory; \
-             with database_url set, back up with the database's own tools \
+            "wharf backup and restore cover the data directory's own database and blobs; \
+             with database_url or blob_store set, back up with the tools of each \
              (pg_dump for PostgreSQL, see docs/operations.md)"
         );
     }

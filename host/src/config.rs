@@ -19,6 +19,9 @@ pub struct Overrides {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Where blobs are stored: `file:///path` (a directory every node shares) [default: objects/ in the data directory]
+    #[arg(long, env = "WHARF_BLOB_STORE", global = true)]
+    pub blob_store: Option<String>,
     /// Database connections this node keeps at most [default: 16]
     #[arg(long, env = "WHARF_DATABASE_MAX_CONNECTIONS", global = true)]
     pub database_max_connections: Option<u32>,
@@ -114,6 +117,8 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Size of this node's connection pool.
     pub database_max_connections: u32,
+    /// `file:///path`; none is `objects/` in `data_dir`.
+    pub blob_store: Option<String>,
     pub plugin_registry: PathBuf,
     pub public_url: Option<String>,
     pub admin_password: Option<String>,
@@ -181,6 +186,7 @@ impl Default for Settings {
             data_dir: "wharf-data".into(),
             database_url: None,
             database_max_connections: 16,
+            blob_store: None,
             plugin_registry: "plugin-registry.toml".into(),
             public_url: None,
             admin_password: None,
@@ -255,6 +261,9 @@ impl Settings {
         if o.database_url.is_some() {
             s.database_url = o.database_url.clone();
         }
+        if o.blob_store.is_some() {
+            s.blob_store = o.blob_store.clone();
+        }
         if o.public_url.is_some() {
             s.public_url = o.public_url.clone();
         }
@@ -289,6 +298,20 @@ impl Settings {
                 "sqlite://{}?mode=rwc",
                 self.data_path(DATABASE_FILE).display()
             ),
+        }
+    }
+
+    /// The directory blobs are stored under: the setting's, or the
+    /// embedded default.
+    pub fn blob_root(&self) -> anyhow::Result<PathBuf> {
+        match &self.blob_store {
+            None => Ok(self.data_path("objects")),
+            Some(url) => match url.strip_prefix("file://") {
+                Some(path) if path.starts_with('/') => Ok(PathBuf::from(path)),
+                _ => anyhow::bail!(
+                    "blob_store {url:?}: only file:///absolute/path is supported so far"
+                ),
+            },
         }
     }
 

@@ -42,7 +42,7 @@ impl Services {
                 "cargo's own crate owners are now the host's"
             );
         }
-        let blobs = BlobStore::local(&settings.data_path("objects"), db.clone())?;
+        let blobs = BlobStore::local(&settings.blob_root()?, db.clone())?;
         Ok(Services {
             catalog: Arc::new(SqlCatalog::new(db.clone())),
             upstream: crate::upstream::Upstream::new(&settings, db.clone(), blobs.clone())?,
